@@ -1,0 +1,815 @@
+"""The job runtime: one decorator to declare a job, durable dispatch, and the
+life of an attempt (claim, run through middleware, then complete, release,
+retry or fail).
+
+    @job(queue="high", tries=3, backoff=[10, 30, 60], timeout=60)
+    def process_webhook(event_id): ...
+
+    process_webhook.dispatch(event.id)                 # after the caller's commit
+    process_webhook.s(event.id).delay(30).dispatch()   # or later, or on another queue
+
+Huey carries only a doorbell: a message naming the JobRecord. The record is
+committed first, so a message lost with a killed worker or a flushed Redis is
+rung again by the sweeper; a duplicate doorbell finds the record already claimed
+and does nothing. Retries, backoff lists, max_exceptions, retry_until, failures
+and their hooks are decided here from the record, not by Huey's own retry
+counter, which knows none of them.
+"""
+
+import ctypes
+import datetime
+import json
+import logging
+import threading
+import time
+import traceback
+import uuid as uuidlib
+
+from huey import Huey
+from huey.api import crontab  # noqa: F401  (re-exported for tasks.py)
+from peewee import DatabaseError, IntegrityError
+
+import config
+import security
+from job_models import Batch, FailedJob, JobLock, JobRecord
+from models import db, utcnow
+from queue_backends import (
+    PRIORITIES,
+    QUEUES,
+    FilteredPostgresStorage,
+    FilteredRedisStorage,
+    FilteredSqliteStorage,
+)
+
+log = logging.getLogger("jobs")
+
+
+# ---------------------------------------------------------------------------
+# Errors a job (or its middleware) raises on purpose
+# ---------------------------------------------------------------------------
+
+
+class Release(Exception):
+    """Put the job back on its queue after `delay` seconds; not counted as an exception."""
+
+    def __init__(self, delay=0, reason="released"):
+        super().__init__(reason)
+        self.delay = delay
+
+
+class Fail(Exception):
+    """Fail the job now, without further attempts."""
+
+
+class JobTimeout(Exception):
+    """The attempt ran past the job's timeout and was stopped."""
+
+
+class WorkerLost(Exception):
+    """The worker running the attempt stopped (killed, crashed or its host went away)."""
+
+
+class MaxAttemptsExceeded(Exception):
+    """The job has used up its attempts."""
+
+
+# ---------------------------------------------------------------------------
+# The Huey instance, chosen by QUEUE_CONNECTION
+# ---------------------------------------------------------------------------
+
+
+class RuntimeHuey(Huey):
+    """Huey, with the consumer of workers.py."""
+
+    def create_consumer(self, **options):
+        # Imported here: workers.py builds on this module, not the other way round.
+        from workers import Consumer
+
+        return Consumer(self, **options)
+
+
+def _postgres_dsn(url):
+    return "postgresql://" + url.partition("://")[2]
+
+
+def _storage_settings():
+    """(storage class, keyword arguments) for the configured QUEUE_CONNECTION."""
+    if config.QUEUE_CONNECTION == "redis":
+        return FilteredRedisStorage, {"url": config.REDIS_URL}
+    if config.QUEUE_CONNECTION == "postgres":
+        return FilteredPostgresStorage, {"dsn": _postgres_dsn(config.DATABASE_URL)}
+    return FilteredSqliteStorage, {"filename": str(config.QUEUE_SQLITE_PATH)}
+
+
+def create_huey():
+    storage_class, kwargs = _storage_settings()
+    return RuntimeHuey(config.QUEUE_NAME, results=False, utc=True, storage_class=storage_class, **kwargs)
+
+
+def reconnect_queue():
+    """Point `huey` at the queue the settings name now (after config.load in tests)."""
+    storage_class, kwargs = _storage_settings()
+    huey.name = config.QUEUE_NAME
+    huey.storage_class = storage_class
+    huey.storage_kwargs = kwargs
+    huey.storage = huey.create_storage()
+
+
+huey = create_huey()
+
+
+# ---------------------------------------------------------------------------
+# Declaring jobs
+# ---------------------------------------------------------------------------
+
+REGISTRY = {}
+_failure_listeners = []
+
+
+def _seconds(value):
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def _when(delay):
+    """An absolute naive-UTC time from seconds, a timedelta or a datetime."""
+    if delay is None:
+        return utcnow()
+    if isinstance(delay, datetime.datetime):
+        if delay.tzinfo is not None:
+            delay = delay.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return delay
+    return utcnow() + datetime.timedelta(seconds=_seconds(delay))
+
+
+class Job:
+    """A declared job. Call `dispatch` to queue it, `run_now` to run its body here."""
+
+    def __init__(self, func, name=None, queue="default", tries=1, backoff=0, timeout=60,
+                 max_exceptions=None, retry_until=None, unique_for=None, unique_key=None,
+                 encrypted=False, middleware=()):
+        if queue not in QUEUES:
+            raise ValueError(f"queue must be one of {', '.join(QUEUES)}, not {queue!r}")
+        if tries < 1:
+            raise ValueError("tries must be at least 1")
+        self.func = func
+        self.name = name or func.__name__
+        self.queue = queue
+        self.tries = tries
+        self.backoff = list(backoff) if isinstance(backoff, (list, tuple)) else [backoff]
+        self.timeout = _seconds(timeout)
+        self.max_exceptions = max_exceptions
+        self.retry_until = _seconds(retry_until)
+        self.unique_for = _seconds(unique_for)
+        self.unique_key = unique_key
+        self.encrypted = encrypted
+        self.middleware = list(middleware)
+        self._failed_hooks = []
+        self.__doc__ = func.__doc__
+        self.__name__ = self.name
+        if self.name in REGISTRY:
+            raise ValueError(f"a job named {self.name!r} is already declared")
+        REGISTRY[self.name] = self
+        self.task = huey.task(name=self.name)(_ring_handler(self.name))
+
+    def __repr__(self):
+        return f"<Job {self.name} queue={self.queue} tries={self.tries}>"
+
+    def s(self, *args, **kwargs):
+        """A dispatch not yet made, for delay/on_queue, chains and batches."""
+        return PendingJob(self, args, kwargs)
+
+    def dispatch(self, *args, **kwargs):
+        """Record the job and ring its doorbell after the caller's commit.
+
+        Returns the job's uuid, or None when a unique job of the same key is
+        already queued.
+        """
+        return PendingJob(self, args, kwargs).dispatch()
+
+    def run_now(self, *args, **kwargs):
+        """Run the body in this thread, without the queue (tests, the CLI)."""
+        return self.func(*args, **kwargs)
+
+    def failed(self, hook):
+        """Register `hook(exc, *args, **kwargs)`, run once when the job finally fails."""
+        self._failed_hooks.append(hook)
+        return hook
+
+    def backoff_for(self, attempt):
+        """Seconds before attempt `attempt + 1`; the last value of a list repeats."""
+        index = min(max(attempt - 1, 0), len(self.backoff) - 1)
+        return float(self.backoff[index] or 0)
+
+
+def job(**options):
+    """Declare a job: @job(queue="high", tries=3, backoff=10, timeout=60)."""
+
+    def decorator(func):
+        return Job(func, **options)
+
+    return decorator
+
+
+def on_failure(listener):
+    """Register `listener(failed_job)` for every job's final failure (alerts, metrics)."""
+    _failure_listeners.append(listener)
+    return listener
+
+
+def periodic(schedule, **options):
+    """Declare a job that Huey's scheduler dispatches on `schedule` (a crontab).
+
+    Only consumers started without -n dispatch periodic jobs; the job itself is
+    durable like any other, and unique for a minute so it is queued once.
+    """
+
+    def decorator(func):
+        options.setdefault("unique_for", 55)
+        declared = Job(func, **options)
+
+        def dispatch_periodic():
+            declared.dispatch()
+
+        huey.periodic_task(schedule, name=f"periodic:{declared.name}")(dispatch_periodic)
+        return declared
+
+    return decorator
+
+
+# ---------------------------------------------------------------------------
+# Dispatch
+# ---------------------------------------------------------------------------
+
+
+def encode_payload(args, kwargs, encrypted):
+    try:
+        text = json.dumps([list(args), kwargs], separators=(",", ":"))
+    except TypeError as exc:
+        raise TypeError(f"job arguments must be JSON values (ids, strings), not objects: {exc}") from None
+    if encrypted:
+        return security.encrypt(text.encode("utf-8")).decode("ascii")
+    return text
+
+
+def decode_payload(payload, encrypted):
+    if encrypted:
+        payload = security.decrypt(payload.encode("ascii")).decode("utf-8")
+    args, kwargs = json.loads(payload)
+    return tuple(args), kwargs
+
+
+class PendingJob:
+    """A job with its arguments and dispatch options, not yet on the queue."""
+
+    def __init__(self, job_, args, kwargs):
+        self.job = job_
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs)
+        self.queue = job_.queue
+        self.available_at = None
+
+    def delay(self, when):
+        """Run no sooner than `when`: seconds, a timedelta or a datetime."""
+        self.available_at = _when(when)
+        return self
+
+    def on_queue(self, queue):
+        if queue not in QUEUES:
+            raise ValueError(f"queue must be one of {', '.join(QUEUES)}, not {queue!r}")
+        self.queue = queue
+        return self
+
+    def spec(self):
+        """A JSON form, for chains and batch callbacks."""
+        delay = None
+        if self.available_at is not None:
+            delay = max(0.0, (self.available_at - utcnow()).total_seconds())
+        return {"name": self.job.name, "args": list(self.args), "kwargs": self.kwargs,
+                "queue": self.queue, "delay": delay}
+
+    @classmethod
+    def from_spec(cls, spec):
+        pending = cls(REGISTRY[spec["name"]], spec["args"], spec["kwargs"])
+        pending.queue = spec.get("queue") or pending.queue
+        if spec.get("delay"):
+            pending.delay(spec["delay"])
+        return pending
+
+    def unique_lock_key(self):
+        if self.job.unique_key is not None:
+            suffix = str(self.job.unique_key(*self.args, **self.kwargs))
+        else:
+            suffix = json.dumps([self.args, self.kwargs], sort_keys=True, separators=(",", ":"))
+        return f"unique:{self.job.name}:{suffix}"
+
+    def dispatch(self, **record_fields):
+        job_ = self.job
+        payload = encode_payload(self.args, self.kwargs, job_.encrypted)
+        job_uuid = str(uuidlib.uuid4())
+        now = utcnow()
+        available_at = self.available_at or now
+        unique_key = None
+        with db.atomic():
+            if job_.unique_for:
+                unique_key = self.unique_lock_key()
+                if not acquire_lock(unique_key, job_uuid, job_.unique_for):
+                    log.info("job %s not dispatched: a unique job with the same key is queued", job_.name)
+                    return None
+            record = JobRecord.create(
+                uuid=job_uuid, name=job_.name, queue=self.queue, payload=payload,
+                encrypted=job_.encrypted, available_at=available_at, enqueued_at=now,
+                unique_key=unique_key,
+                retry_until=(available_at + datetime.timedelta(seconds=job_.retry_until)
+                             if job_.retry_until else None),
+                **record_fields,
+            )
+            db.after_commit(lambda: ring(record.uuid, record.name, record.queue, available_at))
+        return job_uuid
+
+
+def ring(job_uuid, name, queue, available_at=None):
+    """Put the doorbell for one record on the Huey queue (or its schedule).
+
+    A failure here is logged, not raised: the record is committed, and the
+    sweeper rings it again once the queue is reachable.
+    """
+    try:
+        eta = available_at if available_at and available_at > utcnow() else None
+        huey.enqueue(REGISTRY[name].task.s(job_uuid, priority=PRIORITIES[queue], eta=eta))
+    except Exception:
+        log.exception("could not enqueue job %s (%s); the sweeper will retry", job_uuid, name)
+
+
+def _ring_handler(name):
+    def handle_doorbell(job_uuid):
+        execute(job_uuid)
+
+    handle_doorbell.__name__ = name
+    return handle_doorbell
+
+
+# ---------------------------------------------------------------------------
+# Locks (unique jobs and WithoutOverlapping) with an expiry on every backend
+# ---------------------------------------------------------------------------
+
+
+def acquire_lock(key, owner, seconds):
+    """Take `key` for `owner` for `seconds`, or steal it if its holder's time ran out."""
+    now = utcnow()
+    expires = now + datetime.timedelta(seconds=seconds)
+    with db.atomic():
+        taken = (JobLock.update(owner=owner, expires_at=expires)
+                 .where((JobLock.key == key) & (JobLock.expires_at <= now)).execute())
+        if taken:
+            return True
+        try:
+            with db.atomic():
+                JobLock.create(key=key, owner=owner, expires_at=expires)
+            return True
+        except IntegrityError:
+            return False
+
+
+def release_lock(key, owner):
+    return JobLock.delete().where((JobLock.key == key) & (JobLock.owner == owner)).execute() > 0
+
+
+# ---------------------------------------------------------------------------
+# Running an attempt
+# ---------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+class Attempt:
+    """What a running job can know about itself (see `current()`)."""
+
+    def __init__(self, record, job_, reservation, worker_id):
+        self.record = record
+        self.job = job_
+        self.uuid = record.uuid
+        self.name = record.name
+        self.queue = record.queue
+        self.attempts = record.attempts
+        self.reservation = reservation
+        self.worker_id = worker_id
+        self.started = time.monotonic()
+        timeout = job_.timeout if job_ else None
+        self.deadline = self.started + timeout if timeout else None
+        self.thread = threading.current_thread()
+        self.args = ()
+        self.kwargs = {}
+        self.lock = threading.Lock()
+        self.in_user_code = False
+        self.interrupted = False
+        self.abandoned = False
+
+    @property
+    def remaining(self):
+        """Seconds left before the timeout (None without one)."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+
+def current():
+    """The Attempt running in this thread, or None outside a job."""
+    return getattr(_local, "attempt", None)
+
+
+# The consumer installs its watchdog and bookkeeping here (workers.py).
+attempt_started = []
+attempt_finished = []
+
+
+def worker_identity():
+    return getattr(_local, "worker_id", None) or "local"
+
+
+def set_worker_identity(worker_id):
+    """Called by each consumer worker as it starts: host:pid:name."""
+    _local.worker_id = worker_id
+
+
+def claim(job_uuid, reservation, worker_id):
+    """Mark the record running for this attempt; None when someone else has it."""
+    now = utcnow()
+    query = (JobRecord.update(state="running", attempts=JobRecord.attempts + 1, reserved_at=now,
+                              reserved_by=worker_id, reservation=reservation)
+             .where((JobRecord.uuid == job_uuid) & (JobRecord.state == "pending")
+                    & (JobRecord.available_at <= now + datetime.timedelta(seconds=1))))
+    rows = list(query.returning(JobRecord).execute())
+    return rows[0] if rows else None
+
+
+def execute(job_uuid):
+    """Run one attempt of the job recorded under `job_uuid`, if it is due and free."""
+    import queue_control  # noqa: PLC0415  (paused queues; imported late to keep start-up light)
+
+    reservation = uuidlib.uuid4().hex
+    worker_id = worker_identity()
+    try:
+        record = claim(job_uuid, reservation, worker_id)
+    except DatabaseError:
+        log.exception("cannot claim job %s; ringing again in 5 s", job_uuid)
+        _retry_doorbell(job_uuid)
+        return
+    if record is None:
+        log.debug("doorbell for job %s ignored: not pending or not due", job_uuid)
+        return
+    if queue_control.is_paused(record.queue):
+        _unclaim(record, reservation)
+        return
+
+    job_ = REGISTRY.get(record.name)
+    attempt = Attempt(record, job_, reservation, worker_id)
+    if job_ is None:
+        _finish_failed(attempt, Fail(f"no job named {record.name!r} is declared"), "")
+        return
+    if record.batch_id and _batch_cancelled(record.batch_id):
+        _finish_cancelled(attempt)
+        return
+    if record.retry_until is None and record.attempts - record.lost > job_.tries:
+        _finish_failed(attempt, MaxAttemptsExceeded(
+            f"{record.name} has been attempted too many times ({record.attempts})"), "")
+        return
+    if record.retry_until is not None and utcnow() > record.retry_until:
+        _finish_failed(attempt, MaxAttemptsExceeded(f"{record.name} is past its retry_until deadline"), "")
+        return
+
+    try:
+        attempt.args, attempt.kwargs = decode_payload(record.payload, record.encrypted)
+    except ValueError as exc:
+        _finish_failed(attempt, Fail(f"payload cannot be read: {exc}"), "")
+        return
+
+    _local.attempt = attempt
+    for hook in attempt_started:
+        hook(attempt)
+    outcome = None
+    try:
+        try:
+            attempt.in_user_code = True
+            _run_through_middleware(attempt)
+        finally:
+            _leave_user_code(attempt)
+    except Release as exc:
+        outcome = ("release", exc)
+    except Fail as exc:
+        outcome = ("fail", exc)
+    except (KeyboardInterrupt, SystemExit):
+        _local.attempt = None
+        raise
+    except BaseException as exc:  # noqa: BLE001  (JobTimeout arrives as an asynchronous exception)
+        outcome = ("error", exc)
+
+    try:
+        if outcome is None:
+            _finish_completed(attempt)
+        elif outcome[0] == "release":
+            _finish_released(attempt, outcome[1].delay)
+        elif outcome[0] == "fail":
+            _finish_failed(attempt, outcome[1], _format_tb(outcome[1]))
+        else:
+            record_exception(attempt, outcome[1], _format_tb(outcome[1]))
+    finally:
+        _local.attempt = None
+        for hook in attempt_finished:
+            hook(attempt)
+
+
+# The watchdog stops an attempt past its timeout by raising JobTimeout in its
+# thread (PyThreadState_SetAsyncExc). Once the job's own code has returned, that
+# must no longer happen: the lock and the flag below close the window.
+_set_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
+_clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
+
+
+def interrupt_attempt(attempt, exc_class):
+    """Raise `exc_class` in the attempt's thread if its job code is still running."""
+    with attempt.lock:
+        if not attempt.in_user_code:
+            return False
+        attempt.interrupted = True
+        return _set_async_exc(attempt.thread.ident, exc_class) == 1
+
+
+def _leave_user_code(attempt):
+    with attempt.lock:
+        attempt.in_user_code = False
+        if attempt.interrupted:
+            # Withdraw an interruption that has not been delivered yet.
+            _clear_async_exc(attempt.thread.ident, None)
+
+
+def _run_through_middleware(attempt):
+    chain = list(attempt.job.middleware)
+
+    def proceed(index=0):
+        if index < len(chain):
+            return chain[index].handle(attempt, lambda: proceed(index + 1))
+        return attempt.job.func(*attempt.args, **attempt.kwargs)
+
+    return proceed()
+
+
+def _format_tb(exc):
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def _retry_doorbell(job_uuid):
+    try:
+        record = JobRecord.get_or_none(JobRecord.uuid == job_uuid)
+    except DatabaseError:
+        record = None
+    if record is not None:
+        ring(record.uuid, record.name, record.queue, utcnow() + datetime.timedelta(seconds=5))
+
+
+def _outcome_write(attempt, description, write):
+    """Run `write()` (a transaction guarded by the reservation), retrying a busy database.
+
+    Returns False when the reservation is no longer ours: a newer attempt owns
+    the record and this outcome is discarded.
+    """
+    delay = 0.05
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with db.atomic():
+                return write()
+        except DatabaseError:
+            if time.monotonic() >= deadline:
+                log.exception("could not record %s of job %s; the sweeper will re-run it",
+                              description, attempt.uuid)
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 2)
+
+
+def _guarded(attempt, **fields):
+    return (JobRecord.update(**fields)
+            .where((JobRecord.uuid == attempt.uuid) & (JobRecord.reservation == attempt.reservation))
+            .execute())
+
+
+def _unclaim(record, reservation):
+    """Give a claimed job back untouched (its queue is paused); `queue continue` rings it."""
+    JobRecord.update(state="pending", attempts=JobRecord.attempts - 1, reservation=None,
+                     reserved_by=None, reserved_at=None, enqueued_at=None).where(
+        (JobRecord.uuid == record.uuid) & (JobRecord.reservation == reservation)).execute()
+
+
+def _elapsed(attempt):
+    return round(time.monotonic() - attempt.started, 6)
+
+
+def _finish_completed(attempt):
+    def write():
+        if not _guarded(attempt, state="completed", finished_at=utcnow(), duration=_elapsed(attempt),
+                        reservation=None, last_error=None):
+            return False
+        record = attempt.record
+        if record.chain_rest:
+            _dispatch_chain_rest(record)
+        if record.batch_id:
+            _batch_job_done(record.batch_id, failed=False, job_uuid=record.uuid)
+        if record.unique_key:
+            release_lock(record.unique_key, record.uuid)
+        return True
+
+    if _outcome_write(attempt, "the completion", write):
+        log.info("job %s (%s) completed in %.3fs", attempt.name, attempt.uuid, _elapsed(attempt))
+
+
+def _finish_released(attempt, delay):
+    available_at = utcnow() + datetime.timedelta(seconds=_seconds(delay) or 0)
+
+    def write():
+        return _guarded(attempt, state="pending", available_at=available_at, enqueued_at=utcnow(),
+                        reservation=None, duration=_elapsed(attempt))
+
+    if _outcome_write(attempt, "the release", write):
+        log.info("job %s (%s) released for %ss", attempt.name, attempt.uuid, delay)
+        ring(attempt.uuid, attempt.name, attempt.queue, available_at)
+
+
+def record_exception(attempt, exc, tb):
+    """An attempt raised (or timed out): retry by the job's policy, or fail it.
+
+    Also called by the watchdog for an attempt it gave up waiting for, from
+    another thread; the reservation keeps the two from both counting.
+    """
+    record, job_ = attempt.record, attempt.job
+    exceptions = record.exceptions + 1
+    delay = job_.backoff_for(record.attempts)
+    now = utcnow()
+    counted = record.attempts - record.lost
+    if job_.max_exceptions and exceptions >= job_.max_exceptions:
+        final = True
+    elif record.retry_until is not None:
+        final = now + datetime.timedelta(seconds=delay) > record.retry_until
+    else:
+        final = counted >= job_.tries
+    if final:
+        _finish_failed(attempt, exc, tb, exceptions=exceptions)
+        return
+    available_at = now + datetime.timedelta(seconds=delay)
+    message = f"{type(exc).__name__}: {exc}"
+
+    def write():
+        return _guarded(attempt, state="pending", exceptions=exceptions, available_at=available_at,
+                        enqueued_at=now, reservation=None, last_error=message[:2000],
+                        duration=_elapsed(attempt))
+
+    if _outcome_write(attempt, "the retry", write):
+        log.warning("job %s (%s) attempt %d failed (%s); retrying in %ss",
+                    attempt.name, attempt.uuid, record.attempts, message, delay)
+        ring(attempt.uuid, attempt.name, attempt.queue, available_at)
+
+
+def _finish_failed(attempt, exc, tb, exceptions=None):
+    record = attempt.record
+    message = str(exc) or type(exc).__name__
+
+    def write():
+        fields = {"state": "failed", "finished_at": utcnow(), "reservation": None,
+                  "last_error": f"{type(exc).__name__}: {message}"[:2000],
+                  "duration": _elapsed(attempt)}
+        if exceptions is not None:
+            fields["exceptions"] = exceptions
+        if not _guarded(attempt, **fields):
+            return None
+        FailedJob.delete().where(FailedJob.uuid == record.uuid).execute()
+        failed = FailedJob.create(
+            uuid=record.uuid, name=record.name, queue=record.queue, payload=record.payload,
+            encrypted=record.encrypted, exception_class=type(exc).__name__, message=message,
+            traceback=tb, attempts=record.attempts, chain_id=record.chain_id,
+            chain_step=record.chain_step, chain_total=record.chain_total, batch_id=record.batch_id)
+        if record.batch_id:
+            _batch_job_done(record.batch_id, failed=True, job_uuid=record.uuid)
+        if record.unique_key:
+            release_lock(record.unique_key, record.uuid)
+        return failed
+
+    failed = _outcome_write(attempt, "the failure", write)
+    if not failed:
+        return
+    log.error("job %s (%s) failed after %d attempt(s): %s: %s", record.name, record.uuid,
+              record.attempts, type(exc).__name__, message,
+              extra={"job_uuid": record.uuid, "job_name": record.name, "queue": record.queue})
+    _run_failed_hooks(attempt, exc, failed)
+
+
+def _run_failed_hooks(attempt, exc, failed):
+    hooks = attempt.job._failed_hooks if attempt.job else []
+    for hook in hooks:
+        try:
+            hook(exc, *attempt.args, **attempt.kwargs)
+        except Exception:
+            log.exception("failed() hook of %s raised", attempt.name)
+    for listener in _failure_listeners:
+        try:
+            listener(failed)
+        except Exception:
+            log.exception("failure listener %r raised", listener)
+
+
+def _finish_cancelled(attempt):
+    def write():
+        if not _guarded(attempt, state="cancelled", finished_at=utcnow(), reservation=None):
+            return False
+        _batch_job_done(attempt.record.batch_id, failed=False, job_uuid=attempt.uuid, cancelled=True)
+        return True
+
+    if _outcome_write(attempt, "the cancellation", write):
+        log.info("job %s (%s) skipped: its batch was cancelled", attempt.name, attempt.uuid)
+
+
+def recover_lost(record):
+    """Put back a job whose worker died mid-attempt (called by the sweeper).
+
+    The lost attempt does not count against `tries`; a job that keeps taking
+    its worker down with it still fails after QUEUE_MAX_LOST attempts.
+    """
+    job_ = REGISTRY.get(record.name)
+    attempt = Attempt(record, job_, record.reservation, record.reserved_by)
+    if job_ is None or record.lost + 1 >= config.QUEUE_MAX_LOST:
+        try:
+            attempt.args, attempt.kwargs = decode_payload(record.payload, record.encrypted)
+        except ValueError:
+            pass
+        _finish_failed(attempt, WorkerLost(
+            f"the worker {record.reserved_by} stopped while running this job"), "")
+        return False
+    now = utcnow()
+    changed = (JobRecord.update(state="pending", lost=JobRecord.lost + 1, reservation=None,
+                                enqueued_at=now, available_at=now,
+                                last_error=f"WorkerLost: {record.reserved_by} stopped mid-attempt")
+               .where((JobRecord.uuid == record.uuid) & (JobRecord.reservation == record.reservation))
+               .execute())
+    if changed:
+        log.warning("job %s (%s) was running on %s, which stopped; queued again",
+                    record.name, record.uuid, record.reserved_by)
+        ring(record.uuid, record.name, record.queue)
+    return bool(changed)
+
+
+# ---------------------------------------------------------------------------
+# Chains and batches: the bookkeeping run inside an attempt's outcome
+# (building them is job_flow.py)
+# ---------------------------------------------------------------------------
+
+
+def _dispatch_chain_rest(record):
+    rest = list(record.chain_rest)
+    head, tail = rest[0], rest[1:]
+    PendingJob.from_spec(head).dispatch(
+        chain_id=record.chain_id, chain_step=(record.chain_step or 0) + 1,
+        chain_total=record.chain_total, chain_rest=tail or None)
+
+
+def _batch_cancelled(batch_id):
+    return Batch.select(Batch.cancelled_at).where(
+        (Batch.id == batch_id) & Batch.cancelled_at.is_null(False)).exists()
+
+
+def _batch_job_done(batch_id, failed, job_uuid, cancelled=False):
+    """Count one finished job of a batch and dispatch its callbacks exactly once.
+
+    The counters change in one UPDATE inside the attempt's transaction, so
+    whichever attempt brings pending_jobs to zero, on whatever worker, is the
+    only one that sees it there.
+    """
+    updates = {Batch.pending_jobs: Batch.pending_jobs - 1}
+    if failed:
+        updates[Batch.failed_jobs] = Batch.failed_jobs + 1
+    rows = list(Batch.update(updates).where(Batch.id == batch_id).returning(
+        Batch.pending_jobs, Batch.failed_jobs, Batch.allow_failures, Batch.callbacks,
+        Batch.cancelled_at).execute())
+    if not rows:
+        return
+    batch = rows[0]
+    callbacks = batch.callbacks or {}
+    if failed:
+        ids = Batch.get_by_id(batch_id).failed_job_ids or []
+        Batch.update(failed_job_ids=ids + [job_uuid]).where(Batch.id == batch_id).execute()
+        if batch.failed_jobs == 1:
+            if not batch.allow_failures:
+                Batch.update(cancelled_at=utcnow()).where(
+                    (Batch.id == batch_id) & Batch.cancelled_at.is_null()).execute()
+            _dispatch_callback(callbacks.get("catch"), batch_id)
+    if batch.pending_jobs == 0:
+        Batch.update(finished_at=utcnow()).where(Batch.id == batch_id).execute()
+        if batch.failed_jobs == 0 and not cancelled and batch.cancelled_at is None:
+            _dispatch_callback(callbacks.get("then"), batch_id)
+        _dispatch_callback(callbacks.get("finally"), batch_id)
+
+
+def _dispatch_callback(spec, batch_id):
+    if spec:
+        PendingJob.from_spec({**spec, "args": [batch_id, *spec.get("args", [])]}).dispatch()

@@ -1,0 +1,182 @@
+"""The web app `app` (marketplace:app is the WSGI entry point) and the CLI `main()`.
+
+Each routes_*.py module holds one area of pages; they are attached here. The
+request hooks open the database connection, load the visitor and refuse bodies
+over the upload limit; expected errors become 4xx pages, anything else is
+logged with its traceback and shown as a plain 500 page.
+"""
+
+import logging
+import sys
+import time
+
+import bottle
+from bottle import Bottle, HTTPError, HTTPResponse, request, response
+
+import config
+import models
+import tasks
+import web
+from errors import MarketplaceError, TooManyRequests
+
+log = logging.getLogger("marketplace")
+
+app = Bottle()
+app.install(web.CSRFPlugin())
+
+# Bodies larger than this are spooled to a temporary file instead of memory.
+bottle.BaseRequest.MEMFILE_MAX = 1024 * 1024
+
+
+# ---------------------------------------------------------------------------
+# Request hooks
+# ---------------------------------------------------------------------------
+
+
+def _max_body_bytes():
+    # A product upload carries the file and a thumbnail plus a little form text.
+    return (config.UPLOAD_MAX_MB + config.THUMBNAIL_MAX_MB) * 1024 * 1024 + 64 * 1024
+
+
+@app.hook("before_request")
+def before_request():
+    request.environ["app.started"] = time.perf_counter()
+    length = request.content_length
+    if length > _max_body_bytes():
+        raise HTTPError(413, f"The upload is too large: the limit is {config.UPLOAD_MAX_MB} MB.")
+    if length < 0 and "chunked" in (request.get_header("Transfer-Encoding") or "").lower():
+        raise HTTPError(411, "Send a Content-Length with the request body.")
+    models.db.connect(reuse_if_open=True)
+    web.load_visitor()
+
+
+@app.hook("after_request")
+def after_request():
+    response.set_header("X-Content-Type-Options", "nosniff")
+    response.set_header("X-Frame-Options", "DENY")
+    response.set_header("Referrer-Policy", "same-origin")
+    response.set_header("Content-Security-Policy",
+                        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                        "script-src 'self'; frame-ancestors 'none'; form-action 'self' "
+                        + " ".join(_extra_form_targets()))
+    if not models.db.is_closed():
+        models.db.close()
+
+
+def _extra_form_targets():
+    targets = []
+    if config.STRIPE_ENABLED:
+        targets.append("https://checkout.stripe.com")
+    if config.PAYTM_ENABLED:
+        targets.append(config.PAYTM_HOST)
+    return targets
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+def _wants_json():
+    accept = request.get_header("Accept") or ""
+    return request.path.startswith(("/webhooks/", "/api/")) or (
+        "application/json" in accept and "text/html" not in accept)
+
+
+def error_page(status, message):
+    if _wants_json():
+        return web.json_response({"error": message}, status)
+    try:
+        return web.render("error.tpl", status=status, title=f"Error {status}", status_code=status,
+                          message=message)
+    except Exception:  # the page itself failed (database down): plain text still answers
+        log.exception("error page could not be rendered")
+        response.status = status
+        response.content_type = "text/plain; charset=utf-8"
+        return message
+
+
+class ErrorPlugin:
+    """Turns the named errors of errors.py into 4xx pages; logs anything unexpected."""
+
+    name = "errors"
+    api = 2
+
+    def apply(self, callback, route):
+        def wrapper(*args, **kwargs):
+            try:
+                return callback(*args, **kwargs)
+            except HTTPResponse:
+                raise
+            except TooManyRequests as exc:
+                response.set_header("Retry-After", str(exc.retry_after))
+                return error_page(exc.status, str(exc))
+            except MarketplaceError as exc:
+                return error_page(exc.status, str(exc))
+            except Exception:
+                log.exception("unhandled error on %s %s", request.method, request.path)
+                return error_page(500, "Something went wrong on our side. It has been logged; "
+                                       "please try again in a moment.")
+
+        return wrapper
+
+
+app.install(ErrorPlugin())
+
+_STATUS_MESSAGES = {
+    404: "There is nothing at this address.",
+    405: "That action is not allowed here.",
+    413: "The upload is too large.",
+}
+
+
+def _bottle_error(error):
+    message = error.body if isinstance(error.body, str) and error.body else _STATUS_MESSAGES.get(
+        error.status_code, "The request could not be handled.")
+    if error.status_code >= 500:
+        if error.traceback:
+            log.error("unhandled error on %s %s\n%s", request.method, request.path, error.traceback)
+        message = "Something went wrong on our side. It has been logged; please try again in a moment."
+    return error_page(error.status_code, message)
+
+
+for _code in (400, 401, 403, 404, 405, 411, 413, 429, 500):
+    app.error(_code)(_bottle_error)
+
+
+# ---------------------------------------------------------------------------
+# Health
+# ---------------------------------------------------------------------------
+
+
+@app.get("/healthz")
+def healthz():
+    import health
+
+    report = health.check()
+    return web.json_response(report, 200 if report["ok"] else 503)
+
+
+# ---------------------------------------------------------------------------
+# Areas
+# ---------------------------------------------------------------------------
+
+import routes_accounts  # noqa: E402
+import routes_catalog  # noqa: E402
+
+for _area in (routes_accounts, routes_catalog):
+    _area.routes.attach(app)
+
+
+def main(argv=None):
+    """The `marketplace` command."""
+    import cli
+
+    return cli.main(sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["app", "main", "tasks"]

@@ -1,0 +1,56 @@
+"""The public shop: catalog with search and pages, product pages, product images."""
+
+from urllib.parse import urlencode
+
+from bottle import static_file
+
+import config
+from models import Product, User
+from web import Page, RouteTable, get_object_or_404, int_param, render, request
+
+routes = RouteTable()
+
+PER_PAGE = 12
+
+
+def approved_products():
+    return (Product.select(Product, User).join(User)
+            .where(Product.status == "approved"))
+
+
+def search(query, text):
+    """Products whose title or description contains every word of `text`."""
+    for word in text.split()[:8]:
+        pattern = f"%{word}%"
+        query = query.where(Product.title ** pattern | Product.description ** pattern)
+    return query
+
+
+@routes.get("/")
+def catalog_index():
+    text = (request.query.getunicode("q") or "").strip()[:100]
+    query = approved_products()
+    if text:
+        query = search(query, text)
+    page = Page(query.order_by(Product.approved_at.desc(), Product.id.desc()),
+                int_param(request.query.get("page"), 1, 1), PER_PAGE)
+    return render("catalog.tpl", title="Digital products" if not text else f"Search: {text}",
+                  page=page, q=text, base_query=urlencode({"q": text}) + "&" if text else "")
+
+
+@routes.get("/products/<slug>")
+def product_show(slug):
+    product = get_object_or_404(approved_products().where(Product.slug == slug),
+                                "This product does not exist or is not on sale.")
+    return render("product.tpl", title=product.title, product=product)
+
+
+@routes.get("/media/<path:path>")
+def media_file(path):
+    """Generated thumbnails. Product files are never under MEDIA_DIR."""
+    return static_file(path, root=str(config.MEDIA_DIR), headers={"Cache-Control": "public, max-age=31536000"})
+
+
+@routes.get("/static/<path:path>")
+def static_asset(path):
+    return static_file(path, root=str(config.STATIC_DIR))

@@ -1,0 +1,355 @@
+"""Shared fixtures.
+
+Every test gets its own data folder, a fresh file-backed database and a fresh
+queue, with Huey in immediate mode (jobs run inside the call that dispatches
+them). Tests of the job system's guarantees start real `huey_consumer`
+processes instead (the `consumer` fixture), pointed at the same files.
+
+The suite runs against SQLite by default. TEST_DATABASE=postgres and
+TEST_QUEUE=redis (or postgres) run it against the real servers, as the second
+CI leg does. Tests that need Redis, PostgreSQL or chromium skip with a reason
+when they are missing, except under CI=true, where they fail.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="marketplace-tests-"))
+TEST_SECRET = "test-secret-for-the-suite-only-" + "x" * 32
+os.environ["APP_ENV"] = "testing"
+os.environ["DATA_DIR"] = str(SESSION_DIR / "session-data")
+os.environ["APP_SECRET"] = TEST_SECRET
+for _name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "PAYTM_MID", "PAYTM_MERCHANT_KEY",
+              "PAYTM_WEBSITE", "DATABASE_URL", "QUEUE_CONNECTION", "MAIL_MAILER"):
+    os.environ.pop(_name, None)
+
+CI = os.environ.get("CI") == "true"
+TEST_DATABASE = os.environ.get("TEST_DATABASE", "sqlite")
+TEST_QUEUE = os.environ.get("TEST_QUEUE", "sqlite")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BIN = Path(sys.executable).parent
+
+import config  # noqa: E402
+import jobs  # noqa: E402
+import models  # noqa: E402
+import tasks  # noqa: E402,F401
+import tests.sample_jobs  # noqa: E402,F401  (its tables must exist in every test database)
+
+
+# ---------------------------------------------------------------------------
+# Services
+# ---------------------------------------------------------------------------
+
+
+def missing_service(reason):
+    """Fail under CI, skip elsewhere: CI must never quietly skip a real-service test."""
+    if CI:
+        pytest.fail(f"{reason} (CI=true requires it)")
+    pytest.skip(reason)
+
+
+def port_open(host, port, timeout=0.5):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def need_redis():
+    if not port_open("127.0.0.1", 6379):
+        missing_service("Redis is not running on 127.0.0.1:6379")
+
+
+def need_postgres():
+    if not port_open("127.0.0.1", 5432):
+        missing_service("PostgreSQL is not running on 127.0.0.1:5432")
+
+
+def need_chromium():
+    if not Path("/usr/bin/chromium").exists():
+        missing_service("chromium is not installed (make deps installs it)")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout=30.0, interval=0.05, message="condition"):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------
+# Databases
+# ---------------------------------------------------------------------------
+
+_pg_database = None
+
+
+def _postgres_url():
+    """One throwaway database for the session; tables are emptied between tests."""
+    global _pg_database
+    need_postgres()
+    if _pg_database is None:
+        import psycopg
+
+        name = f"marketplace_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        _pg_database = name
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + _pg_database
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _pg_database is not None:
+        import psycopg
+
+        try:
+            if not models.db.is_closed():
+                models.db.close()
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{_pg_database}" WITH (FORCE)')
+        except Exception:
+            pass
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
+
+
+def _empty_postgres_tables():
+    names = ", ".join(f'"{m._meta.table_name}"' for m in models.all_models())
+    models.db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+# ---------------------------------------------------------------------------
+# The app state of one test
+# ---------------------------------------------------------------------------
+
+
+class TestEnv:
+    """What a test knows about its app: its settings and folders."""
+
+    def __init__(self, data_dir, environ):
+        self.data_dir = data_dir
+        self.environ = environ
+
+    def reload(self, **overrides):
+        """Change settings for the rest of the test (also for consumers started later)."""
+        self.environ.update({k: str(v) for k, v in overrides.items()})
+        config.load(self.environ, dotenv=False)
+        jobs.reconnect_queue()
+        if not jobs.huey.immediate:
+            return
+        jobs.huey.storage = jobs.huey.get_immediate_storage()
+
+    @property
+    def mails(self):
+        """The messages the file mailer wrote, oldest first, parsed."""
+        from email import policy
+        from email.parser import BytesParser
+
+        folder = self.data_dir / "mail"
+        files = sorted(folder.glob("*.eml"), key=lambda p: (p.stat().st_mtime, p.name)) if folder.exists() else []
+        return [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in files]
+
+
+def base_environ(data_dir):
+    environ = {
+        "APP_ENV": "testing",
+        "APP_SECRET": TEST_SECRET,
+        "APP_URL": "http://127.0.0.1:8080",
+        "DATA_DIR": str(data_dir),
+        "MAIL_MAILER": "file",
+        "QUEUE_CONNECTION": TEST_QUEUE,
+        "QUEUE_NAME": f"test{uuid.uuid4().hex[:12]}",
+        "REDIS_URL": REDIS_URL,
+        "JOB_MODULES": "tests.sample_jobs",
+        "QUEUE_SWEEP_SECONDS": "2",
+        "QUEUE_HEARTBEAT_SECONDS": "1",
+        "QUEUE_WORKER_STALE_SECONDS": "6",
+        "QUEUE_POLL_MAX_DELAY": "0.05",
+        "QUEUE_TIMEOUT_GRACE_SECONDS": "1",
+        "LOG_LEVEL": "info",
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+    }
+    if TEST_DATABASE == "postgres":
+        environ["DATABASE_URL"] = _postgres_url()
+    else:
+        environ["DATABASE_URL"] = f"sqlite:///{data_dir / 'marketplace.db'}"
+    return environ
+
+
+@pytest.fixture(autouse=True)
+def app_env(tmp_path):
+    if TEST_QUEUE == "redis":
+        need_redis()
+    data_dir = tmp_path / "data"
+    environ = base_environ(data_dir)
+    config.load(environ, dotenv=False)
+    models.init_db(environ["DATABASE_URL"])
+    if TEST_DATABASE == "postgres":
+        models.create_tables()
+        _empty_postgres_tables()
+    else:
+        models.create_tables()
+    jobs.reconnect_queue()
+    jobs.huey.immediate = True
+    jobs.huey.storage = jobs.huey.get_immediate_storage()
+    env = TestEnv(data_dir, environ)
+    yield env
+    if not models.db.is_closed():
+        models.db.close()
+    jobs.huey.immediate = False
+    if TEST_QUEUE == "redis":
+        try:
+            jobs.reconnect_queue()
+            jobs.huey.storage.flush_all()
+        except Exception:
+            pass
+
+
+# ---------------------------------------------------------------------------
+# Users and the web client
+# ---------------------------------------------------------------------------
+
+PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture
+def make_user():
+    import accounts
+
+    counter = {"n": 0}
+
+    def make(role="customer", email=None, name=None, password=PASSWORD):
+        counter["n"] += 1
+        email = email or f"{role}{counter['n']}@example.com"
+        return accounts.create_user(name or f"{role.title()} {counter['n']}", email, password, role)
+
+    return make
+
+
+@pytest.fixture
+def client():
+    from webtest import TestApp
+
+    import marketplace
+
+    return TestApp(marketplace.app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+
+
+def login(client, user_or_email, password=PASSWORD):
+    email = getattr(user_or_email, "email", user_or_email)
+    page = client.get("/login")
+    form = page.forms[0] if len(page.forms) == 1 else next(f for f in page.forms.values() if f.action == "/login")
+    form["email"] = email
+    form["password"] = password
+    return form.submit(expect_errors=True)
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Log the client in as a new user of `role`; returns the user."""
+
+    def log_in(role="customer", **kwargs):
+        user = make_user(role, **kwargs)
+        response = login(client, user)
+        assert response.status_int == 303, response
+        return user
+
+    return log_in
+
+
+# ---------------------------------------------------------------------------
+# Real consumer processes
+# ---------------------------------------------------------------------------
+
+
+class ConsumerProcess:
+    """A `huey_consumer tasks.huey` subprocess with the test's settings."""
+
+    def __init__(self, env, args, log_path, environ_overrides=None):
+        self.args = args
+        self.log_path = log_path
+        environ = dict(env.environ)
+        environ.update({k: str(v) for k, v in (environ_overrides or {}).items()})
+        environ["PYTHONPATH"] = str(ROOT)
+        environ["PYTHONUNBUFFERED"] = "1"
+        self.log = open(log_path, "ab")
+        self.process = subprocess.Popen([str(BIN / "huey_consumer"), "tasks.huey", *args], cwd=ROOT,
+                                        env=environ, stdout=self.log, stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def output(self):
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self):
+        """SIGKILL: no cleanup, no shutdown hooks, as when the kernel's OOM killer strikes."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self, timeout=30):
+        """SIGINT, the graceful stop systemd sends (KillSignal=SIGINT)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.log.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def consumer(app_env, tmp_path):
+    """Start real consumers: consumer(workers=2, args=(), env={}) -> ConsumerProcess."""
+    started = []
+    jobs.huey.immediate = False
+    jobs.reconnect_queue()
+
+    def start(workers=2, args=(), env=None, wait=True):
+        log_path = tmp_path / f"consumer-{len(started) + 1}.log"
+        process = ConsumerProcess(app_env, ["-w", str(workers), *args], log_path, env)
+        started.append(process)
+        if wait:
+            from job_models import WorkerRecord
+
+            wait_for(lambda: WorkerRecord.select().where(
+                (WorkerRecord.consumer_pid == process.pid) & WorkerRecord.stopped_at.is_null()).count() >= 1
+                or process.process.poll() is not None, timeout=30, message="the consumer to start")
+            assert process.process.poll() is None, process.output()
+        return process
+
+    yield start
+    for process in started:
+        process.stop(timeout=20)

@@ -1,0 +1,122 @@
+"""Jobs that exist only for the tests of the job runtime (the consumer loads them via JOB_MODULES).
+
+Each records what it did in SampleRun (one row per run, to count runs) and
+SampleEffect (unique by key: the effect a user would see, made once).
+"""
+
+import time
+
+from peewee import CharField, DateTimeField, FloatField, IntegerField, IntegrityError
+
+from jobs import Fail, Release, current, job
+from models import BaseModel, db, utcnow
+
+
+class SampleRun(BaseModel):
+    key = CharField(index=True)
+    job = CharField()
+    attempt = IntegerField()
+    worker = CharField(null=True)
+    at = DateTimeField(default=utcnow)
+    started = FloatField(default=time.time)
+
+
+class SampleEffect(BaseModel):
+    key = CharField(unique=True)
+    at = DateTimeField(default=utcnow)
+
+
+def _run(key, name):
+    attempt = current()
+    SampleRun.create(key=key, job=name, attempt=attempt.attempts if attempt else 0,
+                     worker=attempt.worker_id if attempt else None)
+
+
+def _effect(key):
+    try:
+        with db.atomic():
+            SampleEffect.create(key=key)
+    except IntegrityError:
+        pass  # made by an earlier run: doing it again changes nothing
+
+
+def runs(key):
+    return SampleRun.select().where(SampleRun.key == key).count()
+
+
+def effect_done(key):
+    return SampleEffect.select().where(SampleEffect.key == key).exists()
+
+
+@job(tries=3)
+def make_effect(key):
+    _run(key, "make_effect")
+    _effect(key)
+
+
+@job(tries=3, timeout=120)
+def slow_effect(key, seconds):
+    _run(key, "slow_effect")
+    time.sleep(seconds)
+    _effect(key)
+
+
+@job(tries=4, backoff=[0.2, 0.4])
+def fail_first(key, failures):
+    _run(key, "fail_first")
+    if SampleRun.select().where(SampleRun.key == key).count() <= failures:
+        raise RuntimeError(f"failure {failures} of {key}")
+    _effect(key)
+
+
+failed_hook_calls = []
+
+
+@job(tries=2, backoff=0)
+def always_fail(key):
+    _run(key, "always_fail")
+    raise ValueError(f"{key} cannot succeed")
+
+
+@always_fail.failed
+def always_fail_failed(exc, key):
+    # Runs in the consumer; the test sees it through the effect it leaves.
+    _effect(f"failed-hook:{key}:{type(exc).__name__}")
+
+
+@job(tries=2, timeout=1, backoff=0)
+def spin(key, seconds):
+    """Pure Python work: a timeout interrupts it at once."""
+    _run(key, "spin")
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    _effect(key)
+
+
+@job(tries=2, timeout=1, backoff=0)
+def block(key, seconds):
+    """Blocked in a C call (sleep): only the watchdog's give-up frees the worker."""
+    _run(key, "block")
+    time.sleep(seconds)
+    _effect(key)
+
+
+@job(tries=10)
+def release_once(key, delay):
+    _run(key, "release_once")
+    if runs(key) == 1:
+        raise Release(delay)
+    _effect(key)
+
+
+@job(tries=5)
+def fail_now(key):
+    _run(key, "fail_now")
+    raise Fail("this input can never work")
+
+
+@job(tries=1, encrypted=True)
+def secret_effect(key, secret):
+    _run(key, "secret_effect")
+    _effect(f"{key}:{len(secret)}")

@@ -1,0 +1,15 @@
+<article class="card product-card">
+  <a href="/products/{{product.slug}}" class="card-link">
+    % thumb = product.thumbnail_url(480)
+    % if thumb:
+    <img class="thumb" src="{{thumb}}" alt="" loading="lazy" width="480" height="360">
+    % else:
+    <div class="thumb thumb-placeholder" aria-hidden="true"><span>{{product.title[:1].upper()}}</span></div>
+    % end
+    <div class="card-body">
+      <h2 class="card-title">{{product.title}}</h2>
+      <p class="card-meta">by {{product.seller.name}}</p>
+      <p class="price">{{money(product.price, product.currency)}}</p>
+    </div>
+  </a>
+</article>

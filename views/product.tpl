@@ -1,0 +1,31 @@
+% rebase('base.tpl')
+<article class="product-page">
+  <div class="product-media">
+    % thumb = product.thumbnail_url(960)
+    % if thumb:
+    <img src="{{thumb}}" alt="{{product.title}}" width="960" height="720">
+    % else:
+    <div class="thumb thumb-placeholder large" aria-hidden="true"><span>{{product.title[:1].upper()}}</span></div>
+    % end
+  </div>
+  <div class="product-info">
+    <h1>{{product.title}}</h1>
+    <p class="muted">by {{product.seller.name}}</p>
+    <p class="price large">{{money(product.price, product.currency)}}</p>
+    % if user is None:
+    <p><a class="button" href="/login?next=/products/{{product.slug}}">Log in to buy</a></p>
+    % elif user.role == 'customer':
+    <form method="post" action="/cart/add">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <input type="hidden" name="product_id" value="{{product.id}}">
+      <button class="button" type="submit">Add to cart</button>
+    </form>
+    % end
+    <div class="description">
+      % for paragraph in product.description.split('\n\n'):
+      <p>{{paragraph}}</p>
+      % end
+    </div>
+    <p class="muted small">Digital download · {{'%.1f MB' % (product.file_size / 1048576) if product.file_size >= 104858 else '%d KB' % max(1, product.file_size // 1024)}} · {{product.file_name or ''}}</p>
+  </div>
+</article>
