@@ -7,6 +7,7 @@ setting raises ConfigError with one line that names the variable.
 
 import os
 import secrets
+import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -194,6 +195,8 @@ def load(environ=None, dotenv=True):
     g["QUEUE_WORKER_MEMORY_MB"] = read.int("QUEUE_WORKER_MEMORY_MB", 0, 0)
     g["QUEUE_WORKER_MAX_SECONDS"] = read.int("QUEUE_WORKER_MAX_SECONDS", 0, 0)
     g["QUEUE_TIMEOUT_GRACE_SECONDS"] = read.float("QUEUE_TIMEOUT_GRACE_SECONDS", 5, 0.1)
+    # How workers name their host in heartbeats; two consumers on one machine may pose as two hosts.
+    g["QUEUE_HOSTNAME"] = read.str("QUEUE_HOSTNAME", socket.gethostname())
     # Further modules whose jobs the consumer loads (a site's own jobs; the tests' sample jobs).
     g["JOB_MODULES"] = tuple(m.strip() for m in read.str("JOB_MODULES", "").split(",") if m.strip())
     g["QUEUE_MAX_LOST"] = read.int("QUEUE_MAX_LOST", 10, 1)

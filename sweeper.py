@@ -12,7 +12,6 @@ record's state and reservation, and a duplicate doorbell is ignored by claim().
 import datetime
 import logging
 import os
-import socket
 
 import config
 import jobs
@@ -22,7 +21,6 @@ from models import utcnow
 
 log = logging.getLogger("jobs.sweeper")
 
-HOST = socket.gethostname()
 # Pending jobs rung less than this long ago may be between commit and enqueue.
 RING_GRACE_SECONDS = 5
 
@@ -56,7 +54,7 @@ def worker_gone(record, worker, now=None):
     if host is None:
         # Run in a web process or a test (immediate mode); only age tells.
         return record.reserved_at is not None and record.reserved_at < stale
-    if host == HOST and not _pid_alive(pid):
+    if host == config.QUEUE_HOSTNAME and not _pid_alive(pid):
         return True
     if worker is None:
         return record.reserved_at is not None and record.reserved_at < stale

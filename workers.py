@@ -19,7 +19,6 @@ import datetime
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 
@@ -37,7 +36,6 @@ from models import db, utcnow
 
 log = logging.getLogger("jobs.consumer")
 
-HOST = socket.gethostname()
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -167,7 +165,7 @@ class ProcessRuntime:
             for worker_id, worker in self.workers.items():
                 attempt = by_worker.get(worker_id)
                 rows.append({
-                    "id": worker_id, "host": HOST, "pid": self.pid, "consumer_pid": self.consumer.pid,
+                    "id": worker_id, "host": config.QUEUE_HOSTNAME, "pid": self.pid, "consumer_pid": self.consumer.pid,
                     "queues": ",".join(self.consumer.queues or ()), "started_at": worker.started_at,
                     "last_beat_at": now, "current_job": attempt.uuid if attempt else None,
                     "current_job_name": attempt.name if attempt else None,
@@ -202,7 +200,7 @@ class Worker(HueyWorker):
         name = threading.current_thread().name
         if self.consumer.worker_type == "process":
             name = f"{name}-{os.getpid()}"
-        self.worker_id = f"{HOST}:{os.getpid()}:{name}"
+        self.worker_id = f"{config.QUEUE_HOSTNAME}:{os.getpid()}:{name}"
         jobs.set_worker_identity(self.worker_id)
         self.runtime = ProcessRuntime.get(self.consumer)
         self.runtime.add_worker(self)
