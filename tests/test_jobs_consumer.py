@@ -203,14 +203,16 @@ def test_queue_restart_reaches_a_running_consumer(consumer, capsys):
 
 def test_pause_and_continue_reach_running_consumers(consumer, capsys):
     import cli
+    import queue_control
+
+    import time
 
     consumer(workers=2)
     assert cli.main(["queue", "pause", "low"]) == 0
+    time.sleep(queue_control.CACHE_SECONDS + 0.2)  # workers see a pause within a second
     make_effect.s("low-job").on_queue("low").dispatch()
     make_effect.dispatch("default-job")
     wait_for(lambda: effect_done("default-job"), message="the default queue to keep running")
-    import time
-
     time.sleep(1.5)
     assert not effect_done("low-job")
     assert cli.main(["queue", "continue", "low"]) == 0
