@@ -59,7 +59,8 @@ def _megabytes(size):
 def clean_filename(name):
     """The name a buyer's download will carry: no folders, no control characters."""
     name = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
-    name = re.sub(r"[^\w .()\-+]", "_", name).strip(" .")
+    name = "".join("_" if unicodedata.category(c)[0] == "C" or c in '<>:"/\\|?*' else c for c in name)
+    name = " ".join(name.split()).strip(" .")
     if len(name) > 150:
         stem, dot, ext = name.rpartition(".")
         name = (stem[:140] + dot + ext[:9]) if dot and len(ext) <= 9 else name[:150]

@@ -92,3 +92,11 @@ def uploaded_files():
 def media_files():
     root = config.MEDIA_DIR
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def form_for(page, action):
+    """The form of `page` that posts to `action`."""
+    for form in page.forms.values():
+        if form.action == action:
+            return form
+    raise AssertionError(f"no form posting to {action} on the page")
