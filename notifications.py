@@ -36,14 +36,16 @@ def store(user_id, type_, key, data):
         return Notification.get(Notification.key == key)
 
 
-def deliver(user, type_, key, data, subject, text):
+def deliver(user, type_, key, data, subject, text, email=True):
     """Both channels, database first: a refused email never loses or repeats the row.
 
     Raises MailError when the mail server fails; the calling job retries and
-    the next run finds the row already there.
+    the next run finds the row already there. `email=False` stores the row only
+    (the demo loader's history, which must not mail anyone).
     """
     notification = store(user.id, type_, key, data)
-    mail.send(key, user.email, subject, text)
+    if email:
+        mail.send(key, user.email, subject, text)
     return notification
 
 
@@ -62,7 +64,7 @@ def _review(review_id, decision):
     return review
 
 
-def product_approved(review_id):
+def product_approved(review_id, email=True):
     """Tell the seller their product is on sale (ProductApproved)."""
     review = _review(review_id, "approved")
     if review is None:
@@ -80,10 +82,10 @@ def product_approved(review_id):
         f"Your products: {config.APP_URL}/seller/products\n\n"
         f"— {config.APP_NAME}\n"
     )
-    return deliver(seller, PRODUCT_APPROVED, f"product-approved:{review.id}", data, subject, text)
+    return deliver(seller, PRODUCT_APPROVED, f"product-approved:{review.id}", data, subject, text, email)
 
 
-def product_rejected(review_id):
+def product_rejected(review_id, email=True):
     """Tell the seller why their product was not accepted (ProductRejected)."""
     review = _review(review_id, "rejected")
     if review is None:
@@ -101,7 +103,7 @@ def product_rejected(review_id):
         f"You can change the product and send it for review again: {url}\n\n"
         f"— {config.APP_NAME}\n"
     )
-    return deliver(seller, PRODUCT_REJECTED, f"product-rejected:{review.id}", data, subject, text)
+    return deliver(seller, PRODUCT_REJECTED, f"product-rejected:{review.id}", data, subject, text, email)
 
 
 # ---------------------------------------------------------------------------

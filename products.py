@@ -23,7 +23,6 @@ from peewee import IntegrityError
 
 import config
 import images
-import security
 from errors import NotAnImage, PayloadTooLarge, ValidationError
 from models import Product, db, slugify, utcnow
 from money import format_money, parse_money
@@ -106,7 +105,7 @@ class StagedFiles:
         """Copy `fileobj` to UPLOADS_DIR/<folder>/<random><extension>."""
         directory = config.UPLOADS_DIR / folder
         directory.mkdir(parents=True, exist_ok=True)
-        relative = f"{folder}/{security.random_token(24)}{extension}"
+        relative = f"{folder}/{secrets.token_hex(16)}{extension}"
         digest, size = hashlib.sha256(), 0
         fileobj.seek(0)
         # Recorded before the first byte is written, so a failure mid-copy is cleaned up too.

@@ -11,7 +11,7 @@
 % else:
 <ul class="notice-list">
   % for item, (headline, detail, link), unread in entries:
-  <li class="notice{{' unread' if unread else ''}}">
+  <li class="notice notice-{{item.type.replace('_', '-')}}{{' unread' if unread else ''}}">
     <div class="notice-meta">
       % kind = kinds.get(item.type)
       % if kind:
