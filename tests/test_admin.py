@@ -32,7 +32,7 @@ def test_moderation_list_shows_what_an_admin_needs(client, login_as, make_user):
     assert card.select_one("img")["src"] == pending.thumbnail_url(480)
     assert "Already On Sale" not in page.text
     tabs = page.html.select_one("nav.tabs").text
-    assert "Waiting for review 1" in " ".join(tabs.split()) and "Approved 1" in " ".join(tabs.split())
+    assert "Pending 1" in " ".join(tabs.split()) and "Approved 1" in " ".join(tabs.split())
     assert "Already On Sale" in client.get("/admin/products?status=approved").text
 
 

@@ -81,7 +81,7 @@ def test_thumbnail_is_optional_and_shows_a_placeholder(client, login_as):
     product = Product.get()
     assert product.thumbnail_state == "none" and product.thumbnail_original is None
     row = client.get("/seller/products").html.select_one("table.seller-products tbody tr")
-    assert row.select_one(".row-thumb-placeholder") is not None and "No thumbnail" in row.text
+    assert row.select_one(".row-thumb-placeholder") is not None and "No cover" in row.text
 
 
 def test_missing_fields_rerender_the_form_with_messages(client, login_as):

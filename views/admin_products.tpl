@@ -1,5 +1,5 @@
 % rebase('base.tpl')
-% tab_labels = {'pending': 'Waiting for review', 'approved': 'Approved', 'rejected': 'Rejected'}
+% tab_labels = {'pending': 'Pending', 'approved': 'Approved', 'rejected': 'Rejected'}
 % thumb_labels = {'none': 'No cover', 'processing': 'Cover processing…', 'ready': 'Cover ready', 'failed': 'Cover failed'}
 <section class="page-head">
   <h1>Moderation</h1>

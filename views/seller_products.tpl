@@ -1,6 +1,6 @@
 % rebase('base.tpl')
 % labels = {'pending': 'Waiting for review', 'approved': 'On sale', 'rejected': 'Not approved'}
-% thumb_labels = {'none': 'No thumbnail', 'processing': 'Processing…', 'ready': 'Ready', 'failed': 'Failed'}
+% thumb_labels = {'none': 'No cover', 'processing': 'Processing…', 'ready': 'Ready', 'failed': 'Failed'}
 <section class="page-head toolbar">
   <div>
     <h1>My products</h1>
@@ -19,7 +19,7 @@
 <div class="table-wrap">
 <table class="list responsive seller-products">
   <thead>
-    <tr><th>Product</th><th>Status</th><th>Thumbnail</th><th class="num">Price</th><th>Updated</th><th><span class="visually-hidden">Actions</span></th></tr>
+    <tr><th>Product</th><th>Status</th><th>Cover</th><th class="num">Price</th><th>Updated</th><th><span class="visually-hidden">Actions</span></th></tr>
   </thead>
   <tbody>
   % for p in products:
@@ -42,7 +42,7 @@
         </div>
       </td>
       <td data-label="Status"><span class="badge badge-{{p.status}}">{{labels.get(p.status, p.status)}}</span></td>
-      <td data-label="Thumbnail">
+      <td data-label="Cover">
         <span class="badge badge-{{p.thumbnail_state}}">{{thumb_labels.get(p.thumbnail_state, p.thumbnail_state)}}</span>
         % if p.thumbnail_state == 'failed' and p.thumbnail_error:
         <p class="reason">{{p.thumbnail_error}}</p>
