@@ -338,7 +338,10 @@ def ring(job_uuid, name, queue, available_at=None):
     sweeper rings it again once the queue is reachable.
     """
     try:
-        eta = available_at if available_at and available_at > utcnow() else None
+        eta = None
+        if available_at and available_at > utcnow():
+            # Aware, because Huey drops the microseconds of a naive eta.
+            eta = available_at.replace(tzinfo=datetime.timezone.utc)
         huey.enqueue(REGISTRY[name].task.s(job_uuid, priority=PRIORITIES[queue], eta=eta))
     except Exception:
         log.exception("could not enqueue job %s (%s); the sweeper will retry", job_uuid, name)

@@ -209,6 +209,12 @@ class Worker(HueyWorker):
         if self.retired:
             log.info("%s retired: a replacement took its slot", self.worker_id)
             raise KeyboardInterrupt  # ends Huey's worker loop quietly
+        consumer = self.consumer
+        if consumer.max_jobs and consumer.total_jobs_done() >= consumer.max_jobs:
+            # Take nothing more; the consumer's main loop stops everything gracefully.
+            consumer.stop_soon(f"it has run {consumer.max_jobs} job(s)")
+            self.stop_flag.wait(0.1)
+            return
         super().loop(now)
         if self.retired:
             raise KeyboardInterrupt
