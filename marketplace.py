@@ -162,9 +162,12 @@ def healthz():
 # ---------------------------------------------------------------------------
 
 import routes_accounts  # noqa: E402
+import routes_admin  # noqa: E402
 import routes_catalog  # noqa: E402
+import routes_notifications  # noqa: E402
+import routes_seller  # noqa: E402
 
-for _area in (routes_accounts, routes_catalog):
+for _area in (routes_accounts, routes_catalog, routes_seller, routes_admin, routes_notifications):
     _area.routes.attach(app)
 
 
