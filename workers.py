@@ -11,7 +11,7 @@ trustworthy worker needs and Huey does not have.
 - The sweeper (sweeper.py) at start-up and every QUEUE_SWEEP_SECONDS.
 - `queue restart`, a memory cap and a maximum lifetime: the consumer finishes its
   running jobs and restarts itself in place, as Huey does on SIGHUP.
-- Paused queues (checked in jobs.execute) and queue filters (`--queue`).
+- Paused queues (checked in job_runner.execute) and queue filters (`--queue`).
 - Options for `marketplace queue work`: once, stop_when_empty, max_jobs.
 """
 
@@ -28,6 +28,7 @@ from huey.storage import BaseSqlStorage
 from peewee import DatabaseError
 
 import config
+import job_runner
 import jobs
 import queue_control
 import sweeper
@@ -125,7 +126,7 @@ class ProcessRuntime:
                     log.warning("job %s (%s) passed its %ss timeout; stopping it",
                                 attempt.name, attempt.uuid, attempt.job.timeout)
                     attempt.interrupted_at = now
-                    jobs.interrupt_attempt(attempt, jobs.JobTimeout)
+                    job_runner.interrupt_attempt(attempt, jobs.JobTimeout)
                 elif now - attempt.interrupted_at >= config.QUEUE_TIMEOUT_GRACE_SECONDS:
                     self._abandon(attempt)
 
@@ -135,7 +136,7 @@ class ProcessRuntime:
         log.error("job %s (%s) did not stop %ss after its timeout; recording the timeout "
                   "and replacing its worker", attempt.name, attempt.uuid, config.QUEUE_TIMEOUT_GRACE_SECONDS)
         try:
-            jobs.record_exception(attempt, jobs.JobTimeout(
+            job_runner.record_exception(attempt, jobs.JobTimeout(
                 f"{attempt.name} ran past its {attempt.job.timeout:g}s timeout and did not stop"), "")
         except Exception:
             log.exception("could not record the timeout of job %s", attempt.uuid)
@@ -205,7 +206,7 @@ class Worker(HueyWorker):
         jobs.set_worker_identity(self.worker_id)
         if self.consumer.worker_type == "process":
             # Each worker process writes its own completions.
-            jobs.completion_writer = jobs.CompletionWriter()
+            job_runner.completion_writer = job_runner.CompletionWriter()
         self.runtime = ProcessRuntime.get(self.consumer)
         self.runtime.add_worker(self)
 
@@ -233,8 +234,8 @@ class Worker(HueyWorker):
         super().sleep()
 
     def shutdown(self):
-        if self.consumer.worker_type == "process" and jobs.completion_writer is not None:
-            jobs.completion_writer.close()
+        if self.consumer.worker_type == "process" and job_runner.completion_writer is not None:
+            job_runner.completion_writer.close()
         if getattr(self, "runtime", None) is not None:
             self.runtime.remove_worker(self)
         super().shutdown()
@@ -288,7 +289,7 @@ class Consumer(HueyConsumer):
 
     def start(self):
         if self.worker_type != "process":
-            jobs.completion_writer = jobs.CompletionWriter()
+            job_runner.completion_writer = job_runner.CompletionWriter()
         if self.worker_type == "process":
             if not db.is_closed():
                 db.close()
@@ -370,9 +371,9 @@ class Consumer(HueyConsumer):
     def stop(self, graceful=False):
         super().stop(graceful)
         # The workers are done: write their last completions before exiting or exec'ing.
-        if jobs.completion_writer is not None:
-            jobs.completion_writer.close()
-            jobs.completion_writer = None
+        if job_runner.completion_writer is not None:
+            job_runner.completion_writer.close()
+            job_runner.completion_writer = None
 
     def restart(self, reason):
         """Finish the running jobs, then exec this same command again (like SIGHUP)."""

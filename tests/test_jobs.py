@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+import job_runner
 import jobs
 from job_models import FailedJob, JobRecord
 from models import User, db, utcnow
@@ -29,7 +30,7 @@ def record(job_uuid):
 def run_due(job_uuid):
     """Make a retried job due now and run its next attempt (the consumer's scheduler would)."""
     JobRecord.update(available_at=utcnow()).where(JobRecord.uuid == job_uuid).execute()
-    jobs.execute(job_uuid)
+    job_runner.execute(job_uuid)
 
 
 def test_dispatch_records_the_job_and_runs_it():
@@ -245,7 +246,7 @@ def test_a_payload_from_another_secret_fails_clearly(app_env):
 
 def test_a_duplicate_doorbell_does_not_run_a_job_twice():
     job_uuid = make_effect.dispatch("once")
-    jobs.execute(job_uuid)
+    job_runner.execute(job_uuid)
     jobs.ring(job_uuid, "make_effect", "default")
     assert runs("once") == 1
 

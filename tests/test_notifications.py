@@ -6,6 +6,7 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 
+import job_runner
 import jobs
 import moderation
 import notifications
@@ -65,7 +66,7 @@ def decide(product, admin, decision, reason=None):
 def retry_now(job_record):
     """Let the retry's backoff pass, then run the attempt the consumer would run."""
     JobRecord.update(available_at=utcnow()).where(JobRecord.uuid == job_record.uuid).execute()
-    jobs.execute(job_record.uuid)
+    job_runner.execute(job_record.uuid)
     return JobRecord.get_by_id(job_record.id)
 
 
