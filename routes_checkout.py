@@ -226,7 +226,7 @@ HEADINGS = {
 MESSAGES = {
     "pending": "We are waiting for the payment to be confirmed. This page updates by itself.",
     "paid": "Payment received. Your downloads are being prepared…",
-    "ready": "Your downloads are ready.",
+    "ready": "Payment received. Download each file below; the links are in your email too.",
     "failed": "The payment did not go through, and nothing was charged.",
     "expired": "The payment page expired before the payment was made.",
     "refunded": "This order was refunded; its downloads no longer work.",

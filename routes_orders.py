@@ -28,7 +28,6 @@ from web import (
     request,
     require_login,
     require_role,
-    response,
 )
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,6 @@
 """The cart: add, remove, view, the header count; it survives logging out and in."""
 
 import cart
-import fulfilment  # noqa: F401  (the PurchaseCompleted listener is declared with tasks)
 from models import CartItem
 from tests.conftest import login
 from tests.shop_fixtures import add_to_cart, make_product, two_sellers  # noqa: F401

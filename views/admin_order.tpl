@@ -67,7 +67,7 @@
     % for event in events:
     <tr>
       <td data-label="Received" class="nowrap">{{event.received_at.strftime('%d %b %H:%M:%S')}}</td>
-      <td data-label="Event">{{event.event_type}}<br><span class="muted small">{{event.event_id}}</span></td>
+      <td data-label="Event">{{event.event_type}}<br><span class="muted small event-id">{{event.event_id}}</span></td>
       <td data-label="Outcome">{{event.outcome or ('processing' if not event.processed_at else '')}}</td>
     </tr>
     % end

@@ -5,7 +5,7 @@
   "use strict";
 
   function poll(url, onAnswer) {
-    var delay = 1000;
+    var delay = 600;
     function tick() {
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (response) {
@@ -58,6 +58,7 @@
       status.querySelector("[data-role=message]").textContent = data.message;
       renderLinks(status.querySelector("[data-role=links]"), data.links);
       status.querySelector("[data-role=invoice]").hidden = !(data.invoice_url && data.state === "ready");
+      status.querySelector("[data-role=retry]").hidden = !(data.state === "failed" || data.state === "expired");
       return data.done;
     });
   }
