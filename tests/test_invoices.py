@@ -8,6 +8,7 @@ import pytest
 
 import cart
 import config
+import invoice_pdf
 import invoices
 import jobs
 import orders
@@ -89,7 +90,7 @@ def test_without_the_unicode_font_a_core_font_is_used(shop, monkeypatch):
     data["fonts"] = None
     target = config.INVOICES_DIR / "core.pdf"
     config.INVOICES_DIR.mkdir(parents=True, exist_ok=True)
-    invoices.render_pdf(data, str(target))
+    invoice_pdf.render_pdf(data, str(target))
     text = pdf_text(target)
     assert "Siva - a reader" in text and "499.00 INR" in text
 
