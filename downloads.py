@@ -116,11 +116,12 @@ def _refusal(link, now):
     return None
 
 
-def claim(token, user):
+def claim(token, user, count=True):
     """Count one download of the link named by `token` for `user`; returns (link, file path).
 
     Raises DownloadRefused (a clear page) for an unknown token, someone else's
-    link, a refunded purchase, an expired link or a used-up limit.
+    link, a refunded purchase, an expired link or a used-up limit. With
+    count=False (a HEAD request) the checks run but nothing is counted.
     """
     link = find(token)
     if link is None:
@@ -139,6 +140,8 @@ def claim(token, user):
         raise DownloadRefused("File unavailable",
                               "The file of this product is missing on our side. It has been logged; "
                               "please contact the shop.", 404)
+    if not count:
+        return link, Path(path)
     counted = DownloadLink.update(download_count=DownloadLink.download_count + 1, last_downloaded_at=now).where(
         (DownloadLink.id == link.id) & DownloadLink.revoked_at.is_null() & (DownloadLink.expires_at > now)
         & (DownloadLink.download_count < DownloadLink.max_downloads)).execute()

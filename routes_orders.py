@@ -123,7 +123,8 @@ def download(token):
     if user is None:
         redirect_to("/login?" + urlencode({"next": f"/download/{token}"}))
     try:
-        link, path = downloads.claim(token, user)
+        # A HEAD request (a browser or download manager probing) does not use up a download.
+        link, path = downloads.claim(token, user, count=request.method != "HEAD")
     except downloads.DownloadRefused as exc:
         return render("download_refused.tpl", status=exc.status, title=exc.title, heading=exc.title,
                       message=str(exc))

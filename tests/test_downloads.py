@@ -55,6 +55,13 @@ def test_a_range_request_still_counts_one_whole_download(client, purchase):
     assert response.status_int == 200 and response.body == content
 
 
+def test_a_head_request_counts_nothing(client, purchase):
+    _, url, _ = purchase
+    response = client.head(url)
+    assert response.status_int == 200 and "attachment;" in response.headers["Content-Disposition"]
+    assert DownloadLink.get().download_count == 0
+
+
 def test_the_limit_is_counted_and_then_refused(client, purchase, app_env):
     _, url, _ = purchase
     DownloadLink.update(max_downloads=2).execute()
