@@ -42,11 +42,17 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-def init_db(url=None):
-    """Point the proxy at the database named by `url` (default DATABASE_URL)."""
+def init_db(url=None, asynchronous_commit=False):
+    """Point the proxy at the database named by `url` (default DATABASE_URL).
+
+    `asynchronous_commit` (PostgreSQL only; consumers use it, see workers.py)
+    lets a commit return before its WAL record reaches the disk.
+    """
     url = url or config.DATABASE_URL
     if url.startswith("sqlite"):
         database = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=15)
+    elif asynchronous_commit:
+        database = connect_url(url, autorollback=True, options="-c synchronous_commit=off")
     else:
         database = connect_url(url, autorollback=True)
     if db.obj is not None and not db.obj.is_closed():

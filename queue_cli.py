@@ -33,7 +33,8 @@ def cmd_work(args):
     import tasks
 
     queues = _queue_list(args.queue)
-    options = {"workers": args.workers, "worker_type": args.worker_type, "periodic": not args.no_periodic,
+    # --once means one job: a single worker, so two cannot each take one at the same moment.
+    options = {"workers": 1 if args.once else args.workers, "worker_type": args.worker_type, "periodic": not args.no_periodic,
                "verbose": True if args.verbose else None}
     config_ = ConsumerConfig(**{k: v for k, v in options.items() if v is not None})
     config_.validate()

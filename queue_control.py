@@ -27,6 +27,16 @@ def _check_queue(queue):
         raise ValueError(f"unknown queue {queue!r}; the queues are {', '.join(QUEUES)}")
 
 
+def get_flag(key, default=None):
+    """A small piece of shared state (for example the last failure an alert reported)."""
+    flag = QueueFlag.get_or_none(QueueFlag.key == key)
+    return flag.value if flag is not None else default
+
+
+def set_flag(key, value):
+    _set(key, str(value))
+
+
 def _set(key, value):
     with db.atomic():
         (QueueFlag.insert(key=key, value=value, updated_at=utcnow())

@@ -5,11 +5,96 @@ the work. This module never imports marketplace: the consumer must not build
 the web app.
 """
 
+import logging
+
 import models
-from jobs import huey, job  # noqa: F401  (huey is what huey_consumer loads)
+from jobs import crontab, huey, job, on_failure, periodic  # noqa: F401  (huey is what huey_consumer loads)
 
 if models.db.obj is None:
     models.init_db()
+
+log = logging.getLogger("tasks")
+
+
+# ---------------------------------------------------------------------------
+# The job runtime's own upkeep
+# ---------------------------------------------------------------------------
+
+
+@periodic(crontab(minute="*/10"), queue="low", tries=2, timeout=300)
+def prune_job_records():
+    """Drop finished job records, old failed jobs, expired locks and counters."""
+    import job_retention
+
+    removed = job_retention.prune()
+    log.info("pruned %s", ", ".join(f"{n} {kind}" for kind, n in removed.items()))
+
+
+@periodic(crontab(minute="17"), queue="low", tries=2, timeout=120)
+def prune_sessions():
+    """Drop expired sessions and old failed-login records."""
+    import accounts
+
+    accounts.prune_sessions()
+
+
+@job(queue="high", tries=5, backoff=[30, 60, 300], timeout=60, unique_for=300, unique_key=lambda: "all")
+def alert_admins_of_failures():
+    """One email to the admins about the jobs that failed since the last one."""
+    import job_alerts
+
+    job_alerts.send_failure_alert()
+
+
+@on_failure
+def _queue_failure_alert(failed):
+    # Waiting a minute gathers a burst of failures into one email; the alert job
+    # is unique, so later failures in the window add to the same email.
+    if failed.name != alert_admins_of_failures.name:
+        alert_admins_of_failures.s().delay(60).dispatch()
+
+
+# ---------------------------------------------------------------------------
+# Catalog: thumbnails and moderation notifications (issue 2)
+# ---------------------------------------------------------------------------
+
+import images  # noqa: E402
+import notifications  # noqa: E402
+from errors import NotAnImage  # noqa: E402
+from jobs import Fail, JobTimeout  # noqa: E402
+
+
+@job(queue="low", tries=3, backoff=[10, 60], timeout=180)
+def process_file_upload(product_id, thumbnail_path):
+    """ProcessFileUpload: the product's thumbnail in every width; the shop shows a placeholder until then."""
+    try:
+        images.process_thumbnail(product_id, thumbnail_path)
+    except NotAnImage as exc:
+        # Trying again cannot make this file an image.
+        raise Fail(str(exc)) from None
+
+
+@process_file_upload.failed
+def process_file_upload_failed(exc, product_id, thumbnail_path):
+    if isinstance(exc, Fail):
+        message = str(exc)
+    elif isinstance(exc, JobTimeout):
+        message = "Making the thumbnail took too long. Upload a smaller image."
+    else:
+        message = "The thumbnail could not be processed. Upload it again, or try another image."
+    images.mark_failed(product_id, thumbnail_path, message)
+
+
+# The seller's ProductApproved / ProductRejected notifications, keyed by the
+# moderation decision: a retry after a mail failure only sends what is missing.
+@job(tries=3, backoff=[30, 120], timeout=60)
+def notify_product_approved(review_id):
+    notifications.product_approved(review_id)
+
+
+@job(tries=3, backoff=[30, 120], timeout=60)
+def notify_product_rejected(review_id):
+    notifications.product_rejected(review_id)
 
 
 # ---------------------------------------------------------------------------
@@ -17,8 +102,6 @@ if models.db.obj is None:
 # PurchaseCompleted -> process_purchase, and process_webhook -> generate_invoice
 # -> send_invoice_email
 # ---------------------------------------------------------------------------
-
-import logging  # noqa: E402
 
 import fulfilment  # noqa: E402
 import gateways  # noqa: E402
@@ -28,8 +111,6 @@ import webhooks  # noqa: E402
 from events import OrderRefunded, PurchaseCompleted  # noqa: E402
 from job_flow import chain  # noqa: E402
 from jobs import Fail  # noqa: E402
-
-log = logging.getLogger("tasks")
 
 
 @job(queue="high", tries=3, backoff=10, timeout=60)

@@ -32,6 +32,7 @@ import jobs
 import queue_control
 import sweeper
 from job_models import JobRecord, WorkerRecord
+import models
 from models import db, utcnow
 
 log = logging.getLogger("jobs.consumer")
@@ -202,6 +203,9 @@ class Worker(HueyWorker):
             name = f"{name}-{os.getpid()}"
         self.worker_id = f"{config.QUEUE_HOSTNAME}:{os.getpid()}:{name}"
         jobs.set_worker_identity(self.worker_id)
+        if self.consumer.worker_type == "process":
+            # Each worker process writes its own completions.
+            jobs.completion_writer = jobs.CompletionWriter()
         self.runtime = ProcessRuntime.get(self.consumer)
         self.runtime.add_worker(self)
 
@@ -209,6 +213,12 @@ class Worker(HueyWorker):
         if self.retired:
             log.info("%s retired: a replacement took its slot", self.worker_id)
             raise KeyboardInterrupt  # ends Huey's worker loop quietly
+        consumer = self.consumer
+        if consumer.max_jobs and consumer.total_jobs_done() >= consumer.max_jobs:
+            # Take nothing more; the consumer's main loop stops everything gracefully.
+            consumer.stop_soon(f"it has run {consumer.max_jobs} job(s)")
+            self.stop_flag.wait(0.1)
+            return
         super().loop(now)
         if self.retired:
             raise KeyboardInterrupt
@@ -223,6 +233,8 @@ class Worker(HueyWorker):
         super().sleep()
 
     def shutdown(self):
+        if self.consumer.worker_type == "process" and jobs.completion_writer is not None:
+            jobs.completion_writer.close()
         if getattr(self, "runtime", None) is not None:
             self.runtime.remove_worker(self)
         super().shutdown()
@@ -249,6 +261,13 @@ class Consumer(HueyConsumer):
                  max_time=None, memory_mb=None, **options):
         self.queues = tuple(queues) if queues else None
         huey.storage.take_only(self.queues)
+        if config.QUEUE_ASYNC_COMMIT and not db.obj.param == "?":
+            # On PostgreSQL a consumer's commits need not wait for the disk. Its WAL
+            # still reaches the disk in order, so a crash of the server can only
+            # roll the job records back a little, to states the sweeper repairs by
+            # running those (idempotent) jobs again; nothing is lost. The web
+            # process's dispatches keep waiting for the disk.
+            models.init_db(config.DATABASE_URL, asynchronous_commit=True)
         self.pid = os.getpid()
         self.once = once
         self.stop_when_empty = stop_when_empty or once
@@ -268,6 +287,8 @@ class Consumer(HueyConsumer):
             max_delay=self.max_delay, backoff=self.backoff, max_tasks=self.max_tasks, consumer=self)
 
     def start(self):
+        if self.worker_type != "process":
+            jobs.completion_writer = jobs.CompletionWriter()
         if self.worker_type == "process":
             if not db.is_closed():
                 db.close()
@@ -345,6 +366,13 @@ class Consumer(HueyConsumer):
         finally:
             if not db.is_closed():
                 db.close()
+
+    def stop(self, graceful=False):
+        super().stop(graceful)
+        # The workers are done: write their last completions before exiting or exec'ing.
+        if jobs.completion_writer is not None:
+            jobs.completion_writer.close()
+            jobs.completion_writer = None
 
     def restart(self, reason):
         """Finish the running jobs, then exec this same command again (like SIGHUP)."""

@@ -330,6 +330,15 @@ class ConsumerProcess:
         return self.process.returncode
 
 
+def cli_process(env, *args, environ_overrides=None, **popen):
+    """`marketplace ARGS` as a subprocess with the test's settings (returns the Popen)."""
+    environ = dict(env.environ)
+    environ.update({k: str(v) for k, v in (environ_overrides or {}).items()})
+    environ["PYTHONPATH"] = str(ROOT)
+    environ["PYTHONUNBUFFERED"] = "1"
+    return subprocess.Popen([str(BIN / "marketplace"), *args], cwd=ROOT, env=environ, **popen)
+
+
 @pytest.fixture
 def consumer(app_env, tmp_path):
     """Start real consumers: consumer(workers=2, args=(), env={}) -> ConsumerProcess."""

@@ -120,3 +120,62 @@ def fail_now(key):
 def secret_effect(key, secret):
     _run(key, "secret_effect")
     _effect(f"{key}:{len(secret)}")
+
+
+# ---------------------------------------------------------------------------
+# Middleware
+# ---------------------------------------------------------------------------
+
+from job_middleware import RateLimited, ThrottlesExceptions, WithoutOverlapping  # noqa: E402
+
+
+class SampleSpan(BaseModel):
+    """When an attempt ran, to check that attempts under one lock never overlap."""
+
+    key = CharField(index=True)
+    started = FloatField()
+    finished = FloatField()
+
+
+@job(tries=20, timeout=30, middleware=[WithoutOverlapping("shared", release_after=0.2)])
+def exclusive(key, seconds):
+    started = time.time()
+    time.sleep(seconds)
+    SampleSpan.create(key=key, started=started, finished=time.time())
+    _effect(key)
+
+
+@job(tries=20, middleware=[RateLimited("shared", allow=2, every=2)])
+def limited(key):
+    _run(key, "limited")
+    SampleSpan.create(key=key, started=time.time(), finished=time.time())
+    _effect(key)
+
+
+@job(tries=10, backoff=0, middleware=[ThrottlesExceptions("flaky-service", max_exceptions=2, decay=30)])
+def calls_flaky_service(key):
+    _run(key, "calls_flaky_service")
+    raise ConnectionError("the service is down")
+
+
+# ---------------------------------------------------------------------------
+# Chains and batches
+# ---------------------------------------------------------------------------
+
+
+@job(tries=1)
+def step(key):
+    _run(key, "step")
+    _effect(key)
+
+
+@job(tries=1)
+def failing_step(key):
+    _run(key, "failing_step")
+    raise RuntimeError(f"step {key} broke")
+
+
+@job(tries=1)
+def batch_callback(batch_id, name):
+    _run(f"{name}:{batch_id}", "batch_callback")
+    _effect(f"{name}:{batch_id}")

@@ -51,3 +51,233 @@ def test_workers_report_heartbeats(consumer):
     wait_for(lambda: WorkerRecord.select().where(WorkerRecord.consumer_pid == process.pid).count() == 3)
     worker = WorkerRecord.select().first()
     assert worker.rss_bytes > 10 * 1024 * 1024
+
+
+# ---------------------------------------------------------------------------
+# Timeouts hold under thread workers (and process workers)
+# ---------------------------------------------------------------------------
+
+
+def _state(job_uuid):
+    return JobRecord.get(JobRecord.uuid == job_uuid).state
+
+
+@pytest.mark.parametrize("worker_type", ["thread", "process"])
+def test_a_busy_job_past_its_timeout_is_stopped_and_retried(consumer, worker_type):
+    from tests.sample_jobs import spin
+
+    consumer(workers=1, args=["-k", worker_type])
+    job_uuid = spin.dispatch("spinner", 60)
+    wait_for(lambda: FailedJob.select().exists(), timeout=30, message="the timeouts to fail the job")
+    failed = FailedJob.get()
+    assert failed.exception_class == "JobTimeout" and failed.attempts == 2
+    assert runs("spinner") == 2 and not effect_done("spinner")
+    # The worker slot is free again: the next job runs on the same single worker.
+    make_effect.dispatch("after-spin")
+    wait_for(lambda: effect_done("after-spin"), timeout=15, message="the next job")
+    assert _state(job_uuid) == "failed"
+
+
+@pytest.mark.parametrize("worker_type", ["thread", "process"])
+def test_a_job_blocked_in_c_code_is_given_up_and_its_slot_replaced(consumer, worker_type):
+    from tests.sample_jobs import block
+
+    process = consumer(workers=1, args=["-k", worker_type, "-c", "1"])
+    block.dispatch("blocked", 300)
+    wait_for(lambda: FailedJob.select().exists(), timeout=40, message="the job to be given up twice")
+    failed = FailedJob.get()
+    assert failed.exception_class == "JobTimeout" and "did not stop" in failed.message
+    assert runs("blocked") == 2
+    make_effect.dispatch("after-block")
+    wait_for(lambda: effect_done("after-block"), timeout=20, message="a fresh worker to take the next job")
+    assert process.process.poll() is None
+
+
+# ---------------------------------------------------------------------------
+# Nothing lost
+# ---------------------------------------------------------------------------
+
+
+def test_flushing_redis_mid_load_loses_nothing(app_env, consumer):
+    from tests.conftest import need_redis
+
+    need_redis()
+    app_env.reload(QUEUE_CONNECTION="redis")
+    import jobs
+
+    jobs.reconnect_queue()
+    consumer(workers=2)
+    keys = [f"r{i}" for i in range(20)]
+    for key in keys:
+        slow_effect.dispatch(key, 0.3)
+    wait_for(lambda: SampleRun.select().count() >= 3, message="the burst to start")
+    jobs.huey.storage.flush_queue()  # what a Redis restart without persistence does to the queue
+    jobs.huey.storage.flush_schedule()
+    assert not all(effect_done(k) for k in keys)
+    wait_for(lambda: all(effect_done(k) for k in keys), timeout=60, message="every job after the flush")
+    wait_for(lambda: JobRecord.select().where(JobRecord.state == "completed").count() == len(keys))
+    assert max(runs(k) for k in keys) <= 2  # at most the one interrupted... run again
+    assert FailedJob.select().count() == 0
+
+
+def test_a_chain_survives_a_killed_consumer(consumer):
+    from job_flow import chain, chain_progress
+    from tests.sample_jobs import step
+
+    first = consumer(workers=1)
+    chain_id = chain([slow_effect.s("c1", 2), step.s("c2"), step.s("c3")]).dispatch()
+    wait_for(lambda: runs("c1") == 1, message="the first step to start")
+    first.kill()
+    consumer(workers=1)
+    wait_for(lambda: effect_done("c3"), timeout=60, message="the chain to finish")
+    assert [r.state for r in chain_progress(chain_id)] == ["completed"] * 3
+    assert runs("c2") == 1 and runs("c3") == 1
+
+
+def test_batch_callbacks_run_exactly_once_with_parallel_workers(consumer):
+    from job_flow import batch, find_batch
+    from tests.sample_jobs import batch_callback, step
+
+    consumer(workers=4)
+    batch_id = (batch([step.s(f"p{i}") for i in range(40)], name="parallel")
+                .then(batch_callback.s("then")).finally_(batch_callback.s("finally")).dispatch())
+    wait_for(lambda: effect_done(f"finally:{batch_id}"), timeout=60, message="the batch to finish")
+    wait_for(lambda: effect_done(f"then:{batch_id}"))
+    assert runs(f"then:{batch_id}") == 1 and runs(f"finally:{batch_id}") == 1
+    assert find_batch(batch_id).pending_jobs == 0
+
+
+# ---------------------------------------------------------------------------
+# Middleware across workers
+# ---------------------------------------------------------------------------
+
+
+def test_without_overlapping_holds_across_workers(consumer):
+    from tests.sample_jobs import SampleSpan, exclusive
+
+    consumer(workers=4)
+    for i in range(4):
+        exclusive.dispatch(f"x{i}", 0.4)
+    wait_for(lambda: SampleSpan.select().count() == 4, timeout=30, message="all four attempts")
+    spans = sorted((s.started, s.finished) for s in SampleSpan.select())
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start >= end, "two attempts held the same lock at once"
+
+
+def test_rate_limit_holds_across_workers(consumer):
+    from tests.sample_jobs import SampleSpan, limited
+
+    consumer(workers=4)
+    for i in range(6):
+        limited.dispatch(f"l{i}")
+    wait_for(lambda: SampleSpan.select().count() == 6, timeout=30, message="every limited job")
+    windows = {}
+    for span in SampleSpan.select():
+        windows[int(span.started // 2)] = windows.get(int(span.started // 2), 0) + 1
+    assert max(windows.values()) <= 2 and len(windows) >= 3
+
+
+# ---------------------------------------------------------------------------
+# Worker control
+# ---------------------------------------------------------------------------
+
+
+def _consumer_starts(process):
+    return process.output().count("Huey consumer started")
+
+
+def test_queue_restart_reaches_a_running_consumer(consumer, capsys):
+    import cli
+
+    process = consumer(workers=2)
+    slow_effect.dispatch("during-restart", 1.5)
+    wait_for(lambda: runs("during-restart") == 1, message="the job to start")
+    assert cli.main(["queue", "restart"]) == 0
+    wait_for(lambda: _consumer_starts(process) == 2, timeout=30, message="the consumer to restart itself")
+    assert "Restarting: a restart was requested" in process.output()
+    # The running job was allowed to finish first, and was not run twice.
+    assert effect_done("during-restart") and runs("during-restart") == 1
+    make_effect.dispatch("after-restart")
+    wait_for(lambda: effect_done("after-restart"), timeout=20, message="work after the restart")
+
+
+def test_pause_and_continue_reach_running_consumers(consumer, capsys):
+    import cli
+    import queue_control
+
+    import time
+
+    consumer(workers=2)
+    assert cli.main(["queue", "pause", "low"]) == 0
+    time.sleep(queue_control.CACHE_SECONDS + 0.2)  # workers see a pause within a second
+    make_effect.s("low-job").on_queue("low").dispatch()
+    make_effect.dispatch("default-job")
+    wait_for(lambda: effect_done("default-job"), message="the default queue to keep running")
+    time.sleep(1.5)
+    assert not effect_done("low-job")
+    assert cli.main(["queue", "continue", "low"]) == 0
+    wait_for(lambda: effect_done("low-job"), timeout=20, message="the paused job after continue")
+    assert runs("low-job") == 1
+
+
+def test_a_consumer_over_its_memory_cap_restarts_itself(consumer):
+    process = consumer(workers=1, env={"QUEUE_WORKER_MEMORY_MB": 1})
+    wait_for(lambda: "uses more than 1 MB" in process.output(), timeout=20, message="the memory cap")
+    wait_for(lambda: _consumer_starts(process) >= 2, timeout=20, message="the restart")
+
+
+def test_a_consumer_restarts_after_its_maximum_lifetime(consumer):
+    process = consumer(workers=1, env={"QUEUE_WORKER_MAX_SECONDS": 2})
+    wait_for(lambda: "it has run for 2s" in process.output(), timeout=20, message="the lifetime cap")
+    wait_for(lambda: _consumer_starts(process) >= 2, timeout=20, message="the restart")
+    make_effect.dispatch("after-lifetime")
+    wait_for(lambda: effect_done("after-lifetime"), timeout=20)
+
+
+def test_queue_work_takes_only_its_queues_and_stops_when_empty(app_env, tmp_path):
+    import subprocess
+
+    import jobs
+    from tests.conftest import cli_process
+
+    jobs.huey.immediate = False
+    jobs.reconnect_queue()
+    make_effect.s("for-high").on_queue("high").dispatch()
+    make_effect.s("for-low").on_queue("low").dispatch()
+    log = tmp_path / "work.log"
+    with open(log, "wb") as out:
+        process = cli_process(app_env, "queue", "work", "--queue", "high", "--stop-when-empty", "-w", "2",
+                              stdout=out, stderr=subprocess.STDOUT)
+        assert process.wait(60) == 0, log.read_text()
+    assert effect_done("for-high") and not effect_done("for-low")
+    assert "Stopping: its queues are empty." in log.read_text()
+
+
+def test_queue_work_once_runs_one_job(app_env, tmp_path):
+    import subprocess
+
+    import jobs
+    from tests.conftest import cli_process
+
+    jobs.huey.immediate = False
+    jobs.reconnect_queue()
+    make_effect.dispatch("first")
+    make_effect.dispatch("second")
+    process = cli_process(app_env, "queue", "work", "--once", "-w", "1",
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, out.decode()
+    assert [effect_done("first"), effect_done("second")].count(True) == 1
+
+
+def test_status_shows_live_workers(consumer, capsys):
+    import json
+
+    import cli
+
+    process = consumer(workers=2)
+    capsys.readouterr()
+    cli.main(["queue", "status", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    mine = [w for w in report["workers"] if w["pid"] == process.pid]
+    assert len(mine) == 2 and all(w["rss_mb"] > 10 for w in mine)

@@ -1,0 +1,59 @@
+"""Middleware: rate limits, overlap locks with an expiry, exception throttling, counters."""
+
+import datetime
+import time
+
+import jobs
+from job_middleware import increment
+from job_models import JobLock, JobRecord
+from models import utcnow
+from tests.sample_jobs import calls_flaky_service, effect_done, exclusive, limited, runs
+
+
+def test_counters_count_within_a_window():
+    first, left = increment("probe", 60)
+    second, _ = increment("probe", 60)
+    assert (first, second) == (1, 2) and 0 < left <= 60
+
+
+def test_rate_limited_jobs_beyond_the_limit_are_released_to_the_next_window():
+    uuids = [limited.dispatch(f"r{i}") for i in range(3)]
+    states = [JobRecord.get(JobRecord.uuid == u) for u in uuids]
+    assert [s.state for s in states] == ["completed", "completed", "pending"]
+    third = states[2]
+    assert third.exceptions == 0 and third.attempts == 1  # a release, not a failure
+    assert 0 < (third.available_at - utcnow()).total_seconds() <= 2.1
+
+
+def test_without_overlapping_releases_while_another_attempt_holds_the_lock():
+    jobs.acquire_lock("overlap:exclusive:shared", "someone-else", 60)
+    job_uuid = exclusive.dispatch("o1", 0)
+    row = JobRecord.get(JobRecord.uuid == job_uuid)
+    assert row.state == "pending" and row.exceptions == 0 and not effect_done("o1")
+
+
+def test_an_expired_overlap_lock_cannot_block_forever():
+    JobLock.create(key="overlap:exclusive:shared", owner="a-crashed-worker",
+                   expires_at=utcnow() - datetime.timedelta(seconds=1))
+    exclusive.dispatch("o2", 0)
+    assert effect_done("o2")
+    assert not JobLock.select().where(JobLock.key == "overlap:exclusive:shared").exists()
+
+
+def test_throttled_exceptions_hold_the_job_instead_of_burning_its_tries():
+    job_uuid = calls_flaky_service.dispatch("f1")  # backoff 0: retried at once, in immediate mode
+    row = JobRecord.get(JobRecord.uuid == job_uuid)
+    # Two exceptions opened the breaker; the third attempt was held back, not run.
+    assert runs("f1") == 2
+    assert row.state == "pending" and row.exceptions == 2
+    assert 25 < (row.available_at - utcnow()).total_seconds() <= 30
+
+
+def test_lock_is_taken_by_one_owner_only():
+    assert jobs.acquire_lock("k", "a", 30)
+    assert not jobs.acquire_lock("k", "b", 30)
+    assert not jobs.release_lock("k", "b")
+    assert jobs.release_lock("k", "a")
+    assert jobs.acquire_lock("k", "b", 0.01)
+    time.sleep(0.02)
+    assert jobs.acquire_lock("k", "c", 30)

@@ -1,0 +1,258 @@
+"""The job runtime's rules, in immediate mode: dispatch, retries, failures, uniqueness,
+encryption. (The guarantees that need real processes are in test_jobs_consumer.py.)"""
+
+import datetime
+import json
+
+import pytest
+
+import jobs
+from job_models import FailedJob, JobRecord
+from models import User, db, utcnow
+from tests.sample_jobs import (
+    SampleRun,
+    always_fail,
+    effect_done,
+    fail_first,
+    fail_now,
+    make_effect,
+    release_once,
+    runs,
+    secret_effect,
+)
+
+
+def record(job_uuid):
+    return JobRecord.get(JobRecord.uuid == job_uuid)
+
+
+def run_due(job_uuid):
+    """Make a retried job due now and run its next attempt (the consumer's scheduler would)."""
+    JobRecord.update(available_at=utcnow()).where(JobRecord.uuid == job_uuid).execute()
+    jobs.execute(job_uuid)
+
+
+def test_dispatch_records_the_job_and_runs_it():
+    job_uuid = make_effect.dispatch("a")
+    assert effect_done("a")
+    row = record(job_uuid)
+    assert (row.state, row.attempts, row.queue, row.name) == ("completed", 1, "default", "make_effect")
+    assert json.loads(row.payload) == [["a"], {}]
+
+
+def test_nothing_is_enqueued_before_the_transaction_commits():
+    with db.atomic():
+        make_effect.dispatch("inside")
+        assert not effect_done("inside")
+        assert JobRecord.select().count() == 1
+    assert effect_done("inside")
+
+
+def test_a_rolled_back_dispatch_leaves_nothing():
+    with pytest.raises(RuntimeError), db.atomic():
+        make_effect.dispatch("rolled-back")
+        raise RuntimeError("the caller's transaction fails")
+    assert JobRecord.select().count() == 0
+    assert not effect_done("rolled-back")
+    assert jobs.huey.pending_count() == 0
+
+
+def test_jobs_take_ids_not_objects(make_user):
+    user = make_user()
+    with pytest.raises(TypeError, match="JSON values"):
+        make_effect.dispatch(user)
+    assert JobRecord.select().count() == 0
+
+
+def test_unknown_queue_is_refused():
+    with pytest.raises(ValueError, match="queue must be one of"):
+        make_effect.s("x").on_queue("urgent")
+
+
+def test_backoff_list_is_indexed_by_attempt_and_its_last_value_repeats():
+    job_ = jobs.Job(lambda: None, name="backoff_probe", backoff=[10, 30, 60], tries=9)
+    try:
+        assert [job_.backoff_for(n) for n in range(1, 6)] == [10, 30, 60, 60, 60]
+        assert jobs.Job(lambda: None, name="backoff_int", backoff=7).backoff_for(3) == 7
+    finally:
+        jobs.REGISTRY.pop("backoff_probe")
+        jobs.REGISTRY.pop("backoff_int")
+
+
+def test_a_failing_attempt_is_retried_after_its_backoff():
+    job_uuid = fail_first.dispatch("flaky", 2)
+    row = record(job_uuid)
+    assert (row.state, row.attempts, row.exceptions) == ("pending", 1, 1)
+    assert 0.1 < (row.available_at - utcnow()).total_seconds() <= 0.2
+    assert "RuntimeError: failure 2 of flaky" in row.last_error
+    assert len(jobs.huey.scheduled()) == 1  # the doorbell waits in Huey's schedule
+
+    run_due(job_uuid)
+    row = record(job_uuid)
+    assert (row.attempts, row.exceptions) == (2, 2)
+    assert 0.3 < (row.available_at - utcnow()).total_seconds() <= 0.4  # the second backoff value
+
+    run_due(job_uuid)
+    assert record(job_uuid).state == "completed"
+    assert effect_done("flaky") and runs("flaky") == 3
+
+
+def test_after_its_last_try_a_job_lands_in_the_failed_store_and_its_hook_runs():
+    job_uuid = always_fail.dispatch("doomed")
+    run_due(job_uuid)
+    row = record(job_uuid)
+    assert row.state == "failed" and row.attempts == 2
+    failed = FailedJob.get()
+    assert (failed.uuid, failed.name, failed.queue, failed.attempts) == (job_uuid, "always_fail", "default", 2)
+    assert failed.exception_class == "ValueError" and failed.message == "doomed cannot succeed"
+    assert "Traceback (most recent call last)" in failed.traceback and "raise ValueError" in failed.traceback
+    assert json.loads(failed.payload) == [["doomed"], {}]
+    assert effect_done("failed-hook:doomed:ValueError")
+    run_due(job_uuid)  # a stray doorbell later changes nothing
+    assert FailedJob.select().count() == 1 and runs("doomed") == 2
+
+
+def test_admins_are_emailed_once_about_a_burst_of_failures(app_env, make_user):
+    admin = make_user("admin")
+    make_user("customer")
+    for key in ("one", "two"):
+        run_due(always_fail.dispatch(key))
+    alert = JobRecord.get(JobRecord.name == "alert_admins_of_failures")
+    assert alert.state == "pending" and alert.available_at > utcnow()  # gathers the burst first
+    assert JobRecord.select().where(JobRecord.name == "alert_admins_of_failures").count() == 1
+    run_due(alert.uuid)
+    messages = app_env.mails
+    assert len(messages) == 1
+    assert messages[0]["To"] == admin.email and "2 job(s) failed" in messages[0]["Subject"]
+    body = messages[0].get_content()
+    assert "always_fail" in body and "ValueError: one cannot succeed" in body
+    assert "marketplace queue retry" in body
+
+
+def test_fail_ends_the_job_without_using_its_other_tries():
+    job_uuid = fail_now.dispatch("hopeless")
+    row = record(job_uuid)
+    assert row.state == "failed" and row.attempts == 1
+    assert FailedJob.get().exception_class == "Fail"
+
+
+def test_a_release_is_an_attempt_but_not_an_exception():
+    job_uuid = release_once.dispatch("later", 5)
+    row = record(job_uuid)
+    assert (row.state, row.attempts, row.exceptions) == ("pending", 1, 0)
+    assert 4 < (row.available_at - utcnow()).total_seconds() <= 5
+    run_due(job_uuid)
+    assert record(job_uuid).state == "completed" and effect_done("later")
+
+
+def test_max_exceptions_fails_a_job_before_its_tries_run_out():
+    calls = []
+
+    @jobs.job(name="max_exceptions_probe", tries=10, max_exceptions=2, backoff=0)
+    def probe():
+        calls.append(1)
+        if len(calls) == 1:
+            raise jobs.Release(0)
+        raise RuntimeError("again")
+
+    try:
+        job_uuid = probe.dispatch()
+        row = record(job_uuid)
+        assert row.state == "failed"
+        assert (row.attempts, row.exceptions) == (3, 2)  # the release did not count
+    finally:
+        jobs.REGISTRY.pop("max_exceptions_probe")
+
+
+def test_retry_until_overrides_tries():
+    @jobs.job(name="deadline_probe", tries=1, retry_until=60, backoff=1)
+    def probe():
+        raise RuntimeError("not yet")
+
+    try:
+        job_uuid = probe.dispatch()
+        row = record(job_uuid)
+        assert row.state == "pending" and row.attempts == 1  # tries=1 would have failed it
+        JobRecord.update(retry_until=utcnow() - datetime.timedelta(seconds=1)).where(
+            JobRecord.uuid == job_uuid).execute()
+        run_due(job_uuid)
+        assert record(job_uuid).state == "failed"
+        assert "retry_until" in FailedJob.get().message
+    finally:
+        jobs.REGISTRY.pop("deadline_probe")
+
+
+def test_delay_accepts_seconds_timedelta_and_datetime():
+    now = utcnow()
+    for when, expected in ((90, 90), (datetime.timedelta(minutes=5), 300),
+                           (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1), 3600)):
+        row = record(make_effect.s("later").delay(when).dispatch())
+        assert abs((row.available_at - now).total_seconds() - expected) < 5
+        assert row.state == "pending"
+    assert not effect_done("later")
+    assert len(jobs.huey.scheduled()) == 3
+
+
+def test_a_unique_job_is_dispatched_once_while_the_first_is_queued():
+    @jobs.job(name="unique_probe", unique_for=3600)
+    def probe(order_id):
+        SampleRun.create(key=f"unique:{order_id}", job="unique_probe", attempt=1)
+
+    try:
+        first = probe.s(7).delay(60).dispatch()
+        assert first is not None
+        assert probe.dispatch(7) is None  # dropped: the same key is queued
+        assert probe.dispatch(8) is not None
+        run_due(first)
+        assert probe.dispatch(7) is not None  # the first one finished: the lock is gone
+        assert runs("unique:7") == 2
+    finally:
+        jobs.REGISTRY.pop("unique_probe")
+
+
+def test_encrypted_arguments_are_never_stored_in_clear():
+    job_uuid = secret_effect.s("card", "4242-4242-4242-4242").delay(60).dispatch()
+    row = record(job_uuid)
+    assert row.encrypted and "4242" not in row.payload
+    (message,) = jobs.huey.scheduled()
+    assert message.args == (job_uuid,)  # the queue carries only the record's id
+    run_due(job_uuid)
+    assert effect_done("card:19")
+
+
+def test_an_encrypted_job_that_fails_keeps_its_payload_hidden():
+    import failed_jobs
+
+    @jobs.job(name="secret_failure_probe", encrypted=True)
+    def probe(secret):
+        raise RuntimeError("card declined")
+
+    try:
+        probe.dispatch("4242-4242-4242-4242")
+        failed = FailedJob.get()
+        assert "4242" not in failed.payload
+        assert failed_jobs.describe(failed)["payload"] == "(encrypted)"
+    finally:
+        jobs.REGISTRY.pop("secret_failure_probe")
+
+
+def test_a_payload_from_another_secret_fails_clearly(app_env):
+    job_uuid = secret_effect.s("k", "s3cret").delay(60).dispatch()
+    app_env.reload(APP_SECRET="another-secret-that-is-long-enough-" + "y" * 10)
+    run_due(job_uuid)
+    assert "cannot be decrypted" in FailedJob.get().message
+
+
+def test_a_duplicate_doorbell_does_not_run_a_job_twice():
+    job_uuid = make_effect.dispatch("once")
+    jobs.execute(job_uuid)
+    jobs.ring(job_uuid, "make_effect", "default")
+    assert runs("once") == 1
+
+
+def test_no_admins_no_alert_mail(app_env):
+    run_due(always_fail.dispatch("quiet"))
+    alert = JobRecord.get(JobRecord.name == "alert_admins_of_failures")
+    run_due(alert.uuid)
+    assert record(alert.uuid).state == "completed"
+    assert app_env.mails == [] and not User.select().exists()
