@@ -47,11 +47,11 @@ def test_a_database_locked_past_the_first_attempt_loses_nothing(consumer, app_en
     process = consumer(workers=2)
     keys = [f"locked{i}" for i in range(20)]
     for key in keys[:10]:
-        slow_effect.dispatch(key, 1)
-    wait_for(lambda: runs(keys[0]) >= 1, message="the first jobs to start")
+        # Due in two seconds: their doorbells ring while the database is locked.
+        slow_effect.s(key, 0.2).delay(2).dispatch()
     path = config.DATABASE_URL.removeprefix("sqlite:///")
     blocker = sqlite3.connect(path, timeout=30, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")  # nobody else can read or write until the commit
+    blocker.execute("BEGIN EXCLUSIVE")  # no other writer until the commit
     time.sleep(20)  # longer than the 15 s busy timeout a worker waits before giving up
     blocker.execute("COMMIT")
     blocker.close()
