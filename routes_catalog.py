@@ -51,6 +51,13 @@ def media_file(path):
     return static_file(path, root=str(config.MEDIA_DIR), headers={"Cache-Control": "public, max-age=31536000"})
 
 
+@routes.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on pages without a <link rel=icon> (a PDF in the viewer)."""
+    return static_file("favicon.svg", root=str(config.STATIC_DIR), mimetype="image/svg+xml",
+                       headers={"Cache-Control": "public, max-age=86400"})
+
+
 @routes.get("/static/<path:path>")
 def static_asset(path):
     return static_file(path, root=str(config.STATIC_DIR))
