@@ -24,8 +24,9 @@ run: $(STAMP)
 test: $(STAMP) deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The README's pictures (docs/screenshots/), taken from the demo shop in chromium.
 screenshots: $(STAMP) deps
-	$(BIN)/python -m pytest tests/test_screenshots.py -p no:cacheprovider
+	SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_screenshots.py -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'

@@ -8,7 +8,7 @@
   conftest's for the module's tests, pointing this process at the shop's database so a
   test can create users and look at rows. Modules use both with
   `from tests.browser import app_env, browser, shop  # noqa: F401`.
-- The `browser` fixture (session scope) is Debian's chromium through Playwright, and
+- The `browser` fixture (module scope) is Debian's chromium through Playwright, and
   `visit` opens pages as a visitor or a logged-in user; every page's console errors
   and uncaught exceptions fail the test.
 - Checks of what a phone user meets: no_horizontal_scroll and unlabelled_fields.
@@ -211,9 +211,13 @@ def app_env(shop):
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium, started once for the session (Playwright cannot download browsers here)."""
+    """Debian's chromium, started once for the module (Playwright cannot download browsers here).
+
+    Module scope, not session: each module that imports this fixture holds its own
+    definition, and two Playwright instances may not run at once in one process.
+    """
     need_chromium()
     from playwright.sync_api import sync_playwright
 
