@@ -23,7 +23,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+PILLOW_MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -241,6 +243,9 @@ def app_env(tmp_path):
     if not models.db.is_closed():
         models.db.close()
     jobs.huey.immediate = False
+    # images.py sets Pillow's process-wide pixel limit from IMAGE_MAX_PIXELS; a test's
+    # small limit must not stay behind for the next test's own images.
+    Image.MAX_IMAGE_PIXELS = PILLOW_MAX_PIXELS
     if TEST_QUEUE == "redis":
         try:
             jobs.reconnect_queue()
