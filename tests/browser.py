@@ -264,6 +264,14 @@ class Visitor:
         assert "/login" not in self.page.url, self.text("main")
         return self
 
+    def follow(self, target):
+        """Click a link or a submit button (a selector or a Locator) and wait for the new page."""
+        with self.page.expect_navigation():
+            if isinstance(target, str):
+                self.page.click(target)
+            else:
+                target.click()
+
     def text(self, selector="main"):
         return self.page.inner_text(selector)
 

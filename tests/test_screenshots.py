@@ -74,10 +74,10 @@ def buy(casey, titles):
     for title in titles:
         casey.page.fill("#site-search", title)
         casey.page.press("#site-search", "Enter")
-        casey.page.click(f"article.product-card >> text={title}")
-        casey.page.click("button:has-text('Add to cart')")
-    casey.page.click("text=Proceed to checkout")
-    casey.page.click("form[action='/checkout'] button[type=submit]")
+        casey.follow(f"article.product-card >> text={title}")
+        casey.follow("button:has-text('Add to cart')")
+    casey.follow("text=Proceed to checkout")
+    casey.follow("form[action='/checkout'] button[type=submit]")
     casey.page.wait_for_url("**/pay/test/*")
 
 
@@ -91,18 +91,18 @@ def test_screenshots_of_the_demo_shop(visit):
 
     casey = visit(CASEY, password=DEMO_PASSWORD)
     buy(casey, ["Budget Planner", "Mindful Mornings Journal"])
-    casey.page.click("button:has-text('Pay')")
+    casey.follow("button:has-text('Pay')")
     casey.page.wait_for_selector("text=Your downloads are ready", timeout=30000)
 
     casey.go("/")
-    casey.page.click("article.product-card >> text=Python for Data Cleaning")
+    casey.follow("article.product-card >> text=Python for Data Cleaning")
     save(casey.page, "product")
     buy(casey, ["Python for Data Cleaning", "Lo-fi Drum Loops Vol. 1"])
     casey.go("/cart")
     save(casey.page, "cart")
     casey.page.go_back()
     save(casey.page, "payment-page")
-    casey.page.click("button:has-text('Pay')")
+    casey.follow("button:has-text('Pay')")
     casey.page.wait_for_selector("text=Your downloads are ready", timeout=30000)
     casey.page.set_viewport_size(PHONE)
     save(casey.page, "order-ready-phone")
