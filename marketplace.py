@@ -165,9 +165,10 @@ import routes_accounts  # noqa: E402
 import routes_admin  # noqa: E402
 import routes_catalog  # noqa: E402
 import routes_notifications  # noqa: E402
+import routes_queue  # noqa: E402
 import routes_seller  # noqa: E402
 
-for _area in (routes_accounts, routes_catalog, routes_seller, routes_admin, routes_notifications):
+for _area in (routes_accounts, routes_catalog, routes_seller, routes_admin, routes_notifications, routes_queue):
     _area.routes.attach(app)
 
 
