@@ -118,8 +118,11 @@ def runtime(points, step=1, title="Average runtime"):
     lines = []
     for segment in segments:
         if len(segment) == 1:
-            x, y = segment[0].split(",")
-            lines.append(f'<circle class="chart-dot" cx="{x}" cy="{y}" r="1.6" vector-effect="non-scaling-stroke"/>')
+            # A lone value (nothing ran on either side) is drawn as a dash across its bucket:
+            # a dot would be squeezed to nothing by the stretched viewBox.
+            x, y = (float(v) for v in segment[0].split(","))
+            lines.append(f'<polyline class="chart-line" points="{x - SLOT / 2 + 1:g},{y:.2f} {x + SLOT / 2 - 1:g},{y:.2f}" '
+                         'vector-effect="non-scaling-stroke"/>')
         else:
             lines.append(f'<polyline class="chart-line" points="{" ".join(segment)}" '
                          'vector-effect="non-scaling-stroke"/>')

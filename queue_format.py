@@ -1,6 +1,7 @@
 """How the queue pages write durations, sizes, ages and counts (one way, everywhere)."""
 
 import datetime
+import html
 
 
 def duration(seconds):
@@ -63,6 +64,11 @@ def when(stamp):
     """'14 Mar 10:04:05' (UTC)."""
     moment = parse(stamp)
     return moment.strftime("%d %b %H:%M:%S") if moment else "—"
+
+
+def breakable(name):
+    """Escaped HTML of a job name that may wrap after its underscores (narrow tiles on a phone)."""
+    return html.escape(name or "").replace("_", "_<wbr>")
 
 
 def short_uuid(value):

@@ -1,5 +1,7 @@
-% # Batches with progress bars. Arguments: batches, next_url, and optional empty.
-% if not batches:
+% # Batches with progress bars. Arguments: batches, next_url, and optional empty and compact.
+% if not batches and get('compact'):
+<p class="muted">{{get('empty', 'No batches yet.')}}</p>
+% elif not batches:
 <div class="empty"><p>{{get('empty', 'No batches yet.')}}</p></div>
 % end
 <ul class="batch-list">

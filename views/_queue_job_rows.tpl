@@ -3,12 +3,12 @@
 <div class="empty"><p>{{get('empty', 'No jobs here.')}}</p></div>
 % else:
 <div class="table-wrap">
-<table class="list responsive jobs">
+<table class="list responsive queue-table jobs">
   <thead><tr><th>Job</th><th>Queue</th><th>State</th><th class="num">Attempts</th><th class="num">Duration</th><th>Queued</th><th>Finished</th></tr></thead>
   <tbody>
   % for j in jobs:
   <tr>
-    <td data-label="Job"><a class="row-title" href="/admin/queue/jobs/{{j['uuid']}}">{{j['name']}}</a> <span class="muted small mono">{{f.short_uuid(j['uuid'])}}</span>
+    <td data-label="Job" class="cell-head"><a class="row-title" href="/admin/queue/jobs/{{j['uuid']}}">{{j['name']}}</a> <span class="muted small mono">{{f.short_uuid(j['uuid'])}}</span>
       % if j['chain_total']:
       <span class="badge">step {{j['chain_step']}}/{{j['chain_total']}}</span>
       % end

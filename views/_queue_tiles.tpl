@@ -39,7 +39,7 @@
   <div class="tile">
     <p class="tile-label">Slowest job</p>
     % if t['slowest_job']:
-    <p class="tile-value tile-name">{{t['slowest_job']['name']}}</p>
+    <p class="tile-value tile-name">{{!f.breakable(t['slowest_job']['name'])}}</p>
     <p class="tile-note">{{f.duration(t['slowest_job']['avg_duration'])}} on average this hour</p>
     % else:
     <p class="tile-value">—</p>
@@ -49,7 +49,7 @@
   <div class="tile">
     <p class="tile-label">Busiest job</p>
     % if t['busiest_job']:
-    <p class="tile-value tile-name">{{t['busiest_job']['name']}}</p>
+    <p class="tile-value tile-name">{{!f.breakable(t['busiest_job']['name'])}}</p>
     <p class="tile-note">{{f.number(t['busiest_job']['processed'])}} run{{'' if t['busiest_job']['processed'] == 1 else 's'}} this hour</p>
     % else:
     <p class="tile-value">—</p>

@@ -4,12 +4,12 @@
 </div>
 % else:
 <div class="table-wrap">
-<table class="list responsive workers">
+<table class="list responsive queue-table workers">
   <thead><tr><th>Worker</th><th>Queues</th><th>Started</th><th>Current job</th><th class="num">Jobs done</th><th class="num">Memory</th><th>Heartbeat</th></tr></thead>
   <tbody>
   % for w in o['workers']:
   <tr class="{{'stale' if w['stale'] else ''}}">
-    <td data-label="Worker"><strong>{{w['host']}}</strong> <span class="muted">pid {{w['pid']}} · {{w['name']}}</span></td>
+    <td data-label="Worker" class="cell-head"><strong>{{w['host']}}</strong> <span class="muted">pid {{w['pid']}} · {{w['name']}}</span></td>
     <td data-label="Queues">{{', '.join(w['queues']) if w['queues'] else 'all'}}</td>
     <td data-label="Started"><time datetime="{{w['started_at']}}" title="{{w['started_at']}}">{{f.ago(w['started_at'])}}</time></td>
     <td data-label="Current job">

@@ -26,17 +26,17 @@
 <div class="empty"><p>No failed jobs{{' on the %s queue' % queue if queue else ''}}. Jobs land here when they have used up their attempts.</p></div>
 % else:
 <div class="table-wrap">
-<table class="list responsive failed">
+<table class="list responsive queue-table failed">
   <thead><tr><th class="num">#</th><th>Job</th><th>Error</th><th class="num">Attempts</th><th>Failed</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>
   % for r in page['rows']:
   <tr id="failed-{{r['id']}}">
     <td data-label="#" class="num">{{r['id']}}</td>
-    <td data-label="Job"><a class="row-title" href="/admin/queue/jobs/{{r['uuid']}}">{{r['name']}}</a> <span class="muted small">on {{r['queue']}}</span></td>
-    <td data-label="Error" class="error-cell"><strong>{{r['exception']}}</strong>: {{r['message'][:200]}}</td>
+    <td data-label="Job" class="cell-head"><a class="row-title" href="/admin/queue/jobs/{{r['uuid']}}">{{r['name']}}</a> <span class="muted small">on {{r['queue']}}</span></td>
+    <td data-label="Error" class="error-cell cell-wide"><strong>{{r['exception']}}</strong>: {{r['message'][:200]}}</td>
     <td data-label="Attempts" class="num">{{r['attempts']}}</td>
     <td data-label="Failed"><time datetime="{{r['failed_at']}}" title="{{r['failed_at']}}">{{f.ago(r['failed_at'])}}</time></td>
-    <td class="actions-cell">
+    <td class="actions-cell cell-wide">
       <form method="post" action="/admin/queue/failed/{{r['id']}}/retry">
         <input type="hidden" name="csrf_token" value="{{csrf_token}}">
         <input type="hidden" name="next" value="{{next_url}}">

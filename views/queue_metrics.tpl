@@ -20,12 +20,12 @@
 % include('_queue_charts.tpl', charts=charts)
 <h2>Per queue</h2>
 <div class="table-wrap">
-<table class="list responsive metrics-table">
+<table class="list responsive queue-table metrics-table">
   <thead><tr><th>Queue</th><th class="num">Jobs</th><th class="num">Failed</th><th class="num">Per minute</th><th class="num">Average runtime</th><th class="num">Slowest</th></tr></thead>
   <tbody>
   % for r in queue_rows:
   <tr{{!' class="selected"' if r['queue'] == queue else ''}}>
-    <td data-label="Queue"><a class="row-title" href="{{link(queue=r['queue'], job=None)}}">{{r['queue']}}</a></td>
+    <td data-label="Queue" class="cell-head"><a class="row-title" href="{{link(queue=r['queue'], job=None)}}">{{r['queue']}}</a></td>
     <td data-label="Jobs" class="num">{{f.number(r['processed'])}}</td>
     <td data-label="Failed" class="num">{{f.number(r['failed'])}}</td>
     <td data-label="Per minute" class="num">{{'%.1f' % (r['processed'] / minutes)}}</td>
@@ -41,12 +41,12 @@
 <div class="empty"><p>No job finished in this period.</p></div>
 % else:
 <div class="table-wrap">
-<table class="list responsive metrics-table">
+<table class="list responsive queue-table metrics-table">
   <thead><tr><th>Job</th><th class="num">Jobs</th><th class="num">Failed</th><th class="num">Per minute</th><th class="num">Average runtime</th><th class="num">Slowest</th></tr></thead>
   <tbody>
   % for r in by_job:
   <tr{{!' class="selected"' if r['name'] == job_name else ''}}>
-    <td data-label="Job"><a class="row-title" href="{{link(job=r['name'], queue=None)}}">{{r['name']}}</a></td>
+    <td data-label="Job" class="cell-head"><a class="row-title" href="{{link(job=r['name'], queue=None)}}">{{r['name']}}</a></td>
     <td data-label="Jobs" class="num">{{f.number(r['processed'])}}</td>
     <td data-label="Failed" class="num">{{f.number(r['failed'])}}{{' (%.0f%%)' % (100.0 * r['failed'] / r['processed']) if r['failed'] else ''}}</td>
     <td data-label="Per minute" class="num">{{'%.1f' % (r['processed'] / minutes)}}</td>
