@@ -22,6 +22,7 @@ import logging
 import config
 import mail
 import queue_control
+import queue_dashboard
 import queue_metrics
 from job_models import QueueFlag
 from models import User, utcnow
@@ -118,8 +119,6 @@ def _send(alert, stamp):
 
 def check(now=None):
     """Mail the admins about conditions not reported within the cool-down; returns the alerts sent."""
-    import queue_dashboard
-
     now = now or utcnow()
     queues = queue_dashboard.current_queues(now)
     holding = {(c["kind"], c["queue"]): c for c in conditions(queues, now)}

@@ -114,7 +114,7 @@ def current_queues(now=None):
 
 def overview(now=None):
     """Everything the dashboard's live sections show, as JSON-ready values."""
-    import queue_alerts
+    import queue_alerts  # imported here: queue_alerts builds on this module
 
     now = now or utcnow()
     all_workers = workers(now)

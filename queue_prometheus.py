@@ -84,13 +84,15 @@ class QueueCollector:
 
         workers = queue_dashboard.workers(now)
         live = [w for w in workers if not w["stale"]]
-        alive = GaugeMetricFamily(f"{PREFIX}_workers_alive", "Workers whose heartbeat is recent.",
-                                  labels=["host"])
-        for host in sorted({w["host"] for w in live}):
-            alive.add_metric([host], sum(1 for w in live if w["host"] == host))
-        yield alive
-        yield GaugeMetricFamily(f"{PREFIX}_workers_alive_total", "Workers whose heartbeat is recent, on every host.",
+        # A plain total as well as one per host: with no worker alive anywhere there is no host to label,
+        # and `marketplace_workers_alive == 0` is the alert to have.
+        yield GaugeMetricFamily(f"{PREFIX}_workers_alive", "Workers whose heartbeat is recent, on every host.",
                                 value=len(live))
+        per_host = GaugeMetricFamily(f"{PREFIX}_workers_alive_on_host", "Workers whose heartbeat is recent.",
+                                     labels=["host"])
+        for host in sorted({w["host"] for w in live}):
+            per_host.add_metric([host], sum(1 for w in live if w["host"] == host))
+        yield per_host
         memory = GaugeMetricFamily(f"{PREFIX}_worker_resident_memory_bytes",
                                    "Resident memory of each live worker process (threads of one process share it).",
                                    labels=["host", "pid"])

@@ -162,7 +162,7 @@ def test_metrics_show_depth_age_counters_histogram_and_failed_store(client, app_
     assert value(families, "marketplace_job_duration_seconds", "marketplace_job_duration_seconds_bucket",
                  job="make_effect", le="300.0") == 2
     assert value(families, "marketplace_failed_jobs_stored", queue="default") == 1
-    assert value(families, "marketplace_workers_alive_total") == 0
+    assert value(families, "marketplace_workers_alive") == 0
 
 
 def test_counters_do_not_change_when_the_roll_up_moves(client):
@@ -214,8 +214,8 @@ def test_metrics_from_a_real_consumer_show_its_workers_and_jobs(client, consumer
     wait_for(lambda: JobRecord.select().where(JobRecord.state == "completed").count() == 21,
              message="the completions to be written")
     _, families = scrape(client)
-    assert value(families, "marketplace_workers_alive_total") == 3
-    assert value(families, "marketplace_workers_alive", host=config.QUEUE_HOSTNAME) == 3
+    assert value(families, "marketplace_workers_alive") == 3
+    assert value(families, "marketplace_workers_alive_on_host", host=config.QUEUE_HOSTNAME) == 3
     rss = value(families, "marketplace_worker_resident_memory_bytes", pid=str(process.pid))
     assert rss > 10 * 1024 * 1024
     assert value(families, "marketplace_jobs_processed", "marketplace_jobs_processed_total",
