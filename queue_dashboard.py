@@ -117,6 +117,9 @@ def overview(now=None):
     import queue_alerts  # imported here: queue_alerts builds on this module
 
     now = now or utcnow()
+    # Counted before the hour, so that jobs finishing meanwhile cannot make the last
+    # minute show more jobs than the hour.
+    per_minute = queue_metrics.finished_since(now - datetime.timedelta(minutes=1))
     all_workers = workers(now)
     live = [w for w in all_workers if not w["stale"]]
     hour = queue_metrics.window(now - datetime.timedelta(hours=1), now=now)
@@ -137,7 +140,7 @@ def overview(now=None):
     else:
         status = "running"
     tiles = {
-        "jobs_per_minute": queue_metrics.finished_since(now - datetime.timedelta(minutes=1)),
+        "jobs_per_minute": per_minute,
         "jobs_past_hour": sum(j["processed"] for j in by_job.values()),
         "failed_past_7_days": week["failed"],
         "failed_stored": FailedJob.select().count(),

@@ -16,7 +16,9 @@ CompletionWriter stamps finished_at a few milliseconds before it commits.
 
 Readers add the tail after the watermark, a minute or two of records, straight
 from the job table (through the same index), so every figure is live to the
-second while no reader ever scans history.
+second while no reader ever scans history. A failure counts once it is rolled
+up; one retried within that minute or two leaves the tail, and only its later
+outcome is counted.
 
 A window is counted exactly once even when several processes roll up at the
 same moment: the aggregate is read first, and then, in one transaction, the

@@ -4,7 +4,7 @@
   <div class="tile">
     <p class="tile-label">Jobs per minute</p>
     <p class="tile-value">{{f.number(t['jobs_per_minute'])}}</p>
-    <p class="tile-note">finished in the last 60 s</p>
+    <p class="tile-note">finished in the last minute</p>
   </div>
   <div class="tile">
     <p class="tile-label">Jobs past hour</p>
