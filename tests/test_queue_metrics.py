@@ -6,7 +6,6 @@ import uuid
 from prometheus_client.parser import text_string_to_metric_families
 
 import config
-import job_retention
 import queue_metrics
 from job_models import FailedJob, JobRecord
 from models import utcnow
