@@ -316,8 +316,8 @@ class CompletionWriter:
                 with _write_turn(), db.atomic():
                     db.cursor().executemany(_sql(_COMPLETE_SQL), batch)
                 return
-            except DatabaseError:
-                log.warning("could not record %d completion(s) yet; retrying", len(batch))
+            except DatabaseError as exc:
+                log.warning("could not record %d completion(s) yet (%s); retrying", len(batch), exc)
                 if self.stopped.is_set():
                     return
                 time.sleep(delay)

@@ -257,3 +257,24 @@ def test_no_admins_no_alert_mail(app_env):
     run_due(alert.uuid)
     assert record(alert.uuid).state == "completed"
     assert app_env.mails == [] and not User.select().exists()
+
+
+def test_a_periodic_job_is_dispatched_by_huey_scheduler_once_per_slot():
+    import datetime as dt
+
+    from jobs import huey
+
+    (periodic_task,) = [t for t in huey._registry.periodic_tasks if t.name == "periodic:prune_job_records"]
+    assert periodic_task.validate_datetime(dt.datetime(2026, 1, 1, 12, 10))
+    assert not periodic_task.validate_datetime(dt.datetime(2026, 1, 1, 12, 11))
+    # Two consumers without -n would both enqueue it; the job is unique for the slot.
+    import tasks
+
+    JobRecord.delete().execute()
+    jobs.huey.immediate = False
+    try:
+        periodic_task.execute()
+        periodic_task.execute()
+    finally:
+        jobs.huey.immediate = True
+    assert JobRecord.select().where(JobRecord.name == tasks.prune_job_records.name).count() == 1
