@@ -275,5 +275,10 @@ def order_success(order_id):
 @routes.get("/orders/<order_id:int>/status.json")
 @require_login
 def order_status_json(order_id):
-    order = orders.for_viewer(order_id, current_user())
-    return json_response(progress(order))
+    user = current_user()
+    order = orders.for_viewer(order_id, user)
+    answer = progress(order)
+    if user.is_customer:
+        # Fulfilment empties the cart; the open page's header says so without a reload.
+        answer["cart_count"] = cart.count(user)
+    return json_response(answer)

@@ -95,6 +95,7 @@ def test_pay_runs_the_webhook_path_to_links_and_invoice(client, make_user, two_s
     assert (event.gateway, event.event_type, event.outcome) == ("test", "checkout.session.completed", "paid")
     status = client.get(f"/orders/{order.id}/status.json").json
     assert status["state"] == "ready" and status["done"]
+    assert status["cart_count"] == 0  # for the open page's header
     assert [link["title"] for link in status["links"]] == ["Field recorder presets", "Night photography e-book"]
     assert status["invoice_ready"]
     page = response.follow()
