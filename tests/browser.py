@@ -15,6 +15,7 @@
 """
 
 import signal
+import socket
 import subprocess
 import urllib.request
 import uuid
@@ -35,7 +36,6 @@ from tests.conftest import (
     TestEnv,
     base_environ,
     cli_process,
-    free_port,
     need_chromium,
     wait_for,
 )
@@ -56,9 +56,13 @@ PHONE = {"width": 390, "height": 844}
 class LiveShop:
     """A shop with its own data folder, served by gunicorn, its jobs run by huey_consumer."""
 
-    def __init__(self, data_dir, settings=None, workers=2):
+    def __init__(self, data_dir, settings=None, workers=4):
         self.data_dir = Path(data_dir)
-        self.port = free_port()
+        # The shop's socket is bound here and handed to gunicorn (--bind fd://N): a port
+        # found free and bound later could be taken meanwhile by another test's server,
+        # which would then answer this shop's requests.
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.environ = base_environ(self.data_dir)
@@ -92,14 +96,17 @@ class LiveShop:
             before_serving(self)
         models.db.close()
         self.web_log = open(self.data_dir / "web.log", "ab")
-        self.web = cli_process(self.env, "serve", "--bind", f"127.0.0.1:{self.port}",
+        fd = self.listener.fileno()
+        self.web = cli_process(self.env, "serve", "--bind", f"fd://{fd}", pass_fds=(fd,),
                                stdout=self.web_log, stderr=subprocess.STDOUT)
+        self.listener.close()  # gunicorn holds it now
         self.start_consumer(wait=False)
         wait_for(self._healthy, timeout=60, message=f"the shop to answer at {self.url}")
         return self
 
     def start_consumer(self, wait=True):
-        """Start the shop's consumer (-n: periodic jobs would add records nobody asked for)."""
+        """Start the shop's consumer, `-w 4` as systemd runs it (-n: periodic jobs would add
+        records nobody asked for)."""
         self.consumer = ConsumerProcess(self.env, ["-w", str(self.workers), "-n"], self.data_dir / "consumer.log")
         if wait:
             from job_models import WorkerRecord
@@ -130,7 +137,7 @@ class LiveShop:
             path = self.data_dir / name
             if path.exists():
                 parts.append(f"--- {name} (last lines)\n" + "\n".join(
-                    path.read_text(errors="replace").splitlines()[-40:]))
+                    path.read_text(errors="replace").splitlines()[-80:]))
         return "\n".join(parts)
 
     def stop(self):
@@ -275,6 +282,13 @@ class Visitor:
     def text(self, selector="main"):
         return self.page.inner_text(selector)
 
+    def flash(self):
+        """The page's flash message; a page without one fails with what it shows instead."""
+        found = self.page.locator(".flash")
+        if not found.count():
+            raise AssertionError(f"no flash message on {self.page.url}: {self.text()[:600]}")
+        return found.first.inner_text()
+
     def header(self):
         return self.page.inner_text("header.site-header")
 
@@ -283,8 +297,11 @@ class Visitor:
 
 
 @pytest.fixture
-def visit(browser, shop):
-    """visit(user=None, viewport=DESKTOP) -> a Visitor on the shop, logged in as `user` if given."""
+def visit(request, browser, shop):
+    """visit(user=None, viewport=DESKTOP) -> a Visitor on the shop, logged in as `user` if given.
+
+    When the test fails, the shop's web and consumer logs are printed with the report.
+    """
     opened = []
 
     def open_window(user=None, viewport=DESKTOP, password=PASSWORD):
@@ -295,6 +312,9 @@ def visit(browser, shop):
         return visitor
 
     yield open_window
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(shop.logs())
     errors = [error for visitor in opened for error in visitor.errors]
     for visitor in opened:
         visitor.close()

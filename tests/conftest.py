@@ -88,6 +88,15 @@ def need_chromium():
         missing_service("chromium is not installed (make deps installs it)")
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (item.rep_call), for fixtures that add
+    what they know to a failure (the browser tests print the shop's logs)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

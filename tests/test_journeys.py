@@ -14,6 +14,8 @@ The journeys are one story and run in order, each starting where the last one en
 4. Downloads beyond the limit, after expiry and by another customer are refused.
 5. The sellers see their balances; the admin refunds the order through the gateway's
    signed refund event, and the links stop working.
+6. The admin watches the queue dashboard's numbers move during a burst of jobs and
+   retries a failed job from the page.
 7. Every page, at a phone's width, has no sideways scrolling and labelled fields.
 
 A journey whose predecessor failed is skipped with the reason, rather than failing
@@ -23,11 +25,14 @@ for someone else's fault.
 import datetime
 import shutil
 import subprocess
+import threading
+import time
 
 import pytest
 
 import demo_files
-from models import DownloadLink, Order, OrderItem, Product, User, utcnow
+from job_models import FailedJob, JobRecord
+from models import DownloadLink, Order, OrderItem, Product, User, db, utcnow
 from tests.browser import (  # noqa: F401  (app_env, browser, shop and visit are fixtures)
     DESKTOP,
     PHONE,
@@ -42,6 +47,7 @@ from tests.browser import (  # noqa: F401  (app_env, browser, shop and visit are
     wait_until_page_shows,
 )
 from tests.conftest import PASSWORD, wait_for
+from tests.sample_jobs import effect_done, fail_first, slow_effect
 from tests.shop_fixtures import make_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.consumer, pytest.mark.slow]
@@ -84,7 +90,7 @@ def test_journey_1_a_seller_signs_up_and_uploads_a_product(visit, shop):
     sam.page.fill("#f-password", PASSWORD)
     sam.follow("button:has-text('Create account')")
     sam.page.wait_for_url("**/seller/products")
-    assert "Welcome, Sam Seller!" in sam.text(".flash")
+    assert "Welcome, Sam Seller!" in sam.flash()
     assert "You have no products yet" in sam.text()
 
     drums = demo_files.drum_loops()
@@ -100,7 +106,7 @@ def test_journey_1_a_seller_signs_up_and_uploads_a_product(visit, shop):
     sam.page.set_input_files("#f-thumbnail", {"name": "cover.jpg", "mimeType": "image/jpeg", "buffer": cover})
     sam.follow("button:has-text('Submit for review')")
     sam.page.wait_for_url("**/seller/products")
-    assert f"“{DRUMS}” is saved and waiting for review" in sam.text(".flash")
+    assert f"“{DRUMS}” is saved and waiting for review" in sam.flash()
     row = sam.page.locator("tr", has_text=DRUMS)
     assert "Waiting for review" in row.inner_text()
     assert "lofi-drum-loops.zip" in row.inner_text()
@@ -137,13 +143,13 @@ def test_journey_2_the_admin_approves_and_rejects_and_the_seller_is_told(visit, 
     assert card.locator("img.thumb").evaluate("img => img.complete && img.naturalWidth > 0")
     assert "Cover ready" in card.inner_text() and "by Sam Seller" in card.inner_text()
     admin.follow(card.locator("button:has-text('Approve')"))
-    assert f"“{DRUMS}” is approved and on sale" in admin.text(".flash")
+    assert f"“{DRUMS}” is approved and on sale" in admin.flash()
 
     stock = admin.page.locator("article.review-card", has_text=STOCK)
     stock.locator("summary:has-text('Reject')").click()
     stock.locator("textarea[name=reason]").fill(REJECTION)
     admin.follow(stock.locator("button:has-text('Reject product')"))
-    assert f"“{STOCK}” is rejected" in admin.text(".flash")
+    assert f"“{STOCK}” is rejected" in admin.flash()
     assert "Nothing is waiting for review" in admin.text()
 
     # The notification jobs run in the consumer; Sam's header counts both.
@@ -198,7 +204,7 @@ def test_journey_3_a_customer_buys_from_two_sellers(visit, shop, make_user):
     casey.follow(f"article.product-card >> text={DRUMS}")
     assert casey.text("h1") == DRUMS and "$12.00" in casey.text(".product-info")
     casey.follow("button:has-text('Add to cart')")
-    assert f"“{DRUMS}” is in your cart." in casey.text(".flash")
+    assert f"“{DRUMS}” is in your cart." in casey.flash()
 
     search(casey, "night photography")
     casey.follow(f"article.product-card >> text={EBOOK}")
@@ -223,10 +229,12 @@ def test_journey_3_a_customer_buys_from_two_sellers(visit, shop, make_user):
     assert casey.text("h1") == "Processing your payment…"
     assert casey.page.locator(".download-list a").count() == 0
     casey.page.evaluate("window.sameDocument = true")
+    assert "Cart (2)" in casey.header()
 
     shop.start_consumer()
     casey.page.wait_for_selector("text=Your downloads are ready", timeout=30000)
     assert casey.page.evaluate("window.sameDocument") is True, "the page was reloaded"
+    assert "Cart (" not in casey.header()  # fulfilment emptied the cart, and the header says so
     links = casey.page.locator(".download-list li")
     assert links.count() == 2
     assert "3 downloads left" in links.first.inner_text()
@@ -344,7 +352,7 @@ def test_journey_5_balances_and_a_refund_through_the_gateway(visit, shop):
     admin.follow(f"text={order.reference}")
     assert "paid" in admin.text("h1")
     admin.follow("button:has-text('Refund $21.99')")
-    assert f"Refund of order {order.reference} requested" in admin.text(".flash")
+    assert f"Refund of order {order.reference} requested" in admin.flash()
     # The gateway's signed charge.refunded event comes back to /webhooks/test through the consumer.
     wait_until_page_shows(admin, "h1 .badge", "refunded")
     assert "charge.refunded" in admin.text("table.list >> nth=-1")
@@ -389,6 +397,82 @@ def test_a_declined_payment_leaves_the_cart_as_it_was(visit):
     casey.follow("#order-status >> text=Back to your cart")
     assert DRUMS in casey.text(".cart-list") and "Cart (1)" in casey.header()
     finished("declined payment")
+
+
+# ---------------------------------------------------------------------------
+# 6. The queue dashboard during a burst
+# ---------------------------------------------------------------------------
+
+# Each job of the burst sleeps 30 ms, so four workers need at least nine seconds for
+# it: several of the dashboard's three-second refreshes, however fast the machine.
+BURST, JOB_SECONDS = 1200, 0.03
+
+
+def dispatch_burst(count, batch_size=200):
+    """Dispatch `count` short jobs in quick batches, as a busy shop would."""
+    for start in range(0, count, batch_size):
+        with db.atomic():
+            for index in range(start, min(start + batch_size, count)):
+                slow_effect.dispatch(f"burst-{index}", JOB_SECONDS)
+    db.close()
+
+
+def pending_on(page, queue="default"):
+    """The Pending figure of a queue's row in the dashboard's live workload table."""
+    text = page.eval_on_selector(f"#queue-{queue} td[data-label=Pending]", "cell => cell.textContent")
+    return int(text.strip().replace(",", ""))
+
+
+def test_journey_6_the_admin_watches_a_burst_and_retries_a_failed_job(visit, shop):
+    continues("journey 2")
+    flaky = fail_first.dispatch("page-retry", 4)  # fails all four tries; a fifth attempt succeeds
+
+    admin = visit(story["admin"])
+    admin.follow("header >> text=Queue")
+    assert admin.page.url.endswith("/admin/queue")
+    admin.page.evaluate("window.sameDocument = true")
+    burst = threading.Thread(target=dispatch_burst, args=(BURST,))
+    burst.start()
+    # The live sections refresh by themselves; read the waiting jobs as the admin sees them.
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        seen.append(pending_on(admin.page))
+        if not burst.is_alive() and max(seen) > 0 and seen[-1] == 0 and effect_done(f"burst-{BURST - 1}"):
+            break
+        admin.page.wait_for_timeout(250)
+    burst.join()
+    peak = max(seen)
+    assert peak >= 300 and seen[-1] == 0, seen
+    assert seen.index(peak) > 0 and len(set(seen)) >= 3, seen  # it rose and fell over several refreshes
+    assert admin.page.evaluate("window.sameDocument") is True, "the dashboard was reloaded"
+    assert "Live · updated" in admin.text("[data-live-status]")
+    wait_for(lambda: JobRecord.select().where((JobRecord.name == "slow_effect")
+                                              & (JobRecord.state == "completed")).count() == BURST,
+             timeout=60, message="every job of the burst to complete")
+
+    # The workers of the shop's consumer, alive, with their memory.
+    wait_for(lambda: "slow_effect" in admin.text("section[data-live=tiles]"), timeout=15,
+             message="the tiles to name the busiest job")
+    rows = admin.page.locator("table.workers tbody tr")
+    assert rows.count() == shop.workers
+    for text in rows.all_inner_texts():
+        assert f"pid {shop.consumer.pid}" in text and " MB" in text and "alive" in text, text
+
+    # The failed job, retried from the page; this time it succeeds.
+    wait_for(lambda: FailedJob.select().where(FailedJob.uuid == flaky).exists(), timeout=60,
+             message="the flaky job to fail")
+    admin.go("/admin/queue/failed")
+    row = admin.page.locator("table.failed tbody tr", has_text="fail_first")
+    assert "failure 4 of page-retry" in row.inner_text()
+    assert row.locator("td[data-label=Attempts]").inner_text().strip() == "4"
+    admin.follow(row.locator("button:has-text('Retry')"))
+    assert "fail_first is back on the default queue with fresh attempts." in admin.flash()
+    assert admin.page.locator("table.failed tbody tr", has_text="fail_first").count() == 0
+    admin.go(f"/admin/queue/jobs/{flaky}")
+    wait_until_page_shows(admin, ".job-title", "completed")
+    assert effect_done("page-retry")
+    finished("journey 6")
 
 
 # ---------------------------------------------------------------------------
@@ -450,4 +534,11 @@ def test_journey_7_every_page_fits_a_phone_and_labels_its_fields(visit, make_use
     admin.go("/admin/products")
     admin.page.click("summary:has-text('Reject')")
     checked.append(check_page(admin))
-    assert len(checked) == 30
+    # The queue dashboard and its pages.
+    for path in ("/admin/queue", "/admin/queue/jobs", "/admin/queue/jobs?state=failed", "/admin/queue/failed",
+                 "/admin/queue/batches", "/admin/queue/chains", "/admin/queue/metrics"):
+        checked.append(check_page(admin, path))
+    admin.go("/admin/queue/jobs")
+    admin.follow("table.jobs tbody tr >> nth=0 >> a.row-title")
+    checked.append(check_page(admin))  # one job's page
+    assert len(checked) == 38

@@ -118,3 +118,5 @@ def test_screenshots_of_the_demo_shop(visit):
     admin = visit(ADMIN, password=DEMO_PASSWORD)
     admin.go("/admin/products")
     save(admin.page, "moderation")
+    admin.go("/admin/queue")
+    save(admin.page, "queue-dashboard", full_page=True)
