@@ -10,6 +10,7 @@ import json
 import re
 import unicodedata
 
+import peewee
 from peewee import (
     BigIntegerField,
     BooleanField,
@@ -22,6 +23,7 @@ from peewee import (
     TextField,
 )
 from playhouse.db_url import connect as connect_url
+from playhouse.db_url import register_database
 
 import config
 
@@ -40,6 +42,22 @@ SQLITE_PRAGMAS = {
 
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class SqliteDatabase(peewee.SqliteDatabase):
+    """SQLite whose transactions take the write lock when they begin (BEGIN IMMEDIATE).
+
+    A plain BEGIN takes it at the first write; if another process wrote in
+    between, SQLite cannot wait for its turn and fails at once with "database is
+    locked". Taking the lock up front makes a busy writer wait (busy_timeout)
+    like any other.
+    """
+
+    def begin(self, lock_type="IMMEDIATE"):
+        return super().begin(lock_type)
+
+
+register_database(SqliteDatabase, "sqlite")
 
 
 def init_db(url=None, asynchronous_commit=False):
