@@ -8,9 +8,9 @@ URL that playhouse.db_url accepts. All times are naive UTC.
 import datetime
 import json
 import re
+import threading
 import unicodedata
 
-import peewee
 from peewee import (
     BigIntegerField,
     BooleanField,
@@ -23,7 +23,7 @@ from peewee import (
     TextField,
 )
 from playhouse.db_url import connect as connect_url
-from playhouse.db_url import register_database
+from playhouse.pool import PooledSqliteDatabase
 
 import config
 
@@ -44,20 +44,24 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-class SqliteDatabase(peewee.SqliteDatabase):
-    """SQLite whose transactions take the write lock when they begin (BEGIN IMMEDIATE).
+class SqliteDatabase(PooledSqliteDatabase):
+    """SQLite, pooled, whose transactions take the write lock when they begin.
 
-    A plain BEGIN takes it at the first write; if another process wrote in
-    between, SQLite cannot wait for its turn and fails at once with "database is
-    locked". Taking the lock up front makes a busy writer wait (busy_timeout)
-    like any other.
+    A plain BEGIN takes the write lock at the first write; if another process
+    wrote in between, SQLite cannot wait for its turn and fails at once with
+    "database is locked". BEGIN IMMEDIATE makes a busy writer wait
+    (busy_timeout) like any other.
     """
 
     def begin(self, lock_type="IMMEDIATE"):
         return super().begin(lock_type)
 
 
-register_database(SqliteDatabase, "sqlite")
+# Connections are pooled: the web app "closes" its connection after every
+# request, and opening a SQLite connection again (pragmas, schema, and a WAL
+# checkpoint when the last one closes) cost more than most pages; a PostgreSQL
+# connection costs a round trip or three and a server process.
+POOL_SETTINGS = {"max_connections": 64, "stale_timeout": 600, "timeout": 30}
 
 
 def init_db(url=None, asynchronous_commit=False):
@@ -68,15 +72,32 @@ def init_db(url=None, asynchronous_commit=False):
     """
     url = url or config.DATABASE_URL
     if url.startswith("sqlite"):
-        database = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=15)
-    elif asynchronous_commit:
-        database = connect_url(url, autorollback=True, options="-c synchronous_commit=off")
+        # A pooled connection serves one thread at a time, but not always the same one.
+        database = SqliteDatabase(url.split(":///", 1)[1], pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                                  **POOL_SETTINGS)
     else:
-        database = connect_url(url, autorollback=True)
-    if db.obj is not None and not db.obj.is_closed():
-        db.obj.close()
+        scheme, _, rest = url.partition("://")
+        options = {"options": "-c synchronous_commit=off"} if asynchronous_commit else {}
+        database = connect_url(f"{scheme.split('+')[0]}+pool://{rest}", **POOL_SETTINGS, **options)
+    if db.obj is not None:
+        close_all(db.obj)
     db.initialize(database)
     return database
+
+
+def close_all(database):
+    """Close every connection of `database`, pooled ones included."""
+    if not database.is_closed():
+        database.close()
+    database.close_all()
+
+
+def forget_connections():
+    """In a forked child: drop the parent's connections without touching them."""
+    database = db.obj
+    database._pool_lock = threading.RLock()
+    database._pool_available = threading.Condition(database._pool_lock)
+    database.dispose()
 
 
 def is_sqlite():
