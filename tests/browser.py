@@ -1,4 +1,4 @@
-"""The browser tests' machinery: a whole shop on a free loopback port, and chromium.
+"""The browser tests' machinery: a whole shop on a loopback port, and chromium.
 
 - LiveShop: the app under gunicorn (`marketplace serve`, as in production) and a real
   `huey_consumer tasks.huey`, as separate processes sharing one data folder, database
@@ -6,8 +6,8 @@
   follow each other through the same state.
 - The `shop` fixture (module scope) starts one; the `app_env` fixture here replaces the
   conftest's for the module's tests, pointing this process at the shop's database so a
-  test can create users and look at rows. Modules use both with
-  `from tests.browser import app_env, browser, shop  # noqa: F401`.
+  test can create users and look at rows. Modules import the fixtures they use:
+  `from tests.browser import app_env, browser, shop, visit  # noqa: F401`.
 - The `browser` fixture (module scope) is Debian's chromium through Playwright, and
   `visit` opens pages as a visitor or a logged-in user; every page's console errors
   and uncaught exceptions fail the test.
@@ -141,6 +141,7 @@ class LiveShop:
         return "\n".join(parts)
 
     def stop(self):
+        self.listener.close()  # still ours if start() failed before gunicorn took it
         if self.web is not None and self.web.poll() is None:
             self.web.send_signal(signal.SIGTERM)
             try:

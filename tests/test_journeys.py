@@ -112,7 +112,7 @@ def test_journey_1_a_seller_signs_up_and_uploads_a_product(visit, shop):
     assert "lofi-drum-loops.zip" in row.inner_text()
 
     # The thumbnail job runs in the consumer; the seller's list shows the cover once it has.
-    wait_until_page_shows(sam, "tr:has-text('Lo-fi Drum Loops') td[data-label=Cover]", "Ready")
+    wait_until_page_shows(sam, f"tr:has-text('{DRUMS}') td[data-label=Cover]", "Ready")
     thumb = sam.page.locator("tr", has_text=DRUMS).locator("img.row-thumb")
     assert thumb.get_attribute("src").startswith("/media/")
     assert thumb.evaluate("img => img.complete && img.naturalWidth > 0")
@@ -120,7 +120,7 @@ def test_journey_1_a_seller_signs_up_and_uploads_a_product(visit, shop):
     # Not in the shop until an admin approves it.
     sam.go("/?q=drum")
     assert "Nothing matches your search." in sam.text()
-    story.update(drums=drums, drum_title=DRUMS)
+    story["drums"] = drums
     finished("journey 1")
 
 
