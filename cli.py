@@ -86,6 +86,10 @@ class _GunicornApp:
                 self.cfg.set("accesslog", "-")
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("proc_name", "marketplace-web")
+                if "control_socket_disable" in self.cfg.settings:
+                    # gunicorn 27's control socket lives in $HOME, shared by every
+                    # gunicorn of the user; the shop does not use it.
+                    self.cfg.set("control_socket_disable", True)
 
             def load(self):
                 from marketplace import app
