@@ -48,7 +48,7 @@ def init_db(url=None):
     if url.startswith("sqlite"):
         database = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=15)
     else:
-        database = connect_url(url, autorollback=True)
+        database = connect_url(url)
     if db.obj is not None and not db.obj.is_closed():
         db.obj.close()
     db.initialize(database)

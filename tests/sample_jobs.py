@@ -6,7 +6,7 @@ SampleEffect (unique by key: the effect a user would see, made once).
 
 import time
 
-from peewee import CharField, DateTimeField, FloatField, IntegerField, IntegrityError
+from peewee import CharField, DateTimeField, DoubleField, IntegerField, IntegrityError
 
 from jobs import Fail, Release, current, job
 from models import BaseModel, db, utcnow
@@ -18,7 +18,8 @@ class SampleRun(BaseModel):
     attempt = IntegerField()
     worker = CharField(null=True)
     at = DateTimeField(default=utcnow)
-    started = FloatField(default=time.time)
+    # DoubleField: PostgreSQL's FloatField is a 4-byte REAL, which rounds a unix time to 128 s.
+    started = DoubleField(default=time.time)
 
 
 class SampleEffect(BaseModel):
@@ -133,8 +134,8 @@ class SampleSpan(BaseModel):
     """When an attempt ran, to check that attempts under one lock never overlap."""
 
     key = CharField(index=True)
-    started = FloatField()
-    finished = FloatField()
+    started = DoubleField()
+    finished = DoubleField()
 
 
 @job(tries=20, timeout=30, middleware=[WithoutOverlapping("shared", release_after=0.2)])
