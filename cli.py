@@ -6,6 +6,7 @@
     marketplace demo                  load the demo shop (only into an empty database)
     marketplace user create ...       add a user (for example the first admin)
     marketplace queue ...             the job system (see `marketplace queue --help`)
+    marketplace backup                back up data/ while the shop runs (see DEPLOY.md)
 """
 
 import argparse
@@ -174,6 +175,10 @@ def build_parser():
     import queue_cli
 
     queue_cli.add_commands(commands)
+
+    import backup
+
+    backup.add_command(commands)
     return parser
 
 

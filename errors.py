@@ -62,3 +62,7 @@ class WebhookError(MarketplaceError):
     """A webhook that is forged, stale, malformed or oversize: refused with a 4xx."""
 
     status = 400
+
+
+class BackupError(MarketplaceError):
+    """`marketplace backup` could not make a complete backup; the message says why."""
