@@ -66,3 +66,7 @@ class WebhookError(MarketplaceError):
 
 class BackupError(MarketplaceError):
     """`marketplace backup` could not make a complete backup; the message says why."""
+
+
+class DatabaseCopyError(MarketplaceError):
+    """`marketplace copy-database` refused or failed; nothing was copied."""

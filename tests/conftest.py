@@ -56,6 +56,10 @@ import tests.sample_jobs  # noqa: E402,F401  (its tables must exist in every tes
 # ---------------------------------------------------------------------------
 
 
+def pytest_report_header():
+    return f"backends: {TEST_DATABASE} database, {TEST_QUEUE} queue"
+
+
 def missing_service(reason):
     """Fail under CI, skip elsewhere: CI must never quietly skip a real-service test."""
     if CI:

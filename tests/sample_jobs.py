@@ -8,7 +8,9 @@ import time
 
 from peewee import CharField, DateTimeField, DoubleField, IntegerField, IntegrityError
 
-from jobs import Fail, Release, current, job
+import killable
+import queue_control
+from jobs import Fail, Release, crontab, current, job, periodic
 from models import BaseModel, db, utcnow
 
 
@@ -180,3 +182,38 @@ def failing_step(key):
 def batch_callback(batch_id, name):
     _run(f"{name}:{batch_id}", "batch_callback")
     _effect(f"{name}:{batch_id}")
+
+
+# ---------------------------------------------------------------------------
+# Deployment: periodic dispatch across hosts, and killable work under the units
+# ---------------------------------------------------------------------------
+
+# The sample periodic job runs only while this flag is set, so consumers in
+# other tests never dispatch it and their counts of jobs stay their own.
+PERIODIC_SWITCH = "sample:periodic"
+_every_minute = crontab(minute="*")
+
+
+def _every_minute_when_switched_on(moment):
+    if not _every_minute(moment):
+        return False
+    try:
+        return queue_control.get_flag(PERIODIC_SWITCH) is not None
+    finally:
+        if not db.is_closed():
+            db.close()
+
+
+@periodic(_every_minute_when_switched_on)
+def tick():
+    _run("tick", "tick")
+
+
+def sum_of_squares(n):
+    """Runs in killable's child process."""
+    return sum(i * i for i in range(n))
+
+
+@job(tries=1, timeout=30)
+def crunch(key, n):
+    _effect(f"{key}:{killable.call(sum_of_squares, n)}")

@@ -14,6 +14,8 @@ import sys
 import tarfile
 import uuid
 
+import pytest
+
 import jobs
 import models
 from tests.conftest import BIN, POSTGRES_ADMIN_URL, ROOT, _postgres_url, need_postgres, wait_for
@@ -112,6 +114,7 @@ def put_files(data_dir):
     return files
 
 
+@pytest.mark.consumer
 def test_sqlite_backup_while_writing_restores_whole(app_env, tmp_path, make_user, consumer):
     url = use_sqlite(app_env)
     make_user("admin", email="owner@example.com")
@@ -163,6 +166,7 @@ def test_sqlite_backup_while_writing_restores_whole(app_env, tmp_path, make_user
              message="the restored queue's jobs to run")
 
 
+@pytest.mark.postgres
 def test_postgres_backup_while_writing_restores_whole(app_env, tmp_path, make_user):
     need_postgres()
     import psycopg
@@ -203,6 +207,7 @@ def test_postgres_backup_while_writing_restores_whole(app_env, tmp_path, make_us
             admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
 
 
+@pytest.mark.postgres
 def test_a_failed_backup_says_why_and_leaves_nothing_behind(app_env, tmp_path):
     need_postgres()
     missing = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/no_such_db_{uuid.uuid4().hex[:6]}"
