@@ -345,13 +345,19 @@ def cli_process(env, *args, environ_overrides=None, **popen):
 
 @pytest.fixture
 def consumer(app_env, tmp_path):
-    """Start real consumers: consumer(workers=2, args=(), env={}) -> ConsumerProcess."""
+    """Start real consumers: consumer(workers=2, args=(), env={}, periodic=False) -> ConsumerProcess.
+
+    They run with -n unless periodic=True: a consumer's scheduler dispatches the
+    upkeep jobs (tasks.py) when it starts in a matching minute, and their job
+    records would land in the counts of whatever test happens to run then.
+    """
     started = []
     jobs.huey.immediate = False
     jobs.reconnect_queue()
 
-    def start(workers=2, args=(), env=None, wait=True):
+    def start(workers=2, args=(), env=None, wait=True, periodic=False):
         log_path = tmp_path / f"consumer-{len(started) + 1}.log"
+        args = tuple(args) if periodic or "-n" in args else (*args, "-n")
         process = ConsumerProcess(app_env, ["-w", str(workers), *args], log_path, env)
         started.append(process)
         if wait:

@@ -252,7 +252,7 @@ def test_services_stay_inside_their_sandbox(real_queue, units, tmp_path):
         assert other["RestrictAddressFamilies"] == service["RestrictAddressFamilies"]
         assert other["ReadWritePaths"] == service["ReadWritePaths"]
 
-    def traced(unit_name, log_name, **settings):
+    def traced(unit_name, log_name, find_pid=True, **settings):
         trace = tmp_path / f"{log_name}.trace"
         process = UnitProcess(units / unit_name, unit_settings(real_queue, **settings), tmp_path / f"{log_name}.log",
                               wrapper=["strace", "-f", "-y", "-qq", "-e", "signal=none", "-o", str(trace)])
@@ -264,7 +264,7 @@ def test_services_stay_inside_their_sandbox(real_queue, units, tmp_path):
                     return pid
             return None
 
-        return process, wait_for(program, message="strace to start the program"), trace
+        return process, wait_for(program, message="strace to start the program") if find_pid else None, trace
 
     port = free_port()
     web, web_pid, web_trace = traced("marketplace-web.service", "web", WEB_BIND=f"127.0.0.1:{port}")
@@ -291,8 +291,13 @@ def test_services_stay_inside_their_sandbox(real_queue, units, tmp_path):
         assert web.process.wait(60) == 0, web.output()[-2000:]
         worker.log.close()
         web.log.close()
+    # The nightly backup, while nothing else runs (its unit is a oneshot).
+    backup, _, backup_trace = traced("marketplace-backup.service", "backup", find_pid=False)
+    assert backup.process.wait(120) == 0, backup.output()[-2000:]
+    backup.log.close()
+    assert "Backup written to" in backup.output()
 
-    for trace in (web_trace, worker_trace):
+    for trace in (web_trace, worker_trace, backup_trace):
         names, used_families, written = traced_calls(trace, ROOT)
         assert names, "strace recorded nothing"
         assert names - permitted == set(), f"{trace.stem}: system calls outside SystemCallFilter"

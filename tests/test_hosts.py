@@ -37,7 +37,7 @@ def host(request, app_env, consumer, tmp_path):
     app_env.reload(DATABASE_URL=url, QUEUE_CONNECTION=request.param)
 
     def start(name, periodic):
-        process = consumer(workers=2, args=() if periodic else ("-n",),
+        process = consumer(workers=2, periodic=periodic,
                            env={"QUEUE_HOSTNAME": name, "DATA_DIR": tmp_path / name})
         process.host = name
         wait_for(lambda: live_workers(process) == 2, message=f"{name}'s two workers")
