@@ -199,6 +199,7 @@ def load(environ=None, dotenv=True):
     g["QUEUE_HOSTNAME"] = read.str("QUEUE_HOSTNAME", socket.gethostname())
     # Further modules whose jobs the consumer loads (a site's own jobs; the tests' sample jobs).
     g["JOB_MODULES"] = tuple(m.strip() for m in read.str("JOB_MODULES", "").split(",") if m.strip())
+    g["QUEUE_ASYNC_COMMIT"] = read.bool("QUEUE_ASYNC_COMMIT", True)
     g["QUEUE_MAX_LOST"] = read.int("QUEUE_MAX_LOST", 10, 1)
     g["QUEUE_JOB_RETENTION_HOURS"] = read.int("QUEUE_JOB_RETENTION_HOURS", 24 * 7, 1)
     g["QUEUE_FAILED_RETENTION_HOURS"] = read.int("QUEUE_FAILED_RETENTION_HOURS", 24 * 30, 1)

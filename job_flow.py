@@ -12,14 +12,14 @@ consumer restart cannot lose or repeat it. A failed step ends the chain, and
 its failed-job record says which step it was.
 
 Batch callbacks are jobs too; each receives the batch id as its first argument.
-The counters change in single UPDATEs (jobs._batch_job_done), so each callback
+The counters change in single UPDATEs (job_runner.batch_job_done), so each callback
 is dispatched exactly once even when the last jobs finish together on
 different workers.
 """
 
 import uuid
 
-import jobs
+import job_runner
 from job_models import Batch, JobRecord
 from models import db, utcnow
 
@@ -80,8 +80,8 @@ class PendingBatch:
                 pending.dispatch(batch_id=batch_id)
             if not self.jobs:
                 Batch.update(finished_at=utcnow()).where(Batch.id == batch_id).execute()
-                jobs._dispatch_callback(self.callbacks.get("then"), batch_id)
-                jobs._dispatch_callback(self.callbacks.get("finally"), batch_id)
+                job_runner.dispatch_callback(self.callbacks.get("then"), batch_id)
+                job_runner.dispatch_callback(self.callbacks.get("finally"), batch_id)
         return batch_id
 
 

@@ -1,6 +1,4 @@
-"""The job runtime: one decorator to declare a job, durable dispatch, and the
-life of an attempt (claim, run through middleware, then complete, release,
-retry or fail).
+"""The job runtime's front: one decorator to declare a job, and durable dispatch.
 
     @job(queue="high", tries=3, backoff=[10, 30, 60], timeout=60)
     def process_webhook(event_id): ...
@@ -10,28 +8,23 @@ retry or fail).
 
 Huey carries only a doorbell: a message naming the JobRecord. The record is
 committed first, so a message lost with a killed worker or a flushed Redis is
-rung again by the sweeper; a duplicate doorbell finds the record already claimed
-and does nothing. Retries, backoff lists, max_exceptions, retry_until, failures
-and their hooks are decided here from the record, not by Huey's own retry
-counter, which knows none of them.
+rung again by the sweeper (sweeper.py); a duplicate doorbell finds the record
+already claimed and does nothing. Running an attempt is job_runner.py.
 """
 
-import ctypes
 import datetime
 import json
 import logging
 import threading
-import time
-import traceback
 import uuid as uuidlib
 
 from huey import Huey
 from huey.api import crontab  # noqa: F401  (re-exported for tasks.py)
-from peewee import DatabaseError, IntegrityError
+from peewee import IntegrityError
 
 import config
 import security
-from job_models import Batch, FailedJob, JobLock, JobRecord
+from job_models import JobLock, JobRecord
 from models import db, utcnow
 from queue_backends import (
     PRIORITIES,
@@ -79,7 +72,21 @@ class MaxAttemptsExceeded(Exception):
 
 
 class RuntimeHuey(Huey):
-    """Huey, with the consumer of workers.py."""
+    """Huey, with the consumer of workers.py, and without Huey's revocation.
+
+    A job is stopped through its record (a cancelled batch, Fail, a retry
+    decision), never through Huey's revoke keys, so the two storage round trips
+    Huey spends on them for every task (a read before, a delete after) are
+    skipped.
+    """
+
+    def is_revoked(self, task, timestamp=None, peek=True):
+        return False
+
+    def delete(self, key):
+        if key.startswith("r:"):  # Task.revoke_id
+            return False
+        return super().delete(key)
 
     def create_consumer(self, **options):
         # Imported here: workers.py builds on this module, not the other way round.
@@ -308,27 +315,46 @@ class PendingJob:
 
     def dispatch(self, **record_fields):
         job_ = self.job
-        payload = encode_payload(self.args, self.kwargs, job_.encrypted)
-        job_uuid = str(uuidlib.uuid4())
         now = utcnow()
         available_at = self.available_at or now
-        unique_key = None
-        with db.atomic():
-            if job_.unique_for:
-                unique_key = self.unique_lock_key()
-                if not acquire_lock(unique_key, job_uuid, job_.unique_for):
+        fields = {
+            "uuid": str(uuidlib.uuid4()), "name": job_.name, "queue": self.queue,
+            "payload": encode_payload(self.args, self.kwargs, job_.encrypted), "encrypted": job_.encrypted,
+            "available_at": available_at, "enqueued_at": now, "unique_key": None,
+            "retry_until": (available_at + datetime.timedelta(seconds=job_.retry_until)
+                            if job_.retry_until else None),
+            "created_at": now, **record_fields,
+        }
+        if job_.unique_for:
+            # The lock and the record must be written together, or not at all.
+            with db.atomic():
+                fields["unique_key"] = self.unique_lock_key()
+                if not acquire_lock(fields["unique_key"], fields["uuid"], job_.unique_for):
                     log.info("job %s not dispatched: a unique job with the same key is queued", job_.name)
                     return None
-            record = JobRecord.create(
-                uuid=job_uuid, name=job_.name, queue=self.queue, payload=payload,
-                encrypted=job_.encrypted, available_at=available_at, enqueued_at=now,
-                unique_key=unique_key,
-                retry_until=(available_at + datetime.timedelta(seconds=job_.retry_until)
-                             if job_.retry_until else None),
-                **record_fields,
-            )
-            db.after_commit(lambda: ring(record.uuid, record.name, record.queue, available_at))
-        return job_uuid
+                _insert_record(fields)
+        else:
+            _insert_record(fields)
+        db.after_commit(lambda: ring(fields["uuid"], job_.name, self.queue, available_at))
+        return fields["uuid"]
+
+
+# Every column of a new record, in order, for the one INSERT that dispatch runs
+# (written out for the same reason as the claim below).
+_INSERT_COLUMNS = ("uuid", "name", "queue", "payload", "encrypted", "state", "attempts", "exceptions", "lost",
+                   "available_at", "enqueued_at", "unique_key", "retry_until", "chain_id", "chain_step",
+                   "chain_total", "chain_rest", "batch_id", "created_at")
+_INSERT_SQL = ('INSERT INTO "job" (' + ", ".join(f'"{c}"' for c in _INSERT_COLUMNS) + ") VALUES ("
+               + ", ".join("?" for _ in _INSERT_COLUMNS) + ")")
+_INSERT_DEFAULTS = {"state": "pending", "attempts": 0, "exceptions": 0, "lost": 0, "chain_id": None,
+                    "chain_step": None, "chain_total": None, "chain_rest": None, "batch_id": None}
+
+
+def _insert_record(fields):
+    values = {**_INSERT_DEFAULTS, **fields}
+    params = [getattr(JobRecord, column).db_value(values[column]) for column in _INSERT_COLUMNS]
+    with _write_turn():
+        db.execute_sql(_sql(_INSERT_SQL), params)
 
 
 def ring(job_uuid, name, queue, available_at=None):
@@ -349,7 +375,10 @@ def ring(job_uuid, name, queue, available_at=None):
 
 def _ring_handler(name):
     def handle_doorbell(job_uuid):
-        execute(job_uuid)
+        # Imported here: job_runner builds on this module, not the other way round.
+        import job_runner
+
+        job_runner.execute(job_uuid)
 
     handle_doorbell.__name__ = name
     return handle_doorbell
@@ -388,35 +417,6 @@ def release_lock(key, owner):
 _local = threading.local()
 
 
-class Attempt:
-    """What a running job can know about itself (see `current()`)."""
-
-    def __init__(self, record, job_, reservation, worker_id):
-        self.record = record
-        self.job = job_
-        self.uuid = record.uuid
-        self.name = record.name
-        self.queue = record.queue
-        self.attempts = record.attempts
-        self.reservation = reservation
-        self.worker_id = worker_id
-        self.started = time.monotonic()
-        timeout = job_.timeout if job_ else None
-        self.deadline = self.started + timeout if timeout else None
-        self.thread = threading.current_thread()
-        self.args = ()
-        self.kwargs = {}
-        self.lock = threading.Lock()
-        self.in_user_code = False
-        self.interrupted = False
-        self.abandoned = False
-
-    @property
-    def remaining(self):
-        """Seconds left before the timeout (None without one)."""
-        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
-
-
 def current():
     """The Attempt running in this thread, or None outside a job."""
     return getattr(_local, "attempt", None)
@@ -436,383 +436,33 @@ def set_worker_identity(worker_id):
     _local.worker_id = worker_id
 
 
-def claim(job_uuid, reservation, worker_id):
-    """Mark the record running for this attempt; None when someone else has it."""
-    now = utcnow()
-    query = (JobRecord.update(state="running", attempts=JobRecord.attempts + 1, reserved_at=now,
-                              reserved_by=worker_id, reservation=reservation)
-             .where((JobRecord.uuid == job_uuid) & (JobRecord.state == "pending")
-                    & (JobRecord.available_at <= now + datetime.timedelta(seconds=1))))
-    rows = list(query.returning(JobRecord).execute())
-    return rows[0] if rows else None
+def _sql(statement):
+    """`statement` with the database's parameter placeholder."""
+    param = db.obj.param
+    return statement if param == "?" else statement.replace("?", param)
 
 
-def execute(job_uuid):
-    """Run one attempt of the job recorded under `job_uuid`, if it is due and free."""
-    import queue_control  # noqa: PLC0415  (paused queues; imported late to keep start-up light)
-
-    reservation = uuidlib.uuid4().hex
-    worker_id = worker_identity()
-    try:
-        record = claim(job_uuid, reservation, worker_id)
-    except DatabaseError:
-        log.exception("cannot claim job %s; ringing again in 5 s", job_uuid)
-        _retry_doorbell(job_uuid)
-        return
-    if record is None:
-        log.debug("doorbell for job %s ignored: not pending or not due", job_uuid)
-        return
-    if queue_control.is_paused(record.queue):
-        _unclaim(record, reservation)
-        return
-
-    job_ = REGISTRY.get(record.name)
-    attempt = Attempt(record, job_, reservation, worker_id)
-    if job_ is None:
-        _finish_failed(attempt, Fail(f"no job named {record.name!r} is declared"), "")
-        return
-    if record.batch_id and _batch_cancelled(record.batch_id):
-        _finish_cancelled(attempt)
-        return
-    if record.retry_until is None and record.attempts - record.lost > job_.tries:
-        _finish_failed(attempt, MaxAttemptsExceeded(
-            f"{record.name} has been attempted too many times ({record.attempts})"), "")
-        return
-    if record.retry_until is not None and utcnow() > record.retry_until:
-        _finish_failed(attempt, MaxAttemptsExceeded(f"{record.name} is past its retry_until deadline"), "")
-        return
-
-    try:
-        attempt.args, attempt.kwargs = decode_payload(record.payload, record.encrypted)
-    except ValueError as exc:
-        _finish_failed(attempt, Fail(f"payload cannot be read: {exc}"), "")
-        return
-
-    _local.attempt = attempt
-    for hook in attempt_started:
-        hook(attempt)
-    outcome = None
-    try:
-        try:
-            attempt.in_user_code = True
-            _run_through_middleware(attempt)
-        finally:
-            _leave_user_code(attempt)
-    except Release as exc:
-        outcome = ("release", exc)
-    except Fail as exc:
-        outcome = ("fail", exc)
-    except (KeyboardInterrupt, SystemExit):
-        _local.attempt = None
-        raise
-    except BaseException as exc:  # noqa: BLE001  (JobTimeout arrives as an asynchronous exception)
-        outcome = ("error", exc)
-
-    try:
-        if outcome is None:
-            _finish_completed(attempt)
-        elif outcome[0] == "release":
-            _finish_released(attempt, outcome[1].delay)
-        elif outcome[0] == "fail":
-            _finish_failed(attempt, outcome[1], _format_tb(outcome[1]))
-        else:
-            record_exception(attempt, outcome[1], _format_tb(outcome[1]))
-    finally:
-        _local.attempt = None
-        for hook in attempt_finished:
-            hook(attempt)
+# SQLite has one writer at a time, and a writer that finds the file locked sleeps
+# at least a millisecond before trying again. The runtime's own short writes from
+# this process's worker threads take turns on a lock instead, which costs
+# microseconds; other processes still meet SQLite's busy timeout.
+# The lock is only ever taken outside a transaction (or to open one), never by a
+# thread that may already hold SQLite's own write lock, so the two cannot deadlock.
+_sqlite_writes = threading.RLock()
 
 
-# The watchdog stops an attempt past its timeout by raising JobTimeout in its
-# thread (PyThreadState_SetAsyncExc). Once the job's own code has returned, that
-# must no longer happen: the lock and the flag below close the window.
-_set_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
-    ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
-_clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
-    ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
+class _NoLock:
+    def __enter__(self):
+        return self
 
-
-def interrupt_attempt(attempt, exc_class):
-    """Raise `exc_class` in the attempt's thread if its job code is still running."""
-    with attempt.lock:
-        if not attempt.in_user_code:
-            return False
-        attempt.interrupted = True
-        return _set_async_exc(attempt.thread.ident, exc_class) == 1
-
-
-def _leave_user_code(attempt):
-    with attempt.lock:
-        attempt.in_user_code = False
-        if attempt.interrupted:
-            # Withdraw an interruption that has not been delivered yet.
-            _clear_async_exc(attempt.thread.ident, None)
-
-
-def _run_through_middleware(attempt):
-    chain = list(attempt.job.middleware)
-
-    def proceed(index=0):
-        if index < len(chain):
-            return chain[index].handle(attempt, lambda: proceed(index + 1))
-        return attempt.job.func(*attempt.args, **attempt.kwargs)
-
-    return proceed()
-
-
-def _format_tb(exc):
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-
-
-def _retry_doorbell(job_uuid):
-    try:
-        record = JobRecord.get_or_none(JobRecord.uuid == job_uuid)
-    except DatabaseError:
-        record = None
-    if record is not None:
-        ring(record.uuid, record.name, record.queue, utcnow() + datetime.timedelta(seconds=5))
-
-
-def _outcome_write(attempt, description, write):
-    """Run `write()` (a transaction guarded by the reservation), retrying a busy database.
-
-    Returns False when the reservation is no longer ours: a newer attempt owns
-    the record and this outcome is discarded.
-    """
-    delay = 0.05
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with db.atomic():
-                return write()
-        except DatabaseError:
-            if time.monotonic() >= deadline:
-                log.exception("could not record %s of job %s; the sweeper will re-run it",
-                              description, attempt.uuid)
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 2)
-
-
-def _guarded(attempt, **fields):
-    return (JobRecord.update(**fields)
-            .where((JobRecord.uuid == attempt.uuid) & (JobRecord.reservation == attempt.reservation))
-            .execute())
-
-
-def _unclaim(record, reservation):
-    """Give a claimed job back untouched (its queue is paused); `queue continue` rings it."""
-    JobRecord.update(state="pending", attempts=JobRecord.attempts - 1, reservation=None,
-                     reserved_by=None, reserved_at=None, enqueued_at=None).where(
-        (JobRecord.uuid == record.uuid) & (JobRecord.reservation == reservation)).execute()
-
-
-def _elapsed(attempt):
-    return round(time.monotonic() - attempt.started, 6)
-
-
-def _finish_completed(attempt):
-    def write():
-        if not _guarded(attempt, state="completed", finished_at=utcnow(), duration=_elapsed(attempt),
-                        reservation=None, last_error=None):
-            return False
-        record = attempt.record
-        if record.chain_rest:
-            _dispatch_chain_rest(record)
-        if record.batch_id:
-            _batch_job_done(record.batch_id, failed=False, job_uuid=record.uuid)
-        if record.unique_key:
-            release_lock(record.unique_key, record.uuid)
-        return True
-
-    if _outcome_write(attempt, "the completion", write):
-        log.info("job %s (%s) completed in %.3fs", attempt.name, attempt.uuid, _elapsed(attempt))
-
-
-def _finish_released(attempt, delay):
-    available_at = utcnow() + datetime.timedelta(seconds=_seconds(delay) or 0)
-
-    def write():
-        return _guarded(attempt, state="pending", available_at=available_at, enqueued_at=utcnow(),
-                        reservation=None, duration=_elapsed(attempt))
-
-    if _outcome_write(attempt, "the release", write):
-        log.info("job %s (%s) released for %ss", attempt.name, attempt.uuid, delay)
-        ring(attempt.uuid, attempt.name, attempt.queue, available_at)
-
-
-def record_exception(attempt, exc, tb):
-    """An attempt raised (or timed out): retry by the job's policy, or fail it.
-
-    Also called by the watchdog for an attempt it gave up waiting for, from
-    another thread; the reservation keeps the two from both counting.
-    """
-    record, job_ = attempt.record, attempt.job
-    exceptions = record.exceptions + 1
-    delay = job_.backoff_for(record.attempts)
-    now = utcnow()
-    counted = record.attempts - record.lost
-    if job_.max_exceptions and exceptions >= job_.max_exceptions:
-        final = True
-    elif record.retry_until is not None:
-        final = now + datetime.timedelta(seconds=delay) > record.retry_until
-    else:
-        final = counted >= job_.tries
-    if final:
-        _finish_failed(attempt, exc, tb, exceptions=exceptions)
-        return
-    available_at = now + datetime.timedelta(seconds=delay)
-    message = f"{type(exc).__name__}: {exc}"
-
-    def write():
-        return _guarded(attempt, state="pending", exceptions=exceptions, available_at=available_at,
-                        enqueued_at=now, reservation=None, last_error=message[:2000],
-                        duration=_elapsed(attempt))
-
-    if _outcome_write(attempt, "the retry", write):
-        log.warning("job %s (%s) attempt %d failed (%s); retrying in %ss",
-                    attempt.name, attempt.uuid, record.attempts, message, delay)
-        ring(attempt.uuid, attempt.name, attempt.queue, available_at)
-
-
-def _finish_failed(attempt, exc, tb, exceptions=None):
-    record = attempt.record
-    message = str(exc) or type(exc).__name__
-
-    def write():
-        fields = {"state": "failed", "finished_at": utcnow(), "reservation": None,
-                  "last_error": f"{type(exc).__name__}: {message}"[:2000],
-                  "duration": _elapsed(attempt)}
-        if exceptions is not None:
-            fields["exceptions"] = exceptions
-        if not _guarded(attempt, **fields):
-            return None
-        FailedJob.delete().where(FailedJob.uuid == record.uuid).execute()
-        failed = FailedJob.create(
-            uuid=record.uuid, name=record.name, queue=record.queue, payload=record.payload,
-            encrypted=record.encrypted, exception_class=type(exc).__name__, message=message,
-            traceback=tb, attempts=record.attempts, chain_id=record.chain_id,
-            chain_step=record.chain_step, chain_total=record.chain_total, batch_id=record.batch_id)
-        if record.batch_id:
-            _batch_job_done(record.batch_id, failed=True, job_uuid=record.uuid)
-        if record.unique_key:
-            release_lock(record.unique_key, record.uuid)
-        return failed
-
-    failed = _outcome_write(attempt, "the failure", write)
-    if not failed:
-        return
-    log.error("job %s (%s) failed after %d attempt(s): %s: %s", record.name, record.uuid,
-              record.attempts, type(exc).__name__, message,
-              extra={"job_uuid": record.uuid, "job_name": record.name, "queue": record.queue})
-    _run_failed_hooks(attempt, exc, failed)
-
-
-def _run_failed_hooks(attempt, exc, failed):
-    hooks = attempt.job._failed_hooks if attempt.job else []
-    for hook in hooks:
-        try:
-            hook(exc, *attempt.args, **attempt.kwargs)
-        except Exception:
-            log.exception("failed() hook of %s raised", attempt.name)
-    for listener in _failure_listeners:
-        try:
-            listener(failed)
-        except Exception:
-            log.exception("failure listener %r raised", listener)
-
-
-def _finish_cancelled(attempt):
-    def write():
-        if not _guarded(attempt, state="cancelled", finished_at=utcnow(), reservation=None):
-            return False
-        _batch_job_done(attempt.record.batch_id, failed=False, job_uuid=attempt.uuid, cancelled=True)
-        return True
-
-    if _outcome_write(attempt, "the cancellation", write):
-        log.info("job %s (%s) skipped: its batch was cancelled", attempt.name, attempt.uuid)
-
-
-def recover_lost(record):
-    """Put back a job whose worker died mid-attempt (called by the sweeper).
-
-    The lost attempt does not count against `tries`; a job that keeps taking
-    its worker down with it still fails after QUEUE_MAX_LOST attempts.
-    """
-    job_ = REGISTRY.get(record.name)
-    attempt = Attempt(record, job_, record.reservation, record.reserved_by)
-    if job_ is None or record.lost + 1 >= config.QUEUE_MAX_LOST:
-        try:
-            attempt.args, attempt.kwargs = decode_payload(record.payload, record.encrypted)
-        except ValueError:
-            pass
-        _finish_failed(attempt, WorkerLost(
-            f"the worker {record.reserved_by} stopped while running this job"), "")
+    def __exit__(self, *exc):
         return False
-    now = utcnow()
-    changed = (JobRecord.update(state="pending", lost=JobRecord.lost + 1, reservation=None,
-                                enqueued_at=now, available_at=now,
-                                last_error=f"WorkerLost: {record.reserved_by} stopped mid-attempt")
-               .where((JobRecord.uuid == record.uuid) & (JobRecord.reservation == record.reservation))
-               .execute())
-    if changed:
-        log.warning("job %s (%s) was running on %s, which stopped; queued again",
-                    record.name, record.uuid, record.reserved_by)
-        ring(record.uuid, record.name, record.queue)
-    return bool(changed)
 
 
-# ---------------------------------------------------------------------------
-# Chains and batches: the bookkeeping run inside an attempt's outcome
-# (building them is job_flow.py)
-# ---------------------------------------------------------------------------
+_no_lock = _NoLock()
 
 
-def _dispatch_chain_rest(record):
-    rest = list(record.chain_rest)
-    head, tail = rest[0], rest[1:]
-    PendingJob.from_spec(head).dispatch(
-        chain_id=record.chain_id, chain_step=(record.chain_step or 0) + 1,
-        chain_total=record.chain_total, chain_rest=tail or None)
-
-
-def _batch_cancelled(batch_id):
-    return Batch.select(Batch.cancelled_at).where(
-        (Batch.id == batch_id) & Batch.cancelled_at.is_null(False)).exists()
-
-
-def _batch_job_done(batch_id, failed, job_uuid, cancelled=False):
-    """Count one finished job of a batch and dispatch its callbacks exactly once.
-
-    The counters change in one UPDATE inside the attempt's transaction, so
-    whichever attempt brings pending_jobs to zero, on whatever worker, is the
-    only one that sees it there.
-    """
-    updates = {Batch.pending_jobs: Batch.pending_jobs - 1}
-    if failed:
-        updates[Batch.failed_jobs] = Batch.failed_jobs + 1
-    rows = list(Batch.update(updates).where(Batch.id == batch_id).returning(
-        Batch.pending_jobs, Batch.failed_jobs, Batch.allow_failures, Batch.callbacks,
-        Batch.cancelled_at).execute())
-    if not rows:
-        return
-    batch = rows[0]
-    callbacks = batch.callbacks or {}
-    if failed:
-        ids = Batch.get_by_id(batch_id).failed_job_ids or []
-        Batch.update(failed_job_ids=ids + [job_uuid]).where(Batch.id == batch_id).execute()
-        if batch.failed_jobs == 1:
-            if not batch.allow_failures:
-                Batch.update(cancelled_at=utcnow()).where(
-                    (Batch.id == batch_id) & Batch.cancelled_at.is_null()).execute()
-            _dispatch_callback(callbacks.get("catch"), batch_id)
-    if batch.pending_jobs == 0:
-        Batch.update(finished_at=utcnow()).where(Batch.id == batch_id).execute()
-        if batch.failed_jobs == 0 and not cancelled and batch.cancelled_at is None:
-            _dispatch_callback(callbacks.get("then"), batch_id)
-        _dispatch_callback(callbacks.get("finally"), batch_id)
-
-
-def _dispatch_callback(spec, batch_id):
-    if spec:
-        PendingJob.from_spec({**spec, "args": [batch_id, *spec.get("args", [])]}).dispatch()
+def _write_turn():
+    if db.obj.param != "?" or db.in_transaction():
+        return _no_lock
+    return _sqlite_writes

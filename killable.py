@@ -16,7 +16,7 @@ import jobs
 
 _context = multiprocessing.get_context("forkserver")
 # Modules every child needs, imported once by the fork server instead of per call.
-_context.set_forkserver_preload(["config", "models", "PIL.Image"])
+_context.set_forkserver_preload(["config", "models", "PIL.Image", "images"])
 
 
 class ChildError(Exception):

@@ -55,10 +55,7 @@ def after_request():
     response.set_header("X-Content-Type-Options", "nosniff")
     response.set_header("X-Frame-Options", "DENY")
     response.set_header("Referrer-Policy", "same-origin")
-    response.set_header("Content-Security-Policy",
-                        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                        "script-src 'self'; frame-ancestors 'none'; form-action 'self' "
-                        + " ".join(_extra_form_targets()))
+    response.set_header("Content-Security-Policy", content_security_policy())
     if not models.db.is_closed():
         models.db.close()
 
@@ -70,6 +67,22 @@ def _extra_form_targets():
     if config.PAYTM_ENABLED:
         targets.append(config.PAYTM_HOST)
     return targets
+
+
+def content_security_policy():
+    """The page's CSP. A page that embeds a gateway's checkout (Paytm's JS) widens it for
+    itself alone by putting {directive: [sources]} in request.environ["app.csp_extra"]."""
+    directives = {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "style-src": ["'self'"],
+        "script-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", *_extra_form_targets()],
+    }
+    for directive, sources in (request.environ.get("app.csp_extra") or {}).items():
+        directives.setdefault(directive, ["'self'"]).extend(s for s in sources if s not in directives[directive])
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
 # ---------------------------------------------------------------------------
@@ -162,9 +175,16 @@ def healthz():
 # ---------------------------------------------------------------------------
 
 import routes_accounts  # noqa: E402
+import routes_admin  # noqa: E402
 import routes_catalog  # noqa: E402
+import routes_checkout  # noqa: E402
+import routes_notifications  # noqa: E402
+import routes_orders  # noqa: E402
+import routes_seller  # noqa: E402
+import routes_webhooks  # noqa: E402
 
-for _area in (routes_accounts, routes_catalog):
+for _area in (routes_accounts, routes_catalog, routes_seller, routes_admin, routes_notifications,
+              routes_checkout, routes_orders, routes_webhooks):
     _area.routes.attach(app)
 
 

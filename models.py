@@ -42,11 +42,17 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-def init_db(url=None):
-    """Point the proxy at the database named by `url` (default DATABASE_URL)."""
+def init_db(url=None, asynchronous_commit=False):
+    """Point the proxy at the database named by `url` (default DATABASE_URL).
+
+    `asynchronous_commit` (PostgreSQL only; consumers use it, see workers.py)
+    lets a commit return before its WAL record reaches the disk.
+    """
     url = url or config.DATABASE_URL
     if url.startswith("sqlite"):
         database = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=15)
+    elif asynchronous_commit:
+        database = connect_url(url, options="-c synchronous_commit=off")
     else:
         database = connect_url(url)
     if db.obj is not None and not db.obj.is_closed():
@@ -217,7 +223,189 @@ class OutboundMail(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-MODELS = [User, Session, LoginFailure, Product, ProductReview, Notification, OutboundMail]
+# ---------------------------------------------------------------------------
+# Orders and payments
+# ---------------------------------------------------------------------------
+
+ORDER_STATUSES = ("pending", "paid", "failed", "expired", "refunded")
+GATEWAYS = ("stripe", "paytm", "test")
+
+
+class CartItem(BaseModel):
+    """A product in a customer's cart. Kept in the database, so it survives logging out."""
+
+    user = ForeignKeyField(User, backref="cart_items", on_delete="CASCADE")
+    product = ForeignKeyField(Product, on_delete="CASCADE")
+    added_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "product"), True),)
+
+
+class Order(BaseModel):
+    """One checkout: what the buyer agreed to pay, and where the payment stands."""
+
+    # Shown to people and sent to the gateways as their order id ("MP-7F3A9C21D4").
+    reference = CharField(unique=True)
+    buyer = ForeignKeyField(User, backref="orders", on_delete="RESTRICT")
+    status = CharField(default="pending", index=True)
+    gateway = CharField()
+    # Stripe: the Checkout Session id. Paytm: the transaction token. Test: the simulated payment id.
+    gateway_ref = CharField(null=True, index=True)
+    # The payment itself once known: Stripe's PaymentIntent id, Paytm's TXNID.
+    payment_ref = CharField(null=True, index=True)
+    # Stripe's hosted page, so a second click on "Pay" goes to the same session.
+    checkout_url = TextField(null=True)
+    total = BigIntegerField()  # integer minor units of `currency`
+    currency = CharField(max_length=3)
+    # Set while the order is pending, so that a double click finds this order
+    # instead of creating a second one; cleared when the order leaves pending.
+    checkout_key = CharField(null=True, unique=True)
+    status_reason = TextField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow)
+    paid_at = DateTimeField(null=True)
+    refunded_at = DateTimeField(null=True)
+
+    @property
+    def is_settled(self):
+        """Paid once, whatever happened since (an invoice exists for it)."""
+        return self.paid_at is not None
+
+
+class OrderItem(BaseModel):
+    """A product of an order, with its price and seller as they were at checkout."""
+
+    order = ForeignKeyField(Order, backref="items", on_delete="CASCADE")
+    product = ForeignKeyField(Product, on_delete="RESTRICT")
+    seller = ForeignKeyField(User, on_delete="RESTRICT")
+    title = CharField()
+    price = BigIntegerField()
+    currency = CharField(max_length=3)
+
+    class Meta:
+        indexes = ((("order", "product"), True),)
+
+
+class WebhookEvent(BaseModel):
+    """A verified gateway notification, stored once: a redelivery finds it and starts nothing."""
+
+    gateway = CharField()
+    event_id = CharField()
+    event_type = CharField()
+    payload = TextField()  # the raw body whose signature was verified
+    order = ForeignKeyField(Order, null=True, backref="events", on_delete="SET NULL")
+    received_at = DateTimeField(default=utcnow, index=True)
+    processed_at = DateTimeField(null=True)
+    outcome = TextField(null=True)
+
+    class Meta:
+        indexes = ((("gateway", "event_id"), True),)
+
+
+class TransactionItem(BaseModel):
+    """A sale made: one per paid order item, with the platform's and the seller's shares."""
+
+    order = ForeignKeyField(Order, backref="transaction_items", on_delete="RESTRICT")
+    order_item = ForeignKeyField(OrderItem, unique=True, on_delete="RESTRICT")
+    product = ForeignKeyField(Product, on_delete="RESTRICT")
+    seller = ForeignKeyField(User, on_delete="RESTRICT")
+    buyer = ForeignKeyField(User, on_delete="RESTRICT")
+    amount = BigIntegerField()
+    platform_fee = BigIntegerField()
+    seller_amount = BigIntegerField()
+    currency = CharField(max_length=3)
+    created_at = DateTimeField(default=utcnow)
+
+
+LEDGER_KINDS = ("sale", "refund")
+
+
+class LedgerEntry(BaseModel):
+    """One movement of a seller's money. A balance is their sum; no entry is ever changed.
+
+    A sale credits the seller's share; a refund adds a reversing entry with the
+    opposite signs. Unique per order item and kind, so no job can book twice.
+    """
+
+    seller = ForeignKeyField(User, backref="ledger_entries", on_delete="RESTRICT")
+    order = ForeignKeyField(Order, on_delete="RESTRICT")
+    order_item = ForeignKeyField(OrderItem, on_delete="RESTRICT")
+    kind = CharField()
+    gross = BigIntegerField()   # what the customer paid for the item (negative on a refund)
+    fee = BigIntegerField()     # the platform's commission (negative on a refund)
+    amount = BigIntegerField()  # the seller's money: gross - fee
+    currency = CharField(max_length=3)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("order_item", "kind"), True), (("seller", "created_at"), False))
+
+
+class DownloadLink(BaseModel):
+    """The right to download one purchased item a limited number of times before it expires.
+
+    The token in the URL is an HMAC of `nonce` under a key derived from APP_SECRET;
+    only its SHA-256 is looked up, so the database alone cannot produce a link.
+    """
+
+    order_item = ForeignKeyField(OrderItem, unique=True, on_delete="CASCADE")
+    buyer = ForeignKeyField(User, on_delete="CASCADE")
+    product = ForeignKeyField(Product, on_delete="RESTRICT")
+    nonce = CharField()
+    token_hash = CharField(unique=True)
+    expires_at = DateTimeField()
+    max_downloads = IntegerField()
+    download_count = IntegerField(default=0)
+    revoked_at = DateTimeField(null=True)
+    last_downloaded_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Invoice(BaseModel):
+    """An order's invoice: its number is sequential and given once; the PDF lives under INVOICES_DIR."""
+
+    order = ForeignKeyField(Order, unique=True, backref="invoices", on_delete="RESTRICT")
+    number = IntegerField(unique=True)
+    issued_at = DateTimeField(default=utcnow)
+    pdf_path = CharField(null=True)  # relative to config.INVOICES_DIR
+    pdf_size = IntegerField(default=0)
+    generated_at = DateTimeField(null=True)
+
+    @property
+    def label(self):
+        return f"INV-{self.number:06d}"
+
+
+class Refund(BaseModel):
+    """A refund the admin asked the gateway for; the gateway's notification completes it."""
+
+    order = ForeignKeyField(Order, unique=True, backref="refunds", on_delete="RESTRICT")
+    gateway = CharField()
+    status = CharField(default="requested")  # requested | succeeded | failed
+    gateway_ref = CharField(null=True)  # Stripe's refund id, Paytm's REFID
+    amount = BigIntegerField()
+    currency = CharField(max_length=3)
+    requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    completed_at = DateTimeField(null=True)
+
+
+class SimulatedPayment(BaseModel):
+    """The test-mode gateway's own record of a payment: what process_webhook verifies against."""
+
+    order = ForeignKeyField(Order, unique=True, on_delete="CASCADE")
+    status = CharField()  # succeeded | failed | refunded
+    amount = BigIntegerField()
+    currency = CharField(max_length=3)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+MODELS = [User, Session, LoginFailure, Product, ProductReview, Notification, OutboundMail,
+          CartItem, Order, OrderItem, WebhookEvent, TransactionItem, LedgerEntry, DownloadLink,
+          Invoice, Refund, SimulatedPayment]
 
 
 def all_models():

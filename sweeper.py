@@ -14,6 +14,7 @@ import logging
 import os
 
 import config
+import job_runner
 import jobs
 import queue_control
 from job_models import JobRecord, WorkerRecord
@@ -78,7 +79,7 @@ def recover_dead_workers():
     recovered = 0
     for record in running:
         if worker_gone(record, workers.get(record.reserved_by), now):
-            recovered += bool(jobs.recover_lost(record))
+            recovered += bool(job_runner.recover_lost(record))
     return recovered
 
 

@@ -55,6 +55,158 @@ def _queue_failure_alert(failed):
 
 
 # ---------------------------------------------------------------------------
+# Catalog: thumbnails and moderation notifications (issue 2)
+# ---------------------------------------------------------------------------
+
+import images  # noqa: E402
+import notifications  # noqa: E402
+from errors import NotAnImage  # noqa: E402
+from jobs import Fail, JobTimeout  # noqa: E402
+
+
+@job(queue="low", tries=3, backoff=[10, 60], timeout=180)
+def process_file_upload(product_id, thumbnail_path):
+    """ProcessFileUpload: the product's thumbnail in every width; the shop shows a placeholder until then."""
+    try:
+        images.process_thumbnail(product_id, thumbnail_path)
+    except NotAnImage as exc:
+        # Trying again cannot make this file an image.
+        raise Fail(str(exc)) from None
+
+
+@process_file_upload.failed
+def process_file_upload_failed(exc, product_id, thumbnail_path):
+    if isinstance(exc, Fail):
+        message = str(exc)
+    elif isinstance(exc, JobTimeout):
+        message = "Making the thumbnail took too long. Upload a smaller image."
+    else:
+        message = "The thumbnail could not be processed. Upload it again, or try another image."
+    images.mark_failed(product_id, thumbnail_path, message)
+
+
+# The seller's ProductApproved / ProductRejected notifications, keyed by the
+# moderation decision: a retry after a mail failure only sends what is missing.
+@job(tries=3, backoff=[30, 120], timeout=60)
+def notify_product_approved(review_id):
+    notifications.product_approved(review_id)
+
+
+@job(tries=3, backoff=[30, 120], timeout=60)
+def notify_product_rejected(review_id):
+    notifications.product_rejected(review_id)
+
+
+# ---------------------------------------------------------------------------
+# Orders and payments: the seed's Payment webhook -> process_webhook ->
+# PurchaseCompleted -> process_purchase, and process_webhook -> generate_invoice
+# -> send_invoice_email
+# ---------------------------------------------------------------------------
+
+import fulfilment  # noqa: E402
+import gateways  # noqa: E402
+import invoices  # noqa: E402
+import testpay  # noqa: E402
+import webhooks  # noqa: E402
+from events import OrderRefunded, PurchaseCompleted  # noqa: E402
+from job_flow import chain  # noqa: E402
+from jobs import Fail  # noqa: E402
+
+
+@job(queue="high", tries=3, backoff=10, timeout=60)
+def process_webhook(event_id):
+    """Verify a stored gateway event with the gateway's API and update its order."""
+    try:
+        return webhooks.process(event_id)
+    except gateways.MISMATCH_ERRORS as exc:
+        # The gateway contradicts our order (amount, currency, order): no retry can fix that.
+        raise Fail(str(exc)) from exc
+
+
+@PurchaseCompleted.listen(tries=3, timeout=120)
+def process_purchase(order_id):
+    """Fulfil a paid order: sales, ledger credits, links, counts, cart, confirmation email."""
+    return fulfilment.process_purchase(order_id)
+
+
+def _never_paid(order_id):
+    order = models.Order.get_or_none(models.Order.id == order_id)
+    return order is None or (order.paid_at is None and order.status != "pending")
+
+
+@job(tries=3, timeout=120)
+def generate_invoice(order_id):
+    """The order's PDF invoice under INVOICES_DIR (made once)."""
+    try:
+        invoices.generate(order_id)
+    except invoices.InvoiceNotReady:
+        if _never_paid(order_id):
+            log.info("order %s was never paid: no invoice", order_id)
+            return
+        raise  # still pending: the payment may yet land, so the job is retried
+
+
+@job(tries=3, backoff=30, timeout=120)
+def send_invoice_email(order_id):
+    """Email the invoice to the buyer (once)."""
+    try:
+        invoices.send_invoice_email(order_id)
+    except invoices.InvoiceNotReady:
+        if _never_paid(order_id):
+            return
+        raise
+
+
+@OrderRefunded.listen(tries=3, backoff=30, timeout=60)
+def send_refund_email(order_id):
+    """Tell the customer their order was refunded."""
+    fulfilment.send_refund_email(order_id)
+
+
+@job(queue="high", tries=3, backoff=10, timeout=60, unique_for=30)
+def reconcile_order(order_id):
+    """From the success page: ask the gateway about a still-pending order and settle it."""
+    if gateways.reconcile(order_id) == "paid":
+        chain([generate_invoice.s(order_id), send_invoice_email.s(order_id)]).dispatch()
+
+
+@job(queue="high", tries=3, backoff=[10, 60], timeout=60)
+def request_refund(refund_id):
+    """Ask the order's gateway for the refund the admin requested."""
+    gateways.perform_refund(refund_id)
+    refund = models.Refund.get_by_id(refund_id)
+    if refund.gateway == "test":
+        deliver_test_event.dispatch(refund.order_id, "charge.refunded")
+
+
+@request_refund.failed
+def _refund_request_failed(exc, refund_id):
+    gateways.refund_failed(refund_id, f"{type(exc).__name__}: {exc}")
+
+
+@job(queue="high", tries=5, backoff=[2, 10, 30, 60], timeout=30)
+def deliver_test_event(order_id, event_type):
+    """The test gateway's webhook delivery: a signed event POSTed to our own /webhooks/test."""
+    testpay.send_event(order_id, event_type)
+
+
+def dispatch_webhook(received):
+    """Start the work for a newly stored event; call inside the transaction that stored it.
+
+    An event that reports a payment starts the seed's chain, so the invoice is
+    made and mailed once the payment is verified; any other event starts
+    process_webhook alone.
+    """
+    event = received.event
+    if event is None:
+        return None
+    if received.claims_payment:
+        return chain([process_webhook.s(event.id), generate_invoice.s(event.order_id),
+                      send_invoice_email.s(event.order_id)]).dispatch()
+    return process_webhook.dispatch(event.id)
+
+
+# ---------------------------------------------------------------------------
 # Jobs of other modules named by JOB_MODULES
 # ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ trustworthy worker needs and Huey does not have.
 - The sweeper (sweeper.py) at start-up and every QUEUE_SWEEP_SECONDS.
 - `queue restart`, a memory cap and a maximum lifetime: the consumer finishes its
   running jobs and restarts itself in place, as Huey does on SIGHUP.
-- Paused queues (checked in jobs.execute) and queue filters (`--queue`).
+- Paused queues (checked in job_runner.execute) and queue filters (`--queue`).
 - Options for `marketplace queue work`: once, stop_when_empty, max_jobs.
 """
 
@@ -28,10 +28,12 @@ from huey.storage import BaseSqlStorage
 from peewee import DatabaseError
 
 import config
+import job_runner
 import jobs
 import queue_control
 import sweeper
 from job_models import JobRecord, WorkerRecord
+import models
 from models import db, utcnow
 
 log = logging.getLogger("jobs.consumer")
@@ -124,7 +126,7 @@ class ProcessRuntime:
                     log.warning("job %s (%s) passed its %ss timeout; stopping it",
                                 attempt.name, attempt.uuid, attempt.job.timeout)
                     attempt.interrupted_at = now
-                    jobs.interrupt_attempt(attempt, jobs.JobTimeout)
+                    job_runner.interrupt_attempt(attempt, jobs.JobTimeout)
                 elif now - attempt.interrupted_at >= config.QUEUE_TIMEOUT_GRACE_SECONDS:
                     self._abandon(attempt)
 
@@ -134,7 +136,7 @@ class ProcessRuntime:
         log.error("job %s (%s) did not stop %ss after its timeout; recording the timeout "
                   "and replacing its worker", attempt.name, attempt.uuid, config.QUEUE_TIMEOUT_GRACE_SECONDS)
         try:
-            jobs.record_exception(attempt, jobs.JobTimeout(
+            job_runner.record_exception(attempt, jobs.JobTimeout(
                 f"{attempt.name} ran past its {attempt.job.timeout:g}s timeout and did not stop"), "")
         except Exception:
             log.exception("could not record the timeout of job %s", attempt.uuid)
@@ -202,6 +204,9 @@ class Worker(HueyWorker):
             name = f"{name}-{os.getpid()}"
         self.worker_id = f"{config.QUEUE_HOSTNAME}:{os.getpid()}:{name}"
         jobs.set_worker_identity(self.worker_id)
+        if self.consumer.worker_type == "process":
+            # Each worker process writes its own completions.
+            job_runner.completion_writer = job_runner.CompletionWriter()
         self.runtime = ProcessRuntime.get(self.consumer)
         self.runtime.add_worker(self)
 
@@ -229,6 +234,8 @@ class Worker(HueyWorker):
         super().sleep()
 
     def shutdown(self):
+        if self.consumer.worker_type == "process" and job_runner.completion_writer is not None:
+            job_runner.completion_writer.close()
         if getattr(self, "runtime", None) is not None:
             self.runtime.remove_worker(self)
         super().shutdown()
@@ -255,6 +262,13 @@ class Consumer(HueyConsumer):
                  max_time=None, memory_mb=None, **options):
         self.queues = tuple(queues) if queues else None
         huey.storage.take_only(self.queues)
+        if config.QUEUE_ASYNC_COMMIT and not db.obj.param == "?":
+            # On PostgreSQL a consumer's commits need not wait for the disk. Its WAL
+            # still reaches the disk in order, so a crash of the server can only
+            # roll the job records back a little, to states the sweeper repairs by
+            # running those (idempotent) jobs again; nothing is lost. The web
+            # process's dispatches keep waiting for the disk.
+            models.init_db(config.DATABASE_URL, asynchronous_commit=True)
         self.pid = os.getpid()
         self.once = once
         self.stop_when_empty = stop_when_empty or once
@@ -274,6 +288,8 @@ class Consumer(HueyConsumer):
             max_delay=self.max_delay, backoff=self.backoff, max_tasks=self.max_tasks, consumer=self)
 
     def start(self):
+        if self.worker_type != "process":
+            job_runner.completion_writer = job_runner.CompletionWriter()
         if self.worker_type == "process":
             if not db.is_closed():
                 db.close()
@@ -351,6 +367,13 @@ class Consumer(HueyConsumer):
         finally:
             if not db.is_closed():
                 db.close()
+
+    def stop(self, graceful=False):
+        super().stop(graceful)
+        # The workers are done: write their last completions before exiting or exec'ing.
+        if job_runner.completion_writer is not None:
+            job_runner.completion_writer.close()
+            job_runner.completion_writer = None
 
     def restart(self, reason):
         """Finish the running jobs, then exec this same command again (like SIGHUP)."""

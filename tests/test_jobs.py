@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+import job_runner
 import jobs
 from job_models import FailedJob, JobRecord
 from models import User, db, utcnow
@@ -29,7 +30,7 @@ def record(job_uuid):
 def run_due(job_uuid):
     """Make a retried job due now and run its next attempt (the consumer's scheduler would)."""
     JobRecord.update(available_at=utcnow()).where(JobRecord.uuid == job_uuid).execute()
-    jobs.execute(job_uuid)
+    job_runner.execute(job_uuid)
 
 
 def test_dispatch_records_the_job_and_runs_it():
@@ -245,7 +246,7 @@ def test_a_payload_from_another_secret_fails_clearly(app_env):
 
 def test_a_duplicate_doorbell_does_not_run_a_job_twice():
     job_uuid = make_effect.dispatch("once")
-    jobs.execute(job_uuid)
+    job_runner.execute(job_uuid)
     jobs.ring(job_uuid, "make_effect", "default")
     assert runs("once") == 1
 
@@ -256,3 +257,24 @@ def test_no_admins_no_alert_mail(app_env):
     run_due(alert.uuid)
     assert record(alert.uuid).state == "completed"
     assert app_env.mails == [] and not User.select().exists()
+
+
+def test_a_periodic_job_is_dispatched_by_huey_scheduler_once_per_slot():
+    import datetime as dt
+
+    from jobs import huey
+
+    (periodic_task,) = [t for t in huey._registry.periodic_tasks if t.name == "periodic:prune_job_records"]
+    assert periodic_task.validate_datetime(dt.datetime(2026, 1, 1, 12, 10))
+    assert not periodic_task.validate_datetime(dt.datetime(2026, 1, 1, 12, 11))
+    # Two consumers without -n would both enqueue it; the job is unique for the slot.
+    import tasks
+
+    JobRecord.delete().execute()
+    jobs.huey.immediate = False
+    try:
+        periodic_task.execute()
+        periodic_task.execute()
+    finally:
+        jobs.huey.immediate = True
+    assert JobRecord.select().where(JobRecord.name == tasks.prune_job_records.name).count() == 1

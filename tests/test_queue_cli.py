@@ -5,6 +5,7 @@ import datetime
 import json
 
 import cli
+import job_runner
 import queue_control
 from job_flow import batch
 from job_models import FailedJob, JobRecord
@@ -22,9 +23,7 @@ def fail_jobs(*keys):
     for key in keys:
         job_uuid = always_fail.dispatch(key)
         JobRecord.update(available_at=utcnow()).where(JobRecord.uuid == job_uuid).execute()
-        import jobs
-
-        jobs.execute(job_uuid)
+        job_runner.execute(job_uuid)
     return list(FailedJob.select().order_by(FailedJob.id))
 
 

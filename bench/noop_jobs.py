@@ -1,0 +1,8 @@
+"""A no-op job declared through the job runtime (loaded by the consumer via JOB_MODULES)."""
+
+from jobs import job
+
+
+@job(tries=1)
+def noop_job():
+    pass

@@ -1,0 +1,85 @@
+"""Sellers' money as a ledger: entries are only ever added, a balance is their sum.
+
+A sale credits the seller with the item's price minus the platform's
+COMMISSION_PERCENT, split by money.split_sale in integer minor units (the fee is
+the exact percentage rounded half up; the seller gets the rest, so the two
+always add up to the price). A refund adds a reversing entry with the same
+figures negated. Entries are unique per order item and kind, so a job that
+runs twice books nothing twice.
+"""
+
+from peewee import JOIN, IntegrityError, fn
+
+from models import LedgerEntry, Order, OrderItem, db
+
+
+def _create_once(**fields):
+    """Insert the entry unless it exists; returns it either way."""
+    try:
+        with db.atomic():
+            return LedgerEntry.create(**fields), True
+    except IntegrityError:
+        return LedgerEntry.get((LedgerEntry.order_item == fields["order_item"])
+                               & (LedgerEntry.kind == fields["kind"])), False
+
+
+def credit_sale(transaction_item):
+    """Credit the seller's share of one sale; returns (entry, created)."""
+    return _create_once(
+        seller=transaction_item.seller_id, order=transaction_item.order_id,
+        order_item=transaction_item.order_item_id, kind="sale", gross=transaction_item.amount,
+        fee=transaction_item.platform_fee, amount=transaction_item.seller_amount,
+        currency=transaction_item.currency)
+
+
+def reverse_order(order):
+    """Add a reversing entry for every sale of the order not yet reversed; returns them."""
+    reversed_entries = []
+    sales = LedgerEntry.select().where((LedgerEntry.order == order) & (LedgerEntry.kind == "sale"))
+    for sale in sales:
+        entry, created = _create_once(
+            seller=sale.seller_id, order=sale.order_id, order_item=sale.order_item_id, kind="refund",
+            gross=-sale.gross, fee=-sale.fee, amount=-sale.amount, currency=sale.currency)
+        if created:
+            reversed_entries.append(entry)
+    return reversed_entries
+
+
+def balances(seller):
+    """{currency: available balance} of a seller, from the sum of their entries."""
+    rows = (LedgerEntry.select(LedgerEntry.currency, fn.SUM(LedgerEntry.amount).alias("total"))
+            .where(LedgerEntry.seller == seller).group_by(LedgerEntry.currency).order_by(LedgerEntry.currency))
+    return {row.currency: int(row.total or 0) for row in rows}
+
+
+def sales_summary(seller):
+    """Per currency: items sold, gross sales, commission and refunds (for the balance page)."""
+    summary = {}
+    rows = (LedgerEntry.select(LedgerEntry.currency, LedgerEntry.kind,
+                               fn.COUNT(LedgerEntry.id).alias("n"),
+                               fn.SUM(LedgerEntry.gross).alias("gross"),
+                               fn.SUM(LedgerEntry.fee).alias("fee"),
+                               fn.SUM(LedgerEntry.amount).alias("net"))
+            .where(LedgerEntry.seller == seller).group_by(LedgerEntry.currency, LedgerEntry.kind))
+    for row in rows:
+        figures = summary.setdefault(row.currency, {"sold": 0, "refunded": 0, "gross": 0, "fee": 0,
+                                                    "refunds": 0, "net": 0})
+        if row.kind == "sale":
+            figures["sold"] += row.n
+            figures["gross"] += int(row.gross or 0)
+            figures["fee"] += int(row.fee or 0)
+        else:
+            figures["refunded"] += row.n
+            figures["refunds"] += int(row.gross or 0)
+            figures["fee"] += int(row.fee or 0)
+        figures["net"] += int(row.net or 0)
+    return summary
+
+
+def entries(seller, limit=100):
+    """The seller's latest entries with their order and item."""
+    return list(LedgerEntry.select(LedgerEntry, Order, OrderItem)
+                .join(Order, JOIN.INNER, on=(LedgerEntry.order == Order.id))
+                .switch(LedgerEntry).join(OrderItem, JOIN.INNER, on=(LedgerEntry.order_item == OrderItem.id))
+                .where(LedgerEntry.seller == seller)
+                .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit))

@@ -1,0 +1,172 @@
+"""Checkout: the order snapshot, one order per cart however often it is submitted, the
+test-mode gateway's page (Pay and Decline over the real webhook path), the order page."""
+
+import json
+
+import config
+from models import DownloadLink, Order, OrderItem, SimulatedPayment, WebhookEvent
+from tests.conftest import login
+from tests.shop_fixtures import add_to_cart, checkout, live_app, make_product, two_sellers  # noqa: F401
+
+
+def fill_cart(client, make_user, products):
+    customer = make_user("customer")
+    login(client, customer)
+    for product in products:
+        add_to_cart(client, product)
+    return customer
+
+
+def test_checkout_snapshots_prices_and_sellers(client, make_user, two_sellers):
+    customer = fill_cart(client, make_user, [two_sellers["presets"], two_sellers["ebook"]])
+    response = checkout(client, "test")
+    assert response.status_int == 303
+    order = Order.get()
+    assert response.headers["Location"].endswith(f"/pay/test/{order.id}")
+    assert (order.status, order.gateway, order.total, order.currency, order.buyer_id) == (
+        "pending", "test", 2499, "USD", customer.id)
+    # The seller raises the price afterwards: what the customer agreed to pay does not move.
+    two_sellers["presets"].price = 9900
+    two_sellers["presets"].save()
+    items = {item.title: item for item in OrderItem.select()}
+    assert items["Field recorder presets"].price == 1500
+    assert items["Field recorder presets"].seller_id == two_sellers["sam"].id
+    assert items["Night photography e-book"].seller_id == two_sellers["priya"].id
+
+
+def test_submitting_checkout_twice_makes_one_order(client, make_user, two_sellers):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    page = client.get("/checkout")
+    form = next(f for f in page.forms.values() if f.action == "/checkout")
+    form["gateway"] = "test"
+    first, second = form.submit(), form.submit()
+    assert first.headers["Location"] == second.headers["Location"]
+    assert Order.select().count() == 1
+
+
+def test_checkout_needs_a_payment_method(client, make_user, two_sellers):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    page = client.get("/checkout")
+    form = next(f for f in page.forms.values() if f.action == "/checkout")
+    response = client.post("/checkout", {"csrf_token": form["csrf_token"].value, "gateway": "bitcoin"},
+                           expect_errors=True)
+    assert response.status_int == 400
+    assert "Choose a payment method." in response.text
+    assert Order.select().count() == 0
+
+
+def test_mixed_currencies_are_refused_with_a_reason(client, make_user):
+    seller = make_user("seller")
+    fill_cart(client, make_user, [make_product(seller, "Dollar item", 500, "USD"),
+                                  make_product(seller, "Euro item", 500, "EUR")])
+    assert "mixes currencies" in client.get("/cart").text
+    response = checkout(client, "test")
+    assert response.status_int == 400
+    assert "different currencies" in response.text
+    assert Order.select().count() == 0
+
+
+def test_empty_cart_goes_back_to_the_cart(client, login_as):
+    login_as("customer")
+    response = client.get("/checkout")
+    assert response.status_int == 303 and response.headers["Location"].endswith("/cart")
+
+
+def test_test_payment_page_is_clearly_marked(client, make_user, two_sellers):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    page = checkout(client, "test").follow()
+    assert "Test mode · no money moves" in page.text
+    assert "Simulated payment" in page.text and "$15.00" in page.text
+    assert 'name="action" value="pay"' in page.text and 'name="action" value="decline"' in page.text
+
+
+def pay(client, decision="pay"):
+    page = checkout(client, "test").follow()
+    form = next(f for f in page.forms.values() if f.action.startswith("/pay/test/"))
+    return form.submit("action", value=decision)
+
+
+def test_pay_runs_the_webhook_path_to_links_and_invoice(client, make_user, two_sellers, live_app, app_env):
+    customer = fill_cart(client, make_user, [two_sellers["presets"], two_sellers["ebook"]])
+    response = pay(client)
+    order = Order.get()
+    assert response.headers["Location"].endswith(f"/orders/{order.id}/success")
+    event = WebhookEvent.get()
+    assert (event.gateway, event.event_type, event.outcome) == ("test", "checkout.session.completed", "paid")
+    status = client.get(f"/orders/{order.id}/status.json").json
+    assert status["state"] == "ready" and status["done"]
+    assert [link["title"] for link in status["links"]] == ["Field recorder presets", "Night photography e-book"]
+    assert status["invoice_ready"]
+    page = response.follow()
+    assert "Your downloads are ready" in page.text and page.text.count(">Download<") == 2
+    subjects = [mail["Subject"] for mail in app_env.mails]
+    assert f"Your order {order.reference} is ready to download" in subjects
+    assert any(subject.startswith("Invoice INV-000001") for subject in subjects)
+    assert "Cart (" not in client.get("/").text  # the bought products left the cart
+    assert DownloadLink.select().where(DownloadLink.buyer == customer).count() == 2
+
+
+def test_decline_fails_the_order_and_keeps_the_cart(client, make_user, two_sellers, live_app, app_env):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    page = pay(client, "decline").follow()
+    order = Order.get()
+    assert order.status == "failed"
+    assert "Payment declined" in page.text and "The test payment was declined." in page.text
+    assert DownloadLink.select().count() == 0 and app_env.mails == []
+    assert "Cart (1)" in client.get("/").text
+
+
+def test_a_second_click_changes_nothing(client, make_user, two_sellers, live_app):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    pay(client)
+    order = Order.get()
+    token = client.get("/").forms[1]["csrf_token"].value
+    client.post(f"/pay/test/{order.id}", {"action": "decline", "csrf_token": token})
+    assert Order.get().status == "paid"
+    assert SimulatedPayment.get().status == "succeeded"
+    assert WebhookEvent.select().count() == 1
+
+
+def test_an_owned_product_cannot_be_bought_again(client, make_user, two_sellers, live_app):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    pay(client)
+    page = add_to_cart(client, two_sellers["presets"]).follow()
+    assert "You already own this product" in page.text
+
+
+def test_order_page_is_only_for_its_buyer_and_admins(client, make_user, two_sellers):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    checkout(client, "test")
+    order = Order.get()
+    client.reset()
+    login(client, make_user("customer"))
+    for path in (f"/orders/{order.id}/success", f"/orders/{order.id}/status.json", f"/pay/test/{order.id}"):
+        response = client.get(path, expect_errors=True)
+        assert response.status_int == 403, path
+    client.reset()
+    login(client, make_user("admin"))
+    assert "Processing your payment" in client.get(f"/orders/{order.id}/success").text
+
+
+def test_order_page_polls_with_our_own_script(client, make_user, two_sellers):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    checkout(client, "test")
+    order = Order.get()
+    page = client.get(f"/orders/{order.id}/success")
+    assert '<script src="/static/order_status.js" defer></script>' in page.text
+    assert f'data-status-url="/orders/{order.id}/status.json"' in page.text
+    assert json.loads(client.get(f"/orders/{order.id}/status.json").text)["state"] == "pending"
+    assert client.get("/static/order_status.js").status_int == 200
+
+
+def test_no_test_gateway_in_production(client, make_user, two_sellers, app_env):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    checkout(client, "test")
+    order = Order.get()
+    app_env.reload(APP_ENV="production")
+    assert config.TEST_PAYMENTS_ENABLED is False
+    assert client.get(f"/pay/test/{order.id}", expect_errors=True).status_int == 404
+    assert client.post("/webhooks/test", b"{}", expect_errors=True).status_int == 404
+    page = client.get("/checkout")
+    assert "Test payment" not in page.text and "No payment method can take this currency" in page.text
+    assert "Test mode" not in page.text

@@ -1,0 +1,174 @@
+"""Invoices: sequential numbers given once, a PDF that reads as an invoice, drawn in a child
+process; only the buyer and admins may fetch it; the button makes it when it is missing."""
+
+import shutil
+import subprocess
+
+import pytest
+
+import cart
+import config
+import invoice_pdf
+import invoices
+import jobs
+import orders
+import tasks
+from job_models import JobRecord
+from models import Invoice, Order
+from tests.conftest import login
+from tests.shop_fixtures import make_product
+
+
+def paid_order(customer, products, gateway="test"):
+    for product in products:
+        cart.add(customer, product.id)
+    order = orders.create_from_cart(customer, gateway)
+    orders.mark_paid(order.id, payment_ref="pi_test_123")
+    return Order.get_by_id(order.id)
+
+
+def pdf_text(path):
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def pdf_pages(path):
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+@pytest.fixture
+def shop(make_user):
+    sam = make_user("seller", name="Sam Seller", email="sam@example.com")
+    priya = make_user("seller", name="Priya Patel", email="priya@example.com")
+    customer = make_user("customer", name="Casey Customer", email="casey@example.com")
+    return {"sam": sam, "priya": priya, "customer": customer,
+            "presets": make_product(sam, "Field recorder presets", 1500),
+            "ebook": make_product(priya, "Night photography e-book", 999)}
+
+
+def test_an_invoice_reads_as_an_invoice(shop):
+    order = paid_order(shop["customer"], [shop["presets"], shop["ebook"]])
+    invoice = invoices.generate(order.id)
+    path = invoices.pdf_file(invoice)
+    assert path.read_bytes().startswith(b"%PDF-") and invoice.pdf_size == path.stat().st_size
+    text = pdf_text(path)
+    for expected in ("INVOICE", "INV-000001", order.reference, "Casey Customer", "casey@example.com",
+                     "Field recorder presets", "Night photography e-book", "Sam Seller", "Priya Patel",
+                     "$15.00", "$9.99", "Total paid", "$24.99", "Test payment (no money moves)",
+                     "pi_test_123", "SELLERS", "priya@example.com"):
+        assert expected in text, expected
+    assert pdf_pages(path) == 1
+
+
+def test_numbers_are_sequential_and_given_once(shop, make_user):
+    first = paid_order(shop["customer"], [shop["presets"]])
+    second = paid_order(make_user("customer"), [shop["ebook"]])
+    assert invoices.generate(second.id).number == 1
+    assert invoices.generate(first.id).number == 2
+    assert invoices.generate(second.id).number == 1  # already made: the same invoice
+    invoice = Invoice.get(Invoice.order == first)
+    invoices.pdf_file(invoice).unlink()
+    again = invoices.generate(first.id)
+    assert again.number == 2 and invoices.pdf_file(again) is not None
+    assert Invoice.select().count() == 2
+
+
+def test_rupees_print_with_their_sign(shop, make_user, app_env):
+    product = make_product(shop["sam"], "Tabla loops", 49900, "INR")
+    order = paid_order(shop["customer"], [product])
+    if invoices.font_paths() is None:
+        pytest.skip("fonts-dejavu-core is not installed")
+    assert "₹499.00" in pdf_text(invoices.pdf_file(invoices.generate(order.id)))
+
+
+def test_without_the_unicode_font_a_core_font_is_used(shop, monkeypatch):
+    order = paid_order(shop["customer"], [make_product(shop["sam"], "Śiva — a reader", 49900, "INR")])
+    data = invoices.invoice_data(invoices.allocate(order))
+    data["fonts"] = None
+    target = config.INVOICES_DIR / "core.pdf"
+    config.INVOICES_DIR.mkdir(parents=True, exist_ok=True)
+    invoice_pdf.render_pdf(data, str(target))
+    text = pdf_text(target)
+    assert "Siva - a reader" in text and "499.00 INR" in text
+
+
+def test_the_chain_generates_and_mails_the_invoice(shop, app_env):
+    order = paid_order(shop["customer"], [shop["presets"]])
+    tasks.generate_invoice.dispatch(order.id)
+    tasks.send_invoice_email.dispatch(order.id)
+    tasks.send_invoice_email.dispatch(order.id)
+    mails = [m for m in app_env.mails if m["Subject"].startswith("Invoice")]
+    assert len(mails) == 1
+    attachment = next(mails[0].iter_attachments())
+    assert attachment.get_filename() == "INV-000001.pdf"
+    assert attachment.get_content().startswith(b"%PDF-")
+
+
+def test_no_invoice_for_an_order_never_paid(shop):
+    cart.add(shop["customer"], shop["presets"].id)
+    order = orders.create_from_cart(shop["customer"], "test")
+    orders.mark_failed(order.id, "Declined.")
+    tasks.generate_invoice.dispatch(order.id)
+    assert Invoice.select().count() == 0
+    assert JobRecord.get(JobRecord.name == "generate_invoice").state == "completed"
+    with pytest.raises(invoices.InvoiceNotReady):
+        invoices.generate(order.id)
+
+
+def test_only_the_buyer_and_admins_fetch_the_invoice(client, shop, make_user):
+    order = paid_order(shop["customer"], [shop["presets"]])
+    invoices.generate(order.id)
+    url = f"/orders/{order.id}/invoice"
+    login(client, shop["customer"])
+    response = client.get(url)
+    assert response.content_type == "application/pdf" and response.body.startswith(b"%PDF-")
+    for other in (make_user("customer"), shop["sam"]):
+        client.reset()
+        login(client, other)
+        response = client.get(url, expect_errors=True)
+        assert response.status_int == 403 and "%PDF" not in response.text
+        token = client.get("/").forms[1]["csrf_token"].value
+        assert client.post(url, {"csrf_token": token}, expect_errors=True).status_int == 403
+    client.reset()
+    login(client, make_user("admin"))
+    assert client.get(url).content_type == "application/pdf"
+    client.reset()
+    assert client.get(url).status_int == 303  # anonymous: to the login page
+
+
+def test_the_button_makes_a_missing_invoice(client, shop):
+    order = paid_order(shop["customer"], [shop["presets"]])
+    login(client, shop["customer"])
+    page = client.get("/purchases")
+    form = next(f for f in page.forms.values() if f.action == f"/orders/{order.id}/invoice")
+    assert Invoice.select().count() == 0
+    response = form.submit()
+    assert response.headers["Location"].endswith(f"/orders/{order.id}/invoice")
+    assert response.follow().content_type == "application/pdf"
+    assert "Download invoice INV-000001" in client.get("/purchases").text
+
+
+def test_while_the_job_runs_a_page_waits_for_the_pdf(client, shop):
+    order = paid_order(shop["customer"], [shop["presets"]])
+    login(client, shop["customer"])
+    jobs.huey.immediate = False  # no consumer: the job stays queued
+    token = client.get("/").forms[1]["csrf_token"].value
+    page = client.post(f"/orders/{order.id}/invoice", {"csrf_token": token}).follow()
+    assert "Preparing your invoice" in page.text
+    assert f'data-invoice-status-url="/orders/{order.id}/invoice.json"' in page.text
+    assert client.get(f"/orders/{order.id}/invoice.json").json == {"ready": False,
+                                                                    "url": f"/orders/{order.id}/invoice"}
+    assert JobRecord.get(JobRecord.name == "generate_invoice").state == "pending"
+    tasks.generate_invoice.run_now(order.id)
+    assert client.get(f"/orders/{order.id}/invoice.json").json["ready"] is True
+
+
+def test_an_unpaid_order_has_no_invoice_page(client, shop):
+    cart.add(shop["customer"], shop["presets"].id)
+    order = orders.create_from_cart(shop["customer"], "test")
+    login(client, shop["customer"])
+    response = client.get(f"/orders/{order.id}/invoice", expect_errors=True)
+    assert response.status_int == 400 and "has not been paid" in response.text

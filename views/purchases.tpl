@@ -1,0 +1,62 @@
+% rebase('base.tpl')
+<section class="page-head">
+  <h1>Your purchases</h1>
+  <p class="muted">Downloads and invoices for everything you have bought.</p>
+</section>
+% if not rows:
+<div class="empty">
+  <p>You have not bought anything yet.</p>
+  <p><a class="button" href="/">Browse products</a></p>
+</div>
+% end
+% for row in rows:
+% order = row['order']
+<article class="panel purchase" id="{{order.reference}}">
+  <header class="purchase-head">
+    <div>
+      <h2>Order {{order.reference}}</h2>
+      <p class="muted small">{{order.created_at.strftime('%d %b %Y')}} · {{labels.get(order.gateway, order.gateway)}}</p>
+    </div>
+    <div class="purchase-total">
+      <span class="badge badge-{{order.status}}">{{order.status}}</span>
+      <strong>{{money(order.total, order.currency)}}</strong>
+    </div>
+  </header>
+  <ul class="purchase-items">
+    % for item in row['items']:
+    % link = row['links'].get(item.id)
+    <li>
+      <div class="purchase-item-text">
+        <span class="download-title">{{item.title}}</span>
+        <span class="muted small">by {{item.seller.name}}</span>
+      </div>
+      % if link is not None and link_state(link) == 'active':
+      <div class="purchase-item-action">
+        <a class="button button-small" href="{{link_url(link)}}">Download</a>
+        <span class="muted small">{{remaining(link)}} of {{link.max_downloads}} left · until {{link.expires_at.strftime('%d %b %Y %H:%M')}} UTC</span>
+      </div>
+      % elif link is not None:
+      <div class="purchase-item-action"><span class="badge badge-failed">{{link_state(link)}}</span></div>
+      % elif order.status == 'paid':
+      <div class="purchase-item-action"><span class="badge badge-processing">preparing</span></div>
+      % end
+    </li>
+    % end
+  </ul>
+  <footer class="purchase-foot">
+    % if order.paid_at:
+    <form method="post" action="/orders/{{order.id}}/invoice">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <button class="button button-secondary button-small" type="submit">Download invoice{{' ' + row['invoice'].label if row['invoice'] else ''}}</button>
+    </form>
+    % end
+    % if order.status == 'pending':
+    <a class="small" href="/orders/{{order.id}}/success">Waiting for the payment: see its status</a>
+    % elif order.status in ('failed', 'expired'):
+    <span class="muted small">{{order.status_reason or 'Not paid.'}}</span>
+    % elif order.status == 'refunded':
+    <span class="muted small">Refunded{{' on ' + order.refunded_at.strftime('%d %b %Y') if order.refunded_at else ''}}; the downloads no longer work.</span>
+    % end
+  </footer>
+</article>
+% end

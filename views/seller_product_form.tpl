@@ -1,0 +1,56 @@
+% rebase('base.tpl')
+<section class="panel form-panel">
+  <p class="eyebrow"><a href="/seller/products">← My products</a></p>
+  % if product:
+  <h1>Edit “{{product.title}}”</h1>
+  % else:
+  <h1>New product</h1>
+  <p class="muted">Every product is checked by a moderator before it goes on sale. You will get a notification and an email with the decision.</p>
+  % end
+  % if product and product.status == 'approved':
+  <div class="flash flash-warning">This product is on sale. A new title, description, file or thumbnail hides it from the shop until it has been reviewed again; a new price applies at once.</div>
+  % elif product and product.status == 'rejected':
+  <div class="flash flash-error"><strong>Not approved:</strong> {{product.rejection_reason or 'no reason was given.'}} Saving sends it for review again.</div>
+  % elif product and product.status == 'pending':
+  <div class="flash">This product is waiting for review.</div>
+  % end
+  % if errors:
+  <div class="flash flash-error" role="alert">{{get('error_message') or 'Please correct the errors below.'}}
+    % if product is None or errors.get('thumbnail') or errors.get('file'):
+    Files are not kept when the form has errors: choose them again.
+    % end
+  </div>
+  % end
+  <form method="post" enctype="multipart/form-data" action="{{'/seller/products/%d/edit' % product.id if product else '/seller/products'}}" class="stack product-form">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    % include('_field.tpl', name='title', label='Title', value=form.get('title'), required=True, attrs='maxlength="120"')
+    % include('_field.tpl', name='description', label='Description', type='textarea', rows=7, value=form.get('description'), required=True, hint='What buyers get, formats, and what it is good for. Separate paragraphs with an empty line.')
+    % include('_field.tpl', name='price', label='Price (%s)' % limits['currency'], value=form.get('price'), required=True, attrs='inputmode="decimal" autocomplete="off" placeholder="12.50"', hint='Buyers pay this amount; the platform keeps its commission from each sale.')
+    <div class="form-row">
+      <div>
+        % file_hint = 'Any format, up to %d MB. Only buyers can download it.' % limits['file_mb']
+        % if product:
+        % file_hint = 'Current file: %s (%s). Leave empty to keep it.' % (product.file_name or 'none', filesize(product.file_size))
+        % end
+        % include('_field.tpl', name='file', label='Product file', type='file', value='', required=product is None, hint=file_hint)
+      </div>
+      <div>
+        % include('_field.tpl', name='thumbnail', label='Cover image', type='file', value='', attrs='accept="image/jpeg,image/png,image/webp,image/gif"', hint='JPEG, PNG, WebP or GIF up to %d MB; 4:3 looks best (for example 1200 × 900).' % limits['thumbnail_mb'])
+        % if product:
+        %   thumb = product.thumbnail_url(160)
+        %   if thumb:
+        <p class="current-thumb"><img src="{{thumb}}" alt="Current cover" width="160" height="120"> <span class="muted small">Current cover. Leave empty to keep it.</span></p>
+        %   elif product.thumbnail_state == 'processing':
+        <p class="hint">The current cover is still being processed.</p>
+        %   elif product.thumbnail_state == 'failed':
+        <p class="field-error">The last cover could not be used: {{product.thumbnail_error}}</p>
+        %   end
+        % end
+      </div>
+    </div>
+    <div class="form-actions">
+      <button class="button" type="submit">{{'Save changes' if product else 'Submit for review'}}</button>
+      <a class="button button-secondary" href="/seller/products">Cancel</a>
+    </div>
+  </form>
+</section>
