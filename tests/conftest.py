@@ -96,6 +96,19 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def handles_sighup(pid):
+    """Whether process `pid` has a SIGHUP handler: Huey's consumer installs its
+    signal handlers last in its start-up, after its workers may already run jobs.
+    Before that, a SIGINT is a plain KeyboardInterrupt, not a graceful stop."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGHUP - 1)))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return False
+
+
 def wait_for(predicate, timeout=30.0, interval=0.05, message="condition"):
     """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -366,6 +379,8 @@ def consumer(app_env, tmp_path):
             wait_for(lambda: WorkerRecord.select().where(
                 (WorkerRecord.consumer_pid == process.pid) & WorkerRecord.stopped_at.is_null()).count() >= 1
                 or process.process.poll() is not None, timeout=30, message="the consumer to start")
+            wait_for(lambda: handles_sighup(process.pid) or process.process.poll() is not None,
+                     message="the consumer's signal handlers")
             assert process.process.poll() is None, process.output()
         return process
 

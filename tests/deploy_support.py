@@ -17,7 +17,7 @@ import ssl
 import subprocess
 from pathlib import Path
 
-from tests.conftest import BIN, ROOT, wait_for
+from tests.conftest import BIN, ROOT, handles_sighup, wait_for
 
 DEPLOY = ROOT / "deploy"
 APP = "/srv/marketplace"
@@ -138,6 +138,13 @@ class UnitProcess:
         if not self.log.closed:
             self.log.flush()
         return self.log_path.read_text(errors="replace")
+
+    def wait_until_ready(self, pid=None):
+        """A consumer is ready for KillSignal once Huey has installed its signal handlers."""
+        pid = pid or self.pid
+        wait_for(lambda: handles_sighup(pid) or self.process.poll() is not None,
+                 message="the consumer's signal handlers")
+        assert self.process.poll() is None, self.output()[-3000:]
 
     def reload(self):
         """Run ExecReload as systemd would, with $MAINPID."""

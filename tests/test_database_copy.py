@@ -74,8 +74,9 @@ def test_a_sqlite_shop_moves_to_postgresql_and_redis_and_carries_on(app_env, mak
         consumer(workers=2)
         wait_for(lambda: effect_done("waiting-1") and effect_done("waiting-2"), timeout=60,
                  message="the waiting jobs to run after the move")
-        assert JobRecord.select().where((JobRecord.name == "make_effect")
-                                        & (JobRecord.state == "completed")).count() == 2
+        wait_for(lambda: JobRecord.select().where((JobRecord.name == "make_effect")
+                                                  & (JobRecord.state == "completed")).count() == 2,
+                 message="both recorded as completed")
 
         again = copy_command(app_env, target_url, "--from", sqlite_url)
         assert again.returncode == 1 and "already holds data" in again.stderr

@@ -131,6 +131,7 @@ def test_worker_unit_runs_jobs_restarts_on_reload_and_stops_after_the_running_jo
     try:
         wait_for(lambda: WorkerRecord.select().where(WorkerRecord.consumer_pid == worker.pid).count() == 4,
                  message="four worker threads")
+        worker.wait_until_ready()
         make_effect.dispatch("by-the-unit")
         crunch.dispatch("crunched", 1000)  # killable.call: a child process under the unit
         wait_for(lambda: effect_done("by-the-unit") and effect_done("crunched:332833500"),
@@ -143,6 +144,7 @@ def test_worker_unit_runs_jobs_restarts_on_reload_and_stops_after_the_running_jo
             (WorkerRecord.consumer_pid == worker.pid) & (WorkerRecord.started_at > reloaded_at)).count() == 4,
             message="the restarted consumer's workers")
         assert worker.process.poll() is None and "Consumer will restart." in worker.output()
+        worker.wait_until_ready()
 
         slow_effect.dispatch("finishes-first", 2)
         wait_for(lambda: runs("finishes-first") == 1, message="the slow job to start")
@@ -163,6 +165,7 @@ def test_template_unit_runs_extra_consumers_without_periodic_jobs(real_queue, un
     assert unit["KillSignal"] == ["SIGINT"] and unit["TimeoutStopSec"] == read_unit(
         units / "marketplace-worker.service")["Service"]["TimeoutStopSec"]
     try:
+        extra.wait_until_ready()
         make_effect.dispatch("by-an-extra-consumer")
         wait_for(lambda: effect_done("by-an-extra-consumer"), message="the job to run")
         assert "Periodic tasks are disabled." in extra.output()
@@ -278,11 +281,13 @@ def test_services_stay_inside_their_sandbox(real_queue, units, tmp_path):
         crunch.dispatch("traced-crunch", 10)
         wait_for(lambda: effect_done("traced") and effect_done("traced-crunch:285"), timeout=60,
                  message="the traced jobs")
+        worker.wait_until_ready(worker_pid)
         reloaded_at = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
         subprocess.run(["kill", "-HUP", str(web_pid)], check=True)
         subprocess.run(["kill", "-HUP", str(worker_pid)], check=True)
         wait_for(lambda: WorkerRecord.select().where(WorkerRecord.started_at > reloaded_at).count() == 4,
                  timeout=60, message="the restarted consumer's workers")
+        worker.wait_until_ready(worker_pid)
         wait_for(lambda: client.request("GET", "/healthz")[0] == 200, message="the reloaded web app")
     finally:
         subprocess.run(["kill", "-INT", str(worker_pid)])

@@ -16,7 +16,7 @@ import pytest
 
 import jobs
 from job_models import JobRecord, WorkerRecord
-from tests.conftest import free_port, missing_service, wait_for
+from tests.conftest import free_port, handles_sighup, missing_service, wait_for
 from tests.deploy_support import DEPLOY, Client, app_paths, localize, unit_settings, wait_for_http
 from tests.sample_jobs import effect_done, make_effect, runs, slow_effect
 
@@ -112,7 +112,9 @@ def test_supervisor_runs_web_and_consumers_and_stops_them_gracefully(app_env, su
     # One consumer with four threads, and two more with -n: twelve workers in three processes.
     wait_for(lambda: WorkerRecord.select().where(WorkerRecord.stopped_at.is_null()).count() == 12,
              message="twelve workers")
-    assert len({w.consumer_pid for w in WorkerRecord.select()}) == 3
+    consumers = {w.consumer_pid for w in WorkerRecord.select()}
+    assert len(consumers) == 3
+    wait_for(lambda: all(handles_sighup(pid) for pid in consumers), message="the consumers' signal handlers")
     assert "Periodic tasks are enabled." in server.log("marketplace-worker.log")
     for extra in ("marketplace-worker-extra_00.log", "marketplace-worker-extra_01.log"):
         assert "Periodic tasks are disabled." in server.log(extra)

@@ -17,7 +17,7 @@ import jobs
 import models
 import queue_control
 from job_models import JobRecord, WorkerRecord
-from tests.conftest import BIN, ROOT, _postgres_url, need_postgres, need_redis, wait_for
+from tests.conftest import BIN, ROOT, _postgres_url, handles_sighup, need_postgres, need_redis, wait_for
 from tests.sample_jobs import PERIODIC_SWITCH, SampleRun, effect_done, make_effect, runs, slow_effect
 
 pytestmark = [pytest.mark.consumer, pytest.mark.postgres]
@@ -92,7 +92,7 @@ def test_queue_restart_reaches_every_host(host, app_env):
     # Each consumer finishes, then execs itself: the same pid, a new process, new workers.
     for process in (a, b):
         wait_for(lambda: live_workers(process, since=requested) == 2, message=f"{process.host} to restart")
-        assert process.process.poll() is None
+        wait_for(lambda: handles_sighup(process.pid), message=f"{process.host}'s signal handlers")
         assert process.output().count("Huey consumer started") == 2
         assert "Consumer will restart." in process.output()
     keys = [f"after-restart-{i}" for i in range(6)]
