@@ -18,11 +18,12 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 import config
-from tests.conftest import free_port, missing_service, wait_for
+from tests.conftest import PASSWORD, free_port, missing_service, wait_for
 from tests.deploy_support import (
     DEPLOY,
     Client,
@@ -141,13 +142,21 @@ def test_site_passes_nginx_t(nginx, app_env):
 
 @pytest.fixture
 def web_unit(app_env, tmp_path):
-    port = free_port()
-    units = localized_units(app_env, tmp_path)
-    web = UnitProcess(units / "marketplace-web.service", unit_settings(app_env, WEB_BIND=f"127.0.0.1:{port}"),
-                      tmp_path / "web.log")
-    wait_for_http(Client(port, None, tls=False))
-    yield port
-    web.stop()
+    """The web unit's gunicorn with the test's settings (plus `settings`); returns its port."""
+    started = []
+
+    def start(**settings):
+        port = free_port()
+        units = localized_units(app_env, tmp_path)
+        started.append(UnitProcess(units / "marketplace-web.service",
+                                   unit_settings(app_env, WEB_BIND=f"127.0.0.1:{port}", **settings),
+                                   tmp_path / "web.log"))
+        wait_for_http(Client(port, None, tls=False))
+        return port
+
+    yield start
+    for web in started:
+        web.stop()
 
 
 def app_body_limit():
@@ -174,7 +183,7 @@ def test_nginx_serves_the_app_static_files_and_thumbnails(app_env, web_unit, ngi
     (app_env.data_dir / "media").mkdir(parents=True, exist_ok=True)
     thumbnail = bytes(range(256)) * 40
     (app_env.data_dir / "media" / "9c1e-160.webp").write_bytes(thumbnail)
-    server = nginx(web_unit, app_env.data_dir).start()
+    server = nginx(web_unit(), app_env.data_dir).start()
     client = server.https()
 
     status, headers, _ = server.http().request("GET", "/products?page=2")
@@ -204,7 +213,7 @@ def test_nginx_serves_the_app_static_files_and_thumbnails(app_env, web_unit, ngi
 def test_the_app_sees_the_visitors_address(app_env, web_unit, nginx):
     from models import LoginFailure
 
-    server = nginx(web_unit, app_env.data_dir).start()
+    server = nginx(web_unit(), app_env.data_dir).start()
     # The visitor connects from 127.0.0.7; nginx reaches gunicorn from 127.0.0.1.
     client = server.https(source_address="127.0.0.7")
     status, headers, body = client.request("GET", "/login")
@@ -217,7 +226,7 @@ def test_the_app_sees_the_visitors_address(app_env, web_unit, nginx):
 
 
 def test_uploads_up_to_the_apps_limit_reach_the_app(app_env, web_unit, nginx):
-    server = nginx(web_unit, app_env.data_dir).start()
+    server = nginx(web_unit(), app_env.data_dir).start()
     client = server.https()
     limit = app_body_limit()
     headers = {"Content-Type": "application/octet-stream", "Accept": "application/json"}
@@ -245,8 +254,6 @@ class Upstream(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     seen = []
-    # As the app answers /download/<token> with the shipped settings.
-    accel_prefix = config.read_dotenv(DEPLOY / "marketplace.env.example")["DOWNLOAD_ACCEL_PREFIX"]
 
     def log_message(self, *args):
         pass
@@ -269,16 +276,6 @@ class Upstream(BaseHTTPRequestHandler):
         else:
             self._answer(200, b'{"received": true}', [("Content-Type", "application/json")])
 
-    def do_GET(self):
-        self.seen.append({"target": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                          "body": b""})
-        if self.path.startswith("/download/"):
-            self._answer(200, headers=[
-                ("X-Accel-Redirect", self.accel_prefix + "ab/Big%20File.zip"),
-                ("Content-Disposition", 'attachment; filename="Big File.zip"'),
-            ])
-        else:
-            self._answer(404)
 
 
 @pytest.fixture
@@ -331,18 +328,62 @@ def test_webhooks_reach_the_app_untouched(nginx, app_env, upstream):
     assert status == 413 and len(Upstream.seen) == count
 
 
-def test_downloads_are_handed_to_nginx_by_x_accel_redirect(nginx, app_env, upstream):
-    content = os.urandom(300_000)
-    (app_env.data_dir / "products" / "ab").mkdir(parents=True)
-    (app_env.data_dir / "products" / "ab" / "Big File.zip").write_bytes(content)
-    server = nginx(upstream.server_address[1], app_env.data_dir).start()
+# ---------------------------------------------------------------------------
+# The shop's own webhooks and downloads, through nginx
+# ---------------------------------------------------------------------------
+
+
+def log_in(client, email, password=PASSWORD):
+    """Log in through nginx; returns the cookies to send."""
+    _, headers, body = client.request("GET", "/login")
+    cookies = cookies_of(headers)
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', body).group(1).decode()
+    form = f"csrf_token={token}&email={quote(email)}&password={quote(password)}"
+    status, headers, _ = client.request("POST", "/login", body=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies})
+    assert status == 303
+    return "; ".join(filter(None, [cookies, cookies_of(headers)]))
+
+
+def test_signed_webhooks_and_paid_downloads_work_through_nginx(app_env, web_unit, nginx, make_user):
+    import cart
+    import downloads
+    import orders
+    from models import DownloadLink, WebhookEvent
+    from tests.shop_fixtures import STRIPE_KEY, STRIPE_WEBHOOK_SECRET, make_product, sign_stripe, stripe_event
+
+    accel = config.read_dotenv(DEPLOY / "marketplace.env.example")["DOWNLOAD_ACCEL_PREFIX"]
+    port = web_unit(STRIPE_SECRET_KEY=STRIPE_KEY, STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+                    DOWNLOAD_ACCEL_PREFIX=accel)
+    server = nginx(port, app_env.data_dir).start()
     client = server.https()
 
-    status, headers, body = client.request("GET", "/download/3f9a2c")
-    assert status == 200 and body == content
-    assert headers["content-disposition"] == 'attachment; filename="Big File.zip"'
-    assert "x-accel-redirect" not in headers and headers["cache-control"] == "private, no-store"
+    # Stripe signs the exact bytes; the app accepts them after nginx, whole or chunked.
+    for n, chunked in ((1, False), (2, True)):
+        body = json.dumps(stripe_event("checkout_session_completed", event_id=f"evt_through_nginx_{n}")).encode()
+        status, _, answer = client.request("POST", "/webhooks/stripe", body=body, chunked=chunked, headers={
+            "Content-Type": "application/json", "Stripe-Signature": sign_stripe(body.decode())})
+        assert status == 200, answer
+    assert WebhookEvent.select().count() == 2
+    body = json.dumps(stripe_event("checkout_session_completed", event_id="evt_forged")).encode()
+    status, _, _ = client.request("POST", "/webhooks/stripe", body=body, headers={
+        "Content-Type": "application/json", "Stripe-Signature": sign_stripe(body.decode(), secret="whsec_other")})
+    assert status == 400 and WebhookEvent.select().count() == 2
 
-    # Interrupted downloads resume.
-    status, headers, body = client.request("GET", "/download/3f9a2c", headers={"Range": "bytes=1000-1999"})
-    assert status == 206 and body == content[1000:2000]
+    # A customer's paid download: the app checks and counts the link, nginx sends the file.
+    seller, customer = make_user("seller"), make_user("customer")
+    content = os.urandom(200_000)
+    product = make_product(seller, "Field recordings", 1500, content=content, file_name="Field recordings.zip")
+    cart.add(customer, product.id)
+    orders.mark_paid(orders.create_from_cart(customer, "test").id)
+    url = downloads.url_for(DownloadLink.get())
+    cookies = log_in(client, customer.email)
+    status, headers, body = client.request("GET", url, headers={"Cookie": cookies})
+    assert status == 200 and body == content
+    assert headers["content-disposition"].startswith('attachment; filename="Field recordings.zip"')
+    assert "x-accel-redirect" not in headers and DownloadLink.get().download_count == 1
+    # A range request is one more counted download, so it gets the whole file.
+    status, _, body = client.request("GET", url, headers={"Cookie": cookies, "Range": "bytes=0-9"})
+    assert status == 200 and body == content and DownloadLink.get().download_count == 2
+    # The file itself is never reachable from outside.
+    assert client.request("GET", f"{accel}{product.file_path}", headers={"Cookie": cookies})[0] == 404
