@@ -1,7 +1,6 @@
 """Domain events with queued listeners: the seed's `PurchaseCompleted -> ProcessPurchase`.
 
     PurchaseCompleted = Event("PurchaseCompleted")
-OrderRefunded = Event("OrderRefunded")
 
     @PurchaseCompleted.listen(tries=3, timeout=120)      # in tasks.py: a job like any other
     def process_purchase(order_id): ...

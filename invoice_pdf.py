@@ -11,14 +11,49 @@ from money import exponent, format_money
 
 
 def _amount_text(minor, currency, unicode_font):
-    if unicode_font:
-        return format_money(minor, currency)
+    text = format_money(minor, currency)
+    if unicode_font or _is_latin1(text):
+        return text
     # The core fonts have no ₹ and friends: amounts are written with the code.
     return f"{minor / 10 ** exponent(currency):,.{exponent(currency)}f} {currency}"
 
 
+def _is_latin1(text):
+    try:
+        text.encode("latin-1")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def needs_unicode_font(data):
+    """Whether the invoice has text the core fonts cannot print (₹, €, Cyrillic, CJK ...).
+
+    Embedding the Unicode font costs about half a second per PDF (fpdf2 parses
+    and subsets the whole font); most invoices are plain Latin and do not need it.
+    """
+    amounts = [format_money(item["price"], data["currency"]) for item in data["items"]]
+    amounts.append(format_money(data["total"], data["currency"]))
+    return not all(_is_latin1(_with_standins(text)) for text in [*_strings(data), *amounts])
+
+
 _LATIN1_STANDINS = {"\u2014": "-", "\u2013": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                     "\u2026": "..."}
+
+
+def _with_standins(text):
+    return "".join(_LATIN1_STANDINS.get(char, char) for char in text)
 
 
 def latin1(value):

@@ -82,7 +82,7 @@ def invoice_data(invoice):
         entry["items"] += 1
         entry["total"] += item.price
     method = payments.LABELS.get(order.gateway, order.gateway)
-    return {
+    data = {
         "shop": config.APP_NAME,
         "shop_url": config.APP_URL,
         "label": invoice.label,
@@ -97,8 +97,9 @@ def invoice_data(invoice):
         "total": order.total,
         "currency": order.currency,
         "refunded": f"{order.refunded_at:%d %B %Y}" if order.status == "refunded" and order.refunded_at else None,
-        "fonts": font_paths(),
     }
+    data["fonts"] = font_paths() if invoice_pdf.needs_unicode_font(data) else None
+    return data
 
 
 def generate(order_id):

@@ -180,11 +180,12 @@ import routes_catalog  # noqa: E402
 import routes_checkout  # noqa: E402
 import routes_notifications  # noqa: E402
 import routes_orders  # noqa: E402
+import routes_queue  # noqa: E402
 import routes_seller  # noqa: E402
 import routes_webhooks  # noqa: E402
 
 for _area in (routes_accounts, routes_catalog, routes_seller, routes_admin, routes_notifications,
-              routes_checkout, routes_orders, routes_webhooks):
+              routes_checkout, routes_orders, routes_webhooks, routes_queue):
     _area.routes.attach(app)
 
 

@@ -8,6 +8,7 @@ URL that playhouse.db_url accepts. All times are naive UTC.
 import datetime
 import json
 import re
+import threading
 import unicodedata
 
 from peewee import (
@@ -22,6 +23,7 @@ from peewee import (
     TextField,
 )
 from playhouse.db_url import connect as connect_url
+from playhouse.pool import PooledSqliteDatabase
 
 import config
 
@@ -42,6 +44,26 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
+class SqliteDatabase(PooledSqliteDatabase):
+    """SQLite, pooled, whose transactions take the write lock when they begin.
+
+    A plain BEGIN takes the write lock at the first write; if another process
+    wrote in between, SQLite cannot wait for its turn and fails at once with
+    "database is locked". BEGIN IMMEDIATE makes a busy writer wait
+    (busy_timeout) like any other.
+    """
+
+    def begin(self, lock_type="IMMEDIATE"):
+        return super().begin(lock_type)
+
+
+# Connections are pooled: the web app "closes" its connection after every
+# request, and opening a SQLite connection again (pragmas, schema, and a WAL
+# checkpoint when the last one closes) cost more than most pages; a PostgreSQL
+# connection costs a round trip or three and a server process.
+POOL_SETTINGS = {"max_connections": 64, "stale_timeout": 600, "timeout": 30}
+
+
 def init_db(url=None, asynchronous_commit=False):
     """Point the proxy at the database named by `url` (default DATABASE_URL).
 
@@ -50,15 +72,32 @@ def init_db(url=None, asynchronous_commit=False):
     """
     url = url or config.DATABASE_URL
     if url.startswith("sqlite"):
-        database = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=15)
-    elif asynchronous_commit:
-        database = connect_url(url, options="-c synchronous_commit=off")
+        # A pooled connection serves one thread at a time, but not always the same one.
+        database = SqliteDatabase(url.split(":///", 1)[1], pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                                  **POOL_SETTINGS)
     else:
-        database = connect_url(url)
-    if db.obj is not None and not db.obj.is_closed():
-        db.obj.close()
+        scheme, _, rest = url.partition("://")
+        options = {"options": "-c synchronous_commit=off"} if asynchronous_commit else {}
+        database = connect_url(f"{scheme.split('+')[0]}+pool://{rest}", **POOL_SETTINGS, **options)
+    if db.obj is not None:
+        close_all(db.obj)
     db.initialize(database)
     return database
+
+
+def close_all(database):
+    """Close every connection of `database`, pooled ones included."""
+    if not database.is_closed():
+        database.close()
+    database.close_all()
+
+
+def forget_connections():
+    """In a forked child: drop the parent's connections without touching them."""
+    database = db.obj
+    database._pool_lock = threading.RLock()
+    database._pool_available = threading.Condition(database._pool_lock)
+    database.dispose()
 
 
 def is_sqlite():

@@ -8,6 +8,7 @@ the web app.
 import logging
 
 import models
+import queue_metrics  # its roll-up tables are created with every other table
 from jobs import crontab, huey, job, on_failure, periodic  # noqa: F401  (huey is what huey_consumer loads)
 
 if models.db.obj is None:
@@ -26,6 +27,8 @@ def prune_job_records():
     """Drop finished job records, old failed jobs, expired locks and counters."""
     import job_retention
 
+    # Whatever is about to be pruned must be in the roll-ups first.
+    queue_metrics.roll_up()
     removed = job_retention.prune()
     log.info("pruned %s", ", ".join(f"{n} {kind}" for kind, n in removed.items()))
 
@@ -36,6 +39,22 @@ def prune_sessions():
     import accounts
 
     accounts.prune_sessions()
+
+
+# The queue dashboard's figures and alerts run on the high queue, so a backlog of
+# ordinary jobs does not hold them up.
+@periodic(crontab(), queue="high", tries=2, timeout=300)
+def roll_up_job_metrics():
+    """Add the jobs that finished since the last run to the per-minute roll-ups (queue_metrics)."""
+    queue_metrics.roll_up()
+
+
+@periodic(crontab(), queue="high", tries=3, backoff=[10, 30], timeout=120)
+def check_queue_alerts():
+    """Mail the admins about long waits and failure rates, once per incident (queue_alerts)."""
+    import queue_alerts
+
+    queue_alerts.check()
 
 
 @job(queue="high", tries=5, backoff=[30, 60, 300], timeout=60, unique_for=300, unique_key=lambda: "all")

@@ -254,10 +254,7 @@ class Worker(HueyWorker):
 
 def _reset_after_fork():
     """A forked worker process must not use its parent's database or queue connections."""
-    try:
-        db.obj._state.reset()
-    except AttributeError:
-        pass
+    models.forget_connections()
     storage = jobs.huey.storage
     if isinstance(storage, BaseSqlStorage):
         storage._conn = None

@@ -130,9 +130,9 @@ def test_a_chain_survives_a_killed_consumer(consumer):
     first.kill()
     consumer(workers=1)
     wait_for(lambda: effect_done("c3"), timeout=60, message="the chain to finish")
-    # Completions are written in batches, a moment after the job's own effect.
+    # The last step's completion is written by the consumer's batch writer a moment later.
     wait_for(lambda: [r.state for r in chain_progress(chain_id)] == ["completed"] * 3,
-             message="every step recorded as completed")
+             message="every step recorded completed")
     assert runs("c2") == 1 and runs("c3") == 1
 
 

@@ -1,0 +1,118 @@
+"""The purchase pipeline, end to end: distinct signed Stripe webhooks posted to
+the web server (gunicorn), then process_webhook (verifying with the Stripe API,
+here a local stand-in), PurchaseCompleted -> process_purchase (ledger, download
+links, emails) and generate_invoice -> send_invoice_email, on a consumer with
+4 thread workers.
+
+    python bench/pipeline.py [--backends sqlite,postgres-redis] [--purchases 1000] [--steady 300]
+
+Throughput: every webhook posted as fast as the server takes them (16
+connections), timed until every order has its download links and its invoice
+PDF. Latency: a steady 10 purchases per second; for each, the time from posting
+the webhook to its first download link in the database.
+"""
+
+import argparse
+import datetime
+import time
+
+from common import Shop, load, percentile
+from shop_data import completed_event, orders, products, signed, users
+from stripe_standin import StripeStandIn
+
+SECRET = "whsec_bench_pipeline"
+
+
+def _post_requests(shop, standin, batch):
+    requests = []
+    for order_id, session_id, total in batch:
+        intent = standin.add_paid_session(session_id, order_id, total, "USD")
+        body = completed_event(order_id, session_id, total, intent)
+        requests.append(("POST", f"{shop.url}/webhooks/stripe",
+                         {"Stripe-Signature": signed(body, SECRET), "Content-Type": "application/json"},
+                         body.encode()))
+    return requests
+
+
+def _done(order_ids):
+    from models import DownloadLink, Invoice, OrderItem
+
+    items = OrderItem.select(OrderItem.id).where(OrderItem.order.in_(order_ids))
+    links = DownloadLink.select().where(DownloadLink.order_item.in_(items)).count()
+    invoices = Invoice.select().where(Invoice.order.in_(order_ids) & Invoice.pdf_path.is_null(False)).count()
+    return links, invoices
+
+
+def run(backends, purchases, steady):
+    standin = StripeStandIn()
+    with Shop(backends, STRIPE_SECRET_KEY="sk_test_bench", STRIPE_WEBHOOK_SECRET=SECRET,
+              STRIPE_API_BASE=standin.url) as shop:
+        sellers = users("seller", 2, "seller")
+        customers = users("customer", 50, "customer")
+        catalogue = products(sellers, 20)
+        burst = orders(customers, catalogue, purchases)
+        paced = orders(customers, catalogue, steady)
+        shop.start_web()
+        shop.start_consumer(4)
+        time.sleep(2)  # the consumer's imports and first sweep
+
+        # Throughput.
+        ids = [o[0] for o in burst]
+        requests = _post_requests(shop, standin, burst)
+        start = time.perf_counter()
+        elapsed, latencies, errors = load(requests, concurrency=16)
+        posted = time.perf_counter() - start
+        while True:
+            links, invoices = _done(ids)
+            if links == 2 * len(ids) and invoices == len(ids):
+                break
+            if time.perf_counter() - start > 900:
+                raise SystemExit(f"gave up: {links} links and {invoices} invoices after 15 minutes")
+            time.sleep(0.2)
+        total = time.perf_counter() - start
+        result = {"purchases": purchases, "posted_in_s": posted, "all_done_in_s": total,
+                  "purchases_per_s": purchases / total, "webhook_errors": len(errors),
+                  "webhook_p99_ms": percentile(latencies, 0.99) * 1000}
+
+        # Latency at a steady 10 per second.
+        from models import DownloadLink, OrderItem, utcnow
+
+        requests = _post_requests(shop, standin, paced)
+        sent_at = {}
+        schedule_start = utcnow()
+        for index, (order_id, _, _) in enumerate(paced):
+            sent_at[order_id] = schedule_start + datetime.timedelta(seconds=index / 10)
+        load(requests, concurrency=4, rate=10)
+        ids = [o[0] for o in paced]
+        deadline = time.perf_counter() + 120
+        while _done(ids)[0] < 2 * len(ids) and time.perf_counter() < deadline:
+            time.sleep(0.2)
+        first_link = {}
+        for link, order_id in (DownloadLink.select(DownloadLink, OrderItem.order).join(OrderItem)
+                               .where(OrderItem.order.in_(ids)).tuples()
+                               .select(DownloadLink.created_at, OrderItem.order)):
+            first_link[order_id] = min(first_link.get(order_id, link), link)
+        waits = [(first_link[o] - sent_at[o]).total_seconds() for o in ids if o in first_link]
+        result.update(steady_purchases=len(waits), latency_p50_s=percentile(waits, 0.5),
+                      latency_p95_s=percentile(waits, 0.95), latency_max_s=max(waits) if waits else float("nan"))
+    standin.stop()
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgres-redis")
+    parser.add_argument("--purchases", type=int, default=1000)
+    parser.add_argument("--steady", type=int, default=300)
+    args = parser.parse_args()
+    for backends in args.backends.split(","):
+        r = run(backends, args.purchases, args.steady)
+        print(f"{backends:>15}: {r['purchases']} purchases in {r['all_done_in_s']:.1f}s = "
+              f"{r['purchases_per_s']:.1f}/s (webhooks posted in {r['posted_in_s']:.1f}s, "
+              f"p99 {r['webhook_p99_ms']:.0f} ms, {r['webhook_errors']} errors); at 10/s: webhook to "
+              f"download link p50 {r['latency_p50_s']:.2f}s p95 {r['latency_p95_s']:.2f}s "
+              f"max {r['latency_max_s']:.2f}s ({r['steady_purchases']} purchases)")
+
+
+if __name__ == "__main__":
+    main()
