@@ -6,6 +6,8 @@
     marketplace demo                  load the demo shop (only into an empty database)
     marketplace user create ...       add a user (for example the first admin)
     marketplace queue ...             the job system (see `marketplace queue --help`)
+    marketplace backup                back up data/ while the shop runs (see DEPLOY.md)
+    marketplace copy-database URL     copy all data into another database (SQLite to PostgreSQL)
 """
 
 import argparse
@@ -178,6 +180,12 @@ def build_parser():
     import queue_cli
 
     queue_cli.add_commands(commands)
+
+    import backup
+    import database_copy
+
+    backup.add_command(commands)
+    database_copy.add_command(commands)
     return parser
 
 

@@ -62,3 +62,11 @@ class WebhookError(MarketplaceError):
     """A webhook that is forged, stale, malformed or oversize: refused with a 4xx."""
 
     status = 400
+
+
+class BackupError(MarketplaceError):
+    """`marketplace backup` could not make a complete backup; the message says why."""
+
+
+class DatabaseCopyError(MarketplaceError):
+    """`marketplace copy-database` refused or failed; nothing was copied."""

@@ -74,6 +74,8 @@ class ProcessRuntime:
         self.pid = os.getpid()
         self.consumer = consumer
         self.lock = threading.Lock()
+        # Orders heartbeat writes against a worker being marked stopped.
+        self.beat_lock = threading.Lock()
         self.workers = {}  # worker id -> Worker
         self.running = {}  # thread ident -> Attempt
         self.jobs_done = {}  # worker id -> count
@@ -90,13 +92,16 @@ class ProcessRuntime:
         self.write_heartbeat()
 
     def remove_worker(self, worker):
-        with self.lock:
-            self.workers.pop(worker.worker_id, None)
-        try:
-            WorkerRecord.update(stopped_at=utcnow(), current_job=None, current_job_name=None).where(
-                WorkerRecord.id == worker.worker_id).execute()
-        except DatabaseError:
-            log.warning("could not mark worker %s stopped", worker.worker_id)
+        # Under beat_lock: a heartbeat that had already listed this worker would
+        # otherwise write its row back with stopped_at empty after this update.
+        with self.beat_lock:
+            with self.lock:
+                self.workers.pop(worker.worker_id, None)
+            try:
+                WorkerRecord.update(stopped_at=utcnow(), current_job=None, current_job_name=None).where(
+                    WorkerRecord.id == worker.worker_id).execute()
+            except DatabaseError:
+                log.warning("could not mark worker %s stopped", worker.worker_id)
 
     def _started(self, attempt):
         with self.lock:
@@ -159,6 +164,10 @@ class ProcessRuntime:
                     db.close()
 
     def write_heartbeat(self):
+        with self.beat_lock:
+            self._write_heartbeat()
+
+    def _write_heartbeat(self):
         now = utcnow()
         rss = rss_bytes()
         with self.lock:

@@ -5,10 +5,12 @@
 #   fonts-dejavu-core   a Unicode font for invoice PDFs and screenshots
 #   poppler-utils       pdftoppm, to look at generated invoices
 #   nginx, supervisor   the deploy/ configurations are checked by the real programs
+#   systemd             systemd-analyze, which checks the deploy/systemd units offline
+#   strace              traces the units' programs to check them against the units' sandbox
 #   redis-server        the Redis queue backend, and throwaway servers in fault tests
-#   postgresql          the production database backend
+#   postgresql          the production database backend (its client has pg_dump for backups)
 set -eu
-PACKAGES="chromium fonts-dejavu-core poppler-utils nginx supervisor redis-server postgresql"
+PACKAGES="chromium fonts-dejavu-core poppler-utils nginx supervisor systemd strace redis-server postgresql"
 missing=""
 for pkg in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing="$missing $pkg"

@@ -58,6 +58,10 @@ import tests.sample_jobs  # noqa: E402,F401  (its tables must exist in every tes
 # ---------------------------------------------------------------------------
 
 
+def pytest_report_header():
+    return f"backends: {TEST_DATABASE} database, {TEST_QUEUE} queue"
+
+
 def missing_service(reason):
     """Fail under CI, skip elsewhere: CI must never quietly skip a real-service test."""
     if CI:
@@ -101,6 +105,19 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def handles_sighup(pid):
+    """Whether process `pid` has a SIGHUP handler: Huey's consumer installs its
+    signal handlers last in its start-up, after its workers may already run jobs.
+    Before that, a SIGINT is a plain KeyboardInterrupt, not a graceful stop."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGHUP - 1)))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return False
 
 
 def wait_for(predicate, timeout=30.0, interval=0.05, message="condition"):
@@ -393,6 +410,8 @@ def consumer(app_env, tmp_path):
             wait_for(lambda: WorkerRecord.select().where(
                 (WorkerRecord.consumer_pid == process.pid) & WorkerRecord.stopped_at.is_null()).count() >= 1
                 or process.process.poll() is not None, timeout=30, message="the consumer to start")
+            wait_for(lambda: handles_sighup(process.pid) or process.process.poll() is not None,
+                     message="the consumer's signal handlers")
             assert process.process.poll() is None, process.output()
         return process
 

@@ -6,9 +6,11 @@ SampleEffect (unique by key: the effect a user would see, made once).
 
 import time
 
-from peewee import CharField, DateTimeField, FloatField, IntegerField, IntegrityError
+from peewee import CharField, DateTimeField, DoubleField, IntegerField, IntegrityError
 
-from jobs import Fail, Release, current, job
+import killable
+import queue_control
+from jobs import Fail, Release, crontab, current, job, periodic
 from models import BaseModel, db, utcnow
 
 
@@ -18,7 +20,8 @@ class SampleRun(BaseModel):
     attempt = IntegerField()
     worker = CharField(null=True)
     at = DateTimeField(default=utcnow)
-    started = FloatField(default=time.time)
+    # DoubleField: PostgreSQL's FloatField is a 4-byte REAL, which rounds a unix time to 128 s.
+    started = DoubleField(default=time.time)
 
 
 class SampleEffect(BaseModel):
@@ -133,8 +136,8 @@ class SampleSpan(BaseModel):
     """When an attempt ran, to check that attempts under one lock never overlap."""
 
     key = CharField(index=True)
-    started = FloatField()
-    finished = FloatField()
+    started = DoubleField()
+    finished = DoubleField()
 
 
 @job(tries=20, timeout=30, middleware=[WithoutOverlapping("shared", release_after=0.2)])
@@ -179,3 +182,38 @@ def failing_step(key):
 def batch_callback(batch_id, name):
     _run(f"{name}:{batch_id}", "batch_callback")
     _effect(f"{name}:{batch_id}")
+
+
+# ---------------------------------------------------------------------------
+# Deployment: periodic dispatch across hosts, and killable work under the units
+# ---------------------------------------------------------------------------
+
+# The sample periodic job runs only while this flag is set, so consumers in
+# other tests never dispatch it and their counts of jobs stay their own.
+PERIODIC_SWITCH = "sample:periodic"
+_every_minute = crontab(minute="*")
+
+
+def _every_minute_when_switched_on(moment):
+    if not _every_minute(moment):
+        return False
+    try:
+        return queue_control.get_flag(PERIODIC_SWITCH) is not None
+    finally:
+        if not db.is_closed():
+            db.close()
+
+
+@periodic(_every_minute_when_switched_on)
+def tick():
+    _run("tick", "tick")
+
+
+def sum_of_squares(n):
+    """Runs in killable's child process."""
+    return sum(i * i for i in range(n))
+
+
+@job(tries=1, timeout=30)
+def crunch(key, n):
+    _effect(f"{key}:{killable.call(sum_of_squares, n)}")
