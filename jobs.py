@@ -230,16 +230,22 @@ def on_failure(listener):
 def periodic(schedule, **options):
     """Declare a job that Huey's scheduler dispatches on `schedule` (a crontab).
 
-    Only consumers started without -n dispatch periodic jobs; the job itself is
-    durable like any other, and unique for a minute so it is queued once.
+    Start only one consumer without -n. Should two schedulers run anyway, the
+    job is still dispatched once per minute it is due: each dispatch first takes
+    a lock named after that minute, which outlives the job (it expires after an
+    hour and is pruned), so the second scheduler finds it taken.
     """
 
     def decorator(func):
-        options.setdefault("unique_for", 55)
         declared = Job(func, **options)
 
         def dispatch_periodic():
-            declared.dispatch()
+            slot = f"periodic:{declared.name}:{utcnow():%Y-%m-%dT%H:%M}"
+            with db.atomic():
+                if acquire_lock(slot, str(uuidlib.uuid4()), 3600):
+                    declared.dispatch()
+                else:
+                    log.info("periodic job %s already dispatched for this minute", declared.name)
 
         huey.periodic_task(schedule, name=f"periodic:{declared.name}")(dispatch_periodic)
         return declared

@@ -305,6 +305,9 @@ class Consumer(HueyConsumer):
                           config.QUEUE_POLL_MAX_DELAY,
                           f"; memory cap {self.memory_mb} MB" if self.memory_mb else "",
                           f"; restarts after {self.max_time}s" if self.max_time else "")
+        # Huey installs its signal handlers after starting the workers; a SIGINT
+        # or SIGHUP in between would kill the consumer outright. Install them first.
+        self._set_signal_handlers()
         super().start()
         if self.worker_type != "process":
             # Thread workers share this process's runtime; start it before any job runs.
