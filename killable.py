@@ -24,7 +24,9 @@ import jobs
 
 _context = multiprocessing.get_context("forkserver")
 # Modules every child needs, imported once by the fork server instead of per child.
-_context.set_forkserver_preload(["PIL.Image", "fpdf", "images", "invoice_pdf"])
+# "__main__" too: otherwise every new child runs the main script (huey_consumer,
+# and the imports it brings) again before its first call.
+_context.set_forkserver_preload(["__main__", "PIL.Image", "fpdf", "images", "invoice_pdf"])
 
 MAX_CALLS = 200  # then the child is replaced, so no slow leak in a library grows forever
 MAX_IDLE = 4

@@ -169,11 +169,11 @@ def settle_session(order, session):
         raise PaymentMismatch(
             f"session {session['id']} is for {session.get('amount_total')} {session.get('currency')}, "
             f"order {order.reference} is for {order.total} {order.currency}")
-    payment_intent = session.get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
-    if payment_intent:
-        intent = _plain(_call("retrieve the payment", client().v1.payment_intents.retrieve, payment_intent))
+    intent = session.get("payment_intent")
+    if isinstance(intent, str):
+        intent = _plain(_call("retrieve the payment", client().v1.payment_intents.retrieve, intent))
+    payment_intent = intent.get("id") if intent else None
+    if intent:
         if intent.get("status") != "succeeded":
             raise PaymentNotConfirmed(f"payment {payment_intent} is {intent.get('status')}, not succeeded")
         if intent.get("amount") != order.total or (intent.get("currency") or "").upper() != order.currency:
@@ -187,7 +187,9 @@ def process_event(event):
     data = json.loads(event.payload)
     event_type, obj = data["type"], data["data"]["object"]
     if event_type in SESSION_EVENTS:
-        session = _plain(_call("retrieve the checkout session", client().v1.checkout.sessions.retrieve, obj["id"]))
+        # The PaymentIntent comes expanded in the same answer: one API round trip, not two.
+        session = _plain(_call("retrieve the checkout session", client().v1.checkout.sessions.retrieve, obj["id"],
+                               {"expand": ["payment_intent"]}))
         order = _order_for_session(session)
         if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
             outcome = settle_session(order, session)

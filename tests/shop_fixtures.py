@@ -241,6 +241,12 @@ class StripeAPI:
             session = self.sessions.get(parsed.path.rsplit("/", 1)[1])
             if session is None:
                 return self._error(handler, 404, f"No such checkout.session: {parsed.path}")
+            expand = params.get("expand") or []
+            if set(expand) - {"payment_intent"}:
+                return self._error(handler, 400, f"cannot expand {expand}")
+            if "payment_intent" in expand and session["payment_intent"]:
+                intent = self.localstripe_client().v1.payment_intents.retrieve(session["payment_intent"])
+                session = dict(session, payment_intent=intent.to_dict())
             return self._reply(handler, 200, session)
         self.proxy(handler, method, raw)
 

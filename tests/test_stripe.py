@@ -73,9 +73,10 @@ def test_completed_event_is_verified_with_the_api_and_fulfils(stripe_order, stri
     assert response.status_int == 200 and response.json == {"received": True, "duplicate": False, "ignored": False}
     order = Order.get_by_id(order.id)
     assert order.status == "paid" and order.payment_ref == session["payment_intent"]
-    paths = [r["path"] for r in stripe_api.requests]
-    assert f"/v1/checkout/sessions/{session['id']}" in paths
-    assert f"/v1/payment_intents/{session['payment_intent']}" in paths
+    # One round trip: the session, with its PaymentIntent expanded (read from localstripe).
+    [retrieve] = [r for r in stripe_api.requests if r["path"] == f"/v1/checkout/sessions/{session['id']}"]
+    assert retrieve["params"] == {"expand": ["payment_intent"]}
+    assert not any(r["path"].startswith("/v1/payment_intents") for r in stripe_api.requests)
     assert DownloadLink.select().count() == 2 and LedgerEntry.select().count() == 2
     assert WebhookEvent.get().outcome == "paid"
     assert any(mail["Subject"].startswith("Invoice INV-000001") for mail in app_env.mails)
