@@ -27,7 +27,7 @@ FULL = [
 ]
 QUICK = {
     "throughput.py": ["--jobs", "2000", "--runs", "1"], "peers.py": ["--jobs", "1000"],
-    "pipeline.py": ["--purchases", "100", "--steady", "30"], "ingest.py": ["--events", "500"],
+    "pipeline.py": ["--purchases", "100", "--steady", "30"], "ingest.py": ["--events", "500", "--steady", "300"],
     "catalog.py": ["--requests", "300"], "memory.py": ["--jobs", "100", "--requests", "300"],
     "dashboard_page.py": ["--jobs", "20000", "--requests", "3"],
 }
