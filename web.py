@@ -217,6 +217,8 @@ def form_fields():
         forms = request.forms
     except UnicodeError:  # a multipart part is decoded while the body is parsed
         raise HTTPError(400, NOT_UTF8_MESSAGE.format("form")) from None
+    except ValueError:  # bottle's multipart parser refuses a part header with a NUL or line break
+        raise HTTPError(400, "The form data could not be read. Reload the page and try again.") from None
     return dict(_checked_text(forms, "form"))
 
 
