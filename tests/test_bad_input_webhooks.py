@@ -83,7 +83,8 @@ def test_nul_characters_in_a_signed_event_are_refused(client, stripe_keys):
 
 NOT_STRIPE_EVENTS = [
     ("application/x-www-form-urlencoded", b"id=evt_1&type=checkout.session.completed"),
-    ("multipart/form-data; boundary=zz", b"--zz\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nevt_1\r\n--zz--\r\n"),
+    ("multipart/form-data; boundary=zz",
+     b"--zz\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nevt_1\r\n--zz--\r\n"),
     ("text/plain", b"checkout.session.completed evt_1"),
     ("application/json", b""),
     ("application/json", b"null"),
