@@ -46,6 +46,7 @@ def before_request():
         raise HTTPError(413, f"The upload is too large: the limit is {config.UPLOAD_MAX_MB} MB.")
     if length < 0 and "chunked" in (request.get_header("Transfer-Encoding") or "").lower():
         raise HTTPError(411, "Send a Content-Length with the request body.")
+    web.check_address()
     models.db.connect(reuse_if_open=True)
     web.load_visitor()
 

@@ -1,6 +1,7 @@
 """Money: integer minor units with a currency. The one formatter, parser and splitter."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from errors import ValidationError
 
@@ -8,6 +9,7 @@ from errors import ValidationError
 _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3}
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
 MAX_PRICE_MAJOR = Decimal("1000000")
+_AMOUNT_RE = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 
 
 def exponent(currency):
@@ -25,15 +27,27 @@ def format_money(minor, currency):
 
 
 def parse_money(text, currency, field="price"):
-    """A positive amount typed by a person ("12", "12.5", "1,299.00") in minor units."""
-    cleaned = (text or "").strip().replace(",", "")
+    """A positive amount typed by a person ("12", "12.5", "1,299.00", "$12", "12.500 KWD") in
+    minor units. Whatever format_money writes for a positive amount reads back the same.
+
+    Only ASCII digits: Decimal would also take "1e3", "Infinity" or Arabic-Indic digits,
+    none of which a seller means as a price.
+    """
+    cleaned = (text or "").strip()
+    code = currency.upper()
+    if cleaned.upper().endswith(code):
+        cleaned = cleaned[:-len(code)].rstrip()
+    elif cleaned.upper().startswith(code):
+        cleaned = cleaned[len(code):].lstrip()
+    negative = cleaned.startswith("-")
+    cleaned = cleaned.removeprefix("-")
     for symbol in _SYMBOLS.values():
         cleaned = cleaned.removeprefix(symbol)
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValidationError(errors={field: "Enter an amount such as 12.50."}) from None
-    if not value.is_finite() or value <= 0:
+    cleaned = cleaned.replace(",", "")
+    if not _AMOUNT_RE.fullmatch(cleaned):
+        raise ValidationError(errors={field: "Enter an amount such as 12.50."})
+    value = Decimal(cleaned)
+    if negative or value <= 0:
         raise ValidationError(errors={field: "The price must be more than zero."})
     if value >= MAX_PRICE_MAJOR:
         raise ValidationError(errors={field: "The price is too large."})

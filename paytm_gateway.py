@@ -183,11 +183,11 @@ def parse_json(text):
         body_text = raw_member(text, "body")
         signature = (data.get("head") or {}).get("signature")
         body = data["body"]
-    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError, RecursionError):
         raise WebhookError("The body is not a Paytm webhook.") from None
     if not body_text or not verify(body_text, signature):
         raise WebhookError("The signature does not match.")
-    if not isinstance(body, dict) or not body.get("orderId") or not body.get("refId"):
+    if not isinstance(body, dict) or not _text(body.get("orderId")) or not _text(body.get("refId")):
         raise WebhookError("The refund webhook lacks orderId or refId.")
     if body.get("mid") not in (None, config.PAYTM_MID):
         raise WebhookError("The webhook is for another merchant.")
@@ -195,6 +195,11 @@ def parse_json(text):
     # Paytm sends several webhooks per refund (accepted, succeeded); each is its own event.
     digest = hashlib.sha256(body_text.encode("utf-8")).hexdigest()[:16]
     return f"refund:{body['refId']}:{digest}", "refund", order.id if order else None, False
+
+
+def _text(value):
+    """A non-empty string a database can hold (JSON can carry a NUL as \\u0000)."""
+    return isinstance(value, str) and value and "\x00" not in value
 
 
 def order_status(order):

@@ -19,10 +19,13 @@ def approved_products():
 
 
 def search(query, text):
-    """Products whose title or description contains every word of `text`."""
+    """Products whose title or description contains every word of `text`.
+
+    contains() escapes LIKE's wildcards, so a search for % or _ finds those characters
+    instead of every product.
+    """
     for word in text.split()[:8]:
-        pattern = f"%{word}%"
-        query = query.where(Product.title ** pattern | Product.description ** pattern)
+        query = query.where(Product.title.contains(word) | Product.description.contains(word))
     return query
 
 

@@ -20,6 +20,7 @@ from web import (
     context_processors,
     current_user,
     flash,
+    form_fields,
     int_param,
     json_response,
     redirect_to,
@@ -196,7 +197,7 @@ def paytm_callback():
         raise NotFound("Paytm is not available in this shop.")
     webhooks.check_size(request.content_length)
     payload = request.body.read().decode("utf-8", "replace")
-    fields = {key: value for key, value in request.forms.decode().items()}
+    fields = form_fields()
     try:
         with db.atomic():
             received = webhooks.receive_paytm_form(fields, payload)

@@ -12,7 +12,7 @@ import tasks
 import webhooks
 from errors import NotFound
 from models import db
-from web import RouteTable, json_response, request
+from web import RouteTable, form_fields, json_response, request
 
 routes = RouteTable()
 
@@ -49,7 +49,7 @@ def webhook_paytm():
         if (request.content_type or "").startswith("application/json"):
             received = webhooks.receive_paytm_json(body)
         else:
-            fields = {key: value for key, value in request.forms.decode().items()}
+            fields = form_fields()
             received = webhooks.receive_paytm_form(fields, body.decode("utf-8", "replace"))
         tasks.dispatch_webhook(received)
     return _answer(received)

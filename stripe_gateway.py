@@ -118,20 +118,25 @@ def parse_signed_event(body, signature, secret):
     # What stripe.Webhook.construct_event does, without its last step: it would
     # turn the whole event into StripeObjects, a few milliseconds per request
     # that an endpoint answering Stripe in milliseconds cannot spare.
-    payload = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        payload = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise WebhookError("The body is not UTF-8 text.") from None
     try:
         stripe.WebhookSignature.verify_header(payload, signature, secret, stripe.Webhook.DEFAULT_TOLERANCE)
     except stripe.SignatureVerificationError:
         raise WebhookError("The signature does not match, or its timestamp is too old.") from None
     try:
         data = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise WebhookError("The body is not a JSON event.") from None
     if not isinstance(data, dict):
         raise WebhookError("The body is not a JSON event.")
     try:
         event_id, event_type, obj = data["id"], data["type"], data["data"]["object"]
-        if not isinstance(event_id, str) or not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        # An id is stored, and PostgreSQL cannot store a NUL (which JSON can write as \u0000).
+        if not isinstance(event_id, str) or "\x00" in event_id or not isinstance(event_type, str) \
+                or not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
             raise TypeError
     except (KeyError, TypeError):
         raise WebhookError("The event lacks an id, a type or an object.") from None

@@ -159,7 +159,8 @@ def check_csrf():
 
 
 class CSRFPlugin:
-    """Checks the CSRF token of every POST, unless the route says csrf=False (webhooks)."""
+    """Checks the form text and the CSRF token of every POST, unless the route says
+    csrf=False (webhooks, which check their own body)."""
 
     name = "csrf"
     api = 2
@@ -170,10 +171,55 @@ class CSRFPlugin:
 
         @functools.wraps(callback)
         def wrapper(*args, **kwargs):
+            form_fields()
             check_csrf()
             return callback(*args, **kwargs)
 
         return wrapper
+
+
+# ---------------------------------------------------------------------------
+# Text input: UTF-8 without NUL characters
+# ---------------------------------------------------------------------------
+
+# PostgreSQL refuses NUL characters in text, and bytes that are not UTF-8 are not text
+# at all: either would otherwise fail deep inside a view, as a 500 instead of a 400.
+NUL_MESSAGE = "The {} contains a NUL character, which text cannot hold. Remove it and try again."
+NOT_UTF8_MESSAGE = "The {} is not UTF-8 text. Check what was typed or pasted and try again."
+
+
+def _checked_text(values, where):
+    """A copy of a bottle FormsDict with every key and value decoded strictly; 400 when not text."""
+    try:
+        decoded = values.decode()
+    except UnicodeError:
+        raise HTTPError(400, NOT_UTF8_MESSAGE.format(where)) from None
+    if any("\x00" in key or "\x00" in value for key, value in decoded.allitems()):
+        raise HTTPError(400, NUL_MESSAGE.format(where))
+    return decoded
+
+
+def check_address():
+    """Before each request: the path and the query string must be text a database can hold."""
+    if "\x00" in request.path:
+        raise HTTPError(400, NUL_MESSAGE.format("address"))
+    _checked_text(request.query, "address")
+
+
+def form_fields():
+    """The submitted form's text fields as {name: value} (the last of a repeated name).
+
+    Decodes strictly: a field that is not UTF-8 or holds a NUL answers 400. Every
+    POST with a CSRF check passes through here first; the routes without one
+    (gateway callbacks) call it themselves.
+    """
+    try:
+        forms = request.forms
+    except UnicodeError:  # a multipart part is decoded while the body is parsed
+        raise HTTPError(400, NOT_UTF8_MESSAGE.format("form")) from None
+    except ValueError:  # bottle's multipart parser refuses a part header with a NUL or line break
+        raise HTTPError(400, "The form data could not be read. Reload the page and try again.") from None
+    return dict(_checked_text(forms, "form"))
 
 
 # ---------------------------------------------------------------------------
@@ -314,5 +360,5 @@ def timed(callback):
 __all__ = [
     "RouteTable", "current_user", "require_login", "require_role", "render", "redirect_to",
     "json_response", "get_object_or_404", "flash", "Page", "form_data", "validation_page",
-    "ValidationError", "Forbidden", "NotFound", "request", "response", "csrf_token",
+    "ValidationError", "Forbidden", "NotFound", "request", "response", "csrf_token", "form_fields",
 ]
