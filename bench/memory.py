@@ -2,7 +2,7 @@
 server's after many requests. Growth is measured from a warmed-up process (its
 first jobs and requests load modules and fill caches once).
 
-    python bench/memory.py [--jobs 10000] [--requests 10000]
+    python bench/memory.py [--jobs 10000] [--requests 10000] [--kinds no-op,thumbnails,notifications,purchases]
 
 Job kinds: a no-op job, thumbnails (process_file_upload), notifications
 (notify_product_approved), and whole purchases (process_webhook,
@@ -79,6 +79,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10000, help="jobs of each kind")
     parser.add_argument("--requests", type=int, default=10000)
+    parser.add_argument("--kinds", default="no-op,thumbnails,notifications,purchases")
     args = parser.parse_args()
     standin = StripeStandIn()
     with Shop("sqlite", STRIPE_SECRET_KEY="sk_test_bench", STRIPE_WEBHOOK_SECRET=SECRET,
@@ -90,16 +91,22 @@ def main():
         consumer = shop.start_consumer(4)
         time.sleep(2)
         print(f"{args.jobs} jobs of each kind, consumer with 4 thread workers (main process RSS)")
-        for kind in ("no-op", "thumbnails", "notifications", "purchases"):
+        for kind in args.kinds.split(","):
             warm = max(50, args.jobs // 20)
             _dispatch(kind, warm, shop, standin, catalogue, customers)
             _wait_until_idle()
             before = _own_rss(consumer.pid)
             started = time.perf_counter()
-            _dispatch(kind, args.jobs, shop, standin, catalogue, customers)
+            # In two halves: a leak grows in both, a bounded cache filling up only in the first.
+            half = args.jobs // 2
+            _dispatch(kind, half, shop, standin, catalogue, customers)
+            _wait_until_idle()
+            middle = _own_rss(consumer.pid)
+            _dispatch(kind, args.jobs - half, shop, standin, catalogue, customers)
             _wait_until_idle()
             after = _own_rss(consumer.pid)
-            print(f"  {kind:<14} {before:6.1f} MB -> {after:6.1f} MB  ({after - before:+.1f} MB) "
+            print(f"  {kind:<14} {before:6.1f} MB -> {after:6.1f} MB  ({after - before:+.1f} MB: "
+                  f"{middle - before:+.1f} in the first half, {after - middle:+.1f} in the second) "
                   f"in {time.perf_counter() - started:.0f}s")
 
         urls = [f"{shop.url}/", f"{shop.url}/?q=guide", f"{shop.url}/products/{catalogue[0].slug}",
