@@ -1,0 +1,272 @@
+"""Faults injected while purchases flow through real processes; each test ends with the books checked.
+
+Every purchase takes the real path: a signed Stripe `checkout.session.completed`
+posted to /webhooks/stripe, then in real `huey_consumer` processes
+process_webhook (asking the local Stripe API), PurchaseCompleted ->
+process_purchase (sales, ledger, download links, confirmation email), and the
+chain's generate_invoice -> send_invoice_email. Only the orders themselves are
+written in bulk, as checkouts would have left them, to save time.
+
+THE BOOKS, checked at the end of every test:
+- every order paid and fulfilled exactly once: one sale, one ledger credit and one
+  download link per order item, each product's sales count raised once per sale;
+- every seller's ledger sums exactly to their share of the paid orders;
+- one invoice per order, numbered without gaps, its PDF written;
+- every email (confirmation and invoice) delivered exactly once;
+- every job record completed, nothing in the failed-job store, every webhook processed.
+
+The figures each test prints (run with -s) are in RELIABILITY.md; timings are
+printed, never asserted.
+"""
+
+import random
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from email.parser import BytesHeaderParser
+
+import pytest
+
+import config
+import security
+from job_models import FailedJob, JobRecord
+from models import (DownloadLink, Invoice, LedgerEntry, Order, OrderItem, OutboundMail, Product,
+                    TransactionItem, User, WebhookEvent, db, utcnow)
+from money import split_sale
+from tests.conftest import CI, PASSWORD, TEST_DATABASE, TEST_QUEUE, free_port, port_open, wait_for
+from tests.shop_fixtures import (  # noqa: F401
+    localstripe_url,
+    make_product,
+    post_stripe_event,
+    session_event,
+    stripe_api,
+)
+
+pytestmark = [pytest.mark.consumer, pytest.mark.slow]
+
+
+def report(name, **figures):
+    """One line of figures for RELIABILITY.md (visible with -s)."""
+    legs = f"{TEST_DATABASE} database, {TEST_QUEUE} queue"
+    print(f"\n[{name}] {legs}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+# ---------------------------------------------------------------------------
+# A shop with many pending orders, and the webhooks that pay them
+# ---------------------------------------------------------------------------
+
+
+class Shop:
+    """`count` pending Stripe orders of 2 or 3 items, written in bulk, and what paying them must produce.
+
+    The items of an order name their products in no particular id order, as
+    customers fill carts, so concurrent purchases touch the same product rows
+    in different orders.
+    """
+
+    def __init__(self, count, sellers=3, products=12, customers=40):
+        password = security.hash_password(PASSWORD)
+        tag = uuid.uuid4().hex[:6]
+        with db.atomic():
+            User.insert_many([{"email": f"{role}{i}-{tag}@example.com", "name": f"{role.title()} {i}",
+                               "role": role, "password_hash": password}
+                              for role, n in (("seller", sellers), ("customer", customers)) for i in range(n)]).execute()
+        self.sellers = list(User.select().where(User.role == "seller").order_by(User.id))
+        self.customers = list(User.select().where(User.role == "customer").order_by(User.id))
+        self.products = [make_product(self.sellers[i % sellers], f"Product {i}", price=500 + (i * 379) % 4500)
+                         for i in range(products)]
+        self.orders = []  # (order id, session id, total)
+        self.items = []  # (order id, product, price)
+        with db.atomic():
+            for i in range(count):
+                picks = [(i * 5) % products, (i * 5 + 7) % products] + ([(i * 5 + 3) % products] if i % 3 == 0 else [])
+                chosen = [self.products[p] for p in picks]
+                total = sum(p.price for p in chosen)
+                session_id = f"cs_test_{uuid.uuid4().hex[:24]}"
+                order = Order.create(reference=f"MP-{uuid.uuid4().hex[:10].upper()}", gateway="stripe",
+                                     buyer=self.customers[i % customers], gateway_ref=session_id, total=total,
+                                     currency="USD")
+                OrderItem.insert_many([{"order": order.id, "product": p.id, "seller": p.seller_id, "title": p.title,
+                                        "price": p.price, "currency": "USD"} for p in chosen]).execute()
+                self.orders.append((order.id, session_id, total))
+                self.items += [(order.id, p, p.price) for p in chosen]
+        self.order_ids = [o[0] for o in self.orders]
+
+    def webhook_events(self, stripe_api):
+        """One signed-to-be `checkout.session.completed` per order, its session paid in the Stripe API."""
+        events = []
+        for order_id, session_id, total in self.orders:
+            session = stripe_api.paid_session(order_id, total, session_id=session_id)
+            events.append(session_event("checkout_session_completed", Order(id=order_id), session))
+        return events
+
+    # -- what paying every order must produce ---------------------------------
+
+    def expected_shares(self):
+        shares = Counter()
+        for _, product, price in self.items:
+            shares[product.seller_id] += split_sale(price, config.COMMISSION_PERCENT)[1]
+        return shares
+
+    def expected_sales(self):
+        return Counter(product.id for _, product, _ in self.items)
+
+
+def post_webhooks(events, delay=0.0):
+    """POST each event to /webhooks/stripe through the WSGI app (as its own thread: a web server
+    beside the consumers); returns the answers' status codes."""
+    from webtest import TestApp
+
+    import marketplace
+
+    client = TestApp(marketplace.app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    statuses = []
+    try:
+        for event in events:
+            statuses.append(post_stripe_event(client, event).status_int)
+            if delay:
+                time.sleep(delay)
+    finally:
+        if not db.is_closed():
+            db.close()
+    return statuses
+
+
+class Poster(threading.Thread):
+    """post_webhooks in a thread of its own, so the test can inject its fault meanwhile."""
+
+    def __init__(self, events, delay=0.0):
+        super().__init__(daemon=True)
+        self.events, self.delay, self.statuses, self.error = events, delay, [], None
+
+    def run(self):
+        try:
+            self.statuses = post_webhooks(self.events, self.delay)
+        except BaseException as exc:  # noqa: BLE001  (reported by the test)
+            self.error = exc
+
+    def finish(self, timeout=300):
+        self.join(timeout)
+        assert not self.is_alive(), "the webhooks were still being posted"
+        assert self.error is None, self.error
+        assert Counter(self.statuses) == {200: len(self.events)}, Counter(self.statuses)
+
+
+# ---------------------------------------------------------------------------
+# The books
+# ---------------------------------------------------------------------------
+
+
+def file_mail_subjects():
+    """The Subject of every message the file mailer wrote (headers only: the PDFs are large)."""
+    folder = config.MAIL_DIR
+    parser = BytesHeaderParser()
+    return [parser.parsebytes(path.read_bytes())["Subject"] for path in sorted(folder.glob("*.eml"))] \
+        if folder.exists() else []
+
+
+def emails_done(shop):
+    return OutboundMail.select().where(OutboundMail.sent_at.is_null(False)).count() >= 2 * len(shop.orders)
+
+
+def jobs_settled():
+    return JobRecord.select().where(JobRecord.state.not_in(["completed", "failed"])).count() == 0
+
+
+def wait_for_books(shop, timeout=600):
+    wait_for(lambda: emails_done(shop) or FailedJob.select().exists(), timeout=timeout, interval=0.5,
+             message="every purchase's emails")
+    wait_for(jobs_settled, timeout=120, interval=0.2, message="every job record to settle")
+
+
+def check_books(shop, delivered):
+    """THE BOOKS. `delivered`: the Subject of every message that reached the mail server or folder."""
+    ids = shop.order_ids
+    failed = [(f.name, f.exception_class, f.message) for f in FailedJob.select()]
+    assert not failed, failed
+    assert Counter(r.state for r in JobRecord.select(JobRecord.state)) == {"completed": JobRecord.select().count()}
+    events = list(WebhookEvent.select())
+    assert len(events) == len(ids) and all(e.processed_at is not None for e in events)
+
+    orders = {o.id: o for o in Order.select().where(Order.id.in_(ids))}
+    assert Counter(o.status for o in orders.values()) == {"paid": len(ids)}
+    items = {i.id: i for i in OrderItem.select().where(OrderItem.order.in_(ids))}
+    assert len(items) == len(shop.items)
+    # One sale, one ledger credit and one download link per item: none missing, none twice.
+    for model, column in ((TransactionItem, TransactionItem.order_item), (DownloadLink, DownloadLink.order_item),
+                          (LedgerEntry, LedgerEntry.order_item)):
+        counts = Counter(row[0] for row in model.select(column).tuples())
+        assert set(counts) == set(items), f"{model.__name__}: {len(set(items) - set(counts))} missing"
+        assert set(counts.values()) == {1}, f"{model.__name__}: {sum(n > 1 for n in counts.values())} twice"
+    # Every seller's ledger sums exactly to their share of the paid orders.
+    assert {e.kind for e in LedgerEntry.select(LedgerEntry.kind)} == {"sale"}
+    ledger = Counter()
+    for seller_id, amount in LedgerEntry.select(LedgerEntry.seller, LedgerEntry.amount).tuples():
+        ledger[seller_id] += amount
+    assert ledger == shop.expected_shares()
+    assert {p.id: p.download_count for p in Product.select()} == dict(shop.expected_sales())
+    # One invoice per order, numbered 1..N without a gap, its PDF on disk.
+    invoices = list(Invoice.select())
+    assert sorted(i.order_id for i in invoices) == sorted(ids)
+    assert sorted(i.number for i in invoices) == list(range(1, len(ids) + 1))
+    assert all(i.pdf_path and (config.INVOICES_DIR / i.pdf_path).is_file() for i in invoices)
+    # Every email once: one record per key, sent, and one delivery per message.
+    keys = Counter(m.key for m in OutboundMail.select(OutboundMail.key))
+    expected_keys = {f"purchase-confirmation:{i}" for i in ids} | {f"invoice:{i}" for i in ids}
+    assert set(keys) == expected_keys and set(keys.values()) == {1}
+    assert not OutboundMail.select().where(OutboundMail.sent_at.is_null()).exists()
+    subjects = Counter(delivered)
+    expected_subjects = {f"Your order {o.reference} is ready to download" for o in orders.values()}
+    expected_subjects |= {f"Invoice {i.label} for order {orders[i.order_id].reference}" for i in invoices}
+    assert set(subjects) == expected_subjects, f"{len(expected_subjects - set(subjects))} never delivered"
+    assert set(subjects.values()) == {1}, f"{sum(n > 1 for n in subjects.values())} delivered twice"
+
+
+def rerun_figures():
+    """How many jobs ran more than once (a killed attempt, a retry) - with no double effect."""
+    records = list(JobRecord.select(JobRecord.name, JobRecord.attempts, JobRecord.lost, JobRecord.exceptions))
+    return {"jobs": len(records),
+            "jobs_run_more_than_once": sum(r.attempts > 1 for r in records),
+            "attempts_lost_to_kills": sum(r.lost for r in records),
+            "attempts_that_raised": sum(r.exceptions for r in records),
+            "mails_delivered_again": OutboundMail.select().where(OutboundMail.attempts > 1).count()}
+
+
+# ---------------------------------------------------------------------------
+# 1. SIGKILL, again and again, during a burst of 1,000 purchases
+# ---------------------------------------------------------------------------
+
+
+def test_a_consumer_killed_again_and_again_during_a_burst_of_1000_purchases(consumer, stripe_api, app_env):
+    shop = Shop(1000)
+    events = shop.webhook_events(stripe_api)
+    rng = random.Random(1128)
+    process = consumer(workers=4)
+    started = time.monotonic()
+    poster = Poster(events)
+    poster.start()
+    kills, restarts, processes = 0, [], [process]
+    for _ in range(8):
+        time.sleep(rng.uniform(1.0, 2.0))
+        process.kill()
+        kills += 1
+        killed_at = time.monotonic()
+        process = consumer(workers=4)
+        processes.append(process)
+        restarts.append(time.monotonic() - killed_at)
+    last_kill = time.monotonic()
+    poster.finish()
+    posted = time.monotonic() - started
+    wait_for_books(shop)
+    done = time.monotonic()
+    check_books(shop, file_mail_subjects())
+    logs = "".join(p.output() for p in processes)
+    report("sigkill", purchases=len(shop.orders), kills=kills,
+           restart_s=f"{min(restarts):.1f}-{max(restarts):.1f}", webhooks_posted_s=f"{posted:.1f}",
+           last_kill_to_books_balanced_s=f"{done - last_kill:.1f}", total_s=f"{done - started:.1f}",
+           tracebacks_in_logs=logs.count("Traceback"), **rerun_figures())
+    assert "BrokenPipeError" not in logs  # killable's children leave quietly with their consumer
