@@ -54,7 +54,10 @@ def process_purchase(order_id):
         order = Order.get_by_id(order_id)
         items = list(OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id))
         created_links = 0
-        for item in items:
+        # Each sale raises its product's count, which locks the product row until the
+        # commit. Taken in product-id order, two purchases of the same products wait
+        # for each other instead of deadlocking (PostgreSQL aborts one of a cycle).
+        for item in sorted(items, key=lambda item: item.product_id):
             sale = _record_sale(order, item)
             ledger.credit_sale(sale)
             _, created = downloads.create_link(item, order.buyer_id)

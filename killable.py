@@ -52,6 +52,8 @@ def _serve(conn):
             conn.send(answer)
         except (pickle.PicklingError, TypeError) as exc:
             conn.send(("error", ("ChildError", f"the result cannot be sent back: {exc}", "", None)))
+        except OSError:
+            return  # the caller is gone (its consumer was killed): nobody to answer, nothing to report
 
 
 def _picklable(exc):

@@ -4,13 +4,17 @@
 test_faults_purchases.py.)
 """
 
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from job_models import FailedJob, JobRecord
-from tests.conftest import TEST_DATABASE, wait_for
+from tests.conftest import ROOT, TEST_DATABASE, wait_for
 from tests.sample_jobs import SampleEffect, SampleRun, make_effect, runs, slow_effect
 
 pytestmark = [pytest.mark.consumer, pytest.mark.slow]
@@ -62,3 +66,39 @@ def test_a_database_locked_past_the_first_attempt_loses_nothing(consumer, app_en
     books_balanced(keys)
     assert max(runs(k) for k in keys) <= 2
     assert "database is locked" in process.output()  # the fault did happen
+
+
+def _descendants(pid):
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == pid:
+                found += [int(entry.name)] + _descendants(int(entry.name))
+    return found
+
+
+def _alive(pid):
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_child_process_leaves_quietly_when_its_caller_is_killed(app_env, tmp_path):
+    """killable.call's child, mid-call when its consumer is SIGKILLed, ends without a traceback."""
+    environ = {**app_env.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "caller.log"
+    with open(log, "wb") as out:
+        caller = subprocess.Popen([sys.executable, "-c", "import time, killable; killable.call(time.sleep, 2)"],
+                                  cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
+        children = wait_for(lambda: len(_descendants(caller.pid)) >= 3 and _descendants(caller.pid),
+                            message="the fork server and its child")
+        caller.send_signal(signal.SIGKILL)
+        caller.wait(10)
+        wait_for(lambda: not any(_alive(pid) for pid in children), timeout=15, message="the children to exit")
+    assert log.read_text() == ""
