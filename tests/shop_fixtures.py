@@ -215,7 +215,10 @@ class StripeAPI:
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
-        handler.wfile.write(body)
+        try:
+            handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the caller was killed mid-request (the fault tests do that on purpose)
 
     def _error(self, handler, status, message):
         self.problems.append(message)
@@ -246,8 +249,9 @@ class StripeAPI:
             if set(expand) - {"payment_intent"}:
                 return self._error(handler, 400, f"cannot expand {expand}")
             if "payment_intent" in expand and session["payment_intent"]:
-                intent = self.localstripe_client().v1.payment_intents.retrieve(session["payment_intent"])
-                session = dict(session, payment_intent=intent.to_dict())
+                intent = self.intents.get(session["payment_intent"]) or \
+                    self.localstripe_client().v1.payment_intents.retrieve(session["payment_intent"]).to_dict()
+                session = dict(session, payment_intent=intent)
             return self._reply(handler, 200, session)
         if parsed.path.startswith("/v1/payment_intents/") and method == "GET":
             intent = self.intents.get(parsed.path.rsplit("/", 1)[1])
