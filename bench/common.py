@@ -155,6 +155,18 @@ class Shop:
         self.processes = []
 
 
+def wait_until_idle(timeout=3600):
+    """Until no job record is pending or running (the consumer has caught up)."""
+    from job_models import JobRecord
+
+    deadline = time.monotonic() + timeout
+    while JobRecord.select().where(JobRecord.state.in_(("pending", "running"))).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the consumer did not finish in time")
+        time.sleep(0.5)
+    time.sleep(1)  # the last batched completions
+
+
 def rss_mb(pid):
     """Resident memory of a process and its children (gunicorn's workers), in MB."""
     total = 0

@@ -14,22 +14,11 @@ import io
 import time
 import uuid
 
-from common import Shop, load, rss_mb
+from common import Shop, load, rss_mb, wait_until_idle
 from shop_data import completed_event, orders, products, signed, users
 from stripe_standin import StripeStandIn
 
 SECRET = "whsec_bench_memory"
-
-
-def _wait_until_idle(timeout=3600):
-    from job_models import JobRecord
-
-    deadline = time.monotonic() + timeout
-    while JobRecord.select().where(JobRecord.state.in_(("pending", "running"))).exists():
-        if time.monotonic() > deadline:
-            raise SystemExit("the consumer did not finish in time")
-        time.sleep(0.5)
-    time.sleep(1)  # the last batched completions
 
 
 def _jpeg(seed):
@@ -94,16 +83,16 @@ def main():
         for kind in args.kinds.split(","):
             warm = max(50, args.jobs // 20)
             _dispatch(kind, warm, shop, standin, catalogue, customers)
-            _wait_until_idle()
+            wait_until_idle()
             before = _own_rss(consumer.pid)
             started = time.perf_counter()
             # In two halves: a leak grows in both, a bounded cache filling up only in the first.
             half = args.jobs // 2
             _dispatch(kind, half, shop, standin, catalogue, customers)
-            _wait_until_idle()
+            wait_until_idle()
             middle = _own_rss(consumer.pid)
             _dispatch(kind, args.jobs - half, shop, standin, catalogue, customers)
-            _wait_until_idle()
+            wait_until_idle()
             after = _own_rss(consumer.pid)
             print(f"  {kind:<14} {before:6.1f} MB -> {after:6.1f} MB  ({after - before:+.1f} MB: "
                   f"{middle - before:+.1f} in the first half, {after - middle:+.1f} in the second) "
