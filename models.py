@@ -205,7 +205,9 @@ class Product(BaseModel):
     approved_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("status", "created_at"), False),)
+        # The catalog's order: its first page reads 12 index entries instead of sorting
+        # every approved product on each request.
+        indexes = ((("status", "approved_at", "id"), False),)
 
     @property
     def is_approved(self):

@@ -4,7 +4,7 @@ loop, no database) served by the same gunicorn setup. `gunicorn bench.ceiling:ap
 from bottle import Bottle, SimpleTemplate
 
 app = Bottle()
-_page = SimpleTemplate("<!doctype html><title>{{title}}</title><ul>"
+_page = SimpleTemplate("<!doctype html><title>{{title}}</title><ul>\n"
                        "% for i in range(12):\n<li>Product {{i}}</li>\n% end\n</ul>")
 
 
