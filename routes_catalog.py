@@ -18,6 +18,11 @@ def approved_products():
             .where(Product.status == "approved"))
 
 
+def _approved_ids():
+    """The catalog's rows for counting: no seller join, read from the status index alone."""
+    return Product.select(Product.id).where(Product.status == "approved")
+
+
 def search(query, text):
     """Products whose title or description contains every word of `text`.
 
@@ -32,11 +37,11 @@ def search(query, text):
 @routes.get("/")
 def catalog_index():
     text = (request.query.getunicode("q") or "").strip()[:100]
-    query = approved_products()
+    query, counted = approved_products(), _approved_ids()
     if text:
-        query = search(query, text)
+        query, counted = search(query, text), search(counted, text)
     page = Page(query.order_by(Product.approved_at.desc(), Product.id.desc()),
-                int_param(request.query.get("page"), 1, 1), PER_PAGE)
+                int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
     return render("catalog.tpl", title="Digital products" if not text else f"Search: {text}",
                   page=page, q=text, base_query=urlencode({"q": text}) + "&" if text else "")
 

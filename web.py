@@ -325,8 +325,9 @@ def int_param(value, default=None, minimum=None):
 class Page:
     """One page of a query: items, page number, total pages."""
 
-    def __init__(self, query, number, per_page=12):
-        self.total = query.count()
+    def __init__(self, query, number, per_page=12, count_query=None):
+        # count_query: the same rows without the joins that only serve the display.
+        self.total = (count_query or query).count()
         self.pages = max(1, math.ceil(self.total / per_page))
         self.number = min(max(1, number or 1), self.pages)
         self.items = list(query.paginate(self.number, per_page))
