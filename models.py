@@ -36,7 +36,10 @@ SQLITE_PRAGMAS = {
     # can lose the last commits, and the queue's messages are rebuilt from rows.
     "synchronous": "normal",
     "busy_timeout": 15000,
-    "cache_size": -16000,
+    # Page cache per connection, in KiB. Every pooled connection (a web or worker
+    # thread each) fills its own, so this times the threads is what a process may
+    # hold; the OS page cache keeps the rest of the file close at hand.
+    "cache_size": -4000,
 }
 
 
