@@ -327,7 +327,7 @@ class Page:
 
     def __init__(self, query, number, per_page=12, count_query=None):
         # count_query: the same rows without the joins that only serve the display.
-        self.total = (count_query or query).count()
+        self.total = (query if count_query is None else count_query).count()  # a query's truth runs it
         self.pages = max(1, math.ceil(self.total / per_page))
         self.number = min(max(1, number or 1), self.pages)
         self.items = list(query.paginate(self.number, per_page))
