@@ -30,6 +30,12 @@ def run(backends, requests, concurrency):
         catalogue = products(sellers, 10000, with_files=False)
         for _ in range(10):
             orders(customers, catalogue, 10000, status="paid")
+        if backends != "sqlite":
+            import models
+
+            # Planner statistics, as autovacuum gathers them within a minute of such a
+            # load; without them PostgreSQL sorts every product for each page.
+            models.db.execute_sql("ANALYZE")
         shop.start_web()
         ceiling = _gunicorn_ceiling(shop)
         results = {}
