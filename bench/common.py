@@ -64,6 +64,8 @@ class Shop:
             "QUEUE_NAME": f"bench{uuid.uuid4().hex[:8]}", "REDIS_URL": REDIS_URL, "PYTHONPATH": str(ROOT),
             "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
         }
+        if "MALLOC_ARENA_MAX" in os.environ:  # glibc's arenas, for memory.py's comparisons
+            self.env["MALLOC_ARENA_MAX"] = os.environ["MALLOC_ARENA_MAX"]
         if backends == "postgres-redis":
             import psycopg
 
