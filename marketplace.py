@@ -13,16 +13,16 @@ import time
 import bottle
 from bottle import Bottle, HTTPError, HTTPResponse, request, response
 
-import config
+from shop import config
 import models
 import tasks
-import web
-from errors import MarketplaceError, TooManyRequests
+from shop_web import common
+from shop.errors import MarketplaceError, TooManyRequests
 
 log = logging.getLogger("marketplace")
 
 app = Bottle()
-app.install(web.CSRFPlugin())
+app.install(common.CSRFPlugin())
 
 # Bodies larger than this are spooled to a temporary file instead of memory.
 bottle.BaseRequest.MEMFILE_MAX = 1024 * 1024
@@ -46,9 +46,9 @@ def before_request():
         raise HTTPError(413, f"The upload is too large: the limit is {config.UPLOAD_MAX_MB} MB.")
     if length < 0 and "chunked" in (request.get_header("Transfer-Encoding") or "").lower():
         raise HTTPError(411, "Send a Content-Length with the request body.")
-    web.check_address()
+    common.check_address()
     models.db.connect(reuse_if_open=True)
-    web.load_visitor()
+    common.load_visitor()
 
 
 @app.hook("after_request")
@@ -99,9 +99,9 @@ def _wants_json():
 
 def error_page(status, message):
     if _wants_json():
-        return web.json_response({"error": message}, status)
+        return common.json_response({"error": message}, status)
     try:
-        return web.render("error.tpl", status=status, title=f"Error {status}", status_code=status,
+        return common.render("error.tpl", status=status, title=f"Error {status}", status_code=status,
                           message=message)
     except Exception:  # the page itself failed (database down): plain text still answers
         log.exception("error page could not be rendered")
@@ -165,34 +165,33 @@ for _code in (400, 401, 403, 404, 405, 411, 413, 429, 500):
 
 @app.get("/healthz")
 def healthz():
-    import health
+    from shop.operations import health
 
     report = health.check()
-    return web.json_response(report, 200 if report["ok"] else 503)
+    return common.json_response(report, 200 if report["ok"] else 503)
 
 
 # ---------------------------------------------------------------------------
 # Areas
 # ---------------------------------------------------------------------------
 
-import routes_accounts  # noqa: E402
-import routes_admin  # noqa: E402
-import routes_catalog  # noqa: E402
-import routes_checkout  # noqa: E402
-import routes_notifications  # noqa: E402
-import routes_orders  # noqa: E402
-import routes_queue  # noqa: E402
-import routes_seller  # noqa: E402
-import routes_webhooks  # noqa: E402
+from shop_web import accounts  # noqa: E402
+from shop_web import admin  # noqa: E402
+from shop_web import storefront  # noqa: E402
+from shop_web import checkout  # noqa: E402
+from shop_web import notifications  # noqa: E402
+from shop_web import orders  # noqa: E402
+from shop_web import queue_admin  # noqa: E402
+from shop_web import seller  # noqa: E402
+from shop_web import webhooks  # noqa: E402
 
-for _area in (routes_accounts, routes_catalog, routes_seller, routes_admin, routes_notifications,
-              routes_checkout, routes_orders, routes_webhooks, routes_queue):
+for _area in (accounts, storefront, seller, admin, notifications, checkout, orders, webhooks, queue_admin):
     _area.routes.attach(app)
 
 
 def main(argv=None):
     """The `marketplace` command."""
-    import cli
+    from shop import cli
 
     return cli.main(sys.argv[1:] if argv is None else argv)
 

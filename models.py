@@ -8,7 +8,6 @@ URL that playhouse.db_url accepts. All times are naive UTC.
 import datetime
 import json
 import re
-import threading
 import unicodedata
 
 from peewee import (
@@ -25,7 +24,8 @@ from peewee import (
 from playhouse.db_url import connect as connect_url
 from playhouse.pool import PooledSqliteDatabase
 
-import config
+import job_runtime
+from shop import config
 
 db = DatabaseProxy()
 
@@ -93,14 +93,6 @@ def close_all(database):
     if not database.is_closed():
         database.close()
     database.close_all()
-
-
-def forget_connections():
-    """In a forked child: drop the parent's connections without touching them."""
-    database = db.obj
-    database._pool_lock = threading.RLock()
-    database._pool_available = threading.Condition(database._pool_lock)
-    database.dispose()
 
 
 def is_sqlite():
@@ -453,8 +445,8 @@ MODELS = [User, Session, LoginFailure, Product, ProductReview, Notification, Out
 
 
 def all_models():
-    """Every model defined on BaseModel so far, in this module or the services'."""
-    found, todo = [], list(BaseModel.__subclasses__())
+    """Every table of the shop and of its job runtime (and any defined on BaseModel elsewhere)."""
+    found, todo = list(job_runtime.MODELS), list(BaseModel.__subclasses__())
     while todo:
         model = todo.pop(0)
         found.append(model)

@@ -8,11 +8,11 @@ the web app.
 import logging
 
 import models
-import queue_metrics  # its roll-up tables are created with every other table
-from jobs import crontab, huey, job, on_failure, periodic  # noqa: F401  (huey is what huey_consumer loads)
+from shop.runtime import setup_job_runtime
+from job_runtime.monitoring import metrics  # its roll-up tables are created with every other table
+from job_runtime.jobs import crontab, huey, job, on_failure, periodic  # noqa: F401  (huey is what huey_consumer loads)
 
-if models.db.obj is None:
-    models.init_db()
+setup_job_runtime()
 
 log = logging.getLogger("tasks")
 
@@ -25,20 +25,20 @@ log = logging.getLogger("tasks")
 @periodic(crontab(minute="*/10"), queue="low", tries=2, timeout=300)
 def prune_job_records():
     """Drop finished job records, old failed jobs, expired locks and counters."""
-    import job_retention
+    from job_runtime import retention
 
     # Whatever is about to be pruned must be in the roll-ups first.
-    queue_metrics.roll_up()
-    removed = job_retention.prune()
+    metrics.roll_up()
+    removed = retention.prune()
     log.info("pruned %s", ", ".join(f"{n} {kind}" for kind, n in removed.items()))
 
 
 @periodic(crontab(minute="17"), queue="low", tries=2, timeout=120)
 def prune_sessions():
     """Drop expired sessions and old failed-login records."""
-    import accounts
+    from shop.accounts import users
 
-    accounts.prune_sessions()
+    users.prune_sessions()
 
 
 # The queue dashboard's figures and alerts run on the high queue, so a backlog of
@@ -46,23 +46,23 @@ def prune_sessions():
 @periodic(crontab(), queue="high", tries=2, timeout=300)
 def roll_up_job_metrics():
     """Add the jobs that finished since the last run to the per-minute roll-ups (queue_metrics)."""
-    queue_metrics.roll_up()
+    metrics.roll_up()
 
 
 @periodic(crontab(), queue="high", tries=3, backoff=[10, 30], timeout=120)
 def check_queue_alerts():
     """Mail the admins about long waits and failure rates, once per incident (queue_alerts)."""
-    import queue_alerts
+    from job_runtime.monitoring import alerts
 
-    queue_alerts.check()
+    alerts.check()
 
 
 @job(queue="high", tries=5, backoff=[30, 60, 300], timeout=60, unique_for=300, unique_key=lambda: "all")
 def alert_admins_of_failures():
     """One email to the admins about the jobs that failed since the last one."""
-    import job_alerts
+    from shop.operations import failure_alerts
 
-    job_alerts.send_failure_alert()
+    failure_alerts.send_failure_alert()
 
 
 @on_failure
@@ -77,10 +77,10 @@ def _queue_failure_alert(failed):
 # Catalog: thumbnails and moderation notifications (issue 2)
 # ---------------------------------------------------------------------------
 
-import images  # noqa: E402
-import notifications  # noqa: E402
-from errors import NotAnImage  # noqa: E402
-from jobs import Fail, JobTimeout  # noqa: E402
+from shop.catalog import images  # noqa: E402
+from shop.accounts import notifications  # noqa: E402
+from shop.errors import NotAnImage  # noqa: E402
+from job_runtime.jobs import Fail, JobTimeout  # noqa: E402
 
 
 @job(queue="low", tries=3, backoff=[10, 60], timeout=180)
@@ -122,14 +122,14 @@ def notify_product_rejected(review_id):
 # -> send_invoice_email
 # ---------------------------------------------------------------------------
 
-import fulfilment  # noqa: E402
-import gateways  # noqa: E402
-import invoices  # noqa: E402
-import testpay  # noqa: E402
-import webhooks  # noqa: E402
-from events import OrderRefunded, PurchaseCompleted  # noqa: E402
-from job_flow import chain  # noqa: E402
-from jobs import Fail  # noqa: E402
+from shop.orders import fulfilment  # noqa: E402
+from shop.payments import gateways  # noqa: E402
+from shop.orders import invoices  # noqa: E402
+from shop.payments import testpay  # noqa: E402
+from shop.payments import webhooks  # noqa: E402
+from shop.events import OrderRefunded, PurchaseCompleted  # noqa: E402
+from job_runtime.flow import chain  # noqa: E402
+from job_runtime.jobs import Fail  # noqa: E402
 
 
 # A mail server can be down for minutes. The purchase path's jobs that end with an
@@ -238,7 +238,7 @@ def dispatch_webhook(received):
 
 import importlib  # noqa: E402
 
-import config  # noqa: E402
+from shop import config  # noqa: E402
 
 for _module in config.JOB_MODULES:
     importlib.import_module(_module)

@@ -79,21 +79,22 @@ class Shop:
         self.env.update({k: str(v) for k, v in settings.items()})
 
     def __enter__(self):
-        import config
-        import jobs
+        from shop import config
+        from job_runtime import jobs
+        from shop import runtime
         import models
         import tasks  # noqa: F401  (every model and job)
 
         config.load(self.env, dotenv=False)
         models.init_db()
         models.create_tables()
-        jobs.reconnect_queue()
+        runtime.setup_job_runtime()
         jobs.huey.immediate = False
         return self
 
     def __exit__(self, *exc):
         self.stop()
-        import jobs
+        from job_runtime import jobs
         import models
 
         if not models.db.is_closed():
@@ -110,12 +111,12 @@ class Shop:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
     def configure(self, **settings):
-        import config
-        import jobs
+        from shop import config
+        from job_runtime import jobs
 
         self.env.update({k: str(v) for k, v in settings.items()})
         config.load(self.env, dotenv=False)
-        jobs.reconnect_queue()
+        runtime.setup_job_runtime()
 
     def _spawn(self, args, log_name):
         log = open(self.dir / log_name, "ab")
@@ -159,7 +160,7 @@ class Shop:
 
 def wait_until_idle(timeout=3600):
     """Until no job record is pending or running (the consumer has caught up)."""
-    from job_models import JobRecord
+    from job_runtime.models import JobRecord
 
     deadline = time.monotonic() + timeout
     while JobRecord.select().where(JobRecord.state.in_(("pending", "running"))).exists():

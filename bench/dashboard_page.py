@@ -58,7 +58,7 @@ def setup_environment(database):
 
 def generate(count, rng):
     """Insert `count` job records (and failed-job copies); returns seconds taken."""
-    from job_models import FailedJob, JobRecord
+    from job_runtime.models import FailedJob, JobRecord
     from models import db, utcnow
 
     now = utcnow()
@@ -131,10 +131,10 @@ def generate(count, rng):
 def time_pages(requests):
     from webtest import TestApp
 
-    import accounts
+    from shop.accounts import users
     import marketplace
 
-    accounts.create_user("Bench Admin", "bench-admin@example.com", "correct-horse-42", "admin")
+    users.create_user("Bench Admin", "bench-admin@example.com", "correct-horse-42", "admin")
     app = TestApp(marketplace.app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
     page = app.get("/login")
     form = next(f for f in page.forms.values() if f.action == "/login")
@@ -161,9 +161,9 @@ def main():
     args = parser.parse_args()
     data_dir, pg_name = setup_environment(args.database)
 
-    import cli
+    from shop import cli
     import models
-    import queue_metrics
+    from job_runtime.monitoring import metrics
 
     cli.cmd_init(None)
     models.db.connect(reuse_if_open=True)
@@ -173,11 +173,11 @@ def main():
         size = sum(p.stat().st_size for p in Path(data_dir).glob("marketplace.db*"))
         print(f"database file: {size / 1048576:.0f} MB")
     started = time.perf_counter()
-    minutes = queue_metrics.roll_up()
+    minutes = metrics.roll_up()
     print(f"first roll-up over the whole table: {minutes:,} minutes in {time.perf_counter() - started:.1f} s "
-          f"({queue_metrics.JobMinute.select().count():,} minute rows)")
+          f"({metrics.JobMinute.select().count():,} minute rows)")
     started = time.perf_counter()
-    queue_metrics.roll_up()
+    metrics.roll_up()
     print(f"a roll-up with nothing new: {(time.perf_counter() - started) * 1000:.1f} ms")
     print(f"\n{'page':<58} {'median ms':>10} {'slowest ms':>11}")
     for page, (median, slowest) in time_pages(args.requests).items():

@@ -32,7 +32,7 @@ def _jpeg(seed):
 
 
 def _dispatch(kind, count, shop, standin, catalogue, customers):
-    import config
+    from shop import config
     import tasks
     from bench.noop_jobs import noop_job
     from models import Product, ProductReview

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import stripe
 
-import config
-import security
+from shop import config
+from shop import security
 from models import Order, OrderItem, Product, User, db, slugify, utcnow
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "stripe" / "checkout_session_completed.json"

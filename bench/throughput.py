@@ -74,7 +74,7 @@ ENQUEUE_RUNTIME = """
 import time, cli, models, tasks, bench.noop_jobs as b
 cli.cmd_init(None)
 models.db.connect(reuse_if_open=True)
-from job_models import JobRecord
+from job_runtime.models import JobRecord
 JobRecord.delete().execute()
 n = {n}
 start = time.perf_counter()
@@ -85,8 +85,9 @@ print(n / (time.perf_counter() - start))
 
 REMAINING_PLAIN = "import bench.plain_huey as p; print(p.huey.pending_count())"
 REMAINING_RUNTIME = """
-import models, tasks
-from job_models import JobRecord
+import models
+import tasks
+from job_runtime.models import JobRecord
 print(JobRecord.select().where(JobRecord.state != "completed").count())
 """
 

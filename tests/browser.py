@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
-import config
-import jobs
+from shop import config
+from job_runtime import jobs
+from shop import runtime
 import models
 from tests.conftest import (
     PASSWORD,
@@ -81,7 +82,7 @@ class LiveShop:
         config.load(self.environ, dotenv=False)
         models.init_db(self.environ["DATABASE_URL"])
         jobs.huey.immediate = False
-        jobs.reconnect_queue()
+        runtime.setup_job_runtime()
 
     # -- processes --------------------------------------------------------------
 
@@ -109,7 +110,7 @@ class LiveShop:
         records nobody asked for)."""
         self.consumer = ConsumerProcess(self.env, ["-w", str(self.workers), "-n"], self.data_dir / "consumer.log")
         if wait:
-            from job_models import WorkerRecord
+            from job_runtime.models import WorkerRecord
 
             wait_for(lambda: WorkerRecord.select().where(
                 (WorkerRecord.consumer_pid == self.consumer.pid) & WorkerRecord.stopped_at.is_null()).exists()

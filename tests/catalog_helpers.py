@@ -7,8 +7,8 @@ import zlib
 from PIL import Image, ImageCms, ImageDraw
 from PIL.PngImagePlugin import PngInfo
 
-import config
-import security
+from shop import config
+from shop import security
 from models import Product, utcnow
 
 RED, BLUE = (220, 30, 30), (30, 60, 220)

@@ -46,8 +46,9 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIN = Path(sys.executable).parent
 
-import config  # noqa: E402
-import jobs  # noqa: E402
+from shop import config  # noqa: E402
+from job_runtime import jobs  # noqa: E402
+from shop import runtime
 import models  # noqa: E402
 import tasks  # noqa: E402,F401
 import tests.sample_jobs  # noqa: E402,F401  (its tables must exist in every test database)
@@ -188,7 +189,7 @@ class TestEnv:
         """Change settings for the rest of the test (also for consumers started later)."""
         self.environ.update({k: str(v) for k, v in overrides.items()})
         config.load(self.environ, dotenv=False)
-        jobs.reconnect_queue()
+        runtime.setup_job_runtime()
         if not jobs.huey.immediate:
             return
         jobs.huey.storage = jobs.huey.get_immediate_storage()
@@ -261,7 +262,7 @@ def app_env(tmp_path):
     else:
         _fresh_sqlite_database(data_dir / "marketplace.db")
         models.init_db(environ["DATABASE_URL"])
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     jobs.huey.immediate = True
     jobs.huey.storage = jobs.huey.get_immediate_storage()
     env = TestEnv(data_dir, environ)
@@ -274,7 +275,7 @@ def app_env(tmp_path):
     Image.MAX_IMAGE_PIXELS = PILLOW_MAX_PIXELS
     if TEST_QUEUE == "redis":
         try:
-            jobs.reconnect_queue()
+            runtime.setup_job_runtime()
             jobs.huey.storage.flush_all()
         except Exception:
             pass
@@ -289,14 +290,14 @@ PASSWORD = "correct-horse-42"
 
 @pytest.fixture
 def make_user():
-    import accounts
+    from shop.accounts import users
 
     counter = {"n": 0}
 
     def make(role="customer", email=None, name=None, password=PASSWORD):
         counter["n"] += 1
         email = email or f"{role}{counter['n']}@example.com"
-        return accounts.create_user(name or f"{role.title()} {counter['n']}", email, password, role)
+        return users.create_user(name or f"{role.title()} {counter['n']}", email, password, role)
 
     return make
 
@@ -397,7 +398,7 @@ def consumer(app_env, tmp_path):
     """
     started = []
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
 
     def start(workers=2, args=(), env=None, wait=True, periodic=False):
         log_path = tmp_path / f"consumer-{len(started) + 1}.log"
@@ -405,7 +406,7 @@ def consumer(app_env, tmp_path):
         process = ConsumerProcess(app_env, options, log_path, env)
         started.append(process)
         if wait:
-            from job_models import WorkerRecord
+            from job_runtime.models import WorkerRecord
 
             wait_for(lambda: WorkerRecord.select().where(
                 (WorkerRecord.consumer_pid == process.pid) & WorkerRecord.stopped_at.is_null()).count() >= 1

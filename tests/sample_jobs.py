@@ -8,9 +8,9 @@ import time
 
 from peewee import CharField, DateTimeField, DoubleField, IntegerField, IntegrityError
 
-import killable
-import queue_control
-from jobs import Fail, Release, crontab, current, job, periodic
+from job_runtime import killable
+from job_runtime import control
+from job_runtime.jobs import Fail, Release, crontab, current, job, periodic
 from models import BaseModel, db, utcnow
 
 
@@ -129,7 +129,7 @@ def secret_effect(key, secret):
 # Middleware
 # ---------------------------------------------------------------------------
 
-from job_middleware import RateLimited, ThrottlesExceptions, WithoutOverlapping  # noqa: E402
+from job_runtime.middleware import RateLimited, ThrottlesExceptions, WithoutOverlapping  # noqa: E402
 
 
 class SampleSpan(BaseModel):
@@ -198,7 +198,7 @@ def _every_minute_when_switched_on(moment):
     if not _every_minute(moment):
         return False
     try:
-        return queue_control.get_flag(PERIODIC_SWITCH) is not None
+        return control.get_flag(PERIODIC_SWITCH) is not None
     finally:
         if not db.is_closed():
             db.close()

@@ -31,7 +31,7 @@ import pytest
 import stripe
 from paytmchecksum import PaytmChecksum
 
-import config
+from shop import config
 from models import Product, slugify, utcnow
 from tests.conftest import free_port, port_open, wait_for
 
@@ -419,7 +419,7 @@ def session_event(name, order, session, event_id=None):
 
 
 def _raw_body_member(text):
-    from paytm_gateway import raw_member
+    from shop.payments.paytm_gateway import raw_member
 
     return raw_member(text, "body")
 

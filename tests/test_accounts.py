@@ -2,7 +2,7 @@
 
 import re
 
-import config
+from shop import config
 from models import LoginFailure, Session, User
 from tests.conftest import PASSWORD, login
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from job_models import JobRecord
+from job_runtime.models import JobRecord
 from models import Notification, Product, ProductReview
 from tests.catalog_helpers import form_for, jpeg_bytes, make_product
 from tests.conftest import login

@@ -16,13 +16,17 @@ import uuid
 
 import pytest
 
-import jobs
+from job_runtime import jobs
+from shop import runtime
 import models
 from tests.conftest import BIN, POSTGRES_ADMIN_URL, ROOT, _postgres_url, need_postgres, wait_for
 from tests.sample_jobs import SampleEffect, effect_done, make_effect
 
 SQLITE_WRITER = """
-import sqlite3, sys, time, pathlib
+import sqlite3
+import sys
+import time
+import pathlib
 db = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
 stop = pathlib.Path(sys.argv[2])
 i = 0
@@ -35,7 +39,9 @@ while not stop.exists():
 """
 
 POSTGRES_WRITER = """
-import sys, pathlib, psycopg
+import sys
+import pathlib
+import psycopg
 stop = pathlib.Path(sys.argv[2])
 i = 0
 with psycopg.connect(sys.argv[1]) as conn:
@@ -95,7 +101,7 @@ def use_postgres(app_env):
 def queue_jobs(keys):
     """Dispatch jobs onto the real queue (not run now), as the web app does."""
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     for key in keys:
         make_effect.dispatch(key)
 
@@ -231,7 +237,7 @@ def test_keep_removes_the_oldest_backups_and_leftovers(app_env, tmp_path):
 
 
 def test_the_postgres_password_stays_off_the_command_line():
-    import backup
+    from shop.operations import backup
 
     uri, password = backup._libpq_target("postgresql://shop:s%40cret@db.internal:5433/shop?sslmode=require")
     assert uri == "postgresql://shop@db.internal:5433/shop?sslmode=require"

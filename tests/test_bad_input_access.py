@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-import cart
-import downloads
-import orders
+from shop.orders import cart
+from shop.orders import downloads
+from shop.orders import orders
 from models import DownloadLink, Order, Product
 from tests.bad_input import database_snapshot, still_serving
 from tests.catalog_helpers import form_for

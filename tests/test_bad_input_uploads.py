@@ -10,7 +10,7 @@ import re
 import pytest
 from PIL import Image
 
-import config
+from shop import config
 from models import Product
 from tests.bad_input import clear_error, still_serving, stored_files
 from tests.catalog_helpers import bomb_png, form_for, jpeg_bytes, png_bytes, uploaded_files

@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-import jobs
-import testpay
-import webhooks
-from job_models import JobRecord
+from job_runtime import jobs
+from shop.payments import testpay
+from shop.payments import webhooks
+from job_runtime.models import JobRecord
 from models import DownloadLink, LedgerEntry, Order, WebhookEvent
 from tests.bad_input import still_serving
 from tests.conftest import login

@@ -1,6 +1,6 @@
 """The cart: add, remove, view, the header count; it survives logging out and in."""
 
-import cart
+from shop.orders import cart
 from models import CartItem
 from tests.conftest import login
 from tests.shop_fixtures import add_to_cart, make_product, two_sellers  # noqa: F401

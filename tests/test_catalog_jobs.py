@@ -4,7 +4,7 @@ moderation decision reaches the seller on both channels, with `huey_consumer tas
 import pytest
 from webtest import Upload
 
-from job_models import FailedJob, JobRecord
+from job_runtime.models import FailedJob, JobRecord
 from models import Notification, Product
 from tests.catalog_helpers import form_for, jpeg_bytes, media_files
 from tests.conftest import login, wait_for

@@ -3,7 +3,7 @@ test-mode gateway's page (Pay and Decline over the real webhook path), the order
 
 import json
 
-import config
+from shop import config
 from models import DownloadLink, Order, OrderItem, SimulatedPayment, WebhookEvent
 from tests.conftest import login
 from tests.shop_fixtures import add_to_cart, checkout, live_app, make_product, two_sellers  # noqa: F401

@@ -6,9 +6,10 @@ import uuid
 
 import pytest
 
-import jobs
+from job_runtime import jobs
+from shop import runtime
 import models
-from job_models import JobRecord
+from job_runtime.models import JobRecord
 from models import Product, ProductReview, User, utcnow
 from tests.conftest import BIN, POSTGRES_ADMIN_URL, ROOT, need_postgres, need_redis, wait_for
 from tests.sample_jobs import effect_done, make_effect
@@ -44,7 +45,7 @@ def test_a_sqlite_shop_moves_to_postgresql_and_redis_and_carries_on(app_env, mak
                              thumbnails={"160": "media/ab-160.webp"}, thumbnail_state="ready")
     ProductReview.create(product=product, admin=admin, decision="approved")
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     make_effect.dispatch("waiting-1")  # queued, never run on the old setup
     make_effect.dispatch("waiting-2")
     before = table_counts()

@@ -6,8 +6,8 @@ import zipfile
 
 from PIL import Image
 
-import config
-import demo
+from shop import config
+from shop.operations import demo
 from models import Notification, Product, ProductReview, User
 from tests.conftest import login
 

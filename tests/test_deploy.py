@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-import config
-import jobs
-from job_models import JobRecord, WorkerRecord
+from shop import config
+from job_runtime import jobs
+from shop import runtime
+from job_runtime.models import JobRecord, WorkerRecord
 from tests.conftest import BIN, ROOT, free_port, missing_service, wait_for
 from tests.deploy_support import (
     DEPLOY,
@@ -49,7 +50,7 @@ def need_program(path):
 def real_queue(app_env):
     """Jobs go onto the queue instead of running inside dispatch()."""
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     return app_env
 
 
@@ -316,7 +317,7 @@ def test_services_stay_inside_their_sandbox(real_queue, units, tmp_path):
 
 
 def settings_in_config():
-    source = (ROOT / "config.py").read_text()
+    source = (ROOT / "shop" / "config.py").read_text()
     names = set(re.findall(r"""read\.\w+\(\s*["']([A-Z][A-Z0-9_]+)["']""", source))
     # Settings read in a loop: {name: read.str(name) for name in ("PAYTM_MID", ...)}.
     for group in re.findall(r"read\.\w+\(name\) for name in \(([^)]*)\)", source):

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import pytest
 
-import config
+from shop import config
 from tests.conftest import PASSWORD, free_port, missing_service, wait_for
 from tests.deploy_support import (
     DEPLOY,
@@ -346,9 +346,9 @@ def log_in(client, email, password=PASSWORD):
 
 
 def test_signed_webhooks_and_paid_downloads_work_through_nginx(app_env, web_unit, nginx, make_user):
-    import cart
-    import downloads
-    import orders
+    from shop.orders import cart
+    from shop.orders import downloads
+    from shop.orders import orders
     from models import DownloadLink, WebhookEvent
     from tests.shop_fixtures import STRIPE_KEY, STRIPE_WEBHOOK_SECRET, make_product, sign_stripe, stripe_event
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import jobs
-from job_models import JobRecord, WorkerRecord
+from job_runtime import jobs
+from shop import runtime
+from job_runtime.models import JobRecord, WorkerRecord
 from tests.conftest import free_port, handles_sighup, missing_service, wait_for
 from tests.deploy_support import DEPLOY, Client, app_paths, localize, unit_settings, wait_for_http
 from tests.sample_jobs import effect_done, make_effect, runs, slow_effect
@@ -101,7 +102,7 @@ def supervisor(app_env):
 @pytest.mark.consumer
 def test_supervisor_runs_web_and_consumers_and_stops_them_gracefully(app_env, supervisor):
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     port = free_port()
     server = supervisor(unit_settings(app_env, WEB_BIND=f"127.0.0.1:{port}"))
 

@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-import cart
-import config
-import downloads
-import orders
-import security
+from shop.orders import cart
+from shop import config
+from shop.orders import downloads
+from shop.orders import orders
+from shop import security
 from models import DownloadLink, Order, db, utcnow
 from tests.conftest import login
 from tests.shop_fixtures import make_product
@@ -113,7 +113,7 @@ def test_links_expire_after_the_configured_hours(purchase):
 
 
 def test_a_refunded_purchase_cannot_be_downloaded(client, purchase):
-    import fulfilment
+    from shop.orders import fulfilment
 
     _, url, _ = purchase
     fulfilment.refund_order(Order.get().id)

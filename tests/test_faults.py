@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from job_models import FailedJob, JobRecord
+from job_runtime.models import FailedJob, JobRecord
 from tests.conftest import ROOT, TEST_DATABASE, wait_for
 from tests.sample_jobs import SampleEffect, SampleRun, make_effect, runs, slow_effect
 
@@ -46,7 +46,7 @@ def test_two_consumers_racing_for_the_same_jobs_run_each_once(consumer):
 
 @pytest.mark.skipif(TEST_DATABASE != "sqlite", reason="locks the SQLite database file")
 def test_a_database_locked_past_the_first_attempt_loses_nothing(consumer, app_env):
-    import config
+    from shop import config
 
     process = consumer(workers=2)
     keys = [f"locked{i}" for i in range(20)]

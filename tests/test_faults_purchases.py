@@ -31,12 +31,12 @@ from email.parser import BytesHeaderParser
 
 import pytest
 
-import config
-import security
-from job_models import FailedJob, JobRecord
+from shop import config
+from shop import security
+from job_runtime.models import FailedJob, JobRecord
 from models import (DownloadLink, Invoice, LedgerEntry, Order, OrderItem, OutboundMail, Product,
                     TransactionItem, User, WebhookEvent, db, utcnow)
-from money import split_sale
+from shop.money import split_sale
 from tests.conftest import CI, PASSWORD, TEST_DATABASE, TEST_QUEUE, free_port, port_open, wait_for
 from tests.shop_fixtures import (  # noqa: F401
     localstripe_url,
@@ -325,7 +325,7 @@ def own_redis(app_env, tmp_path):
 
 
 def test_a_redis_restarted_without_persistence_mid_burst_loses_no_purchase(consumer, stripe_api, own_redis):
-    import jobs
+    from job_runtime import jobs
 
     shop = Shop(200)
     events = shop.webhook_events(stripe_api)

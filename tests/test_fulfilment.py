@@ -1,11 +1,11 @@
 """process_purchase (the PurchaseCompleted listener) and refunds: what a buyer and the
 sellers end up with, and that running anything twice changes nothing."""
 
-import cart
-import fulfilment
-import orders
-from events import PurchaseCompleted
-from job_models import JobRecord
+from shop.orders import cart
+from shop.orders import fulfilment
+from shop.orders import orders
+from shop.events import PurchaseCompleted
+from job_runtime.models import JobRecord
 from models import (
     CartItem,
     DownloadLink,

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-import jobs
+from job_runtime import jobs
 import models
-import queue_control
-from job_models import JobRecord, WorkerRecord
+from job_runtime import control
+from job_runtime.models import JobRecord, WorkerRecord
 from tests.conftest import BIN, ROOT, _postgres_url, handles_sighup, need_postgres, need_redis, wait_for
 from tests.sample_jobs import PERIODIC_SWITCH, SampleRun, effect_done, make_effect, runs, slow_effect
 
@@ -64,7 +64,7 @@ def drained():
 
 
 def test_periodic_jobs_run_once_when_all_hosts_but_one_use_n(host):
-    queue_control.set_flag(PERIODIC_SWITCH, "on")
+    control.set_flag(PERIODIC_SWITCH, "on")
     b = host("host-b", periodic=False)
     make_effect.dispatch("b-is-working")
     wait_for(lambda: effect_done("b-is-working") and drained(), message="host-b to run a job and go idle")

@@ -5,12 +5,12 @@ import io
 import pytest
 from PIL import Image
 
-import config
-import images
-import jobs
+from shop import config
+from shop.catalog import images
+from job_runtime import jobs
 import tasks
-from errors import NotAnImage
-from job_models import FailedJob, JobRecord
+from shop.errors import NotAnImage
+from job_runtime.models import FailedJob, JobRecord
 from models import Product, db
 from tests.catalog_helpers import (
     BLUE,

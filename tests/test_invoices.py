@@ -6,14 +6,14 @@ import subprocess
 
 import pytest
 
-import cart
-import config
-import invoice_pdf
-import invoices
-import jobs
-import orders
+from shop.orders import cart
+from shop import config
+from shop.orders import invoice_pdf
+from shop.orders import invoices
+from job_runtime import jobs
+from shop.orders import orders
 import tasks
-from job_models import JobRecord
+from job_runtime.models import JobRecord
 from models import Invoice, Order
 from tests.conftest import login
 from tests.shop_fixtures import make_product

@@ -1,8 +1,8 @@
 """Chains and batches (immediate mode; test_jobs_consumer.py runs them on real consumers)."""
 
-import job_runner
-from job_flow import batch, cancel, chain, chain_progress, describe_batch, find_batch
-from job_models import FailedJob, JobRecord
+from job_runtime import runner
+from job_runtime.flow import batch, cancel, chain, chain_progress, describe_batch, find_batch
+from job_runtime.models import FailedJob, JobRecord
 from tests.sample_jobs import SampleRun, batch_callback, effect_done, failing_step, runs, step
 
 
@@ -66,7 +66,7 @@ def test_jobs_of_a_cancelled_batch_are_skipped():
     assert cancel(batch_id)
     for record in JobRecord.select().where(JobRecord.batch_id == batch_id):
         JobRecord.update(available_at=record.created_at).where(JobRecord.id == record.id).execute()
-        job_runner.execute(record.uuid)
+        runner.execute(record.uuid)
     found = find_batch(batch_id)
     assert found.pending_jobs == 0 and found.finished_at is not None
     assert describe_batch(found)["state"] == "cancelled"

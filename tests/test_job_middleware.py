@@ -3,9 +3,9 @@
 import datetime
 import time
 
-import jobs
-from job_middleware import increment
-from job_models import JobLock, JobRecord
+from job_runtime import jobs
+from job_runtime.middleware import increment
+from job_runtime.models import JobLock, JobRecord
 from models import utcnow
 from tests.sample_jobs import calls_flaky_service, effect_done, exclusive, limited, runs
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-import job_runner
-import jobs
-from job_models import FailedJob, JobRecord
+from job_runtime import runner as job_runner
+from job_runtime import jobs
+from job_runtime.models import FailedJob, JobRecord
 from models import User, db, utcnow
 from tests.sample_jobs import (
     SampleRun,
@@ -222,7 +222,7 @@ def test_encrypted_arguments_are_never_stored_in_clear():
 
 
 def test_an_encrypted_job_that_fails_keeps_its_payload_hidden():
-    import failed_jobs
+    from job_runtime import failed as failed_jobs
 
     @jobs.job(name="secret_failure_probe", encrypted=True)
     def probe(secret):
@@ -262,7 +262,7 @@ def test_no_admins_no_alert_mail(app_env):
 def test_a_periodic_job_is_dispatched_by_huey_scheduler_once_per_slot():
     import datetime as dt
 
-    from jobs import huey
+    from job_runtime.jobs import huey
 
     (periodic_task,) = [t for t in huey._registry.periodic_tasks if t.name == "periodic:prune_job_records"]
     assert periodic_task.validate_datetime(dt.datetime(2026, 1, 1, 12, 10))

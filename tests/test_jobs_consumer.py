@@ -2,7 +2,8 @@
 
 import pytest
 
-from job_models import FailedJob, JobRecord, WorkerRecord
+from job_runtime.models import FailedJob, JobRecord, WorkerRecord
+from shop import runtime
 from tests.conftest import wait_for
 from tests.sample_jobs import SampleRun, always_fail, effect_done, make_effect, runs, slow_effect
 
@@ -103,9 +104,10 @@ def test_flushing_redis_mid_load_loses_nothing(app_env, consumer):
 
     need_redis()
     app_env.reload(QUEUE_CONNECTION="redis")
-    import jobs
+    from job_runtime import jobs
+    from shop import runtime
 
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     consumer(workers=2)
     keys = [f"r{i}" for i in range(20)]
     for key in keys:
@@ -121,7 +123,7 @@ def test_flushing_redis_mid_load_loses_nothing(app_env, consumer):
 
 
 def test_a_chain_survives_a_killed_consumer(consumer):
-    from job_flow import chain, chain_progress
+    from job_runtime.flow import chain, chain_progress
     from tests.sample_jobs import step
 
     first = consumer(workers=1)
@@ -137,7 +139,7 @@ def test_a_chain_survives_a_killed_consumer(consumer):
 
 
 def test_batch_callbacks_run_exactly_once_with_parallel_workers(consumer):
-    from job_flow import batch, find_batch
+    from job_runtime.flow import batch, find_batch
     from tests.sample_jobs import batch_callback, step
 
     consumer(workers=4)
@@ -189,7 +191,7 @@ def _consumer_starts(process):
 
 
 def test_queue_restart_reaches_a_running_consumer(consumer, capsys):
-    import cli
+    from shop import cli
 
     process = consumer(workers=2)
     slow_effect.dispatch("during-restart", 1.5)
@@ -204,14 +206,14 @@ def test_queue_restart_reaches_a_running_consumer(consumer, capsys):
 
 
 def test_pause_and_continue_reach_running_consumers(consumer, capsys):
-    import cli
-    import queue_control
+    from shop import cli
+    from job_runtime import control
 
     import time
 
     consumer(workers=2)
     assert cli.main(["queue", "pause", "low"]) == 0
-    time.sleep(queue_control.CACHE_SECONDS + 0.2)  # workers see a pause within a second
+    time.sleep(control.CACHE_SECONDS + 0.2)  # workers see a pause within a second
     make_effect.s("low-job").on_queue("low").dispatch()
     make_effect.dispatch("default-job")
     wait_for(lambda: effect_done("default-job"), message="the default queue to keep running")
@@ -239,11 +241,11 @@ def test_a_consumer_restarts_after_its_maximum_lifetime(consumer):
 def test_queue_work_takes_only_its_queues_and_stops_when_empty(app_env, tmp_path):
     import subprocess
 
-    import jobs
+    from job_runtime import jobs
     from tests.conftest import cli_process
 
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     make_effect.s("for-high").on_queue("high").dispatch()
     make_effect.s("for-low").on_queue("low").dispatch()
     log = tmp_path / "work.log"
@@ -258,11 +260,11 @@ def test_queue_work_takes_only_its_queues_and_stops_when_empty(app_env, tmp_path
 def test_queue_work_once_runs_one_job(app_env, tmp_path):
     import subprocess
 
-    import jobs
+    from job_runtime import jobs
     from tests.conftest import cli_process
 
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     make_effect.dispatch("first")
     make_effect.dispatch("second")
     process = cli_process(app_env, "queue", "work", "--once", "-w", "1",
@@ -275,7 +277,7 @@ def test_queue_work_once_runs_one_job(app_env, tmp_path):
 def test_status_shows_live_workers(consumer, capsys):
     import json
 
-    import cli
+    from shop import cli
 
     process = consumer(workers=2)
     capsys.readouterr()

@@ -30,8 +30,8 @@ import time
 
 import pytest
 
-import demo_files
-from job_models import FailedJob, JobRecord
+from shop.operations import demo_files
+from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, Order, OrderItem, Product, User, db, utcnow
 from tests.browser import (  # noqa: F401  (app_env, browser, shop and visit are fixtures)
     DESKTOP,
@@ -290,7 +290,7 @@ def refusal(visitor, path):
 
 def test_journey_4_refused_downloads_read_clearly(visit, make_user):
     continues("journey 3")
-    from downloads import url_for
+    from shop.orders.downloads import url_for
 
     drums_url, ebook_url = url_for(story["links"][DRUMS]), url_for(story["links"][EBOOK])
 
@@ -364,7 +364,7 @@ def test_journey_5_balances_and_a_refund_through_the_gateway(visit, shop):
     assert "refunded" in purchase.locator(".purchase-total .badge").inner_text()
     assert "the downloads no longer work" in purchase.inner_text()
     assert purchase.locator("a:has-text('Download')").count() == 0
-    from downloads import url_for
+    from shop.orders.downloads import url_for
 
     status, heading, message = refusal(casey, url_for(story["links"][DRUMS]))
     assert (status, heading) == (410, "Download no longer available")
@@ -517,7 +517,7 @@ def test_journey_7_every_page_fits_a_phone_and_labels_its_fields(visit, make_use
     casey.follow("button:has-text('Pay $12.00')")
     assert "Simulated payment" in casey.text("h1")
     checked.append(check_page(casey))  # the test-mode payment page
-    from downloads import url_for
+    from shop.orders.downloads import url_for
 
     checked.append(check_page(casey, url_for(story["links"][DRUMS])))  # a refused download
 

@@ -3,12 +3,12 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-import config
-import fulfilment
-import ledger
-import orders
+from shop import config
+from shop.orders import fulfilment
+from shop.orders import ledger
+from shop.orders import orders
 from models import LedgerEntry, Order, OrderItem, TransactionItem
-from money import split_sale
+from shop.money import split_sale
 from tests.conftest import login
 from tests.shop_fixtures import make_product
 

@@ -6,12 +6,12 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 
-import job_runner
-import jobs
-import moderation
-import notifications
+from job_runtime import runner
+from job_runtime import jobs
+from shop.catalog import moderation
+from shop.accounts import notifications
 import tasks
-from job_models import FailedJob, JobRecord
+from job_runtime.models import FailedJob, JobRecord
 from models import Notification, OutboundMail, db, utcnow
 from tests.catalog_helpers import make_product
 from tests.conftest import free_port, login
@@ -66,7 +66,7 @@ def decide(product, admin, decision, reason=None):
 def retry_now(job_record):
     """Let the retry's backoff pass, then run the attempt the consumer would run."""
     JobRecord.update(available_at=utcnow()).where(JobRecord.uuid == job_record.uuid).execute()
-    job_runner.execute(job_record.uuid)
+    runner.execute(job_record.uuid)
     return JobRecord.get_by_id(job_record.id)
 
 

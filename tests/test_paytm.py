@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from job_models import FailedJob, JobRecord
+from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, LedgerEntry, Order, Refund, WebhookEvent
 from tests.conftest import login
 from tests.shop_fixtures import PAYTM_MID, add_to_cart, checkout, make_product, paytm_api  # noqa: F401

@@ -9,15 +9,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from paytmchecksum import PaytmChecksum
 
-import cart
-import config
-import downloads
-import orders
-import paytm_gateway
-import stripe_gateway
-from errors import ValidationError, WebhookError
+from shop.orders import cart
+from shop import config
+from shop.orders import downloads
+from shop.orders import orders
+from shop.payments import paytm_gateway
+from shop.payments import stripe_gateway
+from shop.errors import ValidationError, WebhookError
 from models import DownloadLink
-from money import MAX_PRICE_MAJOR, exponent, format_money, parse_money, split_sale
+from shop.money import MAX_PRICE_MAJOR, exponent, format_money, parse_money, split_sale
 from tests.shop_fixtures import PAYTM_KEY, make_product
 
 SECRET = "whsec_property_tests"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from job_models import FailedJob
+from job_runtime.models import FailedJob
 from models import DownloadLink, Invoice, LedgerEntry, Order
 from tests.conftest import login, wait_for
 from tests.shop_fixtures import (  # noqa: F401

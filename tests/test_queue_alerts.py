@@ -4,13 +4,14 @@ import datetime
 
 import pytest
 
-import jobs
-import mail
-import queue_alerts
-import queue_control
+from job_runtime import jobs
+from shop import runtime
+from shop import mail
+from job_runtime.monitoring import alerts
+from job_runtime import control
 import tasks
-from errors import MailError
-from job_models import JobRecord
+from shop.errors import MailError
+from job_runtime.models import JobRecord
 from models import OutboundMail, utcnow
 from tests.sample_jobs import always_fail, make_effect
 
@@ -25,7 +26,7 @@ def admins(make_user):
 def waiting_jobs(count=3, queue="default", waited=600):
     """Jobs due `waited` seconds ago that no worker has taken."""
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     uuids = [make_effect.s(f"wait-{queue}-{i}").on_queue(queue).dispatch() for i in range(count)]
     JobRecord.update(available_at=utcnow() - datetime.timedelta(seconds=waited)).where(
         JobRecord.uuid.in_(uuids)).execute()
@@ -40,7 +41,7 @@ def test_a_long_wait_mails_every_admin_once_per_incident(app_env, admins):
     app_env.reload(ALERT_WAIT_SECONDS="120", ALERT_COOLDOWN_MINUTES="30")
     waiting_jobs(waited=300)
     now = utcnow()
-    sent = queue_alerts.check(now)
+    sent = alerts.check(now)
     assert [a["kind"] for a in sent] == ["wait"] and sent[0]["queue"] == "default"
     assert subjects(app_env) == [("ops@example.com", "[Marketplace] Long wait on the default queue"),
                                  ("owner@example.com", "[Marketplace] Long wait on the default queue")]
@@ -48,24 +49,24 @@ def test_a_long_wait_mails_every_admin_once_per_incident(app_env, admins):
     assert "Jobs on the default queue have waited 5 min" in body and "3 waiting, 0 worker(s)" in body
     assert "http://127.0.0.1:8080/admin/queue" in body
     # Still waiting a minute later, and ten: nothing new inside the cool-down.
-    assert queue_alerts.check(now + MINUTE) == []
-    assert queue_alerts.check(now + 10 * MINUTE) == []
+    assert alerts.check(now + MINUTE) == []
+    assert alerts.check(now + 10 * MINUTE) == []
     assert len(app_env.mails) == 2
     # Still waiting after the cool-down: the admins hear of it again.
-    assert [a["kind"] for a in queue_alerts.check(now + 31 * MINUTE)] == ["wait"]
+    assert [a["kind"] for a in alerts.check(now + 31 * MINUTE)] == ["wait"]
     assert len(app_env.mails) == 4
 
 
 def test_a_wait_that_clears_and_comes_back_within_the_cool_down_is_not_mailed_again(app_env, admins):
     uuids = waiting_jobs(count=1, waited=600)
     now = utcnow()
-    assert len(queue_alerts.check(now)) == 1
+    assert len(alerts.check(now)) == 1
     JobRecord.update(state="completed", finished_at=now).where(JobRecord.uuid.in_(uuids)).execute()
-    assert queue_alerts.check(now + MINUTE) == []  # the incident is over
+    assert alerts.check(now + MINUTE) == []  # the incident is over
     waiting_jobs(count=1, waited=600)
-    assert queue_alerts.check(now + 5 * MINUTE) == []  # back, but within the cool-down
+    assert alerts.check(now + 5 * MINUTE) == []  # back, but within the cool-down
     assert len(app_env.mails) == 2
-    assert len(queue_alerts.check(now + 31 * MINUTE)) == 1
+    assert len(alerts.check(now + 31 * MINUTE)) == 1
     assert len(app_env.mails) == 4
 
 
@@ -73,16 +74,16 @@ def test_short_waits_and_paused_queues_raise_no_alert(app_env, admins):
     app_env.reload(ALERT_WAIT_SECONDS="120")
     waiting_jobs(queue="default", waited=60)
     waiting_jobs(queue="low", waited=900)
-    queue_control.pause("low")  # an admin paused it: its wait is on purpose
-    assert queue_alerts.check() == [] and app_env.mails == []
+    control.pause("low")  # an admin paused it: its wait is on purpose
+    assert alerts.check() == [] and app_env.mails == []
 
 
 def test_each_queue_is_its_own_incident(app_env, admins):
     waiting_jobs(queue="default", waited=600)
     now = utcnow()
-    queue_alerts.check(now)
+    alerts.check(now)
     waiting_jobs(queue="high", waited=600)
-    sent = queue_alerts.check(now + MINUTE)
+    sent = alerts.check(now + MINUTE)
     assert [(a["kind"], a["queue"]) for a in sent] == [("wait", "high")]
     assert len(app_env.mails) == 4
 
@@ -94,13 +95,13 @@ def test_a_jump_in_the_failure_rate_is_mailed_once(app_env, admins):
     for index in range(3):
         always_fail.dispatch(f"bad-{index}")
     now = utcnow()
-    sent = queue_alerts.check(now)
+    sent = alerts.check(now)
     assert [(a["kind"], a["queue"]) for a in sent] == [("failure-rate", "default")]
     assert sent[0]["value"] == 27.3
     message = app_env.mails[0]
     assert message["Subject"] == "[Marketplace] Jobs failing on the default queue"
     assert "27% of the jobs on the default queue failed in the last 5 minutes (3 of 11" in message.get_content()
-    assert queue_alerts.check(now + MINUTE) == []
+    assert alerts.check(now + MINUTE) == []
     assert len(app_env.mails) == 2
 
 
@@ -108,11 +109,11 @@ def test_a_few_failures_among_few_jobs_are_no_incident(app_env, admins):
     app_env.reload(ALERT_FAILURE_RATE="20")
     make_effect.dispatch("ok")
     always_fail.dispatch("bad")  # 50%, but of two jobs
-    assert queue_alerts.check() == []
+    assert alerts.check() == []
     for index in range(20):
         make_effect.dispatch(f"fine-{index}")
     always_fail.dispatch("bad-2")  # 2 of 23: under the limit
-    assert queue_alerts.check() == []
+    assert alerts.check() == []
 
 
 def test_a_check_that_crashes_while_mailing_sends_each_mail_once(app_env, admins, monkeypatch):
@@ -129,15 +130,15 @@ def test_a_check_that_crashes_while_mailing_sends_each_mail_once(app_env, admins
     monkeypatch.setattr(mail, "send", flaky_send)
     now = utcnow()
     with pytest.raises(MailError):
-        queue_alerts.check(now)
+        alerts.check(now)
     assert len(app_env.mails) == 1
     # The job's retry (or the next minute's check) finishes the same alert, even once the wait is over.
     JobRecord.update(state="completed", finished_at=now).execute()
-    sent = queue_alerts.check(now + MINUTE)
+    sent = alerts.check(now + MINUTE)
     assert [a["kind"] for a in sent] == ["wait"]
     assert sorted(to for to, _ in subjects(app_env)) == ["ops@example.com", "owner@example.com"]
     assert OutboundMail.select().count() == 2
-    assert queue_alerts.check(now + 2 * MINUTE) == []
+    assert alerts.check(now + 2 * MINUTE) == []
 
 
 def test_the_periodic_job_runs_the_check(app_env, admins):

@@ -4,11 +4,11 @@ restart, status and batches, as a user types them."""
 import datetime
 import json
 
-import cli
-import job_runner
-import queue_control
-from job_flow import batch
-from job_models import FailedJob, JobRecord
+from shop import cli
+from job_runtime import runner
+from job_runtime import control
+from job_runtime.flow import batch
+from job_runtime.models import FailedJob, JobRecord
 from models import utcnow
 from tests.sample_jobs import always_fail, effect_done, make_effect, step
 
@@ -23,7 +23,7 @@ def fail_jobs(*keys):
     for key in keys:
         job_uuid = always_fail.dispatch(key)
         JobRecord.update(available_at=utcnow()).where(JobRecord.uuid == job_uuid).execute()
-        job_runner.execute(job_uuid)
+        runner.execute(job_uuid)
     return list(FailedJob.select().order_by(FailedJob.id))
 
 
@@ -98,7 +98,7 @@ def test_prune_failed_keeps_recent_failures(capsys):
 
 def test_pause_holds_jobs_and_continue_rings_them_again(capsys):
     code, out = run(capsys, "pause", "default")
-    assert "paused" in out and queue_control.paused_queues() == {"default"}
+    assert "paused" in out and control.paused_queues() == {"default"}
     make_effect.dispatch("held")
     assert not effect_done("held")
     assert JobRecord.get().state == "pending"
@@ -110,7 +110,7 @@ def test_pause_holds_jobs_and_continue_rings_them_again(capsys):
 
 def test_restart_stamps_the_shared_storage(capsys):
     code, out = run(capsys, "restart")
-    assert code == 0 and queue_control.restart_stamp(max_age=0) is not None
+    assert code == 0 and control.restart_stamp(max_age=0) is not None
 
 
 def test_status_reports_depth_failed_and_workers(capsys):

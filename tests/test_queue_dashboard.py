@@ -6,13 +6,14 @@ import re
 
 import pytest
 
-import config
-import queue_charts
-import queue_control
-import queue_dashboard
-import queue_format
-from job_flow import batch, chain
-from job_models import Batch, FailedJob, JobRecord, WorkerRecord
+from shop import config
+from shop import runtime
+from job_runtime.monitoring import charts as queue_charts
+from job_runtime import control as queue_control
+from job_runtime.monitoring import dashboard as queue_dashboard
+from job_runtime.monitoring import formatting as queue_format
+from job_runtime.flow import batch, chain
+from job_runtime.models import Batch, FailedJob, JobRecord, WorkerRecord
 from models import utcnow
 from tests.catalog_helpers import form_for
 from tests.conftest import login, wait_for
@@ -38,13 +39,14 @@ ACTIONS = ["/admin/queue/failed/{failed_id}/retry", "/admin/queue/failed/{failed
 
 def some_of_everything():
     """A finished job, a failed one, a batch still waiting and a chain; returns the ids for URLs."""
-    import jobs
+    from job_runtime import jobs
+    from shop import runtime
 
     job_uuid = make_effect.dispatch("visible")
     always_fail.dispatch("doomed")
     chain_id = chain([step.s("c1"), step.s("c2")]).dispatch()
     jobs.huey.immediate = False  # the batch's jobs wait: no consumer runs in these tests
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     batch_id = batch([step.s("b1"), step.s("b2")], name="covers").dispatch()
     return {"uuid": job_uuid, "failed_id": FailedJob.get().id, "batch_id": batch_id, "chain_id": chain_id}
 
@@ -212,10 +214,10 @@ def test_estimated_wait_is_pending_times_average_runtime_over_workers():
 
 
 def test_a_queue_without_workers_says_so(client, login_as):
-    import jobs
+    from job_runtime import jobs
 
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     make_effect.dispatch("waiting")
     page = admin_page(client, login_as)
     assert "no worker takes it" in text_of(page.html.select_one("#queue-default"))
@@ -364,10 +366,10 @@ def test_pause_and_continue_a_queue_from_the_page(client, login_as, consumer):
 
 
 def test_cancel_a_batch_from_the_page(client, login_as, consumer):
-    import jobs
+    from job_runtime import jobs
 
     jobs.huey.immediate = False
-    jobs.reconnect_queue()
+    runtime.setup_job_runtime()
     batch_id = batch([step.s(f"s{i}") for i in range(4)], name="thumbnails").dispatch()
     page = admin_page(client, login_as, "/admin/queue/batches")
     item = text_of(page.html.select_one(".batch"))

@@ -5,11 +5,11 @@ import uuid
 
 from prometheus_client.parser import text_string_to_metric_families
 
-import config
-import queue_metrics
-from job_models import FailedJob, JobRecord
+from shop import config
+from job_runtime.monitoring import metrics
+from job_runtime.models import FailedJob, JobRecord
 from models import utcnow
-from queue_metrics import JobMinute, JobTotal, epoch_minute, minute_start
+from job_runtime.monitoring.metrics import JobMinute, JobTotal, epoch_minute, minute_start
 from tests.conftest import wait_for
 from tests.sample_jobs import always_fail, effect_done, make_effect, slow_effect
 
@@ -33,8 +33,8 @@ def test_roll_up_counts_each_minute_job_and_queue_once():
     finished(name="slow", queue="low", at=minutes_ago(3), duration=4.0)
     finished(state="cancelled", at=minutes_ago(3), duration=None)
     finished(at=NOW - datetime.timedelta(seconds=20))  # not settled yet: stays in the tail
-    queue_metrics.roll_up(NOW)
-    assert queue_metrics.watermark() == epoch_minute(NOW) - 1
+    metrics.roll_up(NOW)
+    assert metrics.watermark() == epoch_minute(NOW) - 1
     rows = {(minute_start(r.minute), r.name, r.queue): r for r in JobMinute.select()}
     five = minutes_ago(5).replace(second=0)
     fast = rows[(five, "make_effect", "default")]
@@ -43,21 +43,21 @@ def test_roll_up_counts_each_minute_job_and_queue_once():
     assert rows[(minutes_ago(3).replace(second=0), "slow", "low")].completed == 1
     assert len(rows) == 2  # the cancelled job counts for nothing, the fresh one is not rolled up
     # Running it again adds nothing.
-    queue_metrics.roll_up(NOW)
+    metrics.roll_up(NOW)
     assert JobMinute.select().count() == 2
     assert JobTotal.get(JobTotal.name == "make_effect").completed == 2
 
 
 def test_figures_add_the_live_tail_to_the_roll_ups():
     finished(at=minutes_ago(30))
-    queue_metrics.roll_up(NOW)
+    metrics.roll_up(NOW)
     finished(at=NOW - datetime.timedelta(seconds=5))
     finished(state="failed", at=NOW - datetime.timedelta(seconds=3), duration=1.0)
-    summary = queue_metrics.summary(NOW - datetime.timedelta(hours=1), now=NOW)
+    summary = metrics.summary(NOW - datetime.timedelta(hours=1), now=NOW)
     assert (summary["completed"], summary["failed"], summary["processed"]) == (2, 1, 3)
     assert summary["duration_max"] == 1.0
-    assert queue_metrics.finished_since(NOW - datetime.timedelta(minutes=1)) == 2
-    points = queue_metrics.series(epoch_minute(NOW) - 59, epoch_minute(NOW) + 1, now=NOW)
+    assert metrics.finished_since(NOW - datetime.timedelta(minutes=1)) == 2
+    points = metrics.series(epoch_minute(NOW) - 59, epoch_minute(NOW) + 1, now=NOW)
     assert len(points) == 60 and sum(p["processed"] for p in points) == 3
     assert points[-1]["failed"] == 1 and points[-1]["completed"] == 1
     assert points[-31]["completed"] == 1 and points[-31]["avg_duration"] == 0.2
@@ -66,9 +66,9 @@ def test_figures_add_the_live_tail_to_the_roll_ups():
 def test_series_buckets_several_minutes_and_fills_gaps_with_zero():
     for minutes in (100, 95, 40):
         finished(at=minutes_ago(minutes))
-    queue_metrics.roll_up(NOW)
+    metrics.roll_up(NOW)
     end = epoch_minute(NOW) + 1
-    points = queue_metrics.series(end - 180, end, step=15, now=NOW)
+    points = metrics.series(end - 180, end, step=15, now=NOW)
     assert all(p["minute"] % 15 == 0 for p in points)
     assert sum(p["processed"] for p in points) == 3
     assert sum(1 for p in points if p["processed"]) in (2, 3)
@@ -77,10 +77,10 @@ def test_series_buckets_several_minutes_and_fills_gaps_with_zero():
 
 def test_a_window_is_counted_once_when_two_processes_race():
     finished(at=minutes_ago(5))
-    start = queue_metrics._start_watermark(epoch_minute(NOW) - 1)
+    start = metrics._start_watermark(epoch_minute(NOW) - 1)
     # Two processes read the same watermark; the second one's compare-and-set finds it moved.
-    assert queue_metrics._roll_window(start, start + 4)
-    assert not queue_metrics._roll_window(start, start + 4)
+    assert metrics._roll_window(start, start + 4)
+    assert not metrics._roll_window(start, start + 4)
     assert JobMinute.select().count() == 1 and JobTotal.get().completed == 1
 
 
@@ -93,20 +93,20 @@ def test_pruned_records_still_count_in_the_figures(app_env):
 
     tasks.prune_job_records.run_now()  # rolls up before it prunes
     assert JobRecord.select().where(JobRecord.name == "make_effect").count() == 0
-    assert queue_metrics.summary(now - datetime.timedelta(days=1))["completed"] == 2
+    assert metrics.summary(now - datetime.timedelta(days=1))["completed"] == 2
     assert JobTotal.get(JobTotal.name == "make_effect").completed == 2
 
 
 def test_readers_catch_up_when_no_periodic_roll_up_ran():
     finished(at=minutes_ago(50))
-    assert queue_metrics.watermark() is None
-    assert queue_metrics.summary(NOW - datetime.timedelta(hours=1), now=NOW)["completed"] == 1
-    assert queue_metrics.watermark() == epoch_minute(NOW) - 1
+    assert metrics.watermark() is None
+    assert metrics.summary(NOW - datetime.timedelta(hours=1), now=NOW)["completed"] == 1
+    assert metrics.watermark() == epoch_minute(NOW) - 1
 
 
 def test_old_minutes_are_pruned_but_totals_stay():
     finished(at=NOW - datetime.timedelta(days=10))
-    queue_metrics.roll_up(NOW)
+    metrics.roll_up(NOW)
     assert JobMinute.select().count() == 0
     assert JobTotal.get().completed == 1
 
@@ -131,7 +131,7 @@ def value(families, name, sample_name=None, **labels):
 
 
 def test_metrics_show_depth_age_counters_histogram_and_failed_store(client, app_env):
-    import jobs
+    from job_runtime import jobs
 
     make_effect.dispatch("a")
     make_effect.dispatch("b")
@@ -169,7 +169,7 @@ def test_counters_do_not_change_when_the_roll_up_moves(client):
         make_effect.dispatch(key)
     _, before = scrape(client)
     assert JobTotal.select().count() == 0  # so far the jobs are in the live tail
-    queue_metrics.roll_up(utcnow() + datetime.timedelta(minutes=3))  # as the periodic job will, later
+    metrics.roll_up(utcnow() + datetime.timedelta(minutes=3))  # as the periodic job will, later
     assert JobTotal.get().completed == 3
     _, after = scrape(client)
     for family in ("marketplace_jobs_processed", "marketplace_job_duration_seconds"):

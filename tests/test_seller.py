@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from webtest import Upload
 
-import config
+from shop import config
 import tasks
 from models import Product
 from tests.catalog_helpers import (

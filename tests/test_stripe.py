@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from job_models import FailedJob, JobRecord
+from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, LedgerEntry, Order, Refund, WebhookEvent
 from tests.conftest import login
 from tests.shop_fixtures import (  # noqa: F401

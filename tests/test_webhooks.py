@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-import jobs
-import testpay
-import webhooks
-from job_models import JobRecord
+from job_runtime import jobs
+from shop.payments import testpay
+from shop.payments import webhooks
+from job_runtime.models import JobRecord
 from models import WebhookEvent
 from tests.shop_fixtures import STRIPE_KEY, STRIPE_WEBHOOK_SECRET, post_stripe_event, sign_stripe, stripe_event
 

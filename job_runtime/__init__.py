@@ -1,0 +1,70 @@
+"""A job runtime on Huey: durable jobs, retries by policy, timeouts that hold,
+chains, batches, middleware, a failed-job store and worker control.
+
+It imports nothing of the application that uses it. The application declares
+its jobs with `job` and `periodic`, and calls `setup()` once per process with
+its database and settings:
+
+    import job_runtime
+
+    @job_runtime.job(queue="high", tries=3, backoff=[10, 30, 60], timeout=60)
+    def process_webhook(event_id): ...
+
+    job_runtime.setup(database, job_runtime.RuntimeSettings(queue_connection="redis"))
+    process_webhook.dispatch(event.id)
+
+The consumer is `huey_consumer <module>.huey`, where <module> imports the jobs
+and calls setup(). This module is the public API; nothing outside the package
+needs a name from its submodules' underscores.
+"""
+
+from job_runtime import context
+from job_runtime.context import Cipher, Notifier, RuntimeSettings
+from job_runtime.jobs import (
+    Fail,
+    Job,
+    JobTimeout,
+    MaxAttemptsExceeded,
+    PendingJob,
+    Release,
+    WorkerLost,
+    crontab,
+    current,
+    huey,
+    job,
+    on_failure,
+    periodic,
+)
+from job_runtime.models import MODELS
+from job_runtime.backends import QUEUES
+from job_runtime.flow import batch, chain
+from job_runtime.middleware import RateLimited, ThrottlesExceptions, WithoutOverlapping
+from job_runtime import jobs as _jobs
+
+
+def setup(database, settings=None, cipher=None, notifier=None, open_database=None):
+    """Give the runtime what it needs; call again to point it elsewhere (tests).
+
+    database: a peewee Database (or a proxy of one) holding the runtime's tables
+        (MODELS) beside the application's.
+    settings: a RuntimeSettings.
+    cipher: an object with encrypt(bytes) and decrypt(bytes), for encrypted jobs.
+    notifier: notifier(key, subject, text) -> count, for queue alerts.
+    open_database: open_database(asynchronous_commit) reopens the database in a
+        consumer process, which on PostgreSQL asks for asynchronous commits.
+    """
+    state = context.state
+    state.settings = settings or RuntimeSettings()
+    state.cipher = cipher
+    state.notifier = notifier
+    state.open_database = open_database
+    context.db.initialize(database)
+    _jobs.connect_queue()
+    state.ready = True
+
+
+__all__ = [
+    "Cipher", "Fail", "Job", "JobTimeout", "MODELS", "MaxAttemptsExceeded", "Notifier", "PendingJob",
+    "QUEUES", "RateLimited", "Release", "RuntimeSettings", "ThrottlesExceptions", "WithoutOverlapping",
+    "WorkerLost", "batch", "chain", "crontab", "current", "huey", "job", "on_failure", "periodic", "setup",
+]

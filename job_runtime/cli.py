@@ -1,0 +1,267 @@
+"""`marketplace queue ...`: the seed's queue commands, in Python, on Huey."""
+
+import json
+import logging
+import sys
+
+import models
+from job_runtime.backends import QUEUES
+
+
+def _init():
+    import tasks  # noqa: F401  (every job must be declared before one is run or retried)
+
+    models.db.connect(reuse_if_open=True)
+
+
+def _print_json(data):
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _queue_list(text):
+    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in QUEUES]
+    if unknown:
+        raise SystemExit(f"Unknown queue(s): {', '.join(unknown)}. The queues are {', '.join(QUEUES)}.")
+    return names or None
+
+
+def cmd_work(args):
+    """A consumer in the foreground; the same runtime as `huey_consumer tasks.huey`."""
+    from huey.consumer_options import ConsumerConfig
+
+    import tasks
+
+    queues = _queue_list(args.queue)
+    # --once means one job: a single worker, so two cannot each take one at the same moment.
+    options = {"workers": 1 if args.once else args.workers, "worker_type": args.worker_type, "periodic": not args.no_periodic,
+               "verbose": True if args.verbose else None}
+    config_ = ConsumerConfig(**{k: v for k, v in options.items() if v is not None})
+    config_.validate()
+    config_.setup_logger(logging.getLogger("huey"))
+    consumer = tasks.huey.create_consumer(
+        queues=queues, once=args.once, stop_when_empty=args.stop_when_empty, max_jobs=args.max_jobs,
+        max_time=args.max_time, memory_mb=args.memory, **config_.values)
+    consumer.run()
+    return 0
+
+
+def cmd_failed(args):
+    from job_runtime import failed as failed_jobs
+
+    _init()
+    rows = [failed_jobs.describe(f, show_payload=args.json) for f in failed_jobs.listing(args.queue)]
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("No failed jobs.")
+        return 0
+    print(f"{'ID':>5}  {'Failed at (UTC)':<20}  {'Queue':<8}  {'Job':<28}  Error")
+    for row in rows:
+        error = f"{row['exception']}: {row['message']}".replace("\n", " ")
+        print(f"{row['id']:>5}  {row['failed_at'][:19]:<20}  {row['queue']:<8}  {row['job']:<28}  {error[:80]}")
+    return 0
+
+
+def _parse_range(text):
+    try:
+        low, high = (int(part) for part in text.split("-", 1))
+    except ValueError:
+        raise SystemExit(f"--range takes FIRST-LAST, for example 1-100; got {text!r}") from None
+    return low, high
+
+
+def cmd_retry(args):
+    from job_runtime import failed as failed_jobs
+
+    _init()
+    ids = [i for i in args.ids if i != "all"]
+    bad = [i for i in ids if not i.isdigit()]
+    if bad:
+        raise SystemExit(f"Not a failed-job id: {', '.join(bad)} (see `marketplace queue failed`).")
+    chosen = failed_jobs.select_ids(ids, all_="all" in args.ids,
+                                    id_range=_parse_range(args.range) if args.range else None,
+                                    queue=args.queue)
+    if not chosen:
+        print("No failed jobs matched.")
+        return 1 if ids else 0
+    for failed_id in chosen:
+        job_uuid = failed_jobs.retry(failed_id)
+        if job_uuid:
+            print(f"Failed job {failed_id} pushed back onto the queue ({job_uuid}).")
+        else:
+            print(f"Failed job {failed_id} not found.")
+    return 0
+
+
+def cmd_forget(args):
+    from job_runtime import failed as failed_jobs
+
+    _init()
+    if failed_jobs.forget(args.id):
+        print(f"Failed job {args.id} deleted.")
+        return 0
+    print(f"No failed job with id {args.id}.")
+    return 1
+
+
+def cmd_flush(args):
+    from job_runtime import failed as failed_jobs
+
+    _init()
+    count = failed_jobs.flush(args.hours)
+    print(f"Deleted {count} failed job(s)" + (f" older than {args.hours} hours." if args.hours else "."))
+    return 0
+
+
+def cmd_prune_failed(args):
+    from job_runtime import failed as failed_jobs
+
+    _init()
+    print(f"Pruned {failed_jobs.prune(args.hours)} failed job(s) older than {args.hours} hours.")
+    return 0
+
+
+def cmd_restart(args):
+    from job_runtime import control as queue_control
+
+    _init()
+    queue_control.request_restart()
+    print("Every worker will restart after its current job.")
+    return 0
+
+
+def cmd_pause(args):
+    from job_runtime import control as queue_control
+
+    _init()
+    queue_control.pause(args.queue)
+    print(f"Queue {args.queue} paused: workers take no new jobs from it.")
+    return 0
+
+
+def cmd_continue(args):
+    from job_runtime import control as queue_control
+    from job_runtime import sweeper
+
+    _init()
+    queue_control.resume(args.queue)
+    rung = sweeper.ring_missing(args.queue)
+    print(f"Queue {args.queue} resumed ({rung} waiting job(s) queued again).")
+    return 0
+
+
+def cmd_status(args):
+    from job_runtime import stats as queue_stats
+
+    _init()
+    report = queue_stats.status()
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"{'Queue':<8} {'Pending':>8} {'Scheduled':>10} {'Running':>8} {'Oldest wait':>12}  State")
+    for name, q in report["queues"].items():
+        print(f"{name:<8} {q['pending']:>8} {q['scheduled']:>10} {q['running']:>8} "
+              f"{q['oldest_pending_seconds']:>11.1f}s  {'paused' if q['paused'] else 'running'}")
+    print(f"\nFailed jobs: {report['failed']}    Running batches: {report['batches_running']}")
+    print(f"Workers alive: {len(report['workers'])}")
+    for w in report["workers"]:
+        print(f"  {w['id']:<40} queues={w['queues']:<14} done={w['jobs_done']:<6} "
+              f"rss={w['rss_mb']}MB job={w['current_job'] or '-'}")
+    return 0
+
+
+def cmd_batches(args):
+    from job_runtime import flow as job_flow
+
+    _init()
+    rows = [job_flow.describe_batch(b) for b in job_flow.recent_batches(args.limit)]
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("No batches.")
+        return 0
+    print(f"{'ID':<36}  {'Name':<24} {'Total':>6} {'Pending':>8} {'Failed':>7} {'Progress':>9}  State")
+    for b in rows:
+        print(f"{b['id']:<36}  {b['name'][:24]:<24} {b['total']:>6} {b['pending']:>8} {b['failed']:>7} "
+              f"{b['progress']:>8}%  {b['state']}")
+    return 0
+
+
+def cmd_sweep(args):
+    from job_runtime import sweeper
+
+    _init()
+    recovered, rung = sweeper.sweep()
+    print(f"Recovered {recovered} job(s) from dead workers; rang {rung} missing doorbell(s).")
+    return 0
+
+
+def add_commands(commands):
+    queue = commands.add_parser("queue", help="the job queue: workers, failed jobs, status")
+    sub = queue.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
+
+    work = sub.add_parser("work", help="run a consumer in the foreground")
+    work.add_argument("--queue", help=f"comma-separated queues to take ({','.join(QUEUES)}); default all")
+    work.add_argument("--workers", "-w", type=int, default=4, help="worker threads (default 4)")
+    work.add_argument("--worker-type", "-k", choices=("thread", "process"), default="thread")
+    work.add_argument("--once", action="store_true", help="run one job, then exit")
+    work.add_argument("--stop-when-empty", action="store_true", help="exit when the queues are empty")
+    work.add_argument("--max-jobs", type=int, help="exit after this many jobs")
+    work.add_argument("--max-time", type=int, help="restart after this many seconds")
+    work.add_argument("--memory", type=int, help="restart when the consumer uses more MB than this")
+    work.add_argument("--no-periodic", "-n", action="store_true", help="do not dispatch periodic jobs")
+    work.add_argument("--verbose", "-v", action="store_true")
+    work.set_defaults(func=cmd_work)
+
+    failed = sub.add_parser("failed", help="list failed jobs")
+    failed.add_argument("--json", action="store_true")
+    failed.add_argument("--queue", choices=QUEUES)
+    failed.set_defaults(func=cmd_failed)
+
+    retry = sub.add_parser("retry", help="retry failed jobs: IDs, 'all', --range or --queue")
+    retry.add_argument("ids", nargs="*", metavar="ID")
+    retry.add_argument("--range", help="FIRST-LAST ids, for example 1-100")
+    retry.add_argument("--queue", choices=QUEUES)
+    retry.set_defaults(func=cmd_retry)
+
+    forget = sub.add_parser("forget", help="delete one failed job")
+    forget.add_argument("id", type=int)
+    forget.set_defaults(func=cmd_forget)
+
+    flush = sub.add_parser("flush", help="delete all failed jobs (or those older than --hours)")
+    flush.add_argument("--hours", type=int)
+    flush.set_defaults(func=cmd_flush)
+
+    prune = sub.add_parser("prune-failed", help="delete failed jobs older than --hours")
+    prune.add_argument("--hours", type=int, default=24)
+    prune.set_defaults(func=cmd_prune_failed)
+
+    sub.add_parser("restart", help="restart every worker after its current job").set_defaults(func=cmd_restart)
+
+    pause = sub.add_parser("pause", help="stop taking jobs from a queue")
+    pause.add_argument("queue", choices=QUEUES)
+    pause.set_defaults(func=cmd_pause)
+
+    resume = sub.add_parser("continue", help="resume a paused queue")
+    resume.add_argument("queue", choices=QUEUES)
+    resume.set_defaults(func=cmd_continue)
+
+    status = sub.add_parser("status", help="depth per queue, failed jobs, workers")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+    batches = sub.add_parser("batches", help="list recent batches")
+    batches.add_argument("--json", action="store_true")
+    batches.add_argument("--limit", type=int, default=50)
+    batches.set_defaults(func=cmd_batches)
+
+    sub.add_parser("sweep", help="recover lost jobs now (consumers also do this on their own)").set_defaults(
+        func=cmd_sweep)
+    return queue
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("Use: marketplace queue ...")

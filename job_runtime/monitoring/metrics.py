@@ -1,0 +1,360 @@
+"""Job figures over time, without scanning the job table's history.
+
+Finished jobs are rolled up into two small tables:
+
+- JobMinute: one row per minute, job name and queue (completed, failed, runtime
+  sum, count and maximum), for the dashboard's charts, tiles and alerts;
+- JobTotal: all-time counters per job name and queue, with a runtime histogram,
+  for the counters of /metrics (Prometheus wants them never to go down, so they
+  are not pruned).
+
+The roll-up is incremental. A watermark (a minute, in the QueueFlag table) says
+how far it has gone; each run aggregates the records that finished between the
+watermark and a minute ago, through the index on finished_at, and moves the
+watermark on. The minute of settling is there because a consumer's
+CompletionWriter stamps finished_at a few milliseconds before it commits.
+
+Readers add the tail after the watermark, a minute or two of records, straight
+from the job table (through the same index), so every figure is live to the
+second while no reader ever scans history. A failure counts once it is rolled
+up; one retried within that minute or two leaves the tail, and only its later
+outcome is counted.
+
+A window is counted exactly once even when several processes roll up at the
+same moment: the aggregate is read first, and then, in one transaction, the
+watermark is moved from the value the run started from (a compare-and-set)
+together with the rows it adds. The loser's compare-and-set changes nothing
+and its rows are not written.
+"""
+
+import datetime
+
+from peewee import EXCLUDED, SQL, Case, fn
+
+from job_runtime import control
+from job_runtime.context import db, is_sqlite
+from job_runtime.models import JobMinute, JobRecord, JobTotal, QueueFlag, utcnow
+
+FINISHED = ("completed", "failed")
+# Upper bounds (seconds) of the runtime histogram buckets; +Inf is implied.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+SETTLE_SECONDS = 60
+# A long catch-up (a first run over an old table) goes in windows this long. The
+# aggregate is read before the transaction that writes, so a long window costs
+# reading time, not time holding the database's write lock.
+CHUNK_MINUTES = 60
+MINUTE_RETENTION_DAYS = 8
+# Readers roll up themselves when no periodic run has done it for this long
+# (a consumer started with -n, or none at all), so the tail stays short.
+CATCH_UP_LAG_MINUTES = 10
+WATERMARK = "metrics:rolled-up-to"
+
+
+# ---------------------------------------------------------------------------
+# Minutes
+# ---------------------------------------------------------------------------
+
+
+def epoch_minute(moment):
+    """The minute (since the Unix epoch) a naive-UTC datetime falls in."""
+    return int(moment.replace(tzinfo=datetime.timezone.utc).timestamp() // 60)
+
+
+def minute_start(minute):
+    """The naive-UTC datetime a minute starts at."""
+    return datetime.datetime.fromtimestamp(minute * 60, datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _finished_minute():
+    """SQL for the minute a record finished in (the fraction of a second is cut first,
+    because SQLite's strftime rounds it to the millisecond and could tip 59.9999 s over)."""
+    if is_sqlite():
+        return SQL("CAST(strftime('%s', substr(\"finished_at\", 1, 19)) AS INTEGER) / 60")
+    return SQL('CAST(FLOOR(EXTRACT(EPOCH FROM "finished_at") / 60) AS BIGINT)')
+
+
+# ---------------------------------------------------------------------------
+# Aggregates of the job table (the roll-up and the live tail)
+# ---------------------------------------------------------------------------
+
+_SUMS = ("completed", "failed", "duration_sum", "duration_count")
+
+
+def _raw(start, end=None, group=("name", "queue"), buckets=False, name=None, queue=None):
+    """Finished records in [start, end), aggregated by `group` (name, queue, minute).
+
+    The WHERE clause names no state on purpose: finished_at is only set on
+    finished records, and a condition on state would tempt SQLite's planner to
+    the claim's (state, ...) index, a scan of every completed record, instead
+    of the range on finished_at. Cancelled records match and count for nothing.
+    """
+    columns = {"name": JobRecord.name, "queue": JobRecord.queue, "minute": _finished_minute()}
+    done = JobRecord.state.in_(FINISHED)
+    fields = [columns[g].alias(g) for g in group]
+    fields += [
+        fn.SUM(Case(None, [(JobRecord.state == "completed", 1)], 0)).alias("completed"),
+        fn.SUM(Case(None, [(JobRecord.state == "failed", 1)], 0)).alias("failed"),
+        fn.SUM(Case(None, [(done, JobRecord.duration)], None)).alias("duration_sum"),
+        fn.COUNT(Case(None, [(done, JobRecord.duration)], None)).alias("duration_count"),
+        fn.MAX(Case(None, [(done, JobRecord.duration)], None)).alias("duration_max"),
+    ]
+    if buckets:
+        fields += [fn.SUM(Case(None, [(done & (JobRecord.duration <= bound), 1)], 0)).alias(f"le{i}")
+                   for i, bound in enumerate(BUCKETS)]
+    condition = JobRecord.finished_at >= start
+    if end is not None:
+        condition &= JobRecord.finished_at < end
+    if name:
+        condition &= JobRecord.name == name
+    if queue:
+        condition &= JobRecord.queue == queue
+    query = JobRecord.select(*fields).where(condition)
+    if group:
+        query = query.group_by(*[columns[g] for g in group])
+    rows = [_clean(row) for row in query.dicts()]
+    return [row for row in rows if row["completed"] or row["failed"]]
+
+
+def _clean(row):
+    for key in _SUMS:
+        row[key] = row.get(key) or 0
+    row["duration_max"] = row.get("duration_max") or 0.0
+    if "minute" in row:
+        row["minute"] = int(row["minute"])
+    return row
+
+
+# ---------------------------------------------------------------------------
+# The roll-up
+# ---------------------------------------------------------------------------
+
+
+def watermark():
+    """The first minute not rolled up yet, or None before the first roll-up."""
+    value = control.get_flag(WATERMARK)
+    return int(value) if value is not None else None
+
+
+def _start_watermark(upto):
+    """Set the watermark for the first time: the first finished record's minute."""
+    first = JobRecord.select(fn.MIN(JobRecord.finished_at)).scalar()
+    if isinstance(first, str):  # SQLite returns MIN() over a datetime as text
+        first = datetime.datetime.fromisoformat(first)
+    start = min(epoch_minute(first), upto) if first else upto
+    with db.atomic():
+        QueueFlag.insert(key=WATERMARK, value=str(start), updated_at=utcnow()).on_conflict_ignore().execute()
+    return watermark()
+
+
+def _move_watermark(old, new):
+    return QueueFlag.update(value=str(new), updated_at=utcnow()).where(
+        (QueueFlag.key == WATERMARK) & (QueueFlag.value == str(old))).execute() == 1
+
+
+def _add_totals(rows):
+    """Add one window's per-job figures to JobTotal (inside the window's transaction)."""
+    for row in rows:
+        counts = [int(row.get(f"le{i}") or 0) for i in range(len(BUCKETS))]
+        total = JobTotal.get_or_none((JobTotal.name == row["name"]) & (JobTotal.queue == row["queue"]))
+        if total is None:
+            JobTotal.create(name=row["name"], queue=row["queue"], completed=row["completed"],
+                            failed=row["failed"], duration_sum=row["duration_sum"] or 0.0,
+                            duration_count=row["duration_count"], le_counts=counts)
+            continue
+        old = total.le_counts or [0] * len(BUCKETS)
+        JobTotal.update(
+            completed=JobTotal.completed + row["completed"], failed=JobTotal.failed + row["failed"],
+            duration_sum=JobTotal.duration_sum + (row["duration_sum"] or 0.0),
+            duration_count=JobTotal.duration_count + row["duration_count"],
+            le_counts=[a + b for a, b in zip(old, counts)],
+        ).where(JobTotal.id == total.id).execute()
+
+
+def _roll_window(start, end):
+    """Aggregate minutes [start, end) and record them; False if another run took the window."""
+    since, until = minute_start(start), minute_start(end)
+    minutes = _raw(since, until, group=("minute", "name", "queue"))
+    totals = _raw(since, until, group=("name", "queue"), buckets=True)
+    with db.atomic():
+        if not _move_watermark(start, end):
+            return False
+        for offset in range(0, len(minutes), 200):
+            JobMinute.insert_many([
+                {"minute": row["minute"], "name": row["name"], "queue": row["queue"],
+                 "completed": row["completed"], "failed": row["failed"], "duration_sum": row["duration_sum"] or 0.0,
+                 "duration_count": row["duration_count"], "duration_max": row["duration_max"]}
+                for row in minutes[offset:offset + 200]
+            ]).on_conflict(
+                # Not expected (windows do not overlap), but adding is the right answer if it happens.
+                conflict_target=[JobMinute.minute, JobMinute.name, JobMinute.queue],
+                update={JobMinute.completed: JobMinute.completed + EXCLUDED.completed,
+                        JobMinute.failed: JobMinute.failed + EXCLUDED.failed,
+                        JobMinute.duration_sum: JobMinute.duration_sum + EXCLUDED.duration_sum,
+                        JobMinute.duration_count: JobMinute.duration_count + EXCLUDED.duration_count},
+            ).execute()
+        _add_totals(totals)
+    return True
+
+
+def roll_up(now=None):
+    """Roll finished jobs up to a minute ago; returns how many minutes were added."""
+    now = now or utcnow()
+    upto = epoch_minute(now - datetime.timedelta(seconds=SETTLE_SECONDS))
+    start = watermark()
+    if start is None:
+        start = _start_watermark(upto)
+    added = 0
+    while start < upto:
+        end = min(start + CHUNK_MINUTES, upto)
+        if _roll_window(start, end):
+            added += end - start
+        start = watermark()
+    JobMinute.delete().where(JobMinute.minute < epoch_minute(now) - MINUTE_RETENTION_DAYS * 1440).execute()
+    return added
+
+
+def ensure_recent(now=None):
+    """Roll up here when nothing else has for a while, so the live tail stays short."""
+    now = now or utcnow()
+    mark = watermark()
+    if mark is None or mark < epoch_minute(now) - CATCH_UP_LAG_MINUTES:
+        roll_up(now)
+    return watermark()
+
+
+# ---------------------------------------------------------------------------
+# Figures for readers: roll-ups up to the watermark, the job table after it
+# ---------------------------------------------------------------------------
+
+
+def _merge(rows, group):
+    merged = {}
+    for row in rows:
+        key = tuple(row[g] for g in group)
+        into = merged.get(key)
+        if into is None:
+            merged[key] = dict(row)
+            continue
+        for field in _SUMS:
+            into[field] += row[field] or 0
+        into["duration_max"] = max(into["duration_max"] or 0.0, row["duration_max"] or 0.0)
+    for row in merged.values():
+        row["processed"] = row["completed"] + row["failed"]
+        row["avg_duration"] = row["duration_sum"] / row["duration_count"] if row["duration_count"] else None
+    return list(merged.values())
+
+
+def _rolled(start_minute, end_minute, group, name=None, queue=None, step=None):
+    fields = []
+    group_by = []
+    for g in group:
+        if g == "bucket":
+            # Written out, not bound: PostgreSQL only matches a GROUP BY expression
+            # to the selected one when they are the same text, parameters included.
+            expression = SQL(f'("minute" / {int(step)}) * {int(step)}')
+            fields.append(expression.alias("bucket"))
+            group_by.append(expression)
+        else:
+            fields.append(getattr(JobMinute, g).alias(g))
+            group_by.append(getattr(JobMinute, g))
+    fields += [fn.SUM(JobMinute.completed).alias("completed"), fn.SUM(JobMinute.failed).alias("failed"),
+               fn.SUM(JobMinute.duration_sum).alias("duration_sum"),
+               fn.SUM(JobMinute.duration_count).alias("duration_count"),
+               fn.MAX(JobMinute.duration_max).alias("duration_max")]
+    condition = (JobMinute.minute >= start_minute) & (JobMinute.minute < end_minute)
+    if name:
+        condition &= JobMinute.name == name
+    if queue:
+        condition &= JobMinute.queue == queue
+    query = JobMinute.select(*fields).where(condition)
+    if group_by:
+        query = query.group_by(*group_by)
+    rows = [_clean(row) for row in query.dicts()]
+    if not group:
+        rows = [row for row in rows if row["completed"] or row["failed"]]
+    return rows
+
+
+def window(since, group=("name", "queue"), name=None, queue=None, now=None):
+    """Figures of the jobs that finished since `since` (a datetime), per `group`.
+
+    Each row: the group's fields, completed, failed, processed (both),
+    duration_sum/count/max and avg_duration (None when nothing ran).
+    """
+    mark = ensure_recent(now)
+    start = epoch_minute(since)
+    rows = []
+    if start < mark:
+        rows += _rolled(start, mark, group, name, queue)
+    rows += _raw(max(since, minute_start(mark)), group=group, name=name, queue=queue)
+    return _merge(rows, group)
+
+
+def summary(since, name=None, queue=None, now=None):
+    """One row for everything that finished since `since`."""
+    rows = window(since, group=(), name=name, queue=queue, now=now)
+    if rows:
+        return rows[0]
+    return {"completed": 0, "failed": 0, "processed": 0, "duration_sum": 0.0, "duration_count": 0,
+            "duration_max": 0.0, "avg_duration": None}
+
+
+def series(start_minute, end_minute, step=1, name=None, queue=None, now=None):
+    """Buckets of `step` minutes from start_minute to end_minute (exclusive), zero-filled.
+
+    Each: {"minute", "completed", "failed", "processed", "avg_duration", "duration_max"}.
+    """
+    mark = ensure_recent(now)
+    start_minute -= start_minute % step
+    buckets = {}
+    rolled_end = min(mark, end_minute)
+    rows = _rolled(start_minute, rolled_end, ("bucket",), name, queue, step) if start_minute < rolled_end else []
+    tail_start = minute_start(max(start_minute, mark))
+    for row in _raw(tail_start, minute_start(end_minute), group=("minute",), name=name, queue=queue):
+        row["bucket"] = row.pop("minute") // step * step
+        rows.append(row)
+    for row in _merge(rows, ("bucket",)):
+        buckets[int(row["bucket"])] = row
+    points = []
+    for minute in range(start_minute, end_minute, step):
+        row = buckets.get(minute)
+        points.append({
+            "minute": minute, "at": minute_start(minute),
+            "completed": row["completed"] if row else 0, "failed": row["failed"] if row else 0,
+            "processed": row["processed"] if row else 0,
+            "avg_duration": row["avg_duration"] if row else None,
+            "duration_max": row["duration_max"] if row else 0.0,
+        })
+    return points
+
+
+def totals(now=None):
+    """All-time figures per job name and queue, with cumulative histogram counts (for /metrics)."""
+    mark = ensure_recent(now)
+    merged = {}
+    for total in JobTotal.select():
+        merged[(total.name, total.queue)] = {
+            "name": total.name, "queue": total.queue, "completed": total.completed, "failed": total.failed,
+            "duration_sum": total.duration_sum, "duration_count": total.duration_count,
+            "le_counts": list(total.le_counts or [0] * len(BUCKETS)),
+        }
+    for row in _raw(minute_start(mark), group=("name", "queue"), buckets=True):
+        counts = [int(row.get(f"le{i}") or 0) for i in range(len(BUCKETS))]
+        into = merged.setdefault((row["name"], row["queue"]), {
+            "name": row["name"], "queue": row["queue"], "completed": 0, "failed": 0, "duration_sum": 0.0,
+            "duration_count": 0, "le_counts": [0] * len(BUCKETS)})
+        into["completed"] += row["completed"]
+        into["failed"] += row["failed"]
+        into["duration_sum"] += row["duration_sum"] or 0.0
+        into["duration_count"] += row["duration_count"]
+        into["le_counts"] = [a + b for a, b in zip(into["le_counts"], counts)]
+    return sorted(merged.values(), key=lambda r: (r["name"], r["queue"]))
+
+
+def finished_since(moment):
+    """How many jobs finished (completed or failed) since `moment`: the live jobs-per-minute."""
+    # Counted with CASE rather than filtered on state, for the reason given in _raw().
+    counted = (JobRecord.select(fn.SUM(Case(None, [(JobRecord.state.in_(FINISHED), 1)], 0)))
+               .where(JobRecord.finished_at >= moment).scalar())
+    return int(counted or 0)
+

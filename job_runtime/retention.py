@@ -1,0 +1,44 @@
+"""Pruning of the job runtime's tables, so they stay small however many jobs run.
+
+Finished job records are kept QUEUE_JOB_RETENTION_HOURS (the dashboard's
+history), failed jobs QUEUE_FAILED_RETENTION_HOURS; expired locks and counters,
+and workers that stopped a day ago, go at once. Deletes run in chunks so a
+large backlog never holds the database's write lock for long.
+"""
+
+import datetime
+
+from job_runtime import context
+from job_runtime.models import Batch, FailedJob, JobCounter, JobLock, JobRecord, WorkerRecord
+from job_runtime.context import db
+from job_runtime.models import utcnow
+
+CHUNK = 2000
+
+
+def _delete_in_chunks(model, condition):
+    removed = 0
+    while True:
+        with db.atomic():
+            ids = [row.id for row in model.select(model.id).where(condition).limit(CHUNK)]
+            if not ids:
+                return removed
+            removed += model.delete().where(model.id.in_(ids)).execute()
+
+
+def prune(now=None):
+    """One pass; returns how many rows of each kind went."""
+    now = now or utcnow()
+    job_cutoff = now - datetime.timedelta(hours=context.state.settings.job_retention_hours)
+    failed_cutoff = now - datetime.timedelta(hours=context.state.settings.failed_retention_hours)
+    removed = {
+        "jobs": _delete_in_chunks(JobRecord, JobRecord.state.in_(("completed", "cancelled", "failed"))
+                                  & (JobRecord.finished_at < job_cutoff)),
+        "failed_jobs": _delete_in_chunks(FailedJob, FailedJob.failed_at < failed_cutoff),
+        "batches": Batch.delete().where(Batch.finished_at < job_cutoff).execute(),
+        "locks": JobLock.delete().where(JobLock.expires_at < now).execute(),
+        "counters": JobCounter.delete().where(JobCounter.expires_at < now).execute(),
+        "workers": WorkerRecord.delete().where(
+            WorkerRecord.last_beat_at < now - datetime.timedelta(days=1)).execute(),
+    }
+    return removed

@@ -1,0 +1,283 @@
+"""A seller's products: validation, private file storage, create and edit.
+
+Uploaded files are written under UPLOADS_DIR with random names before the
+database row changes, inside a StagedFiles block: if anything fails (a form
+error, the database, the job dispatch in the same transaction) the new files
+are removed again, and files that a successful edit replaced are removed only
+after the commit. So there is never a row without its file nor a file without
+its row.
+
+The web layer hands uploads over as `Upload(filename, file)`, a plain pair, so
+this module knows nothing of Bottle.
+"""
+
+import collections
+import hashlib
+import logging
+import os
+import re
+import secrets
+import unicodedata
+
+from peewee import IntegrityError
+
+from shop import config
+from shop.catalog import images
+from shop.errors import NotAnImage, PayloadTooLarge, ValidationError
+from models import Product, db, slugify, utcnow
+from shop.money import format_money, parse_money
+
+log = logging.getLogger(__name__)
+
+Upload = collections.namedtuple("Upload", "filename file")
+
+MAX_TITLE = 120
+MAX_DESCRIPTION = 5000
+FORM_FIELDS = ("title", "description", "price")
+FILES_FOLDER = "files"
+THUMBS_FOLDER = "thumbs"
+_CHUNK = 1024 * 1024
+
+
+# ---------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------
+
+
+def _size(fileobj):
+    fileobj.seek(0, os.SEEK_END)
+    size = fileobj.tell()
+    fileobj.seek(0)
+    return size
+
+
+def _megabytes(size):
+    return f"{size / 1048576:.1f} MB"
+
+
+def clean_filename(name):
+    """The name a buyer's download will carry: no folders, no control characters."""
+    name = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    name = "".join("_" if unicodedata.category(c)[0] == "C" or c in '<>:"/\\|?*' else c for c in name)
+    name = " ".join(name.split()).strip(" .")
+    if len(name) > 150:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:140] + dot + ext[:9]) if dot and len(ext) <= 9 else name[:150]
+    return name or "download"
+
+
+def _extension(name):
+    suffix = os.path.splitext(name)[1].lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ""
+
+
+class StoredFile(collections.namedtuple("StoredFile", "path size sha256")):
+    """A file written under UPLOADS_DIR; `path` is relative to it."""
+
+
+class StagedFiles:
+    """New files of a change not yet committed, and old files it replaces.
+
+    Leaving the block with an exception removes the new files; leaving it
+    normally removes the replaced ones (the commit happened inside the block).
+    """
+
+    def __init__(self):
+        self.new = []
+        self.replaced_uploads = []
+        self.replaced_thumbnails = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            for relative in self.new:
+                _remove(config.UPLOADS_DIR / relative)
+        else:
+            for relative in self.replaced_uploads:
+                _remove(config.UPLOADS_DIR / relative)
+            for thumbnails in self.replaced_thumbnails:
+                images.delete_thumbnails(thumbnails)
+        return False
+
+    def store(self, fileobj, folder, extension):
+        """Copy `fileobj` to UPLOADS_DIR/<folder>/<random><extension>."""
+        directory = config.UPLOADS_DIR / folder
+        directory.mkdir(parents=True, exist_ok=True)
+        relative = f"{folder}/{secrets.token_hex(16)}{extension}"
+        digest, size = hashlib.sha256(), 0
+        fileobj.seek(0)
+        # Recorded before the first byte is written, so a failure mid-copy is cleaned up too.
+        self.new.append(relative)
+        with open(config.UPLOADS_DIR / relative, "xb") as out:
+            while chunk := fileobj.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        return StoredFile(relative, size, digest.hexdigest())
+
+
+def _remove(path):
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        log.exception("could not remove %s", path)
+
+
+# ---------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------
+
+
+def check_sizes(file, thumbnail):
+    """Uploads over their limit are refused as a whole (413) before anything else."""
+    if file is not None:
+        size = _size(file.file)
+        if size > config.UPLOAD_MAX_MB * 1048576:
+            raise PayloadTooLarge(f"The product file is {_megabytes(size)}; the limit is "
+                                  f"{config.UPLOAD_MAX_MB} MB.")
+    if thumbnail is not None:
+        size = _size(thumbnail.file)
+        if size > config.THUMBNAIL_MAX_MB * 1048576:
+            raise PayloadTooLarge(f"The thumbnail is {_megabytes(size)}; the limit is "
+                                  f"{config.THUMBNAIL_MAX_MB} MB.")
+
+
+def validate(form, file, thumbnail, creating):
+    """Cleaned fields {title, description, price, thumbnail_ext}, or ValidationError naming each problem."""
+    check_sizes(file, thumbnail)
+    errors, cleaned = {}, {}
+    title = " ".join((form.get("title") or "").split())
+    if not title:
+        errors["title"] = "Enter a title."
+    elif len(title) > MAX_TITLE:
+        errors["title"] = f"Use at most {MAX_TITLE} characters."
+    cleaned["title"] = title
+    description = (form.get("description") or "").replace("\r\n", "\n").strip()
+    if not description:
+        errors["description"] = "Describe what the buyer gets."
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = f"Use at most {MAX_DESCRIPTION} characters."
+    cleaned["description"] = description
+    try:
+        cleaned["price"] = parse_money(form.get("price"), config.CURRENCY)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if file is None and creating:
+        errors["file"] = "Choose the file buyers will download."
+    elif file is not None and _size(file.file) == 0:
+        errors["file"] = "The file is empty."
+    if thumbnail is not None:
+        try:
+            cleaned["thumbnail_ext"] = images.check_upload(thumbnail.file)
+        except NotAnImage as exc:
+            errors["thumbnail"] = str(exc)
+    if errors:
+        raise ValidationError(errors=errors)
+    return cleaned
+
+
+def form_values(product):
+    """The edit form's fields for an existing product."""
+    amount = format_money(product.price, product.currency)
+    return {"title": product.title, "description": product.description,
+            "price": re.sub(r"[^\d.]", "", amount)}
+
+
+# ---------------------------------------------------------------------------
+# Create and edit
+# ---------------------------------------------------------------------------
+
+
+def _unique_slug(title):
+    base = slugify(title)
+    if not Product.select().where(Product.slug == base).exists():
+        return base
+    return f"{base[:70]}-{secrets.token_hex(3)}"
+
+
+def _thumbnail_fields(staged, thumbnail, extension):
+    stored = staged.store(thumbnail.file, THUMBS_FOLDER, extension)
+    return {"thumbnail_original": stored.path, "thumbnails": {}, "thumbnail_state": "processing",
+            "thumbnail_error": None}
+
+
+def create_product(seller, form, file, thumbnail, staged):
+    """A new product, pending review. Its thumbnail (if any) waits for process_file_upload."""
+    cleaned = validate(form, file, thumbnail, creating=True)
+    stored = staged.store(file.file, FILES_FOLDER, _extension(file.filename))
+    fields = dict(seller=seller, title=cleaned["title"], description=cleaned["description"],
+                  price=cleaned["price"], currency=config.CURRENCY, status="pending",
+                  file_path=stored.path, file_name=clean_filename(file.filename),
+                  file_size=stored.size, file_sha256=stored.sha256)
+    if thumbnail is not None:
+        fields.update(_thumbnail_fields(staged, thumbnail, cleaned["thumbnail_ext"]))
+    for _ in range(5):
+        try:
+            with db.atomic():
+                return Product.create(slug=_unique_slug(cleaned["title"]), **fields)
+        except IntegrityError:
+            continue  # another product took the slug between the check and the insert
+    raise ValidationError(errors={"title": "Could not find a free web address for this title; change it a little."})
+
+
+def update_product(product, form, file, thumbnail, staged):
+    """Apply an edit. Returns (product, sent_back_to_review).
+
+    What needs a new review: on an approved product, a new title, description,
+    file or thumbnail (what buyers see and get); a price change alone stays
+    approved. A rejected product goes back to review on any save, which is how
+    a seller resubmits it. A pending product simply stays pending.
+    """
+    cleaned = validate(form, file, thumbnail, creating=False)
+    changes = {"title": cleaned["title"], "description": cleaned["description"], "price": cleaned["price"],
+               "updated_at": utcnow()}
+    content_changed = (cleaned["title"] != product.title or cleaned["description"] != product.description
+                       or file is not None or thumbnail is not None)
+    if file is not None:
+        stored = staged.store(file.file, FILES_FOLDER, _extension(file.filename))
+        changes.update(file_path=stored.path, file_name=clean_filename(file.filename), file_size=stored.size,
+                       file_sha256=stored.sha256)
+        if product.file_path:
+            staged.replaced_uploads.append(product.file_path)
+    if thumbnail is not None:
+        changes.update(_thumbnail_fields(staged, thumbnail, cleaned["thumbnail_ext"]))
+        if product.thumbnail_original:
+            staged.replaced_uploads.append(product.thumbnail_original)
+        if product.thumbnails:
+            staged.replaced_thumbnails.append(product.thumbnails)
+    review_again = product.status == "rejected" or (product.status == "approved" and content_changed)
+    if review_again:
+        changes.update(status="pending", rejection_reason=None, approved_at=None)
+    with db.atomic():
+        # Guarded by the files this edit saw, so two edits at once cannot orphan a file.
+        updated = (Product.update(**changes)
+                   .where((Product.id == product.id) & (Product.file_path == product.file_path)
+                          & _same(Product.thumbnail_original, product.thumbnail_original))
+                   .execute())
+        if not updated:
+            raise ValidationError("This product was changed in another window meanwhile. "
+                                  "Reload the page and make your change again.")
+    return Product.get_by_id(product.id), review_again
+
+
+def _same(field, value):
+    return field.is_null() if value is None else field == value
+
+
+def products_of(seller):
+    return Product.select().where(Product.seller == seller).order_by(Product.updated_at.desc(), Product.id.desc())
+
+
+def human_size(size):
+    """1536 -> "1.5 KB"; for file sizes on the seller's and the moderator's pages."""
+    size = int(size or 0)
+    if size < 1024:
+        return f"{size} bytes"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}" if size < 100 else f"{size:.0f} {unit}"

@@ -1,0 +1,71 @@
+"""Money: integer minor units with a currency. The one formatter, parser and splitter."""
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from shop.errors import ValidationError
+
+# Minor-unit exponents that differ from 2 (ISO 4217).
+_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3}
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
+MAX_PRICE_MAJOR = Decimal("1000000")
+_AMOUNT_RE = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
+def exponent(currency):
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def format_money(minor, currency):
+    """1250, "USD" -> "$12.50"; -1250 -> "-$12.50"; unknown currencies get their code."""
+    digits = exponent(currency)
+    value = Decimal(abs(int(minor))).scaleb(-digits)
+    text = f"{value:,.{digits}f}"
+    symbol = _SYMBOLS.get(currency.upper())
+    text = f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+    return f"-{text}" if minor < 0 else text
+
+
+def parse_money(text, currency, field="price"):
+    """A positive amount typed by a person ("12", "12.5", "1,299.00", "$12", "12.500 KWD") in
+    minor units. Whatever format_money writes for a positive amount reads back the same.
+
+    Only ASCII digits: Decimal would also take "1e3", "Infinity" or Arabic-Indic digits,
+    none of which a seller means as a price.
+    """
+    cleaned = (text or "").strip()
+    code = currency.upper()
+    if cleaned.upper().endswith(code):
+        cleaned = cleaned[:-len(code)].rstrip()
+    elif cleaned.upper().startswith(code):
+        cleaned = cleaned[len(code):].lstrip()
+    negative = cleaned.startswith("-")
+    cleaned = cleaned.removeprefix("-")
+    for symbol in _SYMBOLS.values():
+        cleaned = cleaned.removeprefix(symbol)
+    cleaned = cleaned.replace(",", "")
+    if not _AMOUNT_RE.fullmatch(cleaned):
+        raise ValidationError(errors={field: "Enter an amount such as 12.50."})
+    value = Decimal(cleaned)
+    if negative or value <= 0:
+        raise ValidationError(errors={field: "The price must be more than zero."})
+    if value >= MAX_PRICE_MAJOR:
+        raise ValidationError(errors={field: "The price is too large."})
+    digits = exponent(currency)
+    if value != value.quantize(Decimal(1).scaleb(-digits)):
+        raise ValidationError(errors={field: f"Use at most {digits} decimal places."})
+    return int(value.scaleb(digits))
+
+
+def split_sale(amount, commission_percent):
+    """(platform fee, seller share) of `amount` minor units; they always sum to `amount`.
+
+    Rounding rule: the platform fee is the exact percentage rounded half up to
+    the nearest minor unit; the seller receives the rest.
+    """
+    if amount < 0:
+        raise ValueError("amount must not be negative")
+    fee = int((Decimal(amount) * Decimal(str(commission_percent)) / 100).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP))
+    fee = min(max(fee, 0), amount)
+    return fee, amount - fee

@@ -1,0 +1,161 @@
+"""Download links: one per purchased item, expiring, limited, revoked by a refund.
+
+The URL carries a token that is an HMAC of the link's random nonce under a key
+derived from APP_SECRET. The database keeps the nonce (so the purchases page
+can show the link again) and the token's SHA-256 (to find the link); neither
+alone lets anyone download. Each download is counted by one conditional
+UPDATE, so two simultaneous requests cannot both take the last download.
+"""
+
+import base64
+import datetime
+import hashlib
+import hmac
+import logging
+import secrets
+from pathlib import Path
+
+from peewee import IntegrityError
+
+from shop import config
+from shop import security
+from shop.errors import MarketplaceError
+from models import DownloadLink, Order, OrderItem, Product, db, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class DownloadRefused(MarketplaceError):
+    """A download that may not happen; `title` and the message make the page the visitor sees."""
+
+    def __init__(self, title, message, status=403):
+        super().__init__(message)
+        self.title = title
+        self.status = status
+
+
+def token_for(nonce):
+    digest = hmac.new(security.derive_key("download-link"), nonce.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def url_for(link):
+    return f"/download/{token_for(link.nonce)}"
+
+
+def create_link(order_item, buyer_id, now=None):
+    """The item's link, created once; returns (link, created)."""
+    now = now or utcnow()
+    nonce = secrets.token_urlsafe(18)
+    try:
+        with db.atomic():
+            link = DownloadLink.create(
+                order_item=order_item, buyer=buyer_id, product=order_item.product_id, nonce=nonce,
+                token_hash=security.token_digest(token_for(nonce)),
+                expires_at=now + datetime.timedelta(hours=config.DOWNLOAD_LINK_TTL_HOURS),
+                max_downloads=config.DOWNLOAD_LIMIT)
+        return link, True
+    except IntegrityError:
+        return DownloadLink.get(DownloadLink.order_item == order_item), False
+
+
+def revoke_for_order(order):
+    """Revoke every link of the order (a refund); returns how many were live."""
+    item_ids = OrderItem.select(OrderItem.id).where(OrderItem.order == order)
+    return DownloadLink.update(revoked_at=utcnow()).where(
+        DownloadLink.order_item.in_(item_ids) & DownloadLink.revoked_at.is_null()).execute()
+
+
+def links_for_order(order):
+    """The order's links with their products, in item order."""
+    return list(DownloadLink.select(DownloadLink, OrderItem, Product)
+                .join(OrderItem).switch(DownloadLink).join(Product)
+                .where(OrderItem.order == order).order_by(OrderItem.id))
+
+
+def state(link, now=None):
+    """"active", "expired", "used up" or "revoked", as the purchases page says it."""
+    now = now or utcnow()
+    if link.revoked_at is not None:
+        return "revoked"
+    if link.expires_at <= now:
+        return "expired"
+    if link.download_count >= link.max_downloads:
+        return "used up"
+    return "active"
+
+
+def remaining(link):
+    return max(0, link.max_downloads - link.download_count)
+
+
+def find(token):
+    if not token or len(token) > 128:
+        return None
+    return (DownloadLink.select(DownloadLink, OrderItem, Order, Product)
+            .join(OrderItem).join(Order).switch(DownloadLink).join(Product)
+            .where(DownloadLink.token_hash == security.token_digest(token)).first())
+
+
+def _refusal(link, now):
+    """Why `link` cannot be used now, as a DownloadRefused, or None if it can."""
+    if link.revoked_at is not None or link.order_item.order.status == "refunded":
+        return DownloadRefused("Download no longer available",
+                               "This purchase was refunded, so its download link no longer works.", 410)
+    if link.expires_at <= now:
+        return DownloadRefused(
+            "Download link expired",
+            f"This link expired on {link.expires_at:%d %b %Y at %H:%M} UTC. Links last "
+            f"{config.DOWNLOAD_LINK_TTL_HOURS} hours after purchase; contact the shop if you still need the file.",
+            410)
+    if link.download_count >= link.max_downloads:
+        return DownloadRefused(
+            "Download limit reached",
+            f"This link has been used for all {link.max_downloads} downloads it allows. "
+            "Contact the shop if you still need the file.", 410)
+    return None
+
+
+def claim(token, user, count=True):
+    """Count one download of the link named by `token` for `user`; returns (link, file path).
+
+    Raises DownloadRefused (a clear page) for an unknown token, someone else's
+    link, a refunded purchase, an expired link or a used-up limit. With
+    count=False (a HEAD request) the checks run but nothing is counted.
+    """
+    link = find(token)
+    if link is None:
+        raise DownloadRefused("Download link not found",
+                              "This download link is not valid. Open your purchases to find your links.", 404)
+    if user is None or link.buyer_id != user.id:
+        raise DownloadRefused("Not your download",
+                              "This download link belongs to another customer's purchase.", 403)
+    now = utcnow()
+    refusal = _refusal(link, now)
+    if refusal:
+        raise refusal
+    path = (config.UPLOADS_DIR / (link.product.file_path or "")).resolve()
+    if not link.product.file_path or not path.is_file() or config.UPLOADS_DIR.resolve() not in path.parents:
+        log.error("download %s: the file of product %s is missing (%s)", link.id, link.product_id, path)
+        raise DownloadRefused("File unavailable",
+                              "The file of this product is missing on our side. It has been logged; "
+                              "please contact the shop.", 404)
+    if not count:
+        return link, Path(path)
+    counted = DownloadLink.update(download_count=DownloadLink.download_count + 1, last_downloaded_at=now).where(
+        (DownloadLink.id == link.id) & DownloadLink.revoked_at.is_null() & (DownloadLink.expires_at > now)
+        & (DownloadLink.download_count < DownloadLink.max_downloads)).execute()
+    if not counted:
+        # Another request took the last download (or a refund landed) since we looked.
+        fresh = find(token)
+        raise _refusal(fresh, now) or DownloadRefused("Download unavailable", "Please try again.", 409)
+    link.download_count += 1
+    return link, Path(path)
+
+
+def safe_filename(name, fallback="download"):
+    """A file name safe for a Content-Disposition header: no paths, quotes or control characters."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>:|?*;')
+    cleaned = cleaned.strip(" .")
+    return cleaned[:150] or fallback

@@ -1,0 +1,133 @@
+"""What happens once an order is paid (process_purchase) or refunded, and the emails about it.
+
+process_purchase, the PurchaseCompleted listener of the seed: transaction
+items, the sellers' ledger credits, download links, product download counts,
+the cart cleared, the confirmation email. Each row is unique per order item,
+so a second run finds everything done and changes nothing.
+
+Both start by locking the order row with a conditional UPDATE that only
+matches in the right status, so a refund and a fulfilment of the same order
+never interleave: whichever comes second sees what the first did.
+"""
+
+import logging
+
+from shop.orders import cart
+from shop import config
+from shop.orders import downloads
+from shop.orders import ledger
+from shop import mail
+from shop.orders import orders
+from shop.payments import methods
+from shop.events import OrderRefunded
+from models import Order, OrderItem, Product, Refund, TransactionItem, User, db, utcnow
+from shop.money import format_money, split_sale
+
+log = logging.getLogger(__name__)
+
+
+def _lock_in_status(order_id, status):
+    """Take the order's row lock if it is in `status`; False if it is not."""
+    return Order.update(updated_at=Order.updated_at).where(
+        (Order.id == order_id) & (Order.status == status)).execute() == 1
+
+
+def _record_sale(order, item):
+    """The item's TransactionItem, created once (and the product's count raised with it)."""
+    existing = TransactionItem.get_or_none(TransactionItem.order_item == item)
+    if existing is not None:
+        return existing
+    fee, share = split_sale(item.price, config.COMMISSION_PERCENT)
+    sale = TransactionItem.create(order=order, order_item=item, product=item.product_id, seller=item.seller_id,
+                                  buyer=order.buyer_id, amount=item.price, platform_fee=fee,
+                                  seller_amount=share, currency=item.currency)
+    Product.update(download_count=Product.download_count + 1).where(Product.id == item.product_id).execute()
+    return sale
+
+
+def process_purchase(order_id):
+    """Fulfil a paid order; returns a short description of what was done (for the job log)."""
+    with db.atomic():
+        if not _lock_in_status(order_id, "paid"):
+            order = Order.get_or_none(Order.id == order_id)
+            return f"order {order_id} is {order.status if order else 'missing'}: nothing to fulfil"
+        order = Order.get_by_id(order_id)
+        items = list(OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id))
+        created_links = 0
+        # Each sale raises its product's count, which locks the product row until the
+        # commit. Taken in product-id order, two purchases of the same products wait
+        # for each other instead of deadlocking (PostgreSQL aborts one of a cycle).
+        for item in sorted(items, key=lambda item: item.product_id):
+            sale = _record_sale(order, item)
+            ledger.credit_sale(sale)
+            _, created = downloads.create_link(item, order.buyer_id)
+            created_links += created
+        cart.clear(order.buyer_id, [item.product_id for item in items])
+    send_purchase_confirmation(order_id)
+    return f"order {order.reference}: {len(items)} item(s), {created_links} new link(s)"
+
+
+def refund_order(order_id, reason="Refunded"):
+    """Mark the order refunded, reverse its ledger entries and revoke its links, once.
+
+    Returns True if this call made the refund. The customer's email is sent by
+    the OrderRefunded listener after the commit.
+    """
+    now = utcnow()
+    with db.atomic():
+        if not orders.transition(order_id, "refunded", refunded_at=now, status_reason=reason[:500]):
+            return False
+        order = Order.get_by_id(order_id)
+        reversed_entries = ledger.reverse_order(order)
+        revoked = downloads.revoke_for_order(order)
+        updated = Refund.update(status="succeeded", completed_at=now, error=None).where(
+            Refund.order == order).execute()
+        if not updated:
+            # Refunded from the gateway's own dashboard: record it all the same.
+            Refund.create(order=order, gateway=order.gateway, status="succeeded", amount=order.total,
+                          currency=order.currency, completed_at=now)
+        OrderRefunded.fire(order_id)
+    log.info("order %s refunded: %d ledger reversal(s), %d link(s) revoked",
+             order.reference, len(reversed_entries), revoked)
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Emails
+# ---------------------------------------------------------------------------
+
+
+def _items_text(order):
+    return "\n".join(f"  - {item.title}: {format_money(item.price, item.currency)}"
+                     for item in OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id))
+
+
+def send_purchase_confirmation(order_id):
+    order = Order.get_by_id(order_id)
+    if order.status != "paid":
+        return False
+    buyer = User.get_by_id(order.buyer_id)
+    lines = [f"Hello {buyer.name},", "", f"Thank you for your order {order.reference}. Your payment of "
+             f"{format_money(order.total, order.currency)} is confirmed.", "", "Your downloads:"]
+    for link in downloads.links_for_order(order):
+        lines.append(f"  - {link.order_item.title}: {config.APP_URL}{downloads.url_for(link)}")
+    lines += ["", f"Each link works {config.DOWNLOAD_LIMIT} times within {config.DOWNLOAD_LINK_TTL_HOURS} hours; "
+              f"you need to be logged in as {buyer.email}. Your purchases page keeps them all:",
+              f"{config.APP_URL}/purchases", "", "Your invoice follows in a separate email.", "",
+              f"{config.APP_NAME}"]
+    return mail.send(f"purchase-confirmation:{order.id}", buyer.email,
+                     f"Your order {order.reference} is ready to download", "\n".join(lines))
+
+
+def send_refund_email(order_id):
+    order = Order.get_by_id(order_id)
+    if order.status != "refunded":
+        return False
+    buyer = User.get_by_id(order.buyer_id)
+    text = "\n".join([
+        f"Hello {buyer.name},", "",
+        f"Your order {order.reference} has been refunded: {format_money(order.total, order.currency)} "
+        f"goes back through {methods.LABELS.get(order.gateway, order.gateway)}.", "",
+        "Refunded items:", _items_text(order), "",
+        "Their download links no longer work.", "", config.APP_NAME])
+    return mail.send(f"order-refunded:{order.id}", buyer.email, f"Your order {order.reference} was refunded", text)

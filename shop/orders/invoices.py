@@ -1,0 +1,139 @@
+"""Invoices: a sequential number given once per order, and a PDF drawn with fpdf2.
+
+The number is allocated in its own transaction (highest + 1, unique, retried on
+a collision), so numbers have no gaps from failed renders and never repeat.
+The PDF is drawn in a child process (killable.call) from plain data gathered
+here, so a stuck render cannot outlive the job's timeout, and written under
+INVOICES_DIR atomically (a partial file is renamed into place).
+"""
+
+import logging
+import os
+from pathlib import Path
+
+from peewee import IntegrityError, fn
+
+from shop import config
+from shop.orders import invoice_pdf
+from job_runtime import killable
+from shop import mail
+from shop.payments import methods
+from shop.errors import MarketplaceError
+from models import Invoice, Order, OrderItem, User, db, utcnow
+from shop.money import format_money
+
+log = logging.getLogger(__name__)
+
+# Debian's fonts-dejavu-core: a Unicode font, so names and currency signs
+# such as ₹ print as typed. Without it the PDF falls back to a core font.
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu",)
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+
+
+class InvoiceNotReady(MarketplaceError):
+    """The order has not been paid, so there is nothing to invoice yet."""
+
+    status = 409
+
+
+def font_paths():
+    """{style: path} of the Unicode font, or None when it is not installed."""
+    for folder in FONT_DIRS:
+        paths = {style: os.path.join(folder, name) for style, name in FONT_FILES.items()}
+        if all(os.path.isfile(path) for path in paths.values()):
+            return paths
+    return None
+
+
+def allocate(order):
+    """The order's Invoice, numbered once: the next number after the highest."""
+    for _ in range(10):
+        existing = Invoice.get_or_none(Invoice.order == order)
+        if existing is not None:
+            return existing
+        try:
+            with db.atomic():
+                number = (Invoice.select(fn.MAX(Invoice.number)).scalar() or 0) + 1
+                return Invoice.create(order=order, number=number)
+        except IntegrityError:
+            continue  # another order took that number, or this order got its invoice meanwhile
+    raise RuntimeError(f"could not allocate an invoice number for order {order.id}")
+
+
+def pdf_file(invoice):
+    """The invoice's PDF on disk, or None while it is not generated."""
+    if not invoice.pdf_path:
+        return None
+    path = config.INVOICES_DIR / invoice.pdf_path
+    return path if path.is_file() else None
+
+
+def invoice_data(invoice):
+    """Everything the PDF shows, as plain picklable values."""
+    order = Order.get_by_id(invoice.order_id)
+    buyer = User.get_by_id(order.buyer_id)
+    Seller = User.alias()
+    items = list(OrderItem.select(OrderItem, Seller).join(Seller, on=(OrderItem.seller == Seller.id))
+                 .where(OrderItem.order == order).order_by(OrderItem.id))
+    sellers = {}
+    for item in items:
+        entry = sellers.setdefault(item.seller.id, {"name": item.seller.name, "email": item.seller.email,
+                                                    "items": 0, "total": 0})
+        entry["items"] += 1
+        entry["total"] += item.price
+    method = methods.LABELS.get(order.gateway, order.gateway)
+    data = {
+        "shop": config.APP_NAME,
+        "shop_url": config.APP_URL,
+        "label": invoice.label,
+        "issued": f"{invoice.issued_at:%d %B %Y}",
+        "order": order.reference,
+        "paid": f"{order.paid_at:%d %B %Y %H:%M} UTC" if order.paid_at else "",
+        "method": method,
+        "payment_ref": order.payment_ref or order.gateway_ref or "",
+        "buyer": {"name": buyer.name, "email": buyer.email},
+        "items": [{"title": item.title, "seller": item.seller.name, "price": item.price} for item in items],
+        "sellers": list(sellers.values()),
+        "total": order.total,
+        "currency": order.currency,
+        "refunded": f"{order.refunded_at:%d %B %Y}" if order.status == "refunded" and order.refunded_at else None,
+    }
+    data["fonts"] = font_paths() if invoice_pdf.needs_unicode_font(data) else None
+    return data
+
+
+def generate(order_id):
+    """The order's invoice with its PDF on disk, made once; returns the Invoice."""
+    order = Order.get_or_none(Order.id == order_id)
+    if order is None or order.paid_at is None:
+        raise InvoiceNotReady(f"order {order_id} has not been paid; there is nothing to invoice")
+    invoice = allocate(order)
+    if pdf_file(invoice):
+        return invoice
+    relative = Path(f"{invoice.issued_at:%Y}") / f"{invoice.label}.pdf"
+    target = config.INVOICES_DIR / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    size = killable.call(invoice_pdf.render_pdf, invoice_data(invoice), str(partial))
+    os.replace(partial, target)
+    Invoice.update(pdf_path=str(relative), pdf_size=size, generated_at=utcnow()).where(
+        Invoice.id == invoice.id).execute()
+    log.info("invoice %s for order %s written (%d bytes)", invoice.label, order.reference, size)
+    return Invoice.get_by_id(invoice.id)
+
+
+def send_invoice_email(order_id):
+    """Email the invoice PDF to the buyer once (generating it first if it is missing)."""
+    order = Order.get_by_id(order_id)
+    invoice = Invoice.get_or_none(Invoice.order == order)
+    if invoice is None or pdf_file(invoice) is None:
+        invoice = generate(order_id)
+    buyer = User.get_by_id(order.buyer_id)
+    text = "\n".join([
+        f"Hello {buyer.name},", "",
+        f"Attached is invoice {invoice.label} for your order {order.reference} "
+        f"({format_money(order.total, order.currency)}).", "",
+        f"You can also download it from your purchases page: {config.APP_URL}/purchases", "",
+        config.APP_NAME])
+    return mail.send(f"invoice:{order.id}", buyer.email, f"Invoice {invoice.label} for order {order.reference}",
+                     text, attachments=[(f"{invoice.label}.pdf", pdf_file(invoice).read_bytes(), "application/pdf")])

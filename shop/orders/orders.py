@@ -1,0 +1,162 @@
+"""Orders: checkout from the cart, the order's life (pending -> paid -> refunded, or failed
+or expired), and who may see an order.
+
+Every change of status is one conditional UPDATE (`... WHERE status IN (allowed)`),
+so when two jobs race (a webhook and the success page, a duplicate delivery),
+exactly one of them makes the change and fires its event.
+"""
+
+import hashlib
+import secrets
+
+from peewee import IntegrityError
+
+from shop.orders import cart
+from shop.payments import methods
+from shop.errors import Forbidden, NotFound, ValidationError
+from shop.events import PurchaseCompleted
+from models import Order, OrderItem, Product, User, db, utcnow
+
+# Which statuses each status may be reached from. A payment the gateway confirms
+# is taken even for an order that had expired or failed meanwhile: the money was
+# taken, so the customer gets the goods. A refund may overtake the payment's own
+# notification (out-of-order delivery): then nothing was fulfilled to take back.
+TRANSITIONS = {
+    "paid": ("pending", "failed", "expired"),
+    "failed": ("pending",),
+    "expired": ("pending",),
+    "refunded": ("pending", "paid"),
+}
+
+
+def new_reference():
+    return "MP-" + secrets.token_hex(5).upper()
+
+
+def checkout_key(user, products, gateway):
+    """The same buyer, products, prices and gateway give the same key (a double click)."""
+    parts = [str(user.id), gateway] + sorted(f"{p.id}:{p.price}:{p.currency}" for p in products)
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+
+
+def create_from_cart(user, gateway):
+    """The customer's pending order for the cart as it is, created once.
+
+    Prices and sellers are copied into the order items, so later edits to a
+    product do not change what was bought. A second submit of the same cart
+    (a double click, or the back button) returns the same pending order.
+    """
+    if gateway not in methods.available_gateways_for(None):
+        raise ValidationError("Choose one of the payment methods shown.", errors={"gateway": "Choose a payment method."})
+    items = cart.items(user)
+    available, unavailable, totals = cart.summary(items)
+    if unavailable:
+        titles = ", ".join(item.product.title for item in unavailable)
+        raise ValidationError(f"No longer on sale: {titles}. Remove it from your cart to continue.")
+    if not available:
+        raise ValidationError("Your cart is empty.")
+    if len(totals) > 1:
+        raise ValidationError("Your cart holds products priced in different currencies; "
+                              "buy them in separate orders.")
+    owned = cart.owned_product_ids(user) & {item.product_id for item in available}
+    if owned:
+        raise ValidationError("Your cart holds a product you already own. Remove it to continue.")
+    (currency, total), = totals.items()
+    if gateway not in methods.available_gateways_for(currency):
+        raise ValidationError(f"{methods.LABELS[gateway]} cannot take payments in {currency}.",
+                              errors={"gateway": "Choose another payment method."})
+    products = [item.product for item in available]
+    key = checkout_key(user, products, gateway)
+    existing = Order.get_or_none(Order.checkout_key == key)
+    if existing is not None:
+        return existing
+    for _ in range(3):
+        try:
+            with db.atomic():
+                order = Order.create(reference=new_reference(), buyer=user, gateway=gateway, total=total,
+                                     currency=currency, checkout_key=key)
+                for product in products:
+                    OrderItem.create(order=order, product=product, seller=product.seller_id,
+                                     title=product.title, price=product.price, currency=product.currency)
+            return order
+        except IntegrityError:
+            # Another request for the same cart won the race: use its order.
+            existing = Order.get_or_none(Order.checkout_key == key)
+            if existing is not None:
+                return existing
+    raise RuntimeError("could not create an order")  # pragma: no cover - three reference collisions
+
+
+# ---------------------------------------------------------------------------
+# Status changes
+# ---------------------------------------------------------------------------
+
+
+def transition(order_id, status, **fields):
+    """Move the order to `status` if its current status allows it; True if this call did."""
+    now = utcnow()
+    fields.setdefault("updated_at", now)
+    return Order.update(status=status, checkout_key=None, **fields).where(
+        (Order.id == order_id) & Order.status.in_(TRANSITIONS[status])).execute() == 1
+
+
+def mark_paid(order_id, payment_ref=None):
+    """The gateway confirmed the payment: mark the order paid and fire PurchaseCompleted once."""
+    fields = {"paid_at": utcnow(), "status_reason": None}
+    if payment_ref:
+        fields["payment_ref"] = payment_ref
+    with db.atomic():
+        changed = transition(order_id, "paid", **fields)
+        if changed:
+            PurchaseCompleted.fire(order_id)
+    return changed
+
+
+def mark_failed(order_id, reason):
+    return transition(order_id, "failed", status_reason=reason[:500])
+
+
+def mark_expired(order_id, reason="The payment page expired before the payment was made."):
+    return transition(order_id, "expired", status_reason=reason)
+
+
+def set_gateway_ref(order_id, gateway_ref, checkout_url=None):
+    fields = {"gateway_ref": gateway_ref, "updated_at": utcnow()}
+    if checkout_url is not None:
+        fields["checkout_url"] = checkout_url
+    Order.update(**fields).where(Order.id == order_id).execute()
+
+
+# ---------------------------------------------------------------------------
+# Reading orders, and who may see them
+# ---------------------------------------------------------------------------
+
+
+def get(order_id):
+    order = Order.get_or_none(Order.id == order_id)
+    if order is None:
+        raise NotFound("There is no such order.")
+    return order
+
+
+def for_viewer(order_id, user):
+    """The order if `user` bought it or is an admin; otherwise a 404 or 403 to show."""
+    order = get(order_id)
+    if user is None or not (user.is_admin or order.buyer_id == user.id):
+        raise Forbidden("This order belongs to another account.")
+    return order
+
+
+def items_of(order):
+    Seller = User.alias()
+    return list(OrderItem.select(OrderItem, Product, Seller)
+                .join(Product).switch(OrderItem).join(Seller, on=(OrderItem.seller == Seller.id))
+                .where(OrderItem.order == order).order_by(OrderItem.id))
+
+
+def of_buyer(user):
+    return list(Order.select().where(Order.buyer == user).order_by(Order.created_at.desc(), Order.id.desc()))
+
+
+def find_by_reference(reference):
+    return Order.get_or_none(Order.reference == reference)

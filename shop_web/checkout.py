@@ -1,0 +1,285 @@
+"""Cart, checkout, the gateways' pages (test mode, Paytm) and the order status page."""
+
+import logging
+
+from shop.orders import cart
+from shop import config
+from shop.orders import downloads
+from shop.payments import gateways
+from shop.orders import invoices
+from shop.orders import orders
+from shop.payments import methods
+from shop.payments import paytm_gateway
+import tasks
+from shop.payments import testpay
+from shop.payments import webhooks
+from shop.errors import NotFound, PaymentError, ValidationError, WebhookError
+from models import Invoice, db
+from shop_web.common import (
+    RouteTable,
+    context_processors,
+    current_user,
+    flash,
+    form_fields,
+    int_param,
+    json_response,
+    redirect_to,
+    render,
+    request,
+    require_login,
+    require_role,
+    validation_page,
+)
+
+log = logging.getLogger(__name__)
+routes = RouteTable()
+
+
+def _cart_count(user):
+    """The header's "Cart (n)" for customers."""
+    return {"cart_count": cart.count(user)} if user is not None and user.is_customer else {}
+
+
+context_processors.append(_cart_count)
+
+
+# ---------------------------------------------------------------------------
+# Cart
+# ---------------------------------------------------------------------------
+
+
+def _cart_context(user):
+    items = cart.items(user)
+    available, unavailable, totals = cart.summary(items)
+    return {"items": items, "available": available, "unavailable": unavailable, "totals": totals}
+
+
+@routes.get("/cart")
+@require_role("customer")
+def cart_show():
+    context = _cart_context(current_user())
+    cancelled = (request.query.getunicode("cancelled") or "")[:40]
+    return render("cart.tpl", title="Your cart", cancelled=cancelled, **context)
+
+
+@routes.post("/cart/add")
+@require_role("customer")
+def cart_add():
+    product_id = int_param(request.forms.get("product_id"))
+    try:
+        product = cart.add(current_user(), product_id)
+    except ValidationError as exc:
+        flash(str(exc), "error")
+        redirect_to("/cart")
+    flash(f"“{product.title}” is in your cart.", "success")
+    redirect_to("/cart")
+
+
+@routes.post("/cart/remove")
+@require_role("customer")
+def cart_remove():
+    if cart.remove(current_user(), int_param(request.forms.get("product_id"))):
+        flash("Removed from your cart.")
+    redirect_to("/cart")
+
+
+# ---------------------------------------------------------------------------
+# Checkout
+# ---------------------------------------------------------------------------
+
+
+def _checkout_context(user):
+    context = _cart_context(user)
+    currency = next(iter(context["totals"]), None)
+    context["gateways"] = methods.available_gateways_for(currency)
+    context["labels"] = methods.LABELS
+    return context
+
+
+@routes.get("/checkout")
+@require_role("customer")
+def checkout_form():
+    context = _checkout_context(current_user())
+    if not context["available"]:
+        flash("Your cart is empty.")
+        redirect_to("/cart")
+    form = {"gateway": context["gateways"][0] if len(context["gateways"]) == 1 else ""}
+    return render("checkout.tpl", title="Checkout", form=form, **context)
+
+
+@routes.post("/checkout")
+@require_role("customer")
+def checkout_submit():
+    user = current_user()
+    form = {"gateway": (request.forms.get("gateway") or "").strip()}
+    try:
+        order = orders.create_from_cart(user, form["gateway"])
+        target = gateways.start_checkout(order)
+    except ValidationError as exc:
+        return validation_page("checkout.tpl", exc, form, title="Checkout", **_checkout_context(user))
+    except PaymentError as exc:
+        log.warning("checkout for %s could not start: %s", user.email, exc)
+        flash("The payment could not be started just now. Nothing was charged; please try again in a moment.",
+              "error")
+        redirect_to("/checkout")
+    redirect_to(target)
+
+
+# ---------------------------------------------------------------------------
+# The test-mode gateway's page
+# ---------------------------------------------------------------------------
+
+
+def _test_order(order_id):
+    if not config.TEST_PAYMENTS_ENABLED:
+        raise NotFound("Test payments are switched off.")
+    order = orders.for_viewer(order_id, current_user())
+    if order.gateway != "test":
+        raise NotFound("This order is not paid through the test gateway.")
+    return order
+
+
+@routes.get("/pay/test/<order_id:int>")
+@require_role("customer")
+def testpay_page(order_id):
+    order = _test_order(order_id)
+    if order.status != "pending":
+        redirect_to(f"/orders/{order.id}/success")
+    return render("testpay.tpl", title="Test payment", order=order, items=orders.items_of(order))
+
+
+@routes.post("/pay/test/<order_id:int>")
+@require_role("customer")
+def testpay_decide(order_id):
+    order = _test_order(order_id)
+    action = request.forms.get("action")
+    if action not in ("pay", "decline"):
+        raise ValidationError("Choose Pay or Decline.")
+    if order.status == "pending":
+        with db.atomic():
+            payment, created = testpay.decide(order, action == "pay")
+            if created:
+                tasks.deliver_test_event.dispatch(order.id, testpay.event_type_for(payment))
+    redirect_to(f"/orders/{order.id}/success")
+
+
+# ---------------------------------------------------------------------------
+# Paytm: the JS checkout page and the browser callback
+# ---------------------------------------------------------------------------
+
+
+@routes.get("/checkout/paytm/<order_id:int>")
+@require_role("customer")
+def paytm_page(order_id):
+    if not config.PAYTM_ENABLED:
+        raise NotFound("Paytm is not available in this shop.")
+    order = orders.for_viewer(order_id, current_user())
+    if order.gateway != "paytm" or not order.gateway_ref:
+        raise NotFound("This order is not paid through Paytm.")
+    if order.status != "pending":
+        redirect_to(f"/orders/{order.id}/success")
+    checkout = paytm_gateway.checkout_page(order)
+    # Paytm's checkout script loads its own frames, styles and API calls from PAYTM_HOST.
+    host = config.PAYTM_HOST
+    request.environ["app.csp_extra"] = {"script-src": [host], "connect-src": [host], "frame-src": [host],
+                                        "img-src": [host], "style-src": [host, "'unsafe-inline'"],
+                                        "font-src": [host]}
+    return render("paytm_pay.tpl", title="Pay with Paytm", order=order, items=orders.items_of(order),
+                  checkout=checkout, scripts=[checkout["script_url"], "/static/paytm_checkout.js"])
+
+
+@routes.post("/checkout/paytm/callback", csrf=False)
+def paytm_callback():
+    """Paytm posts the payment's result here from the customer's browser (a cross-site POST,
+    so no session cookie arrives): verify its checksum, store it like the server-to-server
+    notification, and send the customer on to the order's page."""
+    if not config.PAYTM_ENABLED:
+        raise NotFound("Paytm is not available in this shop.")
+    webhooks.check_size(request.content_length)
+    payload = request.body.read().decode("utf-8", "replace")
+    fields = form_fields()
+    try:
+        with db.atomic():
+            received = webhooks.receive_paytm_form(fields, payload)
+            tasks.dispatch_webhook(received)
+    except WebhookError:
+        log.warning("Paytm callback with a bad checksum for %s", fields.get("ORDERID"))
+        raise ValidationError("The payment response could not be verified. If you paid, your order "
+                              "will update by itself shortly; see your purchases.") from None
+    order = orders.find_by_reference(fields.get("ORDERID"))
+    redirect_to(f"/orders/{order.id}/success" if order else "/purchases")
+
+
+# ---------------------------------------------------------------------------
+# After paying: "processing", then the download links
+# ---------------------------------------------------------------------------
+
+
+HEADINGS = {
+    "pending": "Processing your payment…",
+    "paid": "Payment received",
+    "ready": "Your downloads are ready",
+    "failed": "Payment declined",
+    "expired": "Payment expired",
+    "refunded": "Order refunded",
+}
+
+MESSAGES = {
+    "pending": "We are waiting for the payment to be confirmed. This page updates by itself.",
+    "paid": "Payment received. Your downloads are being prepared…",
+    "ready": "Payment received. Download each file below; the links are in your email too.",
+    "failed": "The payment did not go through, and nothing was charged.",
+    "expired": "The payment page expired before the payment was made.",
+    "refunded": "This order was refunded; its downloads no longer work.",
+}
+
+
+def progress(order):
+    """What the order page shows, as JSON-ready values (also its polling endpoint's answer)."""
+    links = downloads.links_for_order(order) if order.status == "paid" else []
+    item_count = len(orders.items_of(order))
+    ready = order.status == "paid" and len(links) == item_count
+    state = "ready" if ready else order.status
+    invoice = Invoice.get_or_none(Invoice.order == order)
+    return {
+        "status": order.status,
+        "state": state,
+        "done": state in ("ready", "failed", "expired", "refunded"),
+        "heading": HEADINGS[state],
+        "message": order.status_reason if order.status in ("failed", "expired") and order.status_reason
+        else MESSAGES[state],
+        "links": [{"title": link.order_item.title, "url": downloads.url_for(link),
+                   "file": link.product.file_name or "", "state": downloads.state(link),
+                   "remaining": downloads.remaining(link),
+                   "expires": f"{link.expires_at:%d %b %Y %H:%M} UTC"} for link in links],
+        "invoice_url": f"/orders/{order.id}/invoice" if order.paid_at else None,
+        "invoice_ready": bool(invoice and invoices.pdf_file(invoice)),
+    }
+
+
+@routes.get("/orders/<order_id:int>/success")
+@require_login
+def order_success(order_id):
+    order = orders.for_viewer(order_id, current_user())
+    session_id = request.query.get("session_id")
+    if order.status == "pending" and (
+            (order.gateway == "stripe" and session_id and session_id == order.gateway_ref)
+            or order.gateway == "paytm"):
+        # Stripe's advice: fulfil from the success page too, in case the webhook is slow.
+        # The order's status change happens once, whichever path gets there first.
+        tasks.reconcile_order.dispatch(order.id)
+    return render("order_status.tpl", title=f"Order {order.reference}", order=order,
+                  items=orders.items_of(order), progress=progress(order),
+                  scripts=["/static/order_status.js"])
+
+
+@routes.get("/orders/<order_id:int>/status.json")
+@require_login
+def order_status_json(order_id):
+    user = current_user()
+    order = orders.for_viewer(order_id, user)
+    answer = progress(order)
+    if user.is_customer:
+        # Fulfilment empties the cart; the open page's header says so without a reload.
+        answer["cart_count"] = cart.count(user)
+    return json_response(answer)

@@ -1,0 +1,365 @@
+"""What every page needs: the visitor, CSRF, rendering, forms, errors and a route table.
+
+The web layer is marketplace.py (the app, hooks, error pages), this module, and
+the routes_*.py modules that each hold one area of pages. Only they import
+bottle. Routes are collected in a RouteTable and attached to the one app by
+marketplace.py, so nothing imports the app by accident.
+"""
+
+import functools
+import json
+import math
+import time
+from urllib.parse import quote, unquote, urlencode
+
+import bottle
+from bottle import HTTPError, HTTPResponse, request, response
+
+from shop.accounts import users
+from shop import config
+import models
+from shop import security
+from shop.errors import Forbidden, NotFound, ValidationError
+from shop.money import format_money
+
+bottle.TEMPLATE_PATH[:] = [str(config.VIEWS_DIR)]
+
+SESSION_COOKIE = "session"
+ANON_COOKIE = "visitor"
+FLASH_COOKIE = "flash"
+
+
+# ---------------------------------------------------------------------------
+# Routes
+# ---------------------------------------------------------------------------
+
+
+class RouteTable:
+    """Routes of one area, declared with @routes.get/@routes.post and attached later."""
+
+    def __init__(self):
+        self.entries = []
+
+    def route(self, path, method="GET", **options):
+        def decorator(callback):
+            self.entries.append((path, method, callback, options))
+            return callback
+
+        return decorator
+
+    def get(self, path, **options):
+        return self.route(path, "GET", **options)
+
+    def post(self, path, **options):
+        return self.route(path, "POST", **options)
+
+    def attach(self, app):
+        for path, method, callback, options in self.entries:
+            app.route(path, method, callback, **options)
+
+
+# ---------------------------------------------------------------------------
+# The visitor
+# ---------------------------------------------------------------------------
+
+
+def load_visitor():
+    """Before each request: find the signed-in user, if any."""
+    token = request.get_cookie(SESSION_COOKIE)
+    request.environ["app.session_token"] = token
+    request.environ["app.user"] = users.user_for_session(token) if token else None
+
+
+def current_user():
+    return request.environ.get("app.user")
+
+
+def client_ip():
+    # Behind nginx the app listens on loopback; nginx sets X-Real-IP (deploy/nginx).
+    if request.remote_addr in ("127.0.0.1", "::1"):
+        forwarded = request.get_header("X-Real-IP")
+        if forwarded:
+            return forwarded.strip()[:64]
+    return (request.remote_addr or "unknown")[:64]
+
+
+def set_cookie(name, value, max_age=None, httponly=True):
+    options = {"max_age": max_age} if max_age is not None else {}
+    response.set_cookie(name, value, path="/", httponly=httponly, samesite="lax",
+                        secure=config.SECURE_COOKIES, **options)
+
+
+def log_in(user):
+    token = users.start_session(user)
+    set_cookie(SESSION_COOKIE, token, max_age=config.SESSION_DAYS * 86400)
+    request.environ["app.session_token"] = token
+    request.environ["app.user"] = user
+
+
+def log_out():
+    users.end_session(request.environ.get("app.session_token"))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    request.environ["app.user"] = None
+
+
+def require_login(callback):
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        if current_user() is None:
+            target = request.fullpath + (("?" + request.query_string) if request.query_string else "")
+            redirect_to("/login?" + urlencode({"next": target}))
+        return callback(*args, **kwargs)
+
+    return wrapper
+
+
+def require_role(*roles):
+    """Only users with one of `roles`; others get 403, anonymous visitors the login page."""
+
+    def decorator(callback):
+        @functools.wraps(callback)
+        @require_login
+        def wrapper(*args, **kwargs):
+            if current_user().role not in roles:
+                raise Forbidden("This page is not available to your account.")
+            return callback(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# ---------------------------------------------------------------------------
+# CSRF: an HMAC of the session (or of an anonymous visitor cookie)
+# ---------------------------------------------------------------------------
+
+
+def _csrf_binding(create=False):
+    token = request.environ.get("app.session_token")
+    if token and current_user() is not None:
+        return "session:" + token
+    visitor = request.get_cookie(ANON_COOKIE) or request.environ.get("app.visitor")
+    if not visitor and create:
+        visitor = security.random_token(16)
+        set_cookie(ANON_COOKIE, visitor)
+        request.environ["app.visitor"] = visitor
+    return "visitor:" + visitor if visitor else None
+
+
+def csrf_token():
+    return security.sign("csrf", _csrf_binding(create=True))
+
+
+def check_csrf():
+    binding = _csrf_binding()
+    sent = request.forms.get("csrf_token") or request.get_header("X-CSRF-Token") or ""
+    if not binding or not security.verify_signature("csrf", binding, sent):
+        raise HTTPError(403, "The form has expired or did not come from this site. "
+                             "Go back, reload the page and try again.")
+
+
+class CSRFPlugin:
+    """Checks the form text and the CSRF token of every POST, unless the route says
+    csrf=False (webhooks, which check their own body)."""
+
+    name = "csrf"
+    api = 2
+
+    def apply(self, callback, route):
+        if route.method != "POST" or route.config.get("csrf") is False:
+            return callback
+
+        @functools.wraps(callback)
+        def wrapper(*args, **kwargs):
+            form_fields()
+            check_csrf()
+            return callback(*args, **kwargs)
+
+        return wrapper
+
+
+# ---------------------------------------------------------------------------
+# Text input: UTF-8 without NUL characters
+# ---------------------------------------------------------------------------
+
+# PostgreSQL refuses NUL characters in text, and bytes that are not UTF-8 are not text
+# at all: either would otherwise fail deep inside a view, as a 500 instead of a 400.
+NUL_MESSAGE = "The {} contains a NUL character, which text cannot hold. Remove it and try again."
+NOT_UTF8_MESSAGE = "The {} is not UTF-8 text. Check what was typed or pasted and try again."
+
+
+def _checked_text(values, where):
+    """A copy of a bottle FormsDict with every key and value decoded strictly; 400 when not text."""
+    try:
+        decoded = values.decode()
+    except UnicodeError:
+        raise HTTPError(400, NOT_UTF8_MESSAGE.format(where)) from None
+    if any("\x00" in key or "\x00" in value for key, value in decoded.allitems()):
+        raise HTTPError(400, NUL_MESSAGE.format(where))
+    return decoded
+
+
+def check_address():
+    """Before each request: the path and the query string must be text a database can hold."""
+    if "\x00" in request.path:
+        raise HTTPError(400, NUL_MESSAGE.format("address"))
+    _checked_text(request.query, "address")
+
+
+def form_fields():
+    """The submitted form's text fields as {name: value} (the last of a repeated name).
+
+    Decodes strictly: a field that is not UTF-8 or holds a NUL answers 400. Every
+    POST with a CSRF check passes through here first; the routes without one
+    (gateway callbacks) call it themselves.
+    """
+    try:
+        forms = request.forms
+    except UnicodeError:  # a multipart part is decoded while the body is parsed
+        raise HTTPError(400, NOT_UTF8_MESSAGE.format("form")) from None
+    except ValueError:  # bottle's multipart parser refuses a part header with a NUL or line break
+        raise HTTPError(400, "The form data could not be read. Reload the page and try again.") from None
+    return dict(_checked_text(forms, "form"))
+
+
+# ---------------------------------------------------------------------------
+# Rendering, flash messages, redirects
+# ---------------------------------------------------------------------------
+
+
+def flash(message, kind="info"):
+    payload = json.dumps([kind, message[:300]])
+    set_cookie(FLASH_COOKIE, quote(payload) + "." + security.sign("flash", payload))
+
+
+def _pop_flash():
+    raw = request.get_cookie(FLASH_COOKIE)
+    if not raw:
+        return None
+    response.delete_cookie(FLASH_COOKIE, path="/")
+    encoded, _, signature = raw.rpartition(".")
+    payload = unquote(encoded)
+    if not security.verify_signature("flash", payload, signature):
+        return None
+    kind, message = json.loads(payload)
+    return {"kind": kind, "message": message}
+
+
+def unread_notifications(user):
+    if user is None:
+        return 0
+    return (models.Notification.select()
+            .where((models.Notification.user == user) & models.Notification.read_at.is_null())
+            .count())
+
+
+# Filled by area modules that add to the page header (the cart count, for one).
+context_processors = []
+
+
+def render(name, status=200, **context):
+    user = current_user()
+    base = {
+        "user": user,
+        "csrf_token": csrf_token(),
+        "flash": _pop_flash(),
+        "unread_count": unread_notifications(user),
+        "money": format_money,
+        "app_name": config.APP_NAME,
+        "path": request.path,
+        "test_payments": config.TEST_PAYMENTS_ENABLED,
+        "errors": {},
+        "form": {},
+        "title": None,
+    }
+    for processor in context_processors:
+        base.update(processor(user))
+    base.update(context)
+    response.status = status
+    response.set_header("Cache-Control", "no-store" if user else "no-cache")
+    return bottle.template(name, **base)
+
+
+def redirect_to(location, status=303):
+    """A 303 after a POST, so reloading the next page does not post again.
+
+    The response is copied, as bottle.redirect does, to keep the cookies set so far.
+    """
+    redirect = response.copy(cls=HTTPResponse)
+    redirect.status = status
+    redirect.body = ""
+    redirect.set_header("Location", location)
+    raise redirect
+
+
+def safe_next(target, default="/"):
+    """Only same-site relative paths, so ?next= cannot send people elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def json_response(data, status=200):
+    response.status = status
+    response.content_type = "application/json"
+    return json.dumps(data, default=str)
+
+
+def get_object_or_404(query, message="Not found."):
+    obj = query.first()
+    if obj is None:
+        raise NotFound(message)
+    return obj
+
+
+def int_param(value, default=None, minimum=None):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    if minimum is not None and number < minimum:
+        return default
+    return number
+
+
+class Page:
+    """One page of a query: items, page number, total pages."""
+
+    def __init__(self, query, number, per_page=12, count_query=None):
+        # count_query: the same rows without the joins that only serve the display.
+        self.total = (query if count_query is None else count_query).count()  # a query's truth runs it
+        self.pages = max(1, math.ceil(self.total / per_page))
+        self.number = min(max(1, number or 1), self.pages)
+        self.items = list(query.paginate(self.number, per_page))
+        self.has_prev = self.number > 1
+        self.has_next = self.number < self.pages
+
+
+def form_data(*fields):
+    """The submitted text fields, stripped, as a dict (for re-rendering a form)."""
+    return {field: (request.forms.getunicode(field) or "").strip() for field in fields}
+
+
+def validation_page(template_name, exc, form, status=400, **context):
+    return render(template_name, status=status, errors=exc.errors or {"_": str(exc)},
+                  form=form, error_message=str(exc), **context)
+
+
+def timed(callback):
+    """Server-Timing header, for looking at page times in a browser's devtools."""
+
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        result = callback(*args, **kwargs)
+        response.set_header("Server-Timing", f"app;dur={(time.perf_counter() - start) * 1000:.1f}")
+        return result
+
+    return wrapper
+
+
+__all__ = [
+    "RouteTable", "current_user", "require_login", "require_role", "render", "redirect_to",
+    "json_response", "get_object_or_404", "flash", "Page", "form_data", "validation_page",
+    "ValidationError", "Forbidden", "NotFound", "request", "response", "csrf_token", "form_fields",
+]

@@ -1,0 +1,149 @@
+"""The seller area: my products, a new product, editing one, and my own product file.
+
+Sellers see only their own products: another seller's product answers 404, as
+if it did not exist. The work is done by products.py; these views turn form
+posts into its calls and dispatch the thumbnail job in the same transaction,
+so the job exists exactly when the product row does.
+"""
+
+from urllib.parse import quote
+
+from bottle import HTTPResponse, static_file
+
+from shop import config
+from shop.catalog import products
+import tasks
+from shop_web import common
+from shop.errors import ValidationError
+from models import Product, db
+from shop_web.common import (
+    RouteTable,
+    current_user,
+    flash,
+    form_data,
+    get_object_or_404,
+    redirect_to,
+    render,
+    request,
+    require_role,
+    validation_page,
+)
+
+routes = RouteTable()
+
+# File sizes appear on the seller's and the moderator's pages.
+common.context_processors.append(lambda user: {"filesize": products.human_size})
+
+FORM_TEMPLATE = "seller_product_form.tpl"
+
+
+def _upload(name):
+    """The uploaded file of field `name` as products.Upload, or None when none was chosen."""
+    upload = request.files.get(name)
+    if upload is None or not upload.raw_filename:
+        return None
+    return products.Upload(upload.raw_filename, upload.file)
+
+
+def _own_product(product_id):
+    return get_object_or_404(Product.select().where((Product.id == product_id)
+                                                    & (Product.seller == current_user())),
+                             "You have no product with this number.")
+
+
+def _dispatch_thumbnail(product):
+    if product.thumbnail_state == "processing":
+        tasks.process_file_upload.dispatch(product.id, product.thumbnail_original)
+
+
+def _form_page(product, exc, form):
+    return validation_page(FORM_TEMPLATE, exc, form, title="Edit product" if product else "New product",
+                           product=product, limits=_limits())
+
+
+def _limits():
+    return {"file_mb": config.UPLOAD_MAX_MB, "thumbnail_mb": config.THUMBNAIL_MAX_MB,
+            "currency": config.CURRENCY}
+
+
+@routes.get("/seller/products")
+@require_role("seller")
+def seller_products_index():
+    items = list(products.products_of(current_user()))
+    return render("seller_products.tpl", title="My products", products=items)
+
+
+@routes.get("/seller/products/new")
+@require_role("seller")
+def seller_products_new():
+    return render(FORM_TEMPLATE, title="New product", product=None, limits=_limits())
+
+
+@routes.post("/seller/products")
+@require_role("seller")
+def seller_products_create():
+    form = form_data(*products.FORM_FIELDS)
+    try:
+        with products.StagedFiles() as staged, db.atomic():
+            product = products.create_product(current_user(), form, _upload("file"), _upload("thumbnail"),
+                                              staged)
+            _dispatch_thumbnail(product)
+    except ValidationError as exc:
+        return _form_page(None, exc, form)
+    flash(f"“{product.title}” is saved and waiting for review. You will be notified of the decision.",
+          "success")
+    redirect_to("/seller/products")
+
+
+@routes.get("/seller/products/<product_id:int>/edit")
+@require_role("seller")
+def seller_products_edit(product_id):
+    product = _own_product(product_id)
+    return render(FORM_TEMPLATE, title="Edit product", product=product, form=products.form_values(product),
+                  limits=_limits())
+
+
+@routes.post("/seller/products/<product_id:int>/edit")
+@require_role("seller")
+def seller_products_update(product_id):
+    product = _own_product(product_id)
+    form = form_data(*products.FORM_FIELDS)
+    was = product.status
+    try:
+        with products.StagedFiles() as staged, db.atomic():
+            product, review_again = products.update_product(product, form, _upload("file"),
+                                                            _upload("thumbnail"), staged)
+            _dispatch_thumbnail(product)
+    except ValidationError as exc:
+        return _form_page(product, exc, form)
+    if review_again and was == "approved":
+        flash("Saved. Because buyers will see new content, the product is hidden from the shop "
+              "until it has been reviewed again.", "warning")
+    elif review_again:
+        flash("Saved and sent for review again. You will be notified of the decision.", "success")
+    else:
+        flash("Your changes are saved.", "success")
+    redirect_to("/seller/products")
+
+
+@routes.get("/seller/products/<product_id:int>/file")
+@require_role("seller")
+def seller_products_file(product_id):
+    """The seller's own product file, to check what buyers receive."""
+    return send_product_file(_own_product(product_id))
+
+
+def send_product_file(product):
+    """A product's private file as an attachment (for its seller and for moderators).
+
+    The name is sent in RFC 6266 form, with an ASCII fallback, because a
+    seller's file name may hold any character and a header may not.
+    """
+    result = static_file(product.file_path, root=str(config.UPLOADS_DIR),
+                         headers={"Cache-Control": "private, no-store"})
+    if isinstance(result, HTTPResponse) and result.status_code in (200, 206):
+        name = product.file_name or "download"
+        fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "")
+        result.set_header("Content-Disposition",
+                          f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}")
+    return result

@@ -1,0 +1,71 @@
+"""The public shop: catalog with search and pages, product pages, product images."""
+
+from urllib.parse import urlencode
+
+from bottle import static_file
+
+from shop import config
+from models import Product, User
+from shop_web.common import Page, RouteTable, get_object_or_404, int_param, render, request
+
+routes = RouteTable()
+
+PER_PAGE = 12
+
+
+def approved_products():
+    return (Product.select(Product, User).join(User)
+            .where(Product.status == "approved"))
+
+
+def _approved_ids():
+    """The catalog's rows for counting: no seller join, read from the status index alone."""
+    return Product.select(Product.id).where(Product.status == "approved")
+
+
+def search(query, text):
+    """Products whose title or description contains every word of `text`.
+
+    contains() escapes LIKE's wildcards, so a search for % or _ finds those characters
+    instead of every product.
+    """
+    for word in text.split()[:8]:
+        query = query.where(Product.title.contains(word) | Product.description.contains(word))
+    return query
+
+
+@routes.get("/")
+def catalog_index():
+    text = (request.query.getunicode("q") or "").strip()[:100]
+    query, counted = approved_products(), _approved_ids()
+    if text:
+        query, counted = search(query, text), search(counted, text)
+    page = Page(query.order_by(Product.approved_at.desc(), Product.id.desc()),
+                int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
+    return render("catalog.tpl", title="Digital products" if not text else f"Search: {text}",
+                  page=page, q=text, base_query=urlencode({"q": text}) + "&" if text else "")
+
+
+@routes.get("/products/<slug>")
+def product_show(slug):
+    product = get_object_or_404(approved_products().where(Product.slug == slug),
+                                "This product does not exist or is not on sale.")
+    return render("product.tpl", title=product.title, product=product)
+
+
+@routes.get("/media/<path:path>")
+def media_file(path):
+    """Generated thumbnails. Product files are never under MEDIA_DIR."""
+    return static_file(path, root=str(config.MEDIA_DIR), headers={"Cache-Control": "public, max-age=31536000"})
+
+
+@routes.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on pages without a <link rel=icon> (a PDF in the viewer)."""
+    return static_file("favicon.svg", root=str(config.STATIC_DIR), mimetype="image/svg+xml",
+                       headers={"Cache-Control": "public, max-age=86400"})
+
+
+@routes.get("/static/<path:path>")
+def static_asset(path):
+    return static_file(path, root=str(config.STATIC_DIR))
