@@ -94,7 +94,7 @@ def test_a_child_process_leaves_quietly_when_its_caller_is_killed(app_env, tmp_p
     environ = {**app_env.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "caller.log"
     with open(log, "wb") as out:
-        caller = subprocess.Popen([sys.executable, "-c", "import time, killable; killable.call(time.sleep, 2)"],
+        caller = subprocess.Popen([sys.executable, "-c", "import time; from job_runtime import killable; killable.call(time.sleep, 2)"],
                                   cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
         children = wait_for(lambda: len(_descendants(caller.pid)) >= 3 and _descendants(caller.pid),
                             message="the fork server and its child")
