@@ -111,7 +111,7 @@ def error_page(status, message):
 
 
 class ErrorPlugin:
-    """Turns the named errors of errors.py into 4xx pages; logs anything unexpected."""
+    """Turns the named errors of shop/errors.py into 4xx pages; logs anything unexpected."""
 
     name = "errors"
     api = 2
