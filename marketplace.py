@@ -1,8 +1,8 @@
 """The web app `app` (marketplace:app is the WSGI entry point) and the CLI `main()`.
 
-Each routes_*.py module holds one area of pages; they are attached here. The
-request hooks open the database connection, load the visitor and refuse bodies
-over the upload limit; expected errors become 4xx pages, anything else is
+Each module of shop_web/ holds the pages of one audience; they are attached here.
+The request hooks open the database connection, load the visitor and refuse
+bodies over the upload limit; expected errors become 4xx pages, anything else is
 logged with its traceback and shown as a plain 500 page.
 """
 
@@ -111,7 +111,7 @@ def error_page(status, message):
 
 
 class ErrorPlugin:
-    """Turns the named errors of errors.py into 4xx pages; logs anything unexpected."""
+    """Turns the named errors of shop/errors.py into 4xx pages; logs anything unexpected."""
 
     name = "errors"
     api = 2
@@ -177,15 +177,14 @@ def healthz():
 
 from shop_web import accounts  # noqa: E402
 from shop_web import admin  # noqa: E402
-from shop_web import storefront  # noqa: E402
 from shop_web import checkout  # noqa: E402
-from shop_web import notifications  # noqa: E402
-from shop_web import orders  # noqa: E402
+from shop_web import customer  # noqa: E402
 from shop_web import queue_admin  # noqa: E402
 from shop_web import seller  # noqa: E402
+from shop_web import storefront  # noqa: E402
 from shop_web import webhooks  # noqa: E402
 
-for _area in (accounts, storefront, seller, admin, notifications, checkout, orders, webhooks, queue_admin):
+for _area in (accounts, storefront, seller, admin, checkout, customer, webhooks, queue_admin):
     _area.routes.attach(app)
 
 

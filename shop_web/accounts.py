@@ -1,23 +1,40 @@
-"""Register, log in, log out."""
+"""The account: register, log in, log out, and the account's notifications.
 
+These pages serve every visitor about their own account, whatever the role:
+customers and sellers alike are notified (a purchase, a moderation decision),
+so the notifications page sits with the account, as shop/accounts/ holds both
+the users and their notifications.
+"""
+
+from shop.accounts import notifications
 from shop.accounts import users
 from shop.errors import ValidationError
 from shop_web.common import (
+    Page,
     RouteTable,
     client_ip,
     current_user,
     flash,
     form_data,
+    int_param,
     log_in,
     log_out,
     redirect_to,
     render,
     request,
+    require_login,
     safe_next,
     validation_page,
 )
 
 routes = RouteTable()
+
+NOTIFICATIONS_PER_PAGE = 20
+
+
+# ---------------------------------------------------------------------------
+# Register, log in, log out
+# ---------------------------------------------------------------------------
 
 
 def _landing(user):
@@ -68,3 +85,20 @@ def logout_submit():
     log_out()
     flash("You are logged out.")
     redirect_to("/")
+
+
+# ---------------------------------------------------------------------------
+# Notifications: newest first; opening the page marks them read
+# ---------------------------------------------------------------------------
+
+
+@routes.get("/notifications")
+@require_login
+def notifications_index():
+    user = current_user()
+    page = Page(notifications.for_user(user), int_param(request.query.get("page"), 1, 1),
+                NOTIFICATIONS_PER_PAGE)
+    # The page shows which ones were new; then they are read, and the header count drops to zero.
+    entries = [(item, notifications.describe(item), item.read_at is None) for item in page.items]
+    notifications.mark_all_read(user)
+    return render("notifications.tpl", title="Notifications", page=page, entries=entries, base_query="")

@@ -1,20 +1,32 @@
-"""The admin's moderation area: products waiting for review, approve, reject with a reason.
+"""The admin's area: moderation of products, and the shop's orders and refunds.
 
-Each decision is a ProductReview (moderation.py) and the seller's notification
-job is dispatched in the same transaction, so the job exists exactly when the
-decision does and is sent after it is committed.
+Each moderation decision is a ProductReview (shop/catalog/moderation.py) and
+the seller's notification job is dispatched in the same transaction, so the job
+exists exactly when the decision does and is sent after it is committed. A
+refund is recorded and its request_refund job dispatched the same way; the
+order changes only when the gateway confirms the refund.
+
+The queue dashboard, also for admins, is shop_web/queue_admin.py.
 """
 
+from urllib.parse import urlencode
+
 from shop.catalog import moderation
+from shop.orders import downloads
+from shop.orders import orders
+from shop.payments import gateways
+from shop.payments import methods
 import tasks
 from shop.errors import ValidationError
-from models import Product, User, db
-from shop_web.seller import send_product_file
+from models import Invoice, Order, OrderItem, Product, Refund, User, WebhookEvent, db
+from shop_web.product_files import send_product_file
 from shop_web.common import (
+    Page,
     RouteTable,
     current_user,
     flash,
     get_object_or_404,
+    int_param,
     redirect_to,
     render,
     request,
@@ -22,6 +34,11 @@ from shop_web.common import (
 )
 
 routes = RouteTable()
+
+
+# ---------------------------------------------------------------------------
+# Moderation
+# ---------------------------------------------------------------------------
 
 TABS = ("pending", "approved", "rejected")
 
@@ -80,3 +97,59 @@ def admin_products_file(product_id):
     product = get_object_or_404(Product.select(Product, User).join(User).where(Product.id == product_id),
                                 "No such product.")
     return send_product_file(product)
+
+
+# ---------------------------------------------------------------------------
+# Orders and refunds
+# ---------------------------------------------------------------------------
+
+STATUS_FILTERS = ("all", "pending", "paid", "failed", "expired", "refunded")
+
+
+@routes.get("/admin/orders")
+@require_role("admin")
+def admin_orders():
+    chosen = request.query.get("status") if request.query.get("status") in STATUS_FILTERS else "all"
+    query = Order.select(Order, User).join(User, on=(Order.buyer == User.id))
+    if chosen != "all":
+        query = query.where(Order.status == chosen)
+    page = Page(query.order_by(Order.created_at.desc(), Order.id.desc()),
+                int_param(request.query.get("page"), 1, 1), 25)
+    ids = [order.id for order in page.items]
+    counts = {}
+    for item in OrderItem.select(OrderItem.order).where(OrderItem.order.in_(ids)):
+        counts[item.order_id] = counts.get(item.order_id, 0) + 1
+    refunds = {refund.order_id: refund for refund in Refund.select().where(Refund.order.in_(ids))}
+    return render("admin_orders.tpl", title="Orders", page=page, chosen=chosen, filters=STATUS_FILTERS,
+                  counts=counts, refunds=refunds, labels=methods.LABELS,
+                  base_query=urlencode({"status": chosen}) + "&")
+
+
+@routes.get("/admin/orders/<order_id:int>")
+@require_role("admin")
+def admin_order_show(order_id):
+    order = orders.get(order_id)
+    return render("admin_order.tpl", title=f"Order {order.reference}", order=order,
+                  buyer=User.get_by_id(order.buyer_id), items=orders.items_of(order),
+                  links={link.order_item_id: link for link in downloads.links_for_order(order)},
+                  events=list(WebhookEvent.select().where(WebhookEvent.order == order).order_by(WebhookEvent.id)),
+                  refund=Refund.get_or_none(Refund.order == order),
+                  invoice=Invoice.get_or_none(Invoice.order == order), labels=methods.LABELS,
+                  link_state=downloads.state)
+
+
+@routes.post("/admin/orders/<order_id:int>/refund")
+@require_role("admin")
+def admin_order_refund(order_id):
+    order = orders.get(order_id)
+    try:
+        with db.atomic():
+            refund = gateways.create_refund(order, current_user())
+            tasks.request_refund.dispatch(refund.id)
+    except ValidationError as exc:
+        flash(str(exc), "error")
+        redirect_to(f"/admin/orders/{order.id}")
+    flash(f"Refund of order {order.reference} requested from "
+          f"{methods.LABELS.get(order.gateway, order.gateway)}. The order changes once the gateway confirms it.",
+          "success")
+    redirect_to(f"/admin/orders/{order.id}")

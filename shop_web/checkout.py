@@ -1,4 +1,8 @@
-"""Cart, checkout, the gateways' pages (test mode, Paytm) and the order status page."""
+"""The customer's way to pay: cart, checkout, the gateways' pages and the order status page.
+
+The gateways' own pages are the test-mode payment page and Paytm's JS checkout with its
+browser callback; purchases, invoices and downloads are shop_web/customer.py.
+"""
 
 import logging
 

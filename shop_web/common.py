@@ -1,9 +1,12 @@
 """What every page needs: the visitor, CSRF, rendering, forms, errors and a route table.
 
 The web layer is marketplace.py (the app, hooks, error pages), this module, and
-the routes_*.py modules that each hold one area of pages. Only they import
+the modules of shop_web/ that each hold the pages of one audience (the public
+shop, customers, sellers, admins, the gateways' webhooks). Only they import
 bottle. Routes are collected in a RouteTable and attached to the one app by
-marketplace.py, so nothing imports the app by accident.
+marketplace.py, so nothing imports the app by accident. An audience module never
+imports another: what two of them share lives here or in a small module of its
+own (product_files.py).
 """
 
 import functools

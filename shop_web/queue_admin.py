@@ -2,9 +2,11 @@
 
 Admins only: anonymous visitors are sent to the login page, customers and
 sellers get a 403, and every action is a POST checked for CSRF by the app's
-plugin. The figures come from queue_dashboard and queue_metrics; this module
-only picks them, renders them and turns actions into calls of the runtime's own
-services (failed_jobs, job_flow, queue_control), the same ones the CLI uses.
+plugin. The figures come from the job runtime's monitoring subpackage
+(job_runtime/monitoring/); this module only picks them, renders them and turns
+actions into calls of the runtime's own services (the failed-job store, batches
+and chains, pausing queues, ringing waiting jobs again), the same ones the
+`marketplace queue` commands use.
 
 The dashboard refreshes itself: views/static/queue-live.js polls
 /admin/queue/stats.json, which returns the figures and, for each live section

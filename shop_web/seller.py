@@ -1,21 +1,20 @@
-"""The seller area: my products, a new product, editing one, and my own product file.
+"""The seller area: my products, a new product, editing one, my own product file, my balance.
 
 Sellers see only their own products: another seller's product answers 404, as
-if it did not exist. The work is done by products.py; these views turn form
-posts into its calls and dispatch the thumbnail job in the same transaction,
-so the job exists exactly when the product row does.
+if it did not exist. The work is done by shop/catalog/products.py; these views
+turn form posts into its calls and dispatch the thumbnail job in the same
+transaction, so the job exists exactly when the product row does. The balance
+page reads the seller's entries in the ledger (shop/orders/ledger.py).
 """
-
-from urllib.parse import quote
-
-from bottle import HTTPResponse, static_file
 
 from shop import config
 from shop.catalog import products
+from shop.orders import ledger
 import tasks
 from shop_web import common
 from shop.errors import ValidationError
 from models import Product, db
+from shop_web.product_files import send_product_file
 from shop_web.common import (
     RouteTable,
     current_user,
@@ -133,17 +132,16 @@ def seller_products_file(product_id):
     return send_product_file(_own_product(product_id))
 
 
-def send_product_file(product):
-    """A product's private file as an attachment (for its seller and for moderators).
+# ---------------------------------------------------------------------------
+# The seller's balance
+# ---------------------------------------------------------------------------
 
-    The name is sent in RFC 6266 form, with an ASCII fallback, because a
-    seller's file name may hold any character and a header may not.
-    """
-    result = static_file(product.file_path, root=str(config.UPLOADS_DIR),
-                         headers={"Cache-Control": "private, no-store"})
-    if isinstance(result, HTTPResponse) and result.status_code in (200, 206):
-        name = product.file_name or "download"
-        fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "")
-        result.set_header("Content-Disposition",
-                          f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}")
-    return result
+
+@routes.get("/seller/balance")
+@require_role("seller")
+def seller_balance():
+    seller = current_user()
+    entries = ledger.entries(seller, limit=200)
+    return render("seller_balance.tpl", title="Balance", balances=ledger.balances(seller),
+                  summary=ledger.sales_summary(seller), entries=entries,
+                  commission=config.COMMISSION_PERCENT, currency=config.CURRENCY)

@@ -1,27 +1,27 @@
-"""After the sale: the customer's purchases, invoices and downloads; the seller's balance;
-the admin's orders and refunds."""
+"""The customer's pages after the sale: purchases, invoices and downloads.
 
-import logging
+Invoices are for the order's buyer and for admins (orders.for_viewer decides);
+the PDF is made by the generate_invoice job, so its page waits until the file is
+there. A download link is claimed in shop/orders/downloads.py, which decides
+who may have the file and counts the download; this module only sends it.
+Cart, checkout and the order status page are shop_web/checkout.py.
+"""
+
 from urllib.parse import quote, urlencode
 
 from bottle import HTTPResponse, static_file
 
 from shop import config
 from shop.orders import downloads
-from shop.payments import gateways
 from shop.orders import invoices
-from shop.orders import ledger
 from shop.orders import orders
 from shop.payments import methods
 import tasks
 from shop.errors import ValidationError
-from models import Invoice, Order, OrderItem, Refund, User, WebhookEvent, db
+from models import Invoice
 from shop_web.common import (
-    Page,
     RouteTable,
     current_user,
-    flash,
-    int_param,
     json_response,
     redirect_to,
     render,
@@ -30,7 +30,6 @@ from shop_web.common import (
     require_role,
 )
 
-log = logging.getLogger(__name__)
 routes = RouteTable()
 
 
@@ -142,74 +141,3 @@ def download(token):
     for name, value in headers.items():
         reply.set_header(name, value)
     return reply
-
-
-# ---------------------------------------------------------------------------
-# The seller's balance
-# ---------------------------------------------------------------------------
-
-
-@routes.get("/seller/balance")
-@require_role("seller")
-def seller_balance():
-    seller = current_user()
-    entries = ledger.entries(seller, limit=200)
-    return render("seller_balance.tpl", title="Balance", balances=ledger.balances(seller),
-                  summary=ledger.sales_summary(seller), entries=entries,
-                  commission=config.COMMISSION_PERCENT, currency=config.CURRENCY)
-
-
-# ---------------------------------------------------------------------------
-# Admin: orders and refunds
-# ---------------------------------------------------------------------------
-
-STATUS_FILTERS = ("all", "pending", "paid", "failed", "expired", "refunded")
-
-
-@routes.get("/admin/orders")
-@require_role("admin")
-def admin_orders():
-    chosen = request.query.get("status") if request.query.get("status") in STATUS_FILTERS else "all"
-    query = Order.select(Order, User).join(User, on=(Order.buyer == User.id))
-    if chosen != "all":
-        query = query.where(Order.status == chosen)
-    page = Page(query.order_by(Order.created_at.desc(), Order.id.desc()),
-                int_param(request.query.get("page"), 1, 1), 25)
-    ids = [order.id for order in page.items]
-    counts = {}
-    for item in OrderItem.select(OrderItem.order).where(OrderItem.order.in_(ids)):
-        counts[item.order_id] = counts.get(item.order_id, 0) + 1
-    refunds = {refund.order_id: refund for refund in Refund.select().where(Refund.order.in_(ids))}
-    return render("admin_orders.tpl", title="Orders", page=page, chosen=chosen, filters=STATUS_FILTERS,
-                  counts=counts, refunds=refunds, labels=methods.LABELS,
-                  base_query=urlencode({"status": chosen}) + "&")
-
-
-@routes.get("/admin/orders/<order_id:int>")
-@require_role("admin")
-def admin_order_show(order_id):
-    order = orders.get(order_id)
-    return render("admin_order.tpl", title=f"Order {order.reference}", order=order,
-                  buyer=User.get_by_id(order.buyer_id), items=orders.items_of(order),
-                  links={link.order_item_id: link for link in downloads.links_for_order(order)},
-                  events=list(WebhookEvent.select().where(WebhookEvent.order == order).order_by(WebhookEvent.id)),
-                  refund=Refund.get_or_none(Refund.order == order),
-                  invoice=Invoice.get_or_none(Invoice.order == order), labels=methods.LABELS,
-                  link_state=downloads.state)
-
-
-@routes.post("/admin/orders/<order_id:int>/refund")
-@require_role("admin")
-def admin_order_refund(order_id):
-    order = orders.get(order_id)
-    try:
-        with db.atomic():
-            refund = gateways.create_refund(order, current_user())
-            tasks.request_refund.dispatch(refund.id)
-    except ValidationError as exc:
-        flash(str(exc), "error")
-        redirect_to(f"/admin/orders/{order.id}")
-    flash(f"Refund of order {order.reference} requested from "
-          f"{methods.LABELS.get(order.gateway, order.gateway)}. The order changes once the gateway confirms it.",
-          "success")
-    redirect_to(f"/admin/orders/{order.id}")
