@@ -20,7 +20,8 @@ import pickle
 import threading
 import traceback
 
-from job_runtime import jobs
+from job_runtime.errors import JobTimeout
+from job_runtime.thread_state import current
 
 _context = multiprocessing.get_context("forkserver")
 # Modules every child needs, imported once by the fork server instead of per child.
@@ -125,7 +126,7 @@ def call(func, *args, timeout=None, **kwargs):
     raised in the child is raised again here (as ChildError when it cannot be
     sent across), so a job's retry policy sees it as if it ran in-process.
     """
-    attempt = jobs.current()
+    attempt = current()
     if timeout is None and attempt is not None:
         timeout = attempt.remaining
     child = _take()
@@ -133,7 +134,7 @@ def call(func, *args, timeout=None, **kwargs):
         child.conn.send((func, args, kwargs))
         if not child.conn.poll(timeout):
             child.kill()
-            raise jobs.JobTimeout(f"{func.__name__} did not finish within {timeout:g}s and was killed")
+            raise JobTimeout(f"{func.__name__} did not finish within {timeout:g}s and was killed")
         status, value = child.conn.recv()
     except (EOFError, OSError, BrokenPipeError):
         child.kill()

@@ -5,23 +5,27 @@
 
 A key is a string, or a function of the job's arguments that returns one. State
 lives in the application database, which every consumer on every host shares,
-so a limit holds across processes and hosts. A release (`jobs.Release`) puts the
-job back with a delay and is not counted as an exception, so `max_exceptions`
-still means what it says.
+so a limit holds across processes and hosts. A release (`Release`) puts the job
+back with a delay and is not counted as an exception, so `max_exceptions` still
+means what it says.
 """
 
 import datetime
 import time
 
-from job_runtime import jobs
-from job_runtime.models import JobCounter, JobLock
 from job_runtime.context import db
-from job_runtime.models import utcnow
+from job_runtime.errors import Fail, Release
+from job_runtime.locks import acquire_lock, release_lock, seconds_left
+from job_runtime.models import JobCounter, utcnow
 
 
-def _resolve(key, attempt):
-    base = key(*attempt.args, **attempt.kwargs) if callable(key) else key
-    return f"{attempt.name}:{base}"
+def _key(key, attempt):
+    return key(*attempt.args, **attempt.kwargs) if callable(key) else key
+
+
+def _job_key(key, attempt):
+    """The key of one job: the same key on another job is another key."""
+    return f"{attempt.name}:{_key(key, attempt)}"
 
 
 def increment(key, seconds):
@@ -45,9 +49,9 @@ class RateLimited:
         self.key, self.allow, self.every = key, allow, every
 
     def handle(self, attempt, proceed):
-        count, left = increment("rate:" + _resolve(self.key, attempt), self.every)
+        count, left = increment("rate:" + _job_key(self.key, attempt), self.every)
         if count > self.allow:
-            raise jobs.Release(delay=round(left + 0.05, 3), reason="rate limited")
+            raise Release(delay=round(left + 0.05, 3), reason="rate limited")
         return proceed()
 
 
@@ -62,14 +66,14 @@ class WithoutOverlapping:
         self.key, self.release_after, self.expire_after = key, release_after, expire_after
 
     def handle(self, attempt, proceed):
-        lock = "overlap:" + _resolve(self.key, attempt)
+        lock = "overlap:" + _job_key(self.key, attempt)
         expire = self.expire_after or ((attempt.job.timeout or 3600) + 60)
-        if not jobs.acquire_lock(lock, attempt.reservation, expire):
-            raise jobs.Release(delay=self.release_after, reason="another attempt holds the lock")
+        if not acquire_lock(lock, attempt.reservation, expire):
+            raise Release(delay=self.release_after, reason="another attempt holds the lock")
         try:
             return proceed()
         finally:
-            jobs.release_lock(lock, attempt.reservation)
+            release_lock(lock, attempt.reservation)
 
 
 class ThrottlesExceptions:
@@ -83,25 +87,17 @@ class ThrottlesExceptions:
         self.key, self.max_exceptions, self.decay = key, max_exceptions, decay
 
     def handle(self, attempt, proceed):
-        key = _resolve(self.key, attempt)
+        key = _job_key(self.key, attempt)
         breaker = "throttle-open:" + key
-        held_for = _lock_seconds_left(breaker)
+        held_for = seconds_left(breaker)
         if held_for > 0:
-            raise jobs.Release(delay=held_for, reason="exceptions are throttled")
+            raise Release(delay=held_for, reason="exceptions are throttled")
         try:
             return proceed()
-        except (jobs.Release, jobs.Fail):
+        except (Release, Fail):
             raise
         except Exception:
             count, _ = increment("throttle:" + key, self.decay)
             if count >= self.max_exceptions:
-                jobs.acquire_lock(breaker, attempt.reservation, self.decay)
+                acquire_lock(breaker, attempt.reservation, self.decay)
             raise
-
-
-def _lock_seconds_left(key):
-    """Seconds until the lock `key` expires; 0 when it is free."""
-    lock = JobLock.get_or_none(JobLock.key == key)
-    if lock is None:
-        return 0.0
-    return max(0.0, (lock.expires_at - utcnow()).total_seconds())

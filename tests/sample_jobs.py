@@ -10,7 +10,7 @@ from peewee import CharField, DateTimeField, DoubleField, IntegerField, Integrit
 
 from job_runtime import killable
 from job_runtime import control
-from job_runtime.jobs import Fail, Release, crontab, current, job, periodic
+from job_runtime import Fail, Release, crontab, current, job, periodic
 from models import BaseModel, db, utcnow
 
 
@@ -129,7 +129,7 @@ def secret_effect(key, secret):
 # Middleware
 # ---------------------------------------------------------------------------
 
-from job_runtime.middleware import RateLimited, ThrottlesExceptions, WithoutOverlapping  # noqa: E402
+from job_runtime import RateLimited, ThrottlesExceptions, WithoutOverlapping  # noqa: E402
 
 
 class SampleSpan(BaseModel):

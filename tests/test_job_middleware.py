@@ -3,7 +3,7 @@
 import datetime
 import time
 
-from job_runtime import jobs
+from job_runtime import locks
 from job_runtime.middleware import increment
 from job_runtime.models import JobLock, JobRecord
 from models import utcnow
@@ -26,7 +26,7 @@ def test_rate_limited_jobs_beyond_the_limit_are_released_to_the_next_window():
 
 
 def test_without_overlapping_releases_while_another_attempt_holds_the_lock():
-    jobs.acquire_lock("overlap:exclusive:shared", "someone-else", 60)
+    locks.acquire_lock("overlap:exclusive:shared", "someone-else", 60)
     job_uuid = exclusive.dispatch("o1", 0)
     row = JobRecord.get(JobRecord.uuid == job_uuid)
     assert row.state == "pending" and row.exceptions == 0 and not effect_done("o1")
@@ -50,10 +50,10 @@ def test_throttled_exceptions_hold_the_job_instead_of_burning_its_tries():
 
 
 def test_lock_is_taken_by_one_owner_only():
-    assert jobs.acquire_lock("k", "a", 30)
-    assert not jobs.acquire_lock("k", "b", 30)
-    assert not jobs.release_lock("k", "b")
-    assert jobs.release_lock("k", "a")
-    assert jobs.acquire_lock("k", "b", 0.01)
+    assert locks.acquire_lock("k", "a", 30)
+    assert not locks.acquire_lock("k", "b", 30)
+    assert not locks.release_lock("k", "b")
+    assert locks.release_lock("k", "a")
+    assert locks.acquire_lock("k", "b", 0.01)
     time.sleep(0.02)
-    assert jobs.acquire_lock("k", "c", 30)
+    assert locks.acquire_lock("k", "c", 30)
