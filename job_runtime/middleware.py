@@ -3,11 +3,16 @@
     @job(middleware=[RateLimited("mail", allow=10, every=60),
                      WithoutOverlapping(lambda order_id: f"order:{order_id}")])
 
-A key is a string, or a function of the job's arguments that returns one. State
-lives in the application database, which every consumer on every host shares,
-so a limit holds across processes and hosts. A release (`Release`) puts the job
-back with a delay and is not counted as an exception, so `max_exceptions` still
-means what it says.
+A key is a string, or a function of the job's arguments that returns one.
+RateLimited's key names a limit: every job that uses the same key shares it, as
+Laravel's named rate limiters are shared (two jobs that send mail through one
+provider share its limit). WithoutOverlapping and ThrottlesExceptions keep a
+key per job: the same key on two jobs makes two locks, two throttles.
+
+State lives in the application database, which every consumer on every host
+shares, so a limit holds across processes and hosts. A release (`Release`) puts
+the job back with a delay and is not counted as an exception, so
+`max_exceptions` still means what it says.
 """
 
 import datetime
@@ -43,20 +48,26 @@ def increment(key, seconds):
 
 
 class RateLimited:
-    """At most `allow` attempts per `every` seconds for a key; the rest wait for the next window."""
+    """At most `allow` attempts per `every` seconds under the limit `key`; the rest wait
+    for the next window.
+
+    The key names the limit, whatever job uses it: RateLimited("mail", allow=10,
+    every=60) on two jobs lets ten attempts of the two together through each minute.
+    A function of the job's arguments gives one limit per value it returns.
+    """
 
     def __init__(self, key, allow, every):
         self.key, self.allow, self.every = key, allow, every
 
     def handle(self, attempt, proceed):
-        count, left = increment("rate:" + _job_key(self.key, attempt), self.every)
+        count, left = increment("rate:" + _key(self.key, attempt), self.every)
         if count > self.allow:
             raise Release(delay=round(left + 0.05, 3), reason="rate limited")
         return proceed()
 
 
 class WithoutOverlapping:
-    """One attempt at a time per key. The lock expires, so a crashed holder cannot block forever.
+    """One attempt at a time per key of this job. The lock expires, so a crashed holder cannot block forever.
 
     `expire_after` defaults to the job's timeout plus a minute: no live attempt holds
     it longer than that, since the watchdog stops attempts at their timeout.
@@ -77,7 +88,8 @@ class WithoutOverlapping:
 
 
 class ThrottlesExceptions:
-    """After `max_exceptions` exceptions within `decay` seconds, hold the job's attempts for `decay`.
+    """After `max_exceptions` exceptions within `decay` seconds, hold the job's attempts for `decay`
+    (counted per key of this job).
 
     For jobs that call a service that is down: instead of burning their tries
     against it, they wait until it has had time to recover.

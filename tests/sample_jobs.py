@@ -155,6 +155,17 @@ def limited(key):
     _effect(key)
 
 
+# Two jobs that send through one mail provider share its limit, named "mail".
+@job(tries=20, middleware=[RateLimited("mail", allow=2, every=60)])
+def mail_receipt(key):
+    _effect(key)
+
+
+@job(tries=20, middleware=[RateLimited("mail", allow=2, every=60)])
+def mail_reminder(key):
+    _effect(key)
+
+
 @job(tries=10, backoff=0, middleware=[ThrottlesExceptions("flaky-service", max_exceptions=2, decay=30)])
 def calls_flaky_service(key):
     _run(key, "calls_flaky_service")

@@ -7,7 +7,15 @@ from job_runtime import locks
 from job_runtime.middleware import increment
 from job_runtime.models import JobLock, JobRecord
 from models import utcnow
-from tests.sample_jobs import calls_flaky_service, effect_done, exclusive, limited, runs
+from tests.sample_jobs import (
+    calls_flaky_service,
+    effect_done,
+    exclusive,
+    limited,
+    mail_receipt,
+    mail_reminder,
+    runs,
+)
 
 
 def test_counters_count_within_a_window():
@@ -23,6 +31,15 @@ def test_rate_limited_jobs_beyond_the_limit_are_released_to_the_next_window():
     third = states[2]
     assert third.exceptions == 0 and third.attempts == 1  # a release, not a failure
     assert 0 < (third.available_at - utcnow()).total_seconds() <= 2.1
+
+
+def test_jobs_that_name_the_same_rate_limit_share_it():
+    uuids = [mail_receipt.dispatch("m1"), mail_reminder.dispatch("m2"), mail_reminder.dispatch("m3"),
+             mail_receipt.dispatch("m4")]
+    states = [JobRecord.get(JobRecord.uuid == u).state for u in uuids]
+    # Two attempts a minute between them: the first two ran, the other two wait for the next minute.
+    assert states == ["completed", "completed", "pending", "pending"]
+    assert effect_done("m1") and effect_done("m2") and not effect_done("m3") and not effect_done("m4")
 
 
 def test_without_overlapping_releases_while_another_attempt_holds_the_lock():
