@@ -24,10 +24,21 @@ from job_runtime.errors import JobTimeout
 from job_runtime.thread_state import current
 
 _context = multiprocessing.get_context("forkserver")
-# Modules every child needs, imported once by the fork server instead of per child.
-# "__main__" too: otherwise every new child runs the main script (huey_consumer,
-# and the imports it brings) again before its first call.
-_context.set_forkserver_preload(["__main__", "PIL.Image", "fpdf", "images", "invoice_pdf"])
+
+
+def preload(*modules):
+    """Have the fork server import `modules` once, instead of every child importing them.
+
+    The application names the modules its children need (the libraries and the
+    modules of the functions it calls) when it sets the runtime up, before the
+    first call starts the fork server. "__main__" is always among them:
+    otherwise every new child runs the main script (huey_consumer, and the
+    imports it brings) again before its first call.
+    """
+    _context.set_forkserver_preload(["__main__", *modules])
+
+
+preload()
 
 MAX_CALLS = 200  # then the child is replaced, so no slow leak in a library grows forever
 MAX_IDLE = 4
