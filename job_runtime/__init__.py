@@ -33,6 +33,8 @@ The package, bottom up; a module imports only those listed before it:
                             mounts; it never loads the consumer
 """
 
+from huey import crontab  # the schedules of periodic(): periodic(crontab(minute="*/10"))
+
 from job_runtime import context, doorbells
 from job_runtime.backends import QUEUES
 from job_runtime.context import Cipher, Notifier, RuntimeSettings
@@ -40,7 +42,7 @@ from job_runtime.dispatch import PendingJob
 from job_runtime.doorbells import huey
 from job_runtime.errors import Fail, JobTimeout, MaxAttemptsExceeded, Release, WorkerLost
 from job_runtime.flow import batch, chain
-from job_runtime.jobs import Job, crontab, job, on_failure, periodic
+from job_runtime.jobs import Job, job, on_failure, periodic
 from job_runtime.middleware import RateLimited, ThrottlesExceptions, WithoutOverlapping
 from job_runtime.models import MODELS
 from job_runtime.policy import RetryPolicy

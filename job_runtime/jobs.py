@@ -14,8 +14,6 @@ dispatch.py; the retry policy is policy.py.
 import logging
 import uuid as uuidlib
 
-from huey.api import crontab  # noqa: F401  (part of the public API: periodic(crontab(...)))
-
 from job_runtime import registry, runner
 from job_runtime.backends import QUEUES
 from job_runtime.context import db

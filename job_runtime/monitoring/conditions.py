@@ -27,14 +27,15 @@ def conditions(queues, now=None):
     Each: {"kind", "queue", "value", "threshold", "summary"}.
     """
     now = now or utcnow()
+    settings = context.state.settings
     found = []
     for queue in queues:
-        if not queue["paused"] and queue["pending"] and queue["oldest_wait"] > context.state.settings.alert_wait_seconds:
+        if not queue["paused"] and queue["pending"] and queue["oldest_wait"] > settings.alert_wait_seconds:
             found.append({
                 "kind": "wait", "queue": queue["name"], "value": queue["oldest_wait"],
-                "threshold": context.state.settings.alert_wait_seconds,
+                "threshold": settings.alert_wait_seconds,
                 "summary": (f"Jobs on the {queue['name']} queue have waited {duration(queue['oldest_wait'])} "
-                            f"(the limit is {duration(context.state.settings.alert_wait_seconds)}); "
+                            f"(the limit is {duration(settings.alert_wait_seconds)}); "
                             f"{queue['pending']} waiting, {queue['workers']} worker(s) taking them."),
             })
     since = now - datetime.timedelta(minutes=FAILURE_WINDOW_MINUTES)
@@ -43,12 +44,12 @@ def conditions(queues, now=None):
         if processed < FAILURE_MIN_JOBS:
             continue
         rate = 100.0 * failed / processed
-        if rate > context.state.settings.alert_failure_rate:
+        if rate > settings.alert_failure_rate:
             found.append({
                 "kind": "failure-rate", "queue": row["queue"], "value": round(rate, 1),
-                "threshold": context.state.settings.alert_failure_rate,
+                "threshold": settings.alert_failure_rate,
                 "summary": (f"{rate:.0f}% of the jobs on the {row['queue']} queue failed in the last "
                             f"{FAILURE_WINDOW_MINUTES} minutes ({failed} of {processed}; "
-                            f"the limit is {context.state.settings.alert_failure_rate:g}%)."),
+                            f"the limit is {settings.alert_failure_rate:g}%)."),
             })
     return found
