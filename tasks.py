@@ -10,7 +10,7 @@ import logging
 import models
 from shop.runtime import setup_job_runtime
 from job_runtime.monitoring import metrics  # its roll-up tables are created with every other table
-from job_runtime.jobs import crontab, huey, job, on_failure, periodic  # noqa: F401  (huey is what huey_consumer loads)
+from job_runtime import crontab, huey, job, on_failure, periodic  # noqa: F401  (huey is what huey_consumer loads)
 
 setup_job_runtime()
 
@@ -80,7 +80,7 @@ def _queue_failure_alert(failed):
 from shop.catalog import images  # noqa: E402
 from shop.accounts import notifications  # noqa: E402
 from shop.errors import NotAnImage  # noqa: E402
-from job_runtime.jobs import Fail, JobTimeout  # noqa: E402
+from job_runtime import Fail, JobTimeout  # noqa: E402
 
 
 @job(queue="low", tries=3, backoff=[10, 60], timeout=180)
@@ -128,8 +128,7 @@ from shop.orders import invoices  # noqa: E402
 from shop.payments import testpay  # noqa: E402
 from shop.payments import webhooks  # noqa: E402
 from shop.events import OrderRefunded, PurchaseCompleted  # noqa: E402
-from job_runtime.flow import chain  # noqa: E402
-from job_runtime.jobs import Fail  # noqa: E402
+from job_runtime import chain  # noqa: E402
 
 
 # A mail server can be down for minutes. The purchase path's jobs that end with an

@@ -80,7 +80,7 @@ class Shop:
 
     def __enter__(self):
         from shop import config
-        from job_runtime import jobs
+        import job_runtime
         from shop import runtime
         import models
         import tasks  # noqa: F401  (every model and job)
@@ -89,19 +89,19 @@ class Shop:
         models.init_db()
         models.create_tables()
         runtime.setup_job_runtime()
-        jobs.huey.immediate = False
+        job_runtime.huey.immediate = False
         return self
 
     def __exit__(self, *exc):
         self.stop()
-        from job_runtime import jobs
+        import job_runtime
         import models
 
         if not models.db.is_closed():
             models.db.close()
         if self.env["QUEUE_CONNECTION"] == "redis":
             try:
-                jobs.huey.storage.flush_all()
+                job_runtime.huey.storage.flush_all()
             except Exception:
                 pass
         if self.pg_name:
@@ -112,7 +112,7 @@ class Shop:
 
     def configure(self, **settings):
         from shop import config
-        from job_runtime import jobs
+        from shop import runtime
 
         self.env.update({k: str(v) for k, v in settings.items()})
         config.load(self.env, dotenv=False)

@@ -1,6 +1,6 @@
 """A no-op job declared through the job runtime (loaded by the consumer via JOB_MODULES)."""
 
-from job_runtime.jobs import job
+from job_runtime import job
 
 
 @job(tries=1)

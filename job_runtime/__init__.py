@@ -16,30 +16,37 @@ its database and settings:
 The consumer is `huey_consumer <module>.huey`, where <module> imports the jobs
 and calls setup(). This module is the public API; nothing outside the package
 needs a name from its submodules' underscores.
+
+The package, bottom up; a module imports only those listed before it:
+  context, models, errors, times, registry, thread_state  what setup() gave, the tables, the basics
+  policy                    RetryPolicy: every retry decision
+  compat, backends          Huey's and peewee's internals; Huey storages per queue connection
+  doorbells                 the Huey instance and the doorbells it carries
+  payload, locks, writes    job arguments, named locks, the hot writes
+  control                   paused queues and restarts
+  dispatch, runner, jobs    dispatch a job, run an attempt, declare jobs
+  flow, middleware, failed  chains and batches, middleware, the failed-job store
+  workers, stats            live workers and queue figures (read by the web side)
+  sweeper, consumer, cli    recovery, huey_consumer's consumer, the queue commands
+  killable, retention       child processes for heavy work, pruning
+  monitoring/               dashboard, metrics, alerts, Prometheus: what the web side
+                            mounts; it never loads the consumer
 """
 
-from job_runtime import context
-from job_runtime.context import Cipher, Notifier, RuntimeSettings
-from job_runtime.jobs import (
-    Fail,
-    Job,
-    JobTimeout,
-    MaxAttemptsExceeded,
-    PendingJob,
-    Release,
-    WorkerLost,
-    crontab,
-    current,
-    huey,
-    job,
-    on_failure,
-    periodic,
-)
-from job_runtime.models import MODELS
+from huey import crontab  # the schedules of periodic(): periodic(crontab(minute="*/10"))
+
+from job_runtime import context, doorbells
 from job_runtime.backends import QUEUES
+from job_runtime.context import Cipher, Notifier, RuntimeSettings
+from job_runtime.dispatch import PendingJob
+from job_runtime.doorbells import huey
+from job_runtime.errors import Fail, JobTimeout, MaxAttemptsExceeded, Release, WorkerLost
 from job_runtime.flow import batch, chain
+from job_runtime.jobs import Job, job, on_failure, periodic
 from job_runtime.middleware import RateLimited, ThrottlesExceptions, WithoutOverlapping
-from job_runtime import jobs as _jobs
+from job_runtime.models import MODELS
+from job_runtime.policy import RetryPolicy
+from job_runtime.thread_state import current
 
 
 def setup(database, settings=None, cipher=None, notifier=None, open_database=None):
@@ -59,12 +66,12 @@ def setup(database, settings=None, cipher=None, notifier=None, open_database=Non
     state.notifier = notifier
     state.open_database = open_database
     context.db.initialize(database)
-    _jobs.connect_queue()
+    doorbells.connect_queue()
     state.ready = True
 
 
 __all__ = [
     "Cipher", "Fail", "Job", "JobTimeout", "MODELS", "MaxAttemptsExceeded", "Notifier", "PendingJob",
-    "QUEUES", "RateLimited", "Release", "RuntimeSettings", "ThrottlesExceptions", "WithoutOverlapping",
+    "QUEUES", "RateLimited", "Release", "RetryPolicy", "RuntimeSettings", "ThrottlesExceptions", "WithoutOverlapping",
     "WorkerLost", "batch", "chain", "crontab", "current", "huey", "job", "on_failure", "periodic", "setup",
 ]

@@ -1,4 +1,4 @@
-"""Huey storages for each QUEUE_CONNECTION, able to take only some queues.
+"""Huey storages for each queue connection, able to take only some queues.
 
 Queues (high, default, low) are priorities within one Huey queue. Huey's own
 storages always take the highest priority waiting; `queue work --queue high`
@@ -7,6 +7,8 @@ which priorities it may dequeue. Unfiltered, they behave exactly like Huey's.
 """
 
 from huey.storage import BaseStorage, PostgresStorage, PriorityRedisStorage, SqliteStorage
+
+from job_runtime import compat
 
 # Highest first. Huey runs higher priorities first.
 PRIORITIES = {"high": 30, "default": 20, "low": 10}
@@ -27,7 +29,7 @@ class _Filtered:
 
 
 class FilteredSqliteStorage(_Filtered, SqliteStorage):
-    def _create_connection(self):
+    def _create_connection(self):  # a Huey internal (compat.HUEY_OVERRIDES)
         conn = super()._create_connection()
         # Messages are doorbells rebuilt by the sweeper from the job records, so the
         # queue file needs WAL's crash safety, not an fsync per message.
@@ -78,11 +80,11 @@ class FilteredRedisStorage(_Filtered, PriorityRedisStorage):
         if self.only_priorities is None:
             return super().dequeue()
         data = self._pop_scores(keys=[self.queue_key], args=[-p for p in self.only_priorities])
-        return data[8:] if data else None  # strip the ordering prefix, as Huey does
+        return compat.strip_priority_prefix(data) if data else None
 
 
 class FilteredPostgresStorage(_Filtered, PostgresStorage):
-    def _dequeue(self):
+    def _dequeue(self):  # a Huey internal (compat.HUEY_OVERRIDES)
         if self.only_priorities is None:
             return super()._dequeue()
         with self.db() as curs:

@@ -1,17 +1,23 @@
-"""`marketplace queue ...`: the seed's queue commands, in Python, on Huey."""
+"""The `queue` commands of an application's command line: workers, failed jobs, status.
+
+    add_commands(subparsers, load_jobs)
+
+`load_jobs()` is the application's: it imports the module that declares every
+job and calls job_runtime.setup(), so that a job can be run or retried by name.
+Each command calls it first.
+"""
 
 import json
 import logging
-import sys
 
-import models
+from job_runtime import context, control, failed as failed_jobs, flow, stats, sweeper
 from job_runtime.backends import QUEUES
+from job_runtime.doorbells import huey
 
 
-def _init():
-    import tasks  # noqa: F401  (every job must be declared before one is run or retried)
-
-    models.db.connect(reuse_if_open=True)
+def _init(args):
+    args.load_jobs()
+    context.db.connect(reuse_if_open=True)
 
 
 def _print_json(data):
@@ -27,11 +33,10 @@ def _queue_list(text):
 
 
 def cmd_work(args):
-    """A consumer in the foreground; the same runtime as `huey_consumer tasks.huey`."""
+    """A consumer in the foreground; the same runtime as `huey_consumer <module>.huey`."""
     from huey.consumer_options import ConsumerConfig
 
-    import tasks
-
+    args.load_jobs()
     queues = _queue_list(args.queue)
     # --once means one job: a single worker, so two cannot each take one at the same moment.
     options = {"workers": 1 if args.once else args.workers, "worker_type": args.worker_type, "periodic": not args.no_periodic,
@@ -39,7 +44,7 @@ def cmd_work(args):
     config_ = ConsumerConfig(**{k: v for k, v in options.items() if v is not None})
     config_.validate()
     config_.setup_logger(logging.getLogger("huey"))
-    consumer = tasks.huey.create_consumer(
+    consumer = huey.create_consumer(
         queues=queues, once=args.once, stop_when_empty=args.stop_when_empty, max_jobs=args.max_jobs,
         max_time=args.max_time, memory_mb=args.memory, **config_.values)
     consumer.run()
@@ -47,9 +52,7 @@ def cmd_work(args):
 
 
 def cmd_failed(args):
-    from job_runtime import failed as failed_jobs
-
-    _init()
+    _init(args)
     rows = [failed_jobs.describe(f, show_payload=args.json) for f in failed_jobs.listing(args.queue)]
     if args.json:
         _print_json(rows)
@@ -73,13 +76,11 @@ def _parse_range(text):
 
 
 def cmd_retry(args):
-    from job_runtime import failed as failed_jobs
-
-    _init()
+    _init(args)
     ids = [i for i in args.ids if i != "all"]
     bad = [i for i in ids if not i.isdigit()]
     if bad:
-        raise SystemExit(f"Not a failed-job id: {', '.join(bad)} (see `marketplace queue failed`).")
+        raise SystemExit(f"Not a failed-job id: {', '.join(bad)} (see `queue failed`).")
     chosen = failed_jobs.select_ids(ids, all_="all" in args.ids,
                                     id_range=_parse_range(args.range) if args.range else None,
                                     queue=args.queue)
@@ -96,9 +97,7 @@ def cmd_retry(args):
 
 
 def cmd_forget(args):
-    from job_runtime import failed as failed_jobs
-
-    _init()
+    _init(args)
     if failed_jobs.forget(args.id):
         print(f"Failed job {args.id} deleted.")
         return 0
@@ -107,56 +106,43 @@ def cmd_forget(args):
 
 
 def cmd_flush(args):
-    from job_runtime import failed as failed_jobs
-
-    _init()
+    _init(args)
     count = failed_jobs.flush(args.hours)
     print(f"Deleted {count} failed job(s)" + (f" older than {args.hours} hours." if args.hours else "."))
     return 0
 
 
 def cmd_prune_failed(args):
-    from job_runtime import failed as failed_jobs
-
-    _init()
+    _init(args)
     print(f"Pruned {failed_jobs.prune(args.hours)} failed job(s) older than {args.hours} hours.")
     return 0
 
 
 def cmd_restart(args):
-    from job_runtime import control as queue_control
-
-    _init()
-    queue_control.request_restart()
+    _init(args)
+    control.request_restart()
     print("Every worker will restart after its current job.")
     return 0
 
 
 def cmd_pause(args):
-    from job_runtime import control as queue_control
-
-    _init()
-    queue_control.pause(args.queue)
+    _init(args)
+    control.pause(args.queue)
     print(f"Queue {args.queue} paused: workers take no new jobs from it.")
     return 0
 
 
 def cmd_continue(args):
-    from job_runtime import control as queue_control
-    from job_runtime import sweeper
-
-    _init()
-    queue_control.resume(args.queue)
+    _init(args)
+    control.resume(args.queue)
     rung = sweeper.ring_missing(args.queue)
     print(f"Queue {args.queue} resumed ({rung} waiting job(s) queued again).")
     return 0
 
 
 def cmd_status(args):
-    from job_runtime import stats as queue_stats
-
-    _init()
-    report = queue_stats.status()
+    _init(args)
+    report = stats.status()
     if args.json:
         _print_json(report)
         return 0
@@ -173,10 +159,8 @@ def cmd_status(args):
 
 
 def cmd_batches(args):
-    from job_runtime import flow as job_flow
-
-    _init()
-    rows = [job_flow.describe_batch(b) for b in job_flow.recent_batches(args.limit)]
+    _init(args)
+    rows = [flow.describe_batch(b) for b in flow.recent_batches(args.limit)]
     if args.json:
         _print_json(rows)
         return 0
@@ -191,16 +175,16 @@ def cmd_batches(args):
 
 
 def cmd_sweep(args):
-    from job_runtime import sweeper
-
-    _init()
+    _init(args)
     recovered, rung = sweeper.sweep()
     print(f"Recovered {recovered} job(s) from dead workers; rang {rung} missing doorbell(s).")
     return 0
 
 
-def add_commands(commands):
+def add_commands(commands, load_jobs):
+    """Add `queue` and its actions to `commands` (an argparse subparsers object)."""
     queue = commands.add_parser("queue", help="the job queue: workers, failed jobs, status")
+    queue.set_defaults(load_jobs=load_jobs)
     sub = queue.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
 
     work = sub.add_parser("work", help="run a consumer in the foreground")
@@ -262,6 +246,3 @@ def add_commands(commands):
         func=cmd_sweep)
     return queue
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("Use: marketplace queue ...")

@@ -4,18 +4,19 @@ trustworthy worker needs and Huey does not have.
 - Timeouts under thread workers. A watchdog raises JobTimeout in a job's thread
   when its time is up. Code blocked in a C call (a socket without a timeout, a
   long sleep) only sees it when the call returns; if the job has not stopped
-  QUEUE_TIMEOUT_GRACE_SECONDS later, the attempt is recorded as timed out and
+  timeout_grace_seconds later, the attempt is recorded as timed out and
   retried by its policy anyway, and the worker slot is handed to a fresh thread
   (under -k process: the stuck worker process exits and Huey starts another).
 - Heartbeats: every worker writes host, pid, current job, jobs done and RSS.
-- The sweeper (sweeper.py) at start-up and every QUEUE_SWEEP_SECONDS.
+- The sweeper (sweeper.py) at start-up and every sweep_seconds.
 - `queue restart`, a memory cap and a maximum lifetime: the consumer finishes its
   running jobs and restarts itself in place, as Huey does on SIGHUP.
 - Paused queues (checked in runner.execute) and queue filters (`--queue`).
-- Options for `marketplace queue work`: once, stop_when_empty, max_jobs.
+- Options for `queue work`: once, stop_when_empty, max_jobs.
+
+Huey's consumer internals it relies on are reached through compat.py.
 """
 
-import datetime
 import logging
 import os
 import signal
@@ -24,20 +25,15 @@ import time
 
 from huey.consumer import Consumer as HueyConsumer
 from huey.consumer import Worker as HueyWorker
-from huey.storage import BaseSqlStorage
 from peewee import DatabaseError
 
-from job_runtime import context
-from job_runtime import runner
-from job_runtime import jobs
-from job_runtime import control
-from job_runtime import sweeper
-from job_runtime.models import JobRecord, WorkerRecord
-from job_runtime import compat
+from job_runtime import compat, context, control, runner, sweeper, thread_state
 from job_runtime.context import db
-from job_runtime.models import utcnow
+from job_runtime.doorbells import huey as runtime_huey
+from job_runtime.errors import JobTimeout
+from job_runtime.models import JobRecord, WorkerRecord, utcnow
 
-log = logging.getLogger("jobs.consumer")
+log = logging.getLogger(__name__)
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -81,8 +77,8 @@ class ProcessRuntime:
         self.running = {}  # thread ident -> Attempt
         self.jobs_done = {}  # worker id -> count
         self.stopping = threading.Event()
-        jobs.attempt_started.append(self._started)
-        jobs.attempt_finished.append(self._finished)
+        thread_state.attempt_started.append(self._started)
+        thread_state.attempt_finished.append(self._finished)
         for target, name in ((self._watch, "Watchdog"), (self._beat, "Heartbeat")):
             threading.Thread(target=target, name=name, daemon=True).start()
 
@@ -132,7 +128,7 @@ class ProcessRuntime:
                     log.warning("job %s (%s) passed its %ss timeout; stopping it",
                                 attempt.name, attempt.uuid, attempt.job.timeout)
                     attempt.interrupted_at = now
-                    runner.interrupt_attempt(attempt, jobs.JobTimeout)
+                    runner.interrupt_attempt(attempt, JobTimeout)
                 elif now - attempt.interrupted_at >= context.state.settings.timeout_grace_seconds:
                     self._abandon(attempt)
 
@@ -142,7 +138,7 @@ class ProcessRuntime:
         log.error("job %s (%s) did not stop %ss after its timeout; recording the timeout "
                   "and replacing its worker", attempt.name, attempt.uuid, context.state.settings.timeout_grace_seconds)
         try:
-            runner.record_exception(attempt, jobs.JobTimeout(
+            runner.record_exception(attempt, JobTimeout(
                 f"{attempt.name} ran past its {attempt.job.timeout:g}s timeout and did not stop"), "")
         except Exception:
             log.exception("could not record the timeout of job %s", attempt.uuid)
@@ -213,7 +209,7 @@ class Worker(HueyWorker):
         if self.consumer.worker_type == "process":
             name = f"{name}-{os.getpid()}"
         self.worker_id = f"{context.state.settings.hostname}:{os.getpid()}:{name}"
-        jobs.set_worker_identity(self.worker_id)
+        thread_state.set_worker_identity(self.worker_id)
         if self.consumer.worker_type == "process":
             # Each worker process writes its own completions.
             runner.completion_writer = runner.CompletionWriter()
@@ -239,7 +235,7 @@ class Worker(HueyWorker):
 
     def sleep(self):
         # Huey backs off to 10 s when idle; a customer waiting for a download link
-        # should not wait that long, so the backoff stops at QUEUE_POLL_MAX_DELAY.
+        # should not wait that long, so the backoff stops at poll_max_delay.
         self.delay = min(self.delay, context.state.settings.poll_max_delay)
         super().sleep()
 
@@ -256,10 +252,7 @@ class Worker(HueyWorker):
 def _reset_after_fork():
     """A forked worker process must not use its parent's database or queue connections."""
     compat.forget_pool_connections(context.database())
-    storage = jobs.huey.storage
-    if isinstance(storage, BaseSqlStorage):
-        storage._conn = None
-        storage.lock = threading.Lock()
+    compat.forget_storage_connection(runtime_huey.storage)
 
 
 class Consumer(HueyConsumer):
@@ -289,7 +282,7 @@ class Consumer(HueyConsumer):
         self._exit_reason = None
         super().__init__(huey, **options)
 
-    def _create_worker(self):
+    def _create_worker(self):  # a Huey internal (compat.HUEY_OVERRIDES)
         return self.worker_class(
             huey=self.huey, stop_flag=self.stop_flag, default_delay=self.default_delay,
             max_delay=self.max_delay, backoff=self.backoff, max_tasks=self.max_tasks, consumer=self)
@@ -301,14 +294,14 @@ class Consumer(HueyConsumer):
             if not db.is_closed():
                 db.close()
             os.register_at_fork(after_in_child=_reset_after_fork)
-        self._logger.info("Job runtime: queues %s; sweep every %ss; poll delay at most %ss%s%s",
+        compat.consumer_logger(self).info("Job runtime: queues %s; sweep every %ss; poll delay at most %ss%s%s",
                           ",".join(self.queues or ("all",)), context.state.settings.sweep_seconds,
                           context.state.settings.poll_max_delay,
                           f"; memory cap {self.memory_mb} MB" if self.memory_mb else "",
                           f"; restarts after {self.max_time}s" if self.max_time else "")
         # Huey installs its signal handlers after starting the workers; a SIGINT
         # or SIGHUP in between would kill the consumer outright. Install them first.
-        self._set_signal_handlers()
+        compat.set_signal_handlers(self)
         super().start()
         if self.worker_type != "process":
             # Thread workers share this process's runtime; start it before any job runs.
@@ -387,14 +380,14 @@ class Consumer(HueyConsumer):
 
     def restart(self, reason):
         """Finish the running jobs, then exec this same command again (like SIGHUP)."""
-        if self._signum is None:
-            self._logger.info("Restarting: %s.", reason)
-            self._signum, self._restart, self._graceful = signal.SIGHUP, True, True
+        if compat.pending_signal(self) is None:
+            compat.consumer_logger(self).info("Restarting: %s.", reason)
+            compat.signal_consumer(self, signal.SIGHUP, restart=True, graceful=True)
 
     def stop_soon(self, reason):
-        if self._signum is None:
-            self._logger.info("Stopping: %s.", reason)
-            self._signum, self._restart, self._graceful = signal.SIGINT, False, True
+        if compat.pending_signal(self) is None:
+            compat.consumer_logger(self).info("Stopping: %s.", reason)
+            compat.signal_consumer(self, signal.SIGINT, restart=False, graceful=True)
 
     def replace_worker(self, worker):
         """Give a stuck worker's slot to a new thread (thread workers only)."""
@@ -405,12 +398,13 @@ class Consumer(HueyConsumer):
             if existing is worker:
                 worker.retired = True
                 replacement = self._create_worker()
-                process = self._create_process(replacement, f"Worker-{index + 1}r{int(time.time()) % 10000}")
+                process = compat.create_worker_process(
+                    self, replacement, f"Worker-{index + 1}r{int(time.time()) % 10000}")
                 process.start()
                 self.worker_threads[index] = (replacement, process)
                 return
 
-    def _join_workers(self):
+    def _join_workers(self):  # a Huey internal (compat.HUEY_OVERRIDES)
         # A retired thread may stay blocked for a long time; do not wait for it.
         deadline = None if self.shutdown_timeout is None else time.monotonic() + self.shutdown_timeout
         procs = [p for w, p in self.worker_threads if not w.retired] + [self.scheduler]
@@ -418,13 +412,3 @@ class Consumer(HueyConsumer):
             proc.join(None if deadline is None else max(deadline - time.monotonic(), 0))
         return not any(self.environment.is_alive(p) for p in procs)
 
-
-def heartbeat_age(worker):
-    return (utcnow() - worker.last_beat_at).total_seconds()
-
-
-def live_workers():
-    """Workers that beat within QUEUE_WORKER_STALE_SECONDS and have not stopped."""
-    since = utcnow() - datetime.timedelta(seconds=context.state.settings.worker_stale_seconds)
-    return list(WorkerRecord.select().where(
-        (WorkerRecord.last_beat_at > since) & WorkerRecord.stopped_at.is_null()).order_by(WorkerRecord.id))

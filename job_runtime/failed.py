@@ -1,11 +1,11 @@
-"""The failed-job store: list, retry, forget, flush and prune (the seed's queue:failed family)."""
+"""The failed-job store: list, retry, forget, flush and prune (`queue failed`, `queue retry` ...)."""
 
 import datetime
 
-from job_runtime import jobs
-from job_runtime.models import Batch, FailedJob, JobRecord
+from job_runtime import registry
 from job_runtime.context import db
-from job_runtime.models import utcnow
+from job_runtime.doorbells import ring
+from job_runtime.models import Batch, FailedJob, JobRecord, utcnow
 
 
 def listing(queue=None, limit=None):
@@ -65,17 +65,17 @@ def retry(failed_id):
         else:
             JobRecord.update(**fields).where(JobRecord.id == record.id).execute()
         if record.retry_until is not None:
-            job_ = jobs.REGISTRY.get(record.name)
-            window = (job_.retry_until if job_ and job_.retry_until else 0)
-            JobRecord.update(retry_until=now + datetime.timedelta(seconds=window)).where(
-                JobRecord.id == record.id).execute()
+            # A fresh deadline from now; now itself for a job no longer declared with one.
+            job_ = registry.declared(record.name)
+            deadline = (job_.policy.deadline(now) if job_ else None) or now
+            JobRecord.update(retry_until=deadline).where(JobRecord.id == record.id).execute()
         if failed.batch_id:
             # The batch waits for this job again.
             Batch.update(pending_jobs=Batch.pending_jobs + 1, failed_jobs=Batch.failed_jobs - 1,
                          finished_at=None).where(Batch.id == failed.batch_id).execute()
         failed.delete_instance()
         name, queue, job_uuid = record.name, record.queue, record.uuid
-        db.after_commit(lambda: jobs.ring(job_uuid, name, queue))
+        db.after_commit(lambda: ring(job_uuid, name, queue))
     return job_uuid
 
 

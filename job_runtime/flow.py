@@ -19,10 +19,9 @@ different workers.
 
 import uuid
 
-from job_runtime import runner
-from job_runtime.models import Batch, JobRecord
 from job_runtime.context import db
-from job_runtime.models import utcnow
+from job_runtime.dispatch import dispatch_callback
+from job_runtime.models import Batch, JobRecord, utcnow
 
 
 class Chain:
@@ -81,8 +80,8 @@ class PendingBatch:
                 pending.dispatch(batch_id=batch_id)
             if not self.jobs:
                 Batch.update(finished_at=utcnow()).where(Batch.id == batch_id).execute()
-                runner.dispatch_callback(self.callbacks.get("then"), batch_id)
-                runner.dispatch_callback(self.callbacks.get("finally"), batch_id)
+                dispatch_callback(self.callbacks.get("then"), batch_id)
+                dispatch_callback(self.callbacks.get("finally"), batch_id)
         return batch_id
 
 

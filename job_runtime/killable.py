@@ -20,13 +20,25 @@ import pickle
 import threading
 import traceback
 
-from job_runtime import jobs
+from job_runtime.errors import JobTimeout
+from job_runtime.thread_state import current
 
 _context = multiprocessing.get_context("forkserver")
-# Modules every child needs, imported once by the fork server instead of per child.
-# "__main__" too: otherwise every new child runs the main script (huey_consumer,
-# and the imports it brings) again before its first call.
-_context.set_forkserver_preload(["__main__", "PIL.Image", "fpdf", "images", "invoice_pdf"])
+
+
+def preload(*modules):
+    """Have the fork server import `modules` once, instead of every child importing them.
+
+    The application names the modules its children need (the libraries and the
+    modules of the functions it calls) when it sets the runtime up, before the
+    first call starts the fork server. "__main__" is always among them:
+    otherwise every new child runs the main script (huey_consumer, and the
+    imports it brings) again before its first call.
+    """
+    _context.set_forkserver_preload(["__main__", *modules])
+
+
+preload()
 
 MAX_CALLS = 200  # then the child is replaced, so no slow leak in a library grows forever
 MAX_IDLE = 4
@@ -125,7 +137,7 @@ def call(func, *args, timeout=None, **kwargs):
     raised in the child is raised again here (as ChildError when it cannot be
     sent across), so a job's retry policy sees it as if it ran in-process.
     """
-    attempt = jobs.current()
+    attempt = current()
     if timeout is None and attempt is not None:
         timeout = attempt.remaining
     child = _take()
@@ -133,7 +145,7 @@ def call(func, *args, timeout=None, **kwargs):
         child.conn.send((func, args, kwargs))
         if not child.conn.poll(timeout):
             child.kill()
-            raise jobs.JobTimeout(f"{func.__name__} did not finish within {timeout:g}s and was killed")
+            raise JobTimeout(f"{func.__name__} did not finish within {timeout:g}s and was killed")
         status, value = child.conn.recv()
     except (EOFError, OSError, BrokenPipeError):
         child.kill()

@@ -3,25 +3,34 @@
     @job(middleware=[RateLimited("mail", allow=10, every=60),
                      WithoutOverlapping(lambda order_id: f"order:{order_id}")])
 
-A key is a string, or a function of the job's arguments that returns one. State
-lives in the application database, which every consumer on every host shares,
-so a limit holds across processes and hosts. A release (`jobs.Release`) puts the
-job back with a delay and is not counted as an exception, so `max_exceptions`
-still means what it says.
+A key is a string, or a function of the job's arguments that returns one.
+RateLimited's key names a limit: every job that uses the same key shares it, as
+Laravel's named rate limiters are shared (two jobs that send mail through one
+provider share its limit). WithoutOverlapping and ThrottlesExceptions keep a
+key per job: the same key on two jobs makes two locks, two throttles.
+
+State lives in the application database, which every consumer on every host
+shares, so a limit holds across processes and hosts. A release (`Release`) puts
+the job back with a delay and is not counted as an exception, so
+`max_exceptions` still means what it says.
 """
 
 import datetime
 import time
 
-from job_runtime import jobs
-from job_runtime.models import JobCounter, JobLock
 from job_runtime.context import db
-from job_runtime.models import utcnow
+from job_runtime.errors import Fail, Release
+from job_runtime.locks import acquire_lock, release_lock, seconds_left
+from job_runtime.models import JobCounter, utcnow
 
 
-def _resolve(key, attempt):
-    base = key(*attempt.args, **attempt.kwargs) if callable(key) else key
-    return f"{attempt.name}:{base}"
+def _key(key, attempt):
+    return key(*attempt.args, **attempt.kwargs) if callable(key) else key
+
+
+def _job_key(key, attempt):
+    """The key of one job: the same key on another job is another key."""
+    return f"{attempt.name}:{_key(key, attempt)}"
 
 
 def increment(key, seconds):
@@ -39,20 +48,26 @@ def increment(key, seconds):
 
 
 class RateLimited:
-    """At most `allow` attempts per `every` seconds for a key; the rest wait for the next window."""
+    """At most `allow` attempts per `every` seconds under the limit `key`; the rest wait
+    for the next window.
+
+    The key names the limit, whatever job uses it: RateLimited("mail", allow=10,
+    every=60) on two jobs lets ten attempts of the two together through each minute.
+    A function of the job's arguments gives one limit per value it returns.
+    """
 
     def __init__(self, key, allow, every):
         self.key, self.allow, self.every = key, allow, every
 
     def handle(self, attempt, proceed):
-        count, left = increment("rate:" + _resolve(self.key, attempt), self.every)
+        count, left = increment("rate:" + _key(self.key, attempt), self.every)
         if count > self.allow:
-            raise jobs.Release(delay=round(left + 0.05, 3), reason="rate limited")
+            raise Release(delay=round(left + 0.05, 3), reason="rate limited")
         return proceed()
 
 
 class WithoutOverlapping:
-    """One attempt at a time per key. The lock expires, so a crashed holder cannot block forever.
+    """One attempt at a time per key of this job. The lock expires, so a crashed holder cannot block forever.
 
     `expire_after` defaults to the job's timeout plus a minute: no live attempt holds
     it longer than that, since the watchdog stops attempts at their timeout.
@@ -62,18 +77,19 @@ class WithoutOverlapping:
         self.key, self.release_after, self.expire_after = key, release_after, expire_after
 
     def handle(self, attempt, proceed):
-        lock = "overlap:" + _resolve(self.key, attempt)
+        lock = "overlap:" + _job_key(self.key, attempt)
         expire = self.expire_after or ((attempt.job.timeout or 3600) + 60)
-        if not jobs.acquire_lock(lock, attempt.reservation, expire):
-            raise jobs.Release(delay=self.release_after, reason="another attempt holds the lock")
+        if not acquire_lock(lock, attempt.reservation, expire):
+            raise Release(delay=self.release_after, reason="another attempt holds the lock")
         try:
             return proceed()
         finally:
-            jobs.release_lock(lock, attempt.reservation)
+            release_lock(lock, attempt.reservation)
 
 
 class ThrottlesExceptions:
-    """After `max_exceptions` exceptions within `decay` seconds, hold the job's attempts for `decay`.
+    """After `max_exceptions` exceptions within `decay` seconds, hold the job's attempts for `decay`
+    (counted per key of this job).
 
     For jobs that call a service that is down: instead of burning their tries
     against it, they wait until it has had time to recover.
@@ -83,25 +99,17 @@ class ThrottlesExceptions:
         self.key, self.max_exceptions, self.decay = key, max_exceptions, decay
 
     def handle(self, attempt, proceed):
-        key = _resolve(self.key, attempt)
+        key = _job_key(self.key, attempt)
         breaker = "throttle-open:" + key
-        held_for = _lock_seconds_left(breaker)
+        held_for = seconds_left(breaker)
         if held_for > 0:
-            raise jobs.Release(delay=held_for, reason="exceptions are throttled")
+            raise Release(delay=held_for, reason="exceptions are throttled")
         try:
             return proceed()
-        except (jobs.Release, jobs.Fail):
+        except (Release, Fail):
             raise
         except Exception:
             count, _ = increment("throttle:" + key, self.decay)
             if count >= self.max_exceptions:
-                jobs.acquire_lock(breaker, attempt.reservation, self.decay)
+                acquire_lock(breaker, attempt.reservation, self.decay)
             raise
-
-
-def _lock_seconds_left(key):
-    """Seconds until the lock `key` expires; 0 when it is free."""
-    lock = JobLock.get_or_none(JobLock.key == key)
-    if lock is None:
-        return 0.0
-    return max(0.0, (lock.expires_at - utcnow()).total_seconds())

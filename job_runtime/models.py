@@ -3,7 +3,7 @@
 A JobRecord is written, and committed, before its message is put on the Huey
 queue; the message is only a doorbell that names the record. So the database
 always knows every job, and a message lost with a killed worker or a Redis
-restart is rung again by the sweeper (see workers.py).
+restart is rung again by the sweeper (see sweeper.py).
 """
 
 from peewee import (

@@ -1,7 +1,7 @@
 """Pruning of the job runtime's tables, so they stay small however many jobs run.
 
-Finished job records are kept QUEUE_JOB_RETENTION_HOURS (the dashboard's
-history), failed jobs QUEUE_FAILED_RETENTION_HOURS; expired locks and counters,
+Finished job records are kept job_retention_hours (the dashboard's
+history), failed jobs failed_retention_hours; expired locks and counters,
 and workers that stopped a day ago, go at once. Deletes run in chunks so a
 large backlog never holds the database's write lock for long.
 """

@@ -5,8 +5,8 @@ chain and batch bookkeeping that goes with it.
 Every outcome is written with the attempt's reservation in the WHERE clause: a
 worker that lost its job (past its timeout, or taken back by the sweeper) can
 no longer change the record, and a duplicate doorbell finds nothing to claim.
-Retries, backoff lists, max_exceptions and retry_until are decided here from the
-record, not by Huey's own retry counter, which knows none of them.
+Whether to retry is the job's RetryPolicy's answer (policy.py), from the
+record's counts, not Huey's own retry counter, which knows none of them.
 """
 
 import ctypes
@@ -19,29 +19,18 @@ import uuid as uuidlib
 
 from peewee import DatabaseError
 
-from job_runtime import context
-from job_runtime import jobs
-from job_runtime import control
-from job_runtime.models import Batch, FailedJob, JobRecord
-from job_runtime.jobs import (
-    REGISTRY,
-    Fail,
-    JobTimeout,
-    MaxAttemptsExceeded,
-    PendingJob,
-    Release,
-    WorkerLost,
-    _seconds,
-    _sql,
-    _write_turn,
-    decode_payload,
-    release_lock,
-    ring,
-)
+from job_runtime import control, registry, thread_state
 from job_runtime.context import db
-from job_runtime.models import utcnow
+from job_runtime.dispatch import PendingJob, dispatch_callback
+from job_runtime.doorbells import ring
+from job_runtime.errors import Fail, MaxAttemptsExceeded, Release, WorkerLost
+from job_runtime.locks import release_lock
+from job_runtime.models import Batch, FailedJob, JobRecord, utcnow
+from job_runtime.payload import decode_payload
+from job_runtime.times import as_seconds
+from job_runtime.writes import retry_while_busy, sql, write_turn
 
-log = logging.getLogger("jobs")
+log = logging.getLogger(__name__)
 
 # The two statements every job runs, claim and complete, are written out in SQL:
 # building them with peewee took longer than running them (about half a
@@ -103,8 +92,8 @@ def claim(job_uuid, reservation, worker_id):
     """Mark the record running for this attempt; None when someone else has it."""
     now = utcnow()
     # A second of slack for clocks that differ a little between hosts.
-    with _write_turn():
-        cursor = db.execute_sql(_sql(_CLAIM_SQL), (now, worker_id, reservation, job_uuid,
+    with write_turn():
+        cursor = db.execute_sql(sql(_CLAIM_SQL), (now, worker_id, reservation, job_uuid,
                                                    now + datetime.timedelta(seconds=1)))
         row = cursor.fetchone()
     return ClaimedJob(row, reservation) if row else None
@@ -113,7 +102,7 @@ def claim(job_uuid, reservation, worker_id):
 def execute(job_uuid):
     """Run one attempt of the job recorded under `job_uuid`, if it is due and free."""
     reservation = uuidlib.uuid4().hex
-    worker_id = jobs.worker_identity()
+    worker_id = thread_state.worker_identity()
     try:
         record = claim(job_uuid, reservation, worker_id)
     except DatabaseError:
@@ -127,7 +116,7 @@ def execute(job_uuid):
         _unclaim(record, reservation)
         return
 
-    job_ = REGISTRY.get(record.name)
+    job_ = registry.declared(record.name)
     attempt = Attempt(record, job_, reservation, worker_id)
     if job_ is None:
         _finish_failed(attempt, Fail(f"no job named {record.name!r} is declared"), "")
@@ -135,12 +124,9 @@ def execute(job_uuid):
     if record.batch_id and _batch_cancelled(record.batch_id):
         _finish_cancelled(attempt)
         return
-    if record.retry_until is None and record.attempts - record.lost > job_.tries:
-        _finish_failed(attempt, MaxAttemptsExceeded(
-            f"{record.name} has been attempted too many times ({record.attempts})"), "")
-        return
-    if record.retry_until is not None and utcnow() > record.retry_until:
-        _finish_failed(attempt, MaxAttemptsExceeded(f"{record.name} is past its retry_until deadline"), "")
+    refusal = job_.policy.refusal(record.attempts, record.lost, record.retry_until, utcnow())
+    if refusal is not None:
+        _finish_failed(attempt, MaxAttemptsExceeded(f"{record.name} {refusal}"), "")
         return
 
     try:
@@ -149,8 +135,8 @@ def execute(job_uuid):
         _finish_failed(attempt, Fail(f"payload cannot be read: {exc}"), "")
         return
 
-    jobs._local.attempt = attempt
-    for hook in jobs.attempt_started:
+    thread_state.set_current(attempt)
+    for hook in thread_state.attempt_started:
         hook(attempt)
     outcome = None
     try:
@@ -164,7 +150,7 @@ def execute(job_uuid):
     except Fail as exc:
         outcome = ("fail", exc)
     except (KeyboardInterrupt, SystemExit):
-        jobs._local.attempt = None
+        thread_state.set_current(None)
         raise
     except BaseException as exc:  # noqa: BLE001  (JobTimeout arrives as an asynchronous exception)
         outcome = ("error", exc)
@@ -179,8 +165,8 @@ def execute(job_uuid):
         else:
             record_exception(attempt, outcome[1], _format_tb(outcome[1]))
     finally:
-        jobs._local.attempt = None
-        for hook in jobs.attempt_finished:
+        thread_state.set_current(None)
+        for hook in thread_state.attempt_finished:
             hook(attempt)
 
 
@@ -240,22 +226,20 @@ def _outcome_write(attempt, description, write, transaction=True):
     Returns False when the reservation is no longer ours: a newer attempt owns
     the record and this outcome is discarded.
     """
-    delay = 0.05
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            with _write_turn():
-                if not transaction:
-                    return write()
-                with db.atomic():
-                    return write()
-        except DatabaseError:
-            if time.monotonic() >= deadline:
-                log.exception("could not record %s of job %s; the sweeper will re-run it",
-                              description, attempt.uuid)
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 2)
+
+    def write_in_turn():
+        with write_turn():
+            if not transaction:
+                return write()
+            with db.atomic():
+                return write()
+
+    try:
+        return retry_while_busy(write_in_turn, give_up=lambda exc: time.monotonic() >= deadline)
+    except DatabaseError:
+        log.exception("could not record %s of job %s; the sweeper will re-run it", description, attempt.uuid)
+        return False
 
 
 def _guarded(attempt, **fields):
@@ -278,7 +262,7 @@ def _elapsed(attempt):
 class CompletionWriter:
     """Records plain completions in batches: one transaction for many jobs.
 
-    A consumer installs one (workers.py). A worker thread hands over the
+    A consumer installs one (consumer.py). A worker thread hands over the
     completion and moves on to its next job; a writer thread commits what has
     gathered every few milliseconds. If the process dies before a batch is
     written, those jobs are still "running" in the records and the sweeper runs
@@ -311,18 +295,19 @@ class CompletionWriter:
             batch, self.pending = self.pending, []
         if not batch:
             return
-        delay = 0.05
-        while True:
-            try:
-                with _write_turn(), db.atomic():
-                    db.cursor().executemany(_sql(_COMPLETE_SQL), batch)
-                return
-            except DatabaseError as exc:
-                log.warning("could not record %d completion(s) yet (%s); retrying", len(batch), exc)
-                if self.stopped.is_set():
-                    return
-                time.sleep(delay)
-                delay = min(delay * 2, 2)
+
+        def write():
+            with write_turn(), db.atomic():
+                db.cursor().executemany(sql(_COMPLETE_SQL), batch)
+
+        def give_up(exc):
+            log.warning("could not record %d completion(s) yet (%s); retrying", len(batch), exc)
+            return self.stopped.is_set()
+
+        try:
+            retry_while_busy(write, give_up)
+        except DatabaseError:
+            pass  # stopping: the sweeper runs those jobs again
 
     def close(self):
         """Write what is left; called as the consumer stops."""
@@ -346,7 +331,7 @@ def _finish_completed(attempt):
             return
 
         def write():
-            cursor = db.execute_sql(_sql(_COMPLETE_SQL), (utcnow(), _elapsed(attempt), attempt.uuid,
+            cursor = db.execute_sql(sql(_COMPLETE_SQL), (utcnow(), _elapsed(attempt), attempt.uuid,
                                                           attempt.reservation))
             return cursor.rowcount == 1
 
@@ -372,7 +357,7 @@ def _finish_completed(attempt):
 
 
 def _finish_released(attempt, delay):
-    available_at = utcnow() + datetime.timedelta(seconds=_seconds(delay) or 0)
+    available_at = utcnow() + datetime.timedelta(seconds=as_seconds(delay) or 0)
 
     def write():
         return _guarded(attempt, state="pending", available_at=available_at, enqueued_at=utcnow(),
@@ -391,16 +376,9 @@ def record_exception(attempt, exc, tb):
     """
     record, job_ = attempt.record, attempt.job
     exceptions = record.exceptions + 1
-    delay = job_.backoff_for(record.attempts)
     now = utcnow()
-    counted = record.attempts - record.lost
-    if job_.max_exceptions and exceptions >= job_.max_exceptions:
-        final = True
-    elif record.retry_until is not None:
-        final = now + datetime.timedelta(seconds=delay) > record.retry_until
-    else:
-        final = counted >= job_.tries
-    if final:
+    delay = job_.policy.retry_delay(record.attempts, record.lost, exceptions, record.retry_until, now)
+    if delay is None:
         _finish_failed(attempt, exc, tb, exceptions=exceptions)
         return
     available_at = now + datetime.timedelta(seconds=delay)
@@ -451,13 +429,13 @@ def _finish_failed(attempt, exc, tb, exceptions=None):
 
 
 def _run_failed_hooks(attempt, exc, failed):
-    hooks = attempt.job._failed_hooks if attempt.job else []
+    hooks = attempt.job.failed_hooks if attempt.job else []
     for hook in hooks:
         try:
             hook(exc, *attempt.args, **attempt.kwargs)
         except Exception:
             log.exception("failed() hook of %s raised", attempt.name)
-    for listener in jobs._failure_listeners:
+    for listener in registry.FAILURE_LISTENERS:
         try:
             listener(failed)
         except Exception:
@@ -479,11 +457,11 @@ def recover_lost(record):
     """Put back a job whose worker died mid-attempt (called by the sweeper).
 
     The lost attempt does not count against `tries`; a job that keeps taking
-    its worker down with it still fails after QUEUE_MAX_LOST attempts.
+    its worker down with it still fails at its policy's lost-worker limit.
     """
-    job_ = REGISTRY.get(record.name)
+    job_ = registry.declared(record.name)
     attempt = Attempt(record, job_, record.reservation, record.reserved_by)
-    if job_ is None or record.lost + 1 >= context.state.settings.max_lost:
+    if job_ is None or job_.policy.fails_when_lost(record.lost):
         try:
             attempt.args, attempt.kwargs = decode_payload(record.payload, record.encrypted)
         except ValueError:
@@ -506,7 +484,7 @@ def recover_lost(record):
 
 # ---------------------------------------------------------------------------
 # Chains and batches: the bookkeeping run inside an attempt's outcome
-# (building them is job_flow.py)
+# (building them is flow.py)
 # ---------------------------------------------------------------------------
 
 
@@ -554,7 +532,3 @@ def batch_job_done(batch_id, failed, job_uuid, cancelled=False):
             dispatch_callback(callbacks.get("then"), batch_id)
         dispatch_callback(callbacks.get("finally"), batch_id)
 
-
-def dispatch_callback(spec, batch_id):
-    if spec:
-        PendingJob.from_spec({**spec, "args": [batch_id, *spec.get("args", [])]}).dispatch()

@@ -5,10 +5,9 @@ import datetime
 from peewee import Case, fn
 
 from job_runtime import control
-from job_runtime.models import Batch, FailedJob, JobRecord
-from job_runtime.models import utcnow
 from job_runtime.backends import QUEUES
-from job_runtime.consumer import live_workers
+from job_runtime.models import Batch, FailedJob, JobRecord, utcnow
+from job_runtime.workers import live_workers
 
 
 def _as_datetime(value):
@@ -52,7 +51,7 @@ def status():
         "current_job": w.current_job_name, "jobs_done": w.jobs_done,
         "rss_mb": round(w.rss_bytes / 1048576, 1),
         "last_beat": w.last_beat_at.isoformat(timespec="seconds") + "Z",
-    } for w in live_workers()]
+    } for w in sorted(live_workers(), key=lambda w: w.id)]
     return {
         "queues": queues,
         "failed": FailedJob.select().count(),

@@ -1,6 +1,6 @@
 """The sweeper: the part of "nothing lost" that runs after the fact.
 
-Every consumer runs it at start-up and then every QUEUE_SWEEP_SECONDS. It
+Every consumer runs it at start-up and then every sweep_seconds. It
 1. takes back running jobs whose worker is gone (SIGKILL, OOM, a dead host) and
    puts them on the queue again, and
 2. rings again the doorbell of pending jobs whose message is not on the queue
@@ -13,14 +13,11 @@ import datetime
 import logging
 import os
 
-from job_runtime import context
-from job_runtime import runner
-from job_runtime import jobs
-from job_runtime import control
-from job_runtime.models import JobRecord, WorkerRecord
-from job_runtime.models import utcnow
+from job_runtime import context, control, runner
+from job_runtime.doorbells import enqueued_job_ids, ring
+from job_runtime.models import JobRecord, WorkerRecord, utcnow
 
-log = logging.getLogger("jobs.sweeper")
+log = logging.getLogger(__name__)
 
 # Pending jobs rung less than this long ago may be between commit and enqueue.
 RING_GRACE_SECONDS = 5
@@ -83,15 +80,6 @@ def recover_dead_workers():
     return recovered
 
 
-def enqueued_job_ids():
-    """The ids named by every doorbell on the queue and in its schedule."""
-    ids = set()
-    for task in jobs.huey.pending() + jobs.huey.scheduled():
-        if task.args:
-            ids.add(task.args[0])
-    return ids
-
-
 def ring_missing(queue=None, limit=5000):
     """Ring pending jobs that have no doorbell on the queue; returns how many."""
     paused = control.paused_queues()
@@ -115,7 +103,7 @@ def ring_missing(queue=None, limit=5000):
         updated = JobRecord.update(enqueued_at=now).where(
             (JobRecord.uuid == record.uuid) & (JobRecord.state == "pending")).execute()
         if updated:
-            jobs.ring(record.uuid, record.name, record.queue, record.available_at)
+            ring(record.uuid, record.name, record.queue, record.available_at)
             rung += 1
     if rung:
         log.warning("rang %d job(s) whose message was missing from the queue", rung)

@@ -43,6 +43,11 @@ def cmd_init(args):
     return 0
 
 
+def load_jobs():
+    """Declare every job and set the job runtime up (for the queue commands)."""
+    import tasks  # noqa: F401
+
+
 def cmd_user_create(args):
     from shop.accounts import users
 
@@ -179,7 +184,7 @@ def build_parser():
 
     from job_runtime import cli
 
-    cli.add_commands(commands)
+    cli.add_commands(commands, load_jobs=load_jobs)
 
     from shop.operations import backup
     from shop.operations import database_copy

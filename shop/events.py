@@ -14,7 +14,7 @@ committed. Listeners take ids, like every job.
 
 import logging
 
-from job_runtime import jobs
+import job_runtime
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class Event:
         """Declare a queued listener: a job (with these options) dispatched on every fire()."""
 
         def decorator(func):
-            declared = jobs.job(**job_options)(func)
+            declared = job_runtime.job(**job_options)(func)
             self.listeners.append(declared)
             return declared
 

@@ -8,6 +8,7 @@ the CLI); the test suite calls it again for every test's database and queue.
 
 import job_runtime
 import models
+from job_runtime import killable
 from shop import config, mail, security
 
 
@@ -71,3 +72,5 @@ def setup_job_runtime():
         models.init_db()
     job_runtime.setup(models.db, runtime_settings(), cipher=JobPayloadCipher(), notifier=notify_admins,
                       open_database=open_database)
+    # What the killable children draw with: thumbnails and invoices.
+    killable.preload("PIL.Image", "fpdf", "shop.catalog.images", "shop.orders.invoice_pdf")

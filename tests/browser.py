@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from shop import config
-from job_runtime import jobs
+import job_runtime
 from shop import runtime
 import models
 from tests.conftest import (
@@ -81,7 +81,7 @@ class LiveShop:
         """Point this process's settings, database and queue at the shop."""
         config.load(self.environ, dotenv=False)
         models.init_db(self.environ["DATABASE_URL"])
-        jobs.huey.immediate = False
+        job_runtime.huey.immediate = False
         runtime.setup_job_runtime()
 
     # -- processes --------------------------------------------------------------
@@ -159,7 +159,7 @@ class LiveShop:
         if TEST_QUEUE == "redis":
             try:
                 self.use()
-                jobs.huey.storage.flush_all()
+                job_runtime.huey.storage.flush_all()
             except Exception:
                 pass
         if self.postgres_database:

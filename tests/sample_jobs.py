@@ -10,7 +10,7 @@ from peewee import CharField, DateTimeField, DoubleField, IntegerField, Integrit
 
 from job_runtime import killable
 from job_runtime import control
-from job_runtime.jobs import Fail, Release, crontab, current, job, periodic
+from job_runtime import Fail, Release, crontab, current, job, periodic
 from models import BaseModel, db, utcnow
 
 
@@ -129,7 +129,7 @@ def secret_effect(key, secret):
 # Middleware
 # ---------------------------------------------------------------------------
 
-from job_runtime.middleware import RateLimited, ThrottlesExceptions, WithoutOverlapping  # noqa: E402
+from job_runtime import RateLimited, ThrottlesExceptions, WithoutOverlapping  # noqa: E402
 
 
 class SampleSpan(BaseModel):
@@ -152,6 +152,17 @@ def exclusive(key, seconds):
 def limited(key):
     _run(key, "limited")
     SampleSpan.create(key=key, started=time.time(), finished=time.time())
+    _effect(key)
+
+
+# Two jobs that send through one mail provider share its limit, named "mail".
+@job(tries=20, middleware=[RateLimited("mail", allow=2, every=60)])
+def mail_receipt(key):
+    _effect(key)
+
+
+@job(tries=20, middleware=[RateLimited("mail", allow=2, every=60)])
+def mail_reminder(key):
     _effect(key)
 
 

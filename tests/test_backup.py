@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from job_runtime import jobs
+import job_runtime
 from shop import runtime
 import models
 from tests.conftest import BIN, POSTGRES_ADMIN_URL, ROOT, _postgres_url, need_postgres, wait_for
@@ -100,7 +100,7 @@ def use_postgres(app_env):
 
 def queue_jobs(keys):
     """Dispatch jobs onto the real queue (not run now), as the web app does."""
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     runtime.setup_job_runtime()
     for key in keys:
         make_effect.dispatch(key)

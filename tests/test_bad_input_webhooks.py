@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from job_runtime import jobs
+import job_runtime
 from shop.payments import testpay
 from shop.payments import webhooks
 from job_runtime.models import JobRecord
@@ -34,7 +34,7 @@ NOT_UTF8 = b'{"id": "evt_\xff\xfe", "type": "checkout.session.completed"}'
 @pytest.fixture
 def stripe_keys(app_env):
     app_env.reload(STRIPE_SECRET_KEY=STRIPE_KEY, STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET)
-    jobs.huey.immediate = False  # what the endpoint stores is seen; no job asks Stripe's API
+    job_runtime.huey.immediate = False  # what the endpoint stores is seen; no job asks Stripe's API
 
 
 def nothing_stored():

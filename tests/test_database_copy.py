@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from job_runtime import jobs
+import job_runtime
 from shop import runtime
 import models
 from job_runtime.models import JobRecord
@@ -44,7 +44,7 @@ def test_a_sqlite_shop_moves_to_postgresql_and_redis_and_carries_on(app_env, mak
                              currency="USD", status="approved", approved_at=approved_at,
                              thumbnails={"160": "media/ab-160.webp"}, thumbnail_state="ready")
     ProductReview.create(product=product, admin=admin, decision="approved")
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     runtime.setup_job_runtime()
     make_effect.dispatch("waiting-1")  # queued, never run on the old setup
     make_effect.dispatch("waiting-2")
@@ -83,7 +83,7 @@ def test_a_sqlite_shop_moves_to_postgresql_and_redis_and_carries_on(app_env, mak
         assert again.returncode == 1 and "already holds data" in again.stderr
     finally:
         try:
-            jobs.huey.storage.flush_all()
+            job_runtime.huey.storage.flush_all()
         finally:
             models.db.close()
             with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin_conn:

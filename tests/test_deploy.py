@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from shop import config
-from job_runtime import jobs
+import job_runtime
 from shop import runtime
 from job_runtime.models import JobRecord, WorkerRecord
 from tests.conftest import BIN, ROOT, free_port, missing_service, wait_for
@@ -49,7 +49,7 @@ def need_program(path):
 @pytest.fixture
 def real_queue(app_env):
     """Jobs go onto the queue instead of running inside dispatch()."""
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     runtime.setup_job_runtime()
     return app_env
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from job_runtime import jobs
+import job_runtime
 from shop import runtime
 from job_runtime.models import JobRecord, WorkerRecord
 from tests.conftest import free_port, handles_sighup, missing_service, wait_for
@@ -101,7 +101,7 @@ def supervisor(app_env):
 
 @pytest.mark.consumer
 def test_supervisor_runs_web_and_consumers_and_stops_them_gracefully(app_env, supervisor):
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     runtime.setup_job_runtime()
     port = free_port()
     server = supervisor(unit_settings(app_env, WEB_BIND=f"127.0.0.1:{port}"))

@@ -325,7 +325,7 @@ def own_redis(app_env, tmp_path):
 
 
 def test_a_redis_restarted_without_persistence_mid_burst_loses_no_purchase(consumer, stripe_api, own_redis):
-    from job_runtime import jobs
+    import job_runtime
 
     shop = Shop(200)
     events = shop.webhook_events(stripe_api)
@@ -334,7 +334,7 @@ def test_a_redis_restarted_without_persistence_mid_burst_loses_no_purchase(consu
     poster = Poster(events, delay=0.01)
     poster.start()
     wait_for(lambda: orders_linked(shop) >= 40, timeout=120, message="the burst to be under way")
-    queued = jobs.huey.pending_count()
+    queued = job_runtime.huey.pending_count()
     own_redis.stop()
     stopped_at = time.monotonic()
     linked_at_stop = orders_linked(shop)

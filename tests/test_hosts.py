@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from job_runtime import jobs
+import job_runtime
 import models
 from job_runtime import control
 from job_runtime.models import JobRecord, WorkerRecord
@@ -45,7 +45,7 @@ def host(request, app_env, consumer, tmp_path):
 
     yield start
     if request.param == "redis":
-        jobs.huey.storage.flush_all()
+        job_runtime.huey.storage.flush_all()
 
 
 def live_workers(process, since=None):
@@ -60,7 +60,7 @@ def live_workers(process, since=None):
 def drained():
     """Nothing on the queue and no job waiting or running."""
     busy = JobRecord.select().where(JobRecord.state.in_(("pending", "running"))).exists()
-    return jobs.huey.pending_count() == 0 and not busy
+    return job_runtime.huey.pending_count() == 0 and not busy
 
 
 def test_periodic_jobs_run_once_when_all_hosts_but_one_use_n(host):

@@ -7,7 +7,7 @@ from PIL import Image
 
 from shop import config
 from shop.catalog import images
-from job_runtime import jobs
+import job_runtime
 import tasks
 from shop.errors import NotAnImage
 from job_runtime.models import FailedJob, JobRecord
@@ -181,10 +181,10 @@ def test_a_replaced_thumbnail_makes_the_old_job_stale(make_user):
 def test_a_timeout_stops_the_decoder_and_the_seller_is_told(make_user):
     big = jpeg_bytes(two_tone((4000, 3000)))
     product = make_product(make_user("seller"), thumbnail=big)
-    with pytest.raises(jobs.JobTimeout):
+    with pytest.raises(job_runtime.JobTimeout):
         images.process_thumbnail(product.id, product.thumbnail_original, timeout=0.01)
     assert Product.get_by_id(product.id).thumbnail_state == "processing"
     # What the job's failed() hook records once the attempts are used up.
-    tasks.process_file_upload_failed(jobs.JobTimeout("too slow"), product.id, product.thumbnail_original)
+    tasks.process_file_upload_failed(job_runtime.JobTimeout("too slow"), product.id, product.thumbnail_original)
     product = Product.get_by_id(product.id)
     assert product.thumbnail_state == "failed" and "took too long" in product.thumbnail_error

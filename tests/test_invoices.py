@@ -10,7 +10,7 @@ from shop.orders import cart
 from shop import config
 from shop.orders import invoice_pdf
 from shop.orders import invoices
-from job_runtime import jobs
+import job_runtime
 from shop.orders import orders
 import tasks
 from job_runtime.models import JobRecord
@@ -154,7 +154,7 @@ def test_the_button_makes_a_missing_invoice(client, shop):
 def test_while_the_job_runs_a_page_waits_for_the_pdf(client, shop):
     order = paid_order(shop["customer"], [shop["presets"]])
     login(client, shop["customer"])
-    jobs.huey.immediate = False  # no consumer: the job stays queued
+    job_runtime.huey.immediate = False  # no consumer: the job stays queued
     token = client.get("/").forms[1]["csrf_token"].value
     page = client.post(f"/orders/{order.id}/invoice", {"csrf_token": token}).follow()
     assert "Preparing your invoice" in page.text

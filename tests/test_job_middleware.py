@@ -3,11 +3,19 @@
 import datetime
 import time
 
-from job_runtime import jobs
+from job_runtime import locks
 from job_runtime.middleware import increment
 from job_runtime.models import JobLock, JobRecord
 from models import utcnow
-from tests.sample_jobs import calls_flaky_service, effect_done, exclusive, limited, runs
+from tests.sample_jobs import (
+    calls_flaky_service,
+    effect_done,
+    exclusive,
+    limited,
+    mail_receipt,
+    mail_reminder,
+    runs,
+)
 
 
 def test_counters_count_within_a_window():
@@ -25,8 +33,17 @@ def test_rate_limited_jobs_beyond_the_limit_are_released_to_the_next_window():
     assert 0 < (third.available_at - utcnow()).total_seconds() <= 2.1
 
 
+def test_jobs_that_name_the_same_rate_limit_share_it():
+    uuids = [mail_receipt.dispatch("m1"), mail_reminder.dispatch("m2"), mail_reminder.dispatch("m3"),
+             mail_receipt.dispatch("m4")]
+    states = [JobRecord.get(JobRecord.uuid == u).state for u in uuids]
+    # Two attempts a minute between them: the first two ran, the other two wait for the next minute.
+    assert states == ["completed", "completed", "pending", "pending"]
+    assert effect_done("m1") and effect_done("m2") and not effect_done("m3") and not effect_done("m4")
+
+
 def test_without_overlapping_releases_while_another_attempt_holds_the_lock():
-    jobs.acquire_lock("overlap:exclusive:shared", "someone-else", 60)
+    locks.acquire_lock("overlap:exclusive:shared", "someone-else", 60)
     job_uuid = exclusive.dispatch("o1", 0)
     row = JobRecord.get(JobRecord.uuid == job_uuid)
     assert row.state == "pending" and row.exceptions == 0 and not effect_done("o1")
@@ -50,10 +67,10 @@ def test_throttled_exceptions_hold_the_job_instead_of_burning_its_tries():
 
 
 def test_lock_is_taken_by_one_owner_only():
-    assert jobs.acquire_lock("k", "a", 30)
-    assert not jobs.acquire_lock("k", "b", 30)
-    assert not jobs.release_lock("k", "b")
-    assert jobs.release_lock("k", "a")
-    assert jobs.acquire_lock("k", "b", 0.01)
+    assert locks.acquire_lock("k", "a", 30)
+    assert not locks.acquire_lock("k", "b", 30)
+    assert not locks.release_lock("k", "b")
+    assert locks.release_lock("k", "a")
+    assert locks.acquire_lock("k", "b", 0.01)
     time.sleep(0.02)
-    assert jobs.acquire_lock("k", "c", 30)
+    assert locks.acquire_lock("k", "c", 30)

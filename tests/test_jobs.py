@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+import job_runtime
+from job_runtime import doorbells, registry
 from job_runtime import runner as job_runner
-from job_runtime import jobs
 from job_runtime.models import FailedJob, JobRecord
 from models import User, db, utcnow
 from tests.sample_jobs import (
@@ -55,7 +56,7 @@ def test_a_rolled_back_dispatch_leaves_nothing():
         raise RuntimeError("the caller's transaction fails")
     assert JobRecord.select().count() == 0
     assert not effect_done("rolled-back")
-    assert jobs.huey.pending_count() == 0
+    assert job_runtime.huey.pending_count() == 0
 
 
 def test_jobs_take_ids_not_objects(make_user):
@@ -70,14 +71,15 @@ def test_unknown_queue_is_refused():
         make_effect.s("x").on_queue("urgent")
 
 
-def test_backoff_list_is_indexed_by_attempt_and_its_last_value_repeats():
-    job_ = jobs.Job(lambda: None, name="backoff_probe", backoff=[10, 30, 60], tries=9)
+def test_a_job_carries_the_retry_policy_it_declares():
+    job_ = job_runtime.Job(lambda: None, name="policy_probe", backoff=[10, 30, 60], tries=9,
+                           max_exceptions=3, retry_until=datetime.timedelta(minutes=2))
     try:
-        assert [job_.backoff_for(n) for n in range(1, 6)] == [10, 30, 60, 60, 60]
-        assert jobs.Job(lambda: None, name="backoff_int", backoff=7).backoff_for(3) == 7
+        assert job_.policy == job_runtime.RetryPolicy(tries=9, backoff=(10, 30, 60), max_exceptions=3,
+                                                      retry_until=120.0)
+        assert [job_.policy.backoff_for(n) for n in range(1, 6)] == [10, 30, 60, 60, 60]
     finally:
-        jobs.REGISTRY.pop("backoff_probe")
-        jobs.REGISTRY.pop("backoff_int")
+        registry.JOBS.pop("policy_probe")
 
 
 def test_a_failing_attempt_is_retried_after_its_backoff():
@@ -86,7 +88,7 @@ def test_a_failing_attempt_is_retried_after_its_backoff():
     assert (row.state, row.attempts, row.exceptions) == ("pending", 1, 1)
     assert 0.1 < (row.available_at - utcnow()).total_seconds() <= 0.2
     assert "RuntimeError: failure 2 of flaky" in row.last_error
-    assert len(jobs.huey.scheduled()) == 1  # the doorbell waits in Huey's schedule
+    assert len(job_runtime.huey.scheduled()) == 1  # the doorbell waits in Huey's schedule
 
     run_due(job_uuid)
     row = record(job_uuid)
@@ -149,11 +151,11 @@ def test_a_release_is_an_attempt_but_not_an_exception():
 def test_max_exceptions_fails_a_job_before_its_tries_run_out():
     calls = []
 
-    @jobs.job(name="max_exceptions_probe", tries=10, max_exceptions=2, backoff=0)
+    @job_runtime.job(name="max_exceptions_probe", tries=10, max_exceptions=2, backoff=0)
     def probe():
         calls.append(1)
         if len(calls) == 1:
-            raise jobs.Release(0)
+            raise job_runtime.Release(0)
         raise RuntimeError("again")
 
     try:
@@ -162,11 +164,11 @@ def test_max_exceptions_fails_a_job_before_its_tries_run_out():
         assert row.state == "failed"
         assert (row.attempts, row.exceptions) == (3, 2)  # the release did not count
     finally:
-        jobs.REGISTRY.pop("max_exceptions_probe")
+        registry.JOBS.pop("max_exceptions_probe")
 
 
 def test_retry_until_overrides_tries():
-    @jobs.job(name="deadline_probe", tries=1, retry_until=60, backoff=1)
+    @job_runtime.job(name="deadline_probe", tries=1, retry_until=60, backoff=1)
     def probe():
         raise RuntimeError("not yet")
 
@@ -180,7 +182,7 @@ def test_retry_until_overrides_tries():
         assert record(job_uuid).state == "failed"
         assert "retry_until" in FailedJob.get().message
     finally:
-        jobs.REGISTRY.pop("deadline_probe")
+        registry.JOBS.pop("deadline_probe")
 
 
 def test_delay_accepts_seconds_timedelta_and_datetime():
@@ -191,11 +193,11 @@ def test_delay_accepts_seconds_timedelta_and_datetime():
         assert abs((row.available_at - now).total_seconds() - expected) < 5
         assert row.state == "pending"
     assert not effect_done("later")
-    assert len(jobs.huey.scheduled()) == 3
+    assert len(job_runtime.huey.scheduled()) == 3
 
 
 def test_a_unique_job_is_dispatched_once_while_the_first_is_queued():
-    @jobs.job(name="unique_probe", unique_for=3600)
+    @job_runtime.job(name="unique_probe", unique_for=3600)
     def probe(order_id):
         SampleRun.create(key=f"unique:{order_id}", job="unique_probe", attempt=1)
 
@@ -208,14 +210,14 @@ def test_a_unique_job_is_dispatched_once_while_the_first_is_queued():
         assert probe.dispatch(7) is not None  # the first one finished: the lock is gone
         assert runs("unique:7") == 2
     finally:
-        jobs.REGISTRY.pop("unique_probe")
+        registry.JOBS.pop("unique_probe")
 
 
 def test_encrypted_arguments_are_never_stored_in_clear():
     job_uuid = secret_effect.s("card", "4242-4242-4242-4242").delay(60).dispatch()
     row = record(job_uuid)
     assert row.encrypted and "4242" not in row.payload
-    (message,) = jobs.huey.scheduled()
+    (message,) = job_runtime.huey.scheduled()
     assert message.args == (job_uuid,)  # the queue carries only the record's id
     run_due(job_uuid)
     assert effect_done("card:19")
@@ -224,7 +226,7 @@ def test_encrypted_arguments_are_never_stored_in_clear():
 def test_an_encrypted_job_that_fails_keeps_its_payload_hidden():
     from job_runtime import failed as failed_jobs
 
-    @jobs.job(name="secret_failure_probe", encrypted=True)
+    @job_runtime.job(name="secret_failure_probe", encrypted=True)
     def probe(secret):
         raise RuntimeError("card declined")
 
@@ -234,7 +236,7 @@ def test_an_encrypted_job_that_fails_keeps_its_payload_hidden():
         assert "4242" not in failed.payload
         assert failed_jobs.describe(failed)["payload"] == "(encrypted)"
     finally:
-        jobs.REGISTRY.pop("secret_failure_probe")
+        registry.JOBS.pop("secret_failure_probe")
 
 
 def test_a_payload_from_another_secret_fails_clearly(app_env):
@@ -247,7 +249,7 @@ def test_a_payload_from_another_secret_fails_clearly(app_env):
 def test_a_duplicate_doorbell_does_not_run_a_job_twice():
     job_uuid = make_effect.dispatch("once")
     job_runner.execute(job_uuid)
-    jobs.ring(job_uuid, "make_effect", "default")
+    doorbells.ring(job_uuid, "make_effect", "default")
     assert runs("once") == 1
 
 
@@ -262,7 +264,7 @@ def test_no_admins_no_alert_mail(app_env):
 def test_a_periodic_job_is_dispatched_by_huey_scheduler_once_per_slot():
     import datetime as dt
 
-    from job_runtime.jobs import huey
+    from job_runtime import huey
 
     (periodic_task,) = [t for t in huey._registry.periodic_tasks if t.name == "periodic:prune_job_records"]
     assert periodic_task.validate_datetime(dt.datetime(2026, 1, 1, 12, 10))
@@ -271,10 +273,10 @@ def test_a_periodic_job_is_dispatched_by_huey_scheduler_once_per_slot():
     import tasks
 
     JobRecord.delete().execute()
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     try:
         periodic_task.execute()
         periodic_task.execute()
     finally:
-        jobs.huey.immediate = True
+        job_runtime.huey.immediate = True
     assert JobRecord.select().where(JobRecord.name == tasks.prune_job_records.name).count() == 1

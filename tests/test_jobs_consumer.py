@@ -104,7 +104,7 @@ def test_flushing_redis_mid_load_loses_nothing(app_env, consumer):
 
     need_redis()
     app_env.reload(QUEUE_CONNECTION="redis")
-    from job_runtime import jobs
+    import job_runtime
     from shop import runtime
 
     runtime.setup_job_runtime()
@@ -113,8 +113,8 @@ def test_flushing_redis_mid_load_loses_nothing(app_env, consumer):
     for key in keys:
         slow_effect.dispatch(key, 0.3)
     wait_for(lambda: SampleRun.select().count() >= 3, message="the burst to start")
-    jobs.huey.storage.flush_queue()  # what a Redis restart without persistence does to the queue
-    jobs.huey.storage.flush_schedule()
+    job_runtime.huey.storage.flush_queue()  # what a Redis restart without persistence does to the queue
+    job_runtime.huey.storage.flush_schedule()
     assert not all(effect_done(k) for k in keys)
     wait_for(lambda: all(effect_done(k) for k in keys), timeout=60, message="every job after the flush")
     wait_for(lambda: JobRecord.select().where(JobRecord.state == "completed").count() == len(keys))
@@ -241,10 +241,10 @@ def test_a_consumer_restarts_after_its_maximum_lifetime(consumer):
 def test_queue_work_takes_only_its_queues_and_stops_when_empty(app_env, tmp_path):
     import subprocess
 
-    from job_runtime import jobs
+    import job_runtime
     from tests.conftest import cli_process
 
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     runtime.setup_job_runtime()
     make_effect.s("for-high").on_queue("high").dispatch()
     make_effect.s("for-low").on_queue("low").dispatch()
@@ -260,10 +260,10 @@ def test_queue_work_takes_only_its_queues_and_stops_when_empty(app_env, tmp_path
 def test_queue_work_once_runs_one_job(app_env, tmp_path):
     import subprocess
 
-    from job_runtime import jobs
+    import job_runtime
     from tests.conftest import cli_process
 
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     runtime.setup_job_runtime()
     make_effect.dispatch("first")
     make_effect.dispatch("second")

@@ -7,7 +7,6 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from job_runtime import runner
-from job_runtime import jobs
 from shop.catalog import moderation
 from shop.accounts import notifications
 import tasks

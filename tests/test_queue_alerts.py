@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from job_runtime import jobs
+import job_runtime
 from shop import runtime
 from shop import mail
 from job_runtime.monitoring import alerts
@@ -25,7 +25,7 @@ def admins(make_user):
 
 def waiting_jobs(count=3, queue="default", waited=600):
     """Jobs due `waited` seconds ago that no worker has taken."""
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     runtime.setup_job_runtime()
     uuids = [make_effect.s(f"wait-{queue}-{i}").on_queue(queue).dispatch() for i in range(count)]
     JobRecord.update(available_at=utcnow() - datetime.timedelta(seconds=waited)).where(
@@ -144,7 +144,7 @@ def test_a_check_that_crashes_while_mailing_sends_each_mail_once(app_env, admins
 def test_the_periodic_job_runs_the_check(app_env, admins):
     waiting_jobs(waited=600)
     # Due every minute: Huey's scheduler dispatches it whatever the time.
-    due = {task.name for task in jobs.huey.read_periodic(datetime.datetime(2025, 3, 14, 12, 34))}
+    due = {task.name for task in job_runtime.huey.read_periodic(datetime.datetime(2025, 3, 14, 12, 34))}
     assert {"periodic:check_queue_alerts", "periodic:roll_up_job_metrics"} <= due
     tasks.check_queue_alerts.run_now()
     assert len(app_env.mails) == 2

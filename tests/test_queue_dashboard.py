@@ -39,13 +39,13 @@ ACTIONS = ["/admin/queue/failed/{failed_id}/retry", "/admin/queue/failed/{failed
 
 def some_of_everything():
     """A finished job, a failed one, a batch still waiting and a chain; returns the ids for URLs."""
-    from job_runtime import jobs
+    import job_runtime
     from shop import runtime
 
     job_uuid = make_effect.dispatch("visible")
     always_fail.dispatch("doomed")
     chain_id = chain([step.s("c1"), step.s("c2")]).dispatch()
-    jobs.huey.immediate = False  # the batch's jobs wait: no consumer runs in these tests
+    job_runtime.huey.immediate = False  # the batch's jobs wait: no consumer runs in these tests
     runtime.setup_job_runtime()
     batch_id = batch([step.s("b1"), step.s("b2")], name="covers").dispatch()
     return {"uuid": job_uuid, "failed_id": FailedJob.get().id, "batch_id": batch_id, "chain_id": chain_id}
@@ -214,9 +214,9 @@ def test_estimated_wait_is_pending_times_average_runtime_over_workers():
 
 
 def test_a_queue_without_workers_says_so(client, login_as):
-    from job_runtime import jobs
+    import job_runtime
 
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     runtime.setup_job_runtime()
     make_effect.dispatch("waiting")
     page = admin_page(client, login_as)
@@ -366,9 +366,9 @@ def test_pause_and_continue_a_queue_from_the_page(client, login_as, consumer):
 
 
 def test_cancel_a_batch_from_the_page(client, login_as, consumer):
-    from job_runtime import jobs
+    import job_runtime
 
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     runtime.setup_job_runtime()
     batch_id = batch([step.s(f"s{i}") for i in range(4)], name="thumbnails").dispatch()
     page = admin_page(client, login_as, "/admin/queue/batches")

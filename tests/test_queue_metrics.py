@@ -131,12 +131,12 @@ def value(families, name, sample_name=None, **labels):
 
 
 def test_metrics_show_depth_age_counters_histogram_and_failed_store(client, app_env):
-    from job_runtime import jobs
+    import job_runtime
 
     make_effect.dispatch("a")
     make_effect.dispatch("b")
     always_fail.dispatch("c")
-    jobs.huey.immediate = False  # what follows waits for a consumer that never comes
+    job_runtime.huey.immediate = False  # what follows waits for a consumer that never comes
     waiting = make_effect.s("later-1").on_queue("low").dispatch()
     make_effect.s("later-2").on_queue("low").dispatch()
     make_effect.s("tomorrow").delay(86400).dispatch()

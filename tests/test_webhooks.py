@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from job_runtime import jobs
+import job_runtime
 from shop.payments import testpay
 from shop.payments import webhooks
 from job_runtime.models import JobRecord
@@ -82,7 +82,7 @@ def test_unhandled_event_types_are_acknowledged_and_not_stored(client, stripe_ke
 
 
 def test_an_event_is_stored_once_and_redeliveries_start_nothing(client, stripe_keys):
-    jobs.huey.immediate = False  # nothing runs: only what the endpoint itself does is seen
+    job_runtime.huey.immediate = False  # nothing runs: only what the endpoint itself does is seen
     first = post_stripe_event(client, completed())
     assert first.status_int == 200 and first.json["duplicate"] is False
     second = post_stripe_event(client, completed())
@@ -95,7 +95,7 @@ def test_an_event_is_stored_once_and_redeliveries_start_nothing(client, stripe_k
 
 
 def test_the_endpoint_leaves_the_work_to_the_job(client, stripe_keys):
-    jobs.huey.immediate = False
+    job_runtime.huey.immediate = False
     post_stripe_event(client, completed())
     # The answer came back while the job was still only queued (no consumer runs here).
     assert JobRecord.get().attempts == 0

@@ -1,78 +1,26 @@
 """Long-wait and failure-rate alerts: an email to the admins, once per incident.
 
-A periodic job (tasks.check_queue_alerts, every minute) looks at each queue:
-
-- wait: the oldest due job of a queue that is not paused has waited longer
-  than ALERT_WAIT_SECONDS;
-- failure rate: of the jobs the queue finished in the last FAILURE_WINDOW
-  minutes (at least FAILURE_MIN_JOBS of them), more than ALERT_FAILURE_RATE
-  percent failed.
+A periodic job of the application calls check() every minute; the conditions
+it looks for (a long wait, a high failure rate) are conditions.py.
 
 While a condition holds, the admins hear of it once, and again only after
-ALERT_COOLDOWN_MINUTES if it still holds (or comes back), like Horizon's
-long-wait notifications. The decision to send is recorded before the mail goes
-out, and the mails are keyed by that decision (mail.send is idempotent per
-key), so a check that crashes halfway resends nothing twice and loses nothing.
+alert_cooldown_minutes if it still holds (or comes back), like Horizon's
+long-wait notifications. The decision to send is recorded before the notice
+goes out, and the notices are keyed by that decision (the notifier sends each
+key once), so a check that crashes halfway resends nothing twice and loses
+nothing.
 """
 
 import datetime
 import json
 import logging
 
-from job_runtime import context
-from job_runtime import control
+from job_runtime import context, control
+from job_runtime.models import QueueFlag, utcnow
 from job_runtime.monitoring import dashboard
-from job_runtime.monitoring import metrics
-from job_runtime.models import QueueFlag
-from job_runtime.models import utcnow
+from job_runtime.monitoring.conditions import KINDS, conditions
 
-log = logging.getLogger("jobs.alerts")
-
-FAILURE_WINDOW_MINUTES = 5
-FAILURE_MIN_JOBS = 10
-KINDS = ("wait", "failure-rate")
-
-
-def _human_seconds(seconds):
-    seconds = int(round(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min" + (f" {seconds % 60} s" if seconds % 60 else "")
-    return f"{seconds // 3600} h" + (f" {seconds % 3600 // 60} min" if seconds % 3600 // 60 else "")
-
-
-def conditions(queues, now=None):
-    """The alert conditions that hold now, from the dashboard's per-queue rows.
-
-    Each: {"kind", "queue", "value", "threshold", "summary"}.
-    """
-    now = now or utcnow()
-    found = []
-    for queue in queues:
-        if not queue["paused"] and queue["pending"] and queue["oldest_wait"] > context.state.settings.alert_wait_seconds:
-            found.append({
-                "kind": "wait", "queue": queue["name"], "value": queue["oldest_wait"],
-                "threshold": context.state.settings.alert_wait_seconds,
-                "summary": (f"Jobs on the {queue['name']} queue have waited {_human_seconds(queue['oldest_wait'])} "
-                            f"(the limit is {_human_seconds(context.state.settings.alert_wait_seconds)}); "
-                            f"{queue['pending']} waiting, {queue['workers']} worker(s) taking them."),
-            })
-    since = now - datetime.timedelta(minutes=FAILURE_WINDOW_MINUTES)
-    for row in metrics.window(since, group=("queue",), now=now):
-        processed, failed = row["processed"], row["failed"]
-        if processed < FAILURE_MIN_JOBS:
-            continue
-        rate = 100.0 * failed / processed
-        if rate > context.state.settings.alert_failure_rate:
-            found.append({
-                "kind": "failure-rate", "queue": row["queue"], "value": round(rate, 1),
-                "threshold": context.state.settings.alert_failure_rate,
-                "summary": (f"{rate:.0f}% of the jobs on the {row['queue']} queue failed in the last "
-                            f"{FAILURE_WINDOW_MINUTES} minutes ({failed} of {processed}; "
-                            f"the limit is {context.state.settings.alert_failure_rate:g}%)."),
-            })
-    return found
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------

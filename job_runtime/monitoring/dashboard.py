@@ -1,7 +1,7 @@
 """What the queue dashboard shows, gathered from the runtime's tables and the roll-ups.
 
 Every query here is bounded: the workload reads only pending and running
-records (through the index the claim uses), history comes from queue_metrics'
+records (through the index the claim uses), history comes from metrics.py's
 roll-ups, and lists read the newest rows by primary key or through the partial
 indexes on chains and batches. So the page costs the same with a thousand job
 records or a million.
@@ -9,19 +9,14 @@ records or a million.
 
 import datetime
 
-from job_runtime import context
-from job_runtime import flow
-from job_runtime import control
-from job_runtime.monitoring import metrics
-from job_runtime import stats
-from job_runtime.models import Batch, FailedJob, JobRecord, WorkerRecord
-from job_runtime.jobs import decode_payload
-from job_runtime.models import utcnow
+from job_runtime import control, flow, stats
 from job_runtime.backends import QUEUES
+from job_runtime.models import Batch, FailedJob, JobRecord, utcnow
+from job_runtime.monitoring import metrics
+from job_runtime.monitoring.conditions import conditions
+from job_runtime.payload import decode_payload
+from job_runtime.workers import heartbeat_age, is_stale, recent_workers
 
-# Stale workers (no heartbeat for QUEUE_WORKER_STALE_SECONDS) stay listed this
-# long, marked as such, before the list forgets them.
-STALE_WORKERS_SHOWN_FOR = datetime.timedelta(hours=1)
 JOB_STATES = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
 # A state filter that matches nothing among the newest rows stops after reading this many.
 SCAN_LIMIT = 20000
@@ -39,18 +34,14 @@ def _iso(moment):
 def workers(now=None):
     """Workers that have not stopped and beat within the last hour; `stale` past the limit."""
     now = now or utcnow()
-    rows = (WorkerRecord.select()
-            .where(WorkerRecord.stopped_at.is_null() & (WorkerRecord.last_beat_at > now - STALE_WORKERS_SHOWN_FOR))
-            .order_by(WorkerRecord.host, WorkerRecord.pid, WorkerRecord.id))
     result = []
-    for w in rows:
-        age = max(0.0, (now - w.last_beat_at).total_seconds())
+    for w in recent_workers(now):
         result.append({
             "id": w.id, "host": w.host, "pid": w.pid, "consumer_pid": w.consumer_pid,
             "name": w.id.rsplit(":", 1)[-1], "queues": [q for q in (w.queues or "").split(",") if q],
             "started_at": _iso(w.started_at), "current_job": w.current_job, "current_job_name": w.current_job_name,
             "jobs_done": w.jobs_done, "rss_bytes": w.rss_bytes, "last_beat_at": _iso(w.last_beat_at),
-            "heartbeat_age": round(age, 1), "stale": age > context.state.settings.worker_stale_seconds,
+            "heartbeat_age": round(heartbeat_age(w, now), 1), "stale": is_stale(w, now),
         })
     return result
 
@@ -114,8 +105,6 @@ def current_queues(now=None):
 
 def overview(now=None):
     """Everything the dashboard's live sections show, as JSON-ready values."""
-    from job_runtime.monitoring import alerts  # imported here: queue_alerts builds on this module
-
     now = now or utcnow()
     # Counted before the hour, so that jobs finishing meanwhile cannot make the last
     # minute show more jobs than the hour.
@@ -162,7 +151,7 @@ def overview(now=None):
         "workers": all_workers,
         "recent_jobs": recent_jobs(limit=12),
         "batches": [flow.describe_batch(b) for b in running_batches()],
-        "alerts": alerts.conditions(queues, now=now),
+        "alerts": conditions(queues, now=now),
     }
 
 

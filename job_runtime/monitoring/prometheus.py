@@ -4,7 +4,7 @@ The web app runs as several gunicorn processes and the jobs run in other
 processes again, so counters kept in one process's memory would each tell a
 part of the story. Every figure here is read from the database instead, the
 source of truth: the workload from the job records, the counters and the
-runtime histogram from queue_metrics' roll-ups plus the live tail. A custom
+runtime histogram from metrics.py's roll-ups plus the live tail. A custom
 collector on a fresh registry per scrape turns them into metric families, and
 prometheus-client writes the exposition format.
 """

@@ -3,7 +3,7 @@
 import time
 
 from shop import config
-from job_runtime.jobs import huey
+from job_runtime import huey
 from models import db
 
 
