@@ -3,11 +3,13 @@
 import datetime
 import time
 
-from job_runtime import jobs
+from job_runtime import jobs  # internal: acquire_lock, release_lock
 from job_runtime.middleware import increment
-from job_runtime.models import JobLock, JobRecord
-from models import utcnow
-from tests.sample_jobs import calls_flaky_service, effect_done, exclusive, limited, runs
+from job_runtime.models import JobLock, JobRecord, utcnow
+from job_runtime.tests.sample_jobs import calls_flaky_service, effect_done, exclusive, limited, runs
+
+# WithoutOverlapping's lock: "overlap:", the job's name and the key it was given.
+EXCLUSIVE_LOCK = f"overlap:{exclusive.name}:shared"
 
 
 def test_counters_count_within_a_window():
@@ -26,18 +28,18 @@ def test_rate_limited_jobs_beyond_the_limit_are_released_to_the_next_window():
 
 
 def test_without_overlapping_releases_while_another_attempt_holds_the_lock():
-    jobs.acquire_lock("overlap:exclusive:shared", "someone-else", 60)
+    jobs.acquire_lock(EXCLUSIVE_LOCK, "someone-else", 60)
     job_uuid = exclusive.dispatch("o1", 0)
     row = JobRecord.get(JobRecord.uuid == job_uuid)
     assert row.state == "pending" and row.exceptions == 0 and not effect_done("o1")
 
 
 def test_an_expired_overlap_lock_cannot_block_forever():
-    JobLock.create(key="overlap:exclusive:shared", owner="a-crashed-worker",
+    JobLock.create(key=EXCLUSIVE_LOCK, owner="a-crashed-worker",
                    expires_at=utcnow() - datetime.timedelta(seconds=1))
     exclusive.dispatch("o2", 0)
     assert effect_done("o2")
-    assert not JobLock.select().where(JobLock.key == "overlap:exclusive:shared").exists()
+    assert not JobLock.select().where(JobLock.key == EXCLUSIVE_LOCK).exists()
 
 
 def test_throttled_exceptions_hold_the_job_instead_of_burning_its_tries():
