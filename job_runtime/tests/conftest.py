@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 import job_runtime
+from job_runtime import context
 from job_runtime.models import WorkerRecord
 from job_runtime.tests import sample_jobs, support
 
@@ -208,6 +209,9 @@ def queue_settings(folder):
 
 @pytest.fixture(autouse=True)
 def runtime(tmp_path, request):
+    # Whatever set the runtime up before (an application's own tests in the same
+    # run) finds it as it left it afterwards.
+    before = (context.db.obj, dataclasses.replace(context.state))
     folder = tmp_path / "runtime"
     folder.mkdir()
     fields = queue_settings(folder)
@@ -238,6 +242,9 @@ def runtime(tmp_path, request):
         except Exception:
             pass
     state.close()
+    context.db.initialize(before[0])
+    for field in dataclasses.fields(context.state):
+        setattr(context.state, field.name, getattr(before[1], field.name))
 
 
 # ---------------------------------------------------------------------------
