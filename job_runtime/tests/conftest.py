@@ -235,7 +235,7 @@ def runtime(tmp_path, request):
     state.setup()
     yield state
     job_runtime.huey.immediate = False
-    if TEST_QUEUE != "sqlite":
+    if state.settings.queue_connection != "sqlite":  # a server's queue outlives the test
         try:
             state.setup()
             job_runtime.huey.storage.flush_all()
