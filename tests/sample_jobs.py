@@ -1,4 +1,6 @@
-"""Jobs that exist only for the tests of the job runtime (the consumer loads them via JOB_MODULES).
+"""Sample jobs for the shop's tests of its queue pages, commands, deployment and
+hosts (the consumer loads them via JOB_MODULES). The job runtime's own tests
+have their own, in job_runtime/tests/sample_jobs.py.
 
 Each records what it did in SampleRun (one row per run, to count runs) and
 SampleEffect (unique by key: the effect a user would see, made once).
@@ -10,7 +12,7 @@ from peewee import CharField, DateTimeField, DoubleField, IntegerField, Integrit
 
 from job_runtime import killable
 from job_runtime import control
-from job_runtime import Fail, Release, crontab, current, job, periodic
+from job_runtime import crontab, current, job, periodic
 from models import BaseModel, db, utcnow
 
 
@@ -72,8 +74,6 @@ def fail_first(key, failures):
     _effect(key)
 
 
-failed_hook_calls = []
-
 
 @job(tries=2, backoff=0)
 def always_fail(key):
@@ -105,71 +105,10 @@ def block(key, seconds):
     _effect(key)
 
 
-@job(tries=10)
-def release_once(key, delay):
-    _run(key, "release_once")
-    if runs(key) == 1:
-        raise Release(delay)
-    _effect(key)
-
-
-@job(tries=5)
-def fail_now(key):
-    _run(key, "fail_now")
-    raise Fail("this input can never work")
-
-
 @job(tries=1, encrypted=True)
 def secret_effect(key, secret):
     _run(key, "secret_effect")
     _effect(f"{key}:{len(secret)}")
-
-
-# ---------------------------------------------------------------------------
-# Middleware
-# ---------------------------------------------------------------------------
-
-from job_runtime import RateLimited, ThrottlesExceptions, WithoutOverlapping  # noqa: E402
-
-
-class SampleSpan(BaseModel):
-    """When an attempt ran, to check that attempts under one lock never overlap."""
-
-    key = CharField(index=True)
-    started = DoubleField()
-    finished = DoubleField()
-
-
-@job(tries=20, timeout=30, middleware=[WithoutOverlapping("shared", release_after=0.2)])
-def exclusive(key, seconds):
-    started = time.time()
-    time.sleep(seconds)
-    SampleSpan.create(key=key, started=started, finished=time.time())
-    _effect(key)
-
-
-@job(tries=20, middleware=[RateLimited("shared", allow=2, every=2)])
-def limited(key):
-    _run(key, "limited")
-    SampleSpan.create(key=key, started=time.time(), finished=time.time())
-    _effect(key)
-
-
-# Two jobs that send through one mail provider share its limit, named "mail".
-@job(tries=20, middleware=[RateLimited("mail", allow=2, every=60)])
-def mail_receipt(key):
-    _effect(key)
-
-
-@job(tries=20, middleware=[RateLimited("mail", allow=2, every=60)])
-def mail_reminder(key):
-    _effect(key)
-
-
-@job(tries=10, backoff=0, middleware=[ThrottlesExceptions("flaky-service", max_exceptions=2, decay=30)])
-def calls_flaky_service(key):
-    _run(key, "calls_flaky_service")
-    raise ConnectionError("the service is down")
 
 
 # ---------------------------------------------------------------------------
@@ -187,12 +126,6 @@ def step(key):
 def failing_step(key):
     _run(key, "failing_step")
     raise RuntimeError(f"step {key} broke")
-
-
-@job(tries=1)
-def batch_callback(batch_id, name):
-    _run(f"{name}:{batch_id}", "batch_callback")
-    _effect(f"{name}:{batch_id}")
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Long-wait and failure-rate alerts (queue_alerts): one email per incident, again after the cool-down."""
+"""The shop's queue alerts: the runtime's notices (long waits, failure rates) and the
+failed-job emails go to every admin. (When an alert is due, once per incident, is
+tested in the runtime's own tests, job_runtime/tests/test_alerts.py.)"""
 
 import datetime
 
@@ -8,11 +10,11 @@ import job_runtime
 from shop import runtime
 from shop import mail
 from job_runtime.monitoring import alerts
-from job_runtime import control
 import tasks
 from shop.errors import MailError
+from job_runtime import runner as job_runner
 from job_runtime.models import JobRecord
-from models import OutboundMail, utcnow
+from models import OutboundMail, User, utcnow
 from tests.sample_jobs import always_fail, make_effect
 
 MINUTE = datetime.timedelta(minutes=1)
@@ -57,65 +59,6 @@ def test_a_long_wait_mails_every_admin_once_per_incident(app_env, admins):
     assert len(app_env.mails) == 4
 
 
-def test_a_wait_that_clears_and_comes_back_within_the_cool_down_is_not_mailed_again(app_env, admins):
-    uuids = waiting_jobs(count=1, waited=600)
-    now = utcnow()
-    assert len(alerts.check(now)) == 1
-    JobRecord.update(state="completed", finished_at=now).where(JobRecord.uuid.in_(uuids)).execute()
-    assert alerts.check(now + MINUTE) == []  # the incident is over
-    waiting_jobs(count=1, waited=600)
-    assert alerts.check(now + 5 * MINUTE) == []  # back, but within the cool-down
-    assert len(app_env.mails) == 2
-    assert len(alerts.check(now + 31 * MINUTE)) == 1
-    assert len(app_env.mails) == 4
-
-
-def test_short_waits_and_paused_queues_raise_no_alert(app_env, admins):
-    app_env.reload(ALERT_WAIT_SECONDS="120")
-    waiting_jobs(queue="default", waited=60)
-    waiting_jobs(queue="low", waited=900)
-    control.pause("low")  # an admin paused it: its wait is on purpose
-    assert alerts.check() == [] and app_env.mails == []
-
-
-def test_each_queue_is_its_own_incident(app_env, admins):
-    waiting_jobs(queue="default", waited=600)
-    now = utcnow()
-    alerts.check(now)
-    waiting_jobs(queue="high", waited=600)
-    sent = alerts.check(now + MINUTE)
-    assert [(a["kind"], a["queue"]) for a in sent] == [("wait", "high")]
-    assert len(app_env.mails) == 4
-
-
-def test_a_jump_in_the_failure_rate_is_mailed_once(app_env, admins):
-    app_env.reload(ALERT_FAILURE_RATE="20")
-    for index in range(8):
-        make_effect.dispatch(f"ok-{index}")
-    for index in range(3):
-        always_fail.dispatch(f"bad-{index}")
-    now = utcnow()
-    sent = alerts.check(now)
-    assert [(a["kind"], a["queue"]) for a in sent] == [("failure-rate", "default")]
-    assert sent[0]["value"] == 27.3
-    message = app_env.mails[0]
-    assert message["Subject"] == "[Marketplace] Jobs failing on the default queue"
-    assert "27% of the jobs on the default queue failed in the last 5 minutes (3 of 11" in message.get_content()
-    assert alerts.check(now + MINUTE) == []
-    assert len(app_env.mails) == 2
-
-
-def test_a_few_failures_among_few_jobs_are_no_incident(app_env, admins):
-    app_env.reload(ALERT_FAILURE_RATE="20")
-    make_effect.dispatch("ok")
-    always_fail.dispatch("bad")  # 50%, but of two jobs
-    assert alerts.check() == []
-    for index in range(20):
-        make_effect.dispatch(f"fine-{index}")
-    always_fail.dispatch("bad-2")  # 2 of 23: under the limit
-    assert alerts.check() == []
-
-
 def test_a_check_that_crashes_while_mailing_sends_each_mail_once(app_env, admins, monkeypatch):
     waiting_jobs(waited=600)
     real_send = mail.send
@@ -156,3 +99,39 @@ def test_the_dashboard_shows_conditions_that_hold(client, login_as, admins):
     page = client.get("/admin/queue")
     banner = page.html.select_one(".queue-alert")
     assert banner is not None and "Long wait" in banner.text and "default queue have waited 10 min" in banner.text
+
+
+# ---------------------------------------------------------------------------
+# Failed jobs: one email to the admins about a burst
+# ---------------------------------------------------------------------------
+
+
+def run_due(job_uuid):
+    """Make a retried job due now and run its next attempt (the consumer's scheduler would)."""
+    JobRecord.update(available_at=utcnow()).where(JobRecord.uuid == job_uuid).execute()
+    job_runner.execute(job_uuid)
+
+
+def test_admins_are_emailed_once_about_a_burst_of_failures(app_env, make_user):
+    admin = make_user("admin")
+    make_user("customer")
+    for key in ("one", "two"):
+        run_due(always_fail.dispatch(key))
+    alert = JobRecord.get(JobRecord.name == "alert_admins_of_failures")
+    assert alert.state == "pending" and alert.available_at > utcnow()  # gathers the burst first
+    assert JobRecord.select().where(JobRecord.name == "alert_admins_of_failures").count() == 1
+    run_due(alert.uuid)
+    messages = app_env.mails
+    assert len(messages) == 1
+    assert messages[0]["To"] == admin.email and "2 job(s) failed" in messages[0]["Subject"]
+    body = messages[0].get_content()
+    assert "always_fail" in body and "ValueError: one cannot succeed" in body
+    assert "marketplace queue retry" in body
+
+
+def test_no_admins_no_alert_mail(app_env):
+    run_due(always_fail.dispatch("quiet"))
+    alert = JobRecord.get(JobRecord.name == "alert_admins_of_failures")
+    run_due(alert.uuid)
+    assert JobRecord.get(JobRecord.uuid == alert.uuid).state == "completed"
+    assert app_env.mails == [] and not User.select().exists()

@@ -1,9 +1,10 @@
 """Faults injected into real processes; each test ends with the books checked.
 
-(The purchase-pipeline faults, with their ledgers and emails, are in
-test_faults_purchases.py.)
+(The shop's purchase-pipeline faults, with their ledgers and emails, are in its
+own tests, test_faults_purchases.py.)
 """
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -14,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from job_runtime.models import FailedJob, JobRecord
-from tests.conftest import ROOT, TEST_DATABASE, wait_for
-from tests.sample_jobs import SampleEffect, SampleRun, make_effect, runs, slow_effect
+from job_runtime.tests.conftest import ROOT, TEST_DATABASE, wait_for
+from job_runtime.tests.sample_jobs import SampleEffect, SampleRun, make_effect, runs, slow_effect
 
 pytestmark = [pytest.mark.consumer, pytest.mark.slow]
 
@@ -30,8 +31,8 @@ def books_balanced(keys):
 
 
 def test_two_consumers_racing_for_the_same_jobs_run_each_once(consumer):
-    consumer(workers=4, env={"QUEUE_HOSTNAME": "host-a"})
-    consumer(workers=4, env={"QUEUE_HOSTNAME": "host-b"}, args=["-n"])
+    consumer(workers=4, settings={"hostname": "host-a"})
+    consumer(workers=4, settings={"hostname": "host-b"}, args=["-n"])
     keys = [f"race{i}" for i in range(400)]
     for key in keys:
         make_effect.dispatch(key)
@@ -45,16 +46,13 @@ def test_two_consumers_racing_for_the_same_jobs_run_each_once(consumer):
 
 
 @pytest.mark.skipif(TEST_DATABASE != "sqlite", reason="locks the SQLite database file")
-def test_a_database_locked_past_the_first_attempt_loses_nothing(consumer, app_env):
-    from shop import config
-
+def test_a_database_locked_past_the_first_attempt_loses_nothing(consumer, runtime):
     process = consumer(workers=2)
     keys = [f"locked{i}" for i in range(20)]
     for key in keys[:10]:
         # Due in two seconds: their doorbells ring while the database is locked.
         slow_effect.s(key, 0.2).delay(2).dispatch()
-    path = config.DATABASE_URL.removeprefix("sqlite:///")
-    blocker = sqlite3.connect(path, timeout=30, isolation_level=None)
+    blocker = sqlite3.connect(runtime.sqlite_path, timeout=30, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # no other writer until the commit
     time.sleep(20)  # longer than the 15 s busy timeout a worker waits before giving up
     blocker.execute("COMMIT")
@@ -89,9 +87,9 @@ def _alive(pid):
     return state != "Z"
 
 
-def test_a_child_process_leaves_quietly_when_its_caller_is_killed(app_env, tmp_path):
+def test_a_child_process_leaves_quietly_when_its_caller_is_killed(tmp_path):
     """killable.call's child, mid-call when its consumer is SIGKILLed, ends without a traceback."""
-    environ = {**app_env.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    environ = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "caller.log"
     with open(log, "wb") as out:
         caller = subprocess.Popen([sys.executable, "-c", "import time; from job_runtime import killable; killable.call(time.sleep, 2)"],

@@ -1,9 +1,10 @@
-"""Chains and batches (immediate mode; test_jobs_consumer.py runs them on real consumers)."""
+"""Chains and batches (immediate mode; consumer/test_guarantees.py runs them on real consumers)."""
 
-from job_runtime import runner
-from job_runtime.flow import batch, cancel, chain, chain_progress, describe_batch, find_batch
+from job_runtime import batch, chain
+from job_runtime import runner  # internal: runs one attempt, as a worker does
+from job_runtime.flow import cancel, chain_progress, describe_batch, find_batch
 from job_runtime.models import FailedJob, JobRecord
-from tests.sample_jobs import SampleRun, batch_callback, effect_done, failing_step, runs, step
+from job_runtime.tests.sample_jobs import SampleRun, batch_callback, effect_done, failing_step, runs, step
 
 
 def test_a_chain_runs_its_steps_in_order():
@@ -20,7 +21,7 @@ def test_a_failed_step_stops_the_chain_and_says_which_step_it_was():
     assert effect_done("a") and not effect_done("c")
     assert [r.chain_step for r in chain_progress(chain_id)] == [1, 2]
     failed = FailedJob.get()
-    assert (failed.name, failed.chain_id, failed.chain_step, failed.chain_total) == ("failing_step", chain_id, 2, 3)
+    assert (failed.name, failed.chain_id, failed.chain_step, failed.chain_total) == (failing_step.name, chain_id, 2, 3)
     assert runs("c") == 0
 
 

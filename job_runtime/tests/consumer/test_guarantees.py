@@ -1,11 +1,28 @@
 """Guarantees of the job runtime, proven with real huey_consumer processes."""
 
+import time
+
 import pytest
 
+import job_runtime
+from job_runtime import control
 from job_runtime.models import FailedJob, JobRecord, WorkerRecord
-from shop import runtime
-from tests.conftest import wait_for
-from tests.sample_jobs import SampleRun, always_fail, effect_done, make_effect, runs, slow_effect
+from job_runtime.tests.conftest import need_redis, wait_for
+from job_runtime.tests.sample_jobs import (
+    SampleRun,
+    SampleSpan,
+    always_fail,
+    batch_callback,
+    block,
+    effect_done,
+    exclusive,
+    limited,
+    make_effect,
+    runs,
+    slow_effect,
+    spin,
+    step,
+)
 
 pytestmark = pytest.mark.consumer
 
@@ -40,7 +57,7 @@ def test_failed_job_lands_in_the_store_and_runs_its_hook(consumer):
     always_fail.dispatch("doomed")
     wait_for(lambda: FailedJob.select().exists(), timeout=30, message="the failure")
     failed = FailedJob.get()
-    assert failed.name == "always_fail" and failed.attempts == 2
+    assert failed.name == always_fail.name and failed.attempts == 2
     assert failed.exception_class == "ValueError" and "doomed cannot succeed" in failed.message
     assert "Traceback" in failed.traceback
     wait_for(lambda: effect_done("failed-hook:doomed:ValueError"), message="the failed() hook")
@@ -65,8 +82,6 @@ def _state(job_uuid):
 
 @pytest.mark.parametrize("worker_type", ["thread", "process"])
 def test_a_busy_job_past_its_timeout_is_stopped_and_retried(consumer, worker_type):
-    from tests.sample_jobs import spin
-
     consumer(workers=1, args=["-k", worker_type])
     job_uuid = spin.dispatch("spinner", 60)
     wait_for(lambda: FailedJob.select().exists(), timeout=30, message="the timeouts to fail the job")
@@ -81,8 +96,6 @@ def test_a_busy_job_past_its_timeout_is_stopped_and_retried(consumer, worker_typ
 
 @pytest.mark.parametrize("worker_type", ["thread", "process"])
 def test_a_job_blocked_in_c_code_is_given_up_and_its_slot_replaced(consumer, worker_type):
-    from tests.sample_jobs import block
-
     process = consumer(workers=1, args=["-k", worker_type, "-c", "1"])
     block.dispatch("blocked", 300)
     wait_for(lambda: FailedJob.select().exists(), timeout=40, message="the job to be given up twice")
@@ -99,15 +112,9 @@ def test_a_job_blocked_in_c_code_is_given_up_and_its_slot_replaced(consumer, wor
 # ---------------------------------------------------------------------------
 
 
-def test_flushing_redis_mid_load_loses_nothing(app_env, consumer):
-    from tests.conftest import need_redis
-
+def test_flushing_redis_mid_load_loses_nothing(runtime, consumer):
     need_redis()
-    app_env.reload(QUEUE_CONNECTION="redis")
-    import job_runtime
-    from shop import runtime
-
-    runtime.setup_job_runtime()
+    runtime.reload(queue_connection="redis")
     consumer(workers=2)
     keys = [f"r{i}" for i in range(20)]
     for key in keys:
@@ -123,11 +130,10 @@ def test_flushing_redis_mid_load_loses_nothing(app_env, consumer):
 
 
 def test_a_chain_survives_a_killed_consumer(consumer):
-    from job_runtime.flow import chain, chain_progress
-    from tests.sample_jobs import step
+    from job_runtime.flow import chain_progress
 
     first = consumer(workers=1)
-    chain_id = chain([slow_effect.s("c1", 2), step.s("c2"), step.s("c3")]).dispatch()
+    chain_id = job_runtime.chain([slow_effect.s("c1", 2), step.s("c2"), step.s("c3")]).dispatch()
     wait_for(lambda: runs("c1") == 1, message="the first step to start")
     first.kill()
     consumer(workers=1)
@@ -139,11 +145,10 @@ def test_a_chain_survives_a_killed_consumer(consumer):
 
 
 def test_batch_callbacks_run_exactly_once_with_parallel_workers(consumer):
-    from job_runtime.flow import batch, find_batch
-    from tests.sample_jobs import batch_callback, step
+    from job_runtime.flow import find_batch
 
     consumer(workers=4)
-    batch_id = (batch([step.s(f"p{i}") for i in range(40)], name="parallel")
+    batch_id = (job_runtime.batch([step.s(f"p{i}") for i in range(40)], name="parallel")
                 .then(batch_callback.s("then")).finally_(batch_callback.s("finally")).dispatch())
     wait_for(lambda: effect_done(f"finally:{batch_id}"), timeout=60, message="the batch to finish")
     wait_for(lambda: effect_done(f"then:{batch_id}"))
@@ -157,8 +162,6 @@ def test_batch_callbacks_run_exactly_once_with_parallel_workers(consumer):
 
 
 def test_without_overlapping_holds_across_workers(consumer):
-    from tests.sample_jobs import SampleSpan, exclusive
-
     consumer(workers=4)
     for i in range(4):
         exclusive.dispatch(f"x{i}", 0.4)
@@ -169,8 +172,6 @@ def test_without_overlapping_holds_across_workers(consumer):
 
 
 def test_rate_limit_holds_across_workers(consumer):
-    from tests.sample_jobs import SampleSpan, limited
-
     consumer(workers=4)
     for i in range(6):
         limited.dispatch(f"l{i}")
@@ -190,13 +191,11 @@ def _consumer_starts(process):
     return process.output().count("Huey consumer started")
 
 
-def test_queue_restart_reaches_a_running_consumer(consumer, capsys):
-    from shop import cli
-
+def test_a_restart_request_reaches_a_running_consumer(consumer):
     process = consumer(workers=2)
     slow_effect.dispatch("during-restart", 1.5)
     wait_for(lambda: runs("during-restart") == 1, message="the job to start")
-    assert cli.main(["queue", "restart"]) == 0
+    control.request_restart()
     wait_for(lambda: _consumer_starts(process) == 2, timeout=30, message="the consumer to restart itself")
     assert "Restarting: a restart was requested" in process.output()
     # The running job was allowed to finish first, and was not run twice.
@@ -205,83 +204,32 @@ def test_queue_restart_reaches_a_running_consumer(consumer, capsys):
     wait_for(lambda: effect_done("after-restart"), timeout=20, message="work after the restart")
 
 
-def test_pause_and_continue_reach_running_consumers(consumer, capsys):
-    from shop import cli
-    from job_runtime import control
-
-    import time
+def test_pause_and_resume_reach_running_consumers(consumer):
+    from job_runtime import sweeper  # internal: ring_missing
 
     consumer(workers=2)
-    assert cli.main(["queue", "pause", "low"]) == 0
+    control.pause("low")
     time.sleep(control.CACHE_SECONDS + 0.2)  # workers see a pause within a second
     make_effect.s("low-job").on_queue("low").dispatch()
     make_effect.dispatch("default-job")
     wait_for(lambda: effect_done("default-job"), message="the default queue to keep running")
     time.sleep(1.5)
     assert not effect_done("low-job")
-    assert cli.main(["queue", "continue", "low"]) == 0
-    wait_for(lambda: effect_done("low-job"), timeout=20, message="the paused job after continue")
+    control.resume("low")
+    sweeper.ring_missing("low")  # what resuming a queue does: its held jobs are rung again
+    wait_for(lambda: effect_done("low-job"), timeout=20, message="the paused job after the resume")
     assert runs("low-job") == 1
 
 
 def test_a_consumer_over_its_memory_cap_restarts_itself(consumer):
-    process = consumer(workers=1, env={"QUEUE_WORKER_MEMORY_MB": 1})
+    process = consumer(workers=1, settings={"worker_memory_mb": 1})
     wait_for(lambda: "uses more than 1 MB" in process.output(), timeout=20, message="the memory cap")
     wait_for(lambda: _consumer_starts(process) >= 2, timeout=20, message="the restart")
 
 
 def test_a_consumer_restarts_after_its_maximum_lifetime(consumer):
-    process = consumer(workers=1, env={"QUEUE_WORKER_MAX_SECONDS": 2})
+    process = consumer(workers=1, settings={"worker_max_seconds": 2})
     wait_for(lambda: "it has run for 2s" in process.output(), timeout=20, message="the lifetime cap")
     wait_for(lambda: _consumer_starts(process) >= 2, timeout=20, message="the restart")
     make_effect.dispatch("after-lifetime")
     wait_for(lambda: effect_done("after-lifetime"), timeout=20)
-
-
-def test_queue_work_takes_only_its_queues_and_stops_when_empty(app_env, tmp_path):
-    import subprocess
-
-    import job_runtime
-    from tests.conftest import cli_process
-
-    job_runtime.huey.immediate = False
-    runtime.setup_job_runtime()
-    make_effect.s("for-high").on_queue("high").dispatch()
-    make_effect.s("for-low").on_queue("low").dispatch()
-    log = tmp_path / "work.log"
-    with open(log, "wb") as out:
-        process = cli_process(app_env, "queue", "work", "--queue", "high", "--stop-when-empty", "-w", "2",
-                              stdout=out, stderr=subprocess.STDOUT)
-        assert process.wait(60) == 0, log.read_text()
-    assert effect_done("for-high") and not effect_done("for-low")
-    assert "Stopping: its queues are empty." in log.read_text()
-
-
-def test_queue_work_once_runs_one_job(app_env, tmp_path):
-    import subprocess
-
-    import job_runtime
-    from tests.conftest import cli_process
-
-    job_runtime.huey.immediate = False
-    runtime.setup_job_runtime()
-    make_effect.dispatch("first")
-    make_effect.dispatch("second")
-    process = cli_process(app_env, "queue", "work", "--once", "-w", "1",
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, out.decode()
-    assert [effect_done("first"), effect_done("second")].count(True) == 1
-
-
-def test_status_shows_live_workers(consumer, capsys):
-    import json
-
-    from shop import cli
-
-    process = consumer(workers=2)
-    capsys.readouterr()
-    cli.main(["queue", "status", "--json"])
-    report = json.loads(capsys.readouterr().out)
-    mine = [w for w in report["workers"] if w["pid"] == process.pid]
-    assert len(mine) == 2 and all(w["rss_mb"] > 10 for w in mine)

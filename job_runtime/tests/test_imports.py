@@ -5,7 +5,7 @@ modules do not reach the consumer, and no module takes an underscore name of ano
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "job_runtime"
+PACKAGE = Path(__file__).resolve().parent.parent
 SHOP = {"shop", "shop_web", "models", "tasks", "marketplace"}
 
 

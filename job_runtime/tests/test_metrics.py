@@ -1,0 +1,93 @@
+"""Roll-ups of finished jobs (monitoring.metrics): per minute, per job and queue, and totals."""
+
+import datetime
+import uuid
+
+from job_runtime.models import JobRecord
+from job_runtime.monitoring import metrics
+from job_runtime.monitoring.metrics import JobMinute, JobTotal, epoch_minute, minute_start
+from job_runtime.tests.sample_jobs import make_effect
+
+NOW = datetime.datetime(2025, 3, 14, 12, 30, 20)
+
+
+def finished(name=make_effect.name, queue="default", state="completed", at=NOW, duration=0.2):
+    """A finished record, as the runtime leaves one."""
+    return JobRecord.create(uuid=str(uuid.uuid4()), name=name, queue=queue, payload="[[],{}]", state=state,
+                            attempts=1, finished_at=at, duration=duration, created_at=at, available_at=at)
+
+
+def minutes_ago(minutes, seconds=0):
+    return NOW - datetime.timedelta(minutes=minutes, seconds=seconds)
+
+
+def test_roll_up_counts_each_minute_job_and_queue_once():
+    finished(at=minutes_ago(5, 10), duration=0.1)
+    finished(at=minutes_ago(5, 15), duration=0.3)
+    finished(state="failed", at=minutes_ago(5, 5), duration=2.0)
+    finished(name="slow", queue="low", at=minutes_ago(3), duration=4.0)
+    finished(state="cancelled", at=minutes_ago(3), duration=None)
+    finished(at=NOW - datetime.timedelta(seconds=20))  # not settled yet: stays in the tail
+    metrics.roll_up(NOW)
+    assert metrics.watermark() == epoch_minute(NOW) - 1
+    rows = {(minute_start(r.minute), r.name, r.queue): r for r in JobMinute.select()}
+    five = minutes_ago(5).replace(second=0)
+    fast = rows[(five, make_effect.name, "default")]
+    assert (fast.completed, fast.failed, fast.duration_count, fast.duration_max) == (2, 1, 3, 2.0)
+    assert round(fast.duration_sum, 6) == 2.4
+    assert rows[(minutes_ago(3).replace(second=0), "slow", "low")].completed == 1
+    assert len(rows) == 2  # the cancelled job counts for nothing, the fresh one is not rolled up
+    # Running it again adds nothing.
+    metrics.roll_up(NOW)
+    assert JobMinute.select().count() == 2
+    assert JobTotal.get(JobTotal.name == make_effect.name).completed == 2
+
+
+def test_figures_add_the_live_tail_to_the_roll_ups():
+    finished(at=minutes_ago(30))
+    metrics.roll_up(NOW)
+    finished(at=NOW - datetime.timedelta(seconds=5))
+    finished(state="failed", at=NOW - datetime.timedelta(seconds=3), duration=1.0)
+    summary = metrics.summary(NOW - datetime.timedelta(hours=1), now=NOW)
+    assert (summary["completed"], summary["failed"], summary["processed"]) == (2, 1, 3)
+    assert summary["duration_max"] == 1.0
+    assert metrics.finished_since(NOW - datetime.timedelta(minutes=1)) == 2
+    points = metrics.series(epoch_minute(NOW) - 59, epoch_minute(NOW) + 1, now=NOW)
+    assert len(points) == 60 and sum(p["processed"] for p in points) == 3
+    assert points[-1]["failed"] == 1 and points[-1]["completed"] == 1
+    assert points[-31]["completed"] == 1 and points[-31]["avg_duration"] == 0.2
+
+
+def test_series_buckets_several_minutes_and_fills_gaps_with_zero():
+    for minutes in (100, 95, 40):
+        finished(at=minutes_ago(minutes))
+    metrics.roll_up(NOW)
+    end = epoch_minute(NOW) + 1
+    points = metrics.series(end - 180, end, step=15, now=NOW)
+    assert all(p["minute"] % 15 == 0 for p in points)
+    assert sum(p["processed"] for p in points) == 3
+    assert sum(1 for p in points if p["processed"]) in (2, 3)
+    assert all(p["avg_duration"] is None for p in points if not p["processed"])
+
+
+def test_a_window_is_counted_once_when_two_processes_race():
+    finished(at=minutes_ago(5))
+    start = metrics._start_watermark(epoch_minute(NOW) - 1)
+    # Two processes read the same watermark; the second one's compare-and-set finds it moved.
+    assert metrics._roll_window(start, start + 4)
+    assert not metrics._roll_window(start, start + 4)
+    assert JobMinute.select().count() == 1 and JobTotal.get().completed == 1
+
+
+def test_readers_catch_up_when_no_periodic_roll_up_ran():
+    finished(at=minutes_ago(50))
+    assert metrics.watermark() is None
+    assert metrics.summary(NOW - datetime.timedelta(hours=1), now=NOW)["completed"] == 1
+    assert metrics.watermark() == epoch_minute(NOW) - 1
+
+
+def test_old_minutes_are_pruned_but_totals_stay():
+    finished(at=NOW - datetime.timedelta(days=10))
+    metrics.roll_up(NOW)
+    assert JobMinute.select().count() == 0
+    assert JobTotal.get().completed == 1

@@ -1,0 +1,59 @@
+"""`marketplace queue work` and `queue status` against real consumers: the shop's
+commands around the runtime's consumer. (The runtime's guarantees on real
+consumers are tested in job_runtime/tests/consumer/.)"""
+
+import pytest
+
+from shop import runtime
+from tests.sample_jobs import effect_done, make_effect
+
+pytestmark = pytest.mark.consumer
+
+
+def test_queue_work_takes_only_its_queues_and_stops_when_empty(app_env, tmp_path):
+    import subprocess
+
+    from job_runtime import jobs
+    from tests.conftest import cli_process
+
+    jobs.huey.immediate = False
+    runtime.setup_job_runtime()
+    make_effect.s("for-high").on_queue("high").dispatch()
+    make_effect.s("for-low").on_queue("low").dispatch()
+    log = tmp_path / "work.log"
+    with open(log, "wb") as out:
+        process = cli_process(app_env, "queue", "work", "--queue", "high", "--stop-when-empty", "-w", "2",
+                              stdout=out, stderr=subprocess.STDOUT)
+        assert process.wait(60) == 0, log.read_text()
+    assert effect_done("for-high") and not effect_done("for-low")
+    assert "Stopping: its queues are empty." in log.read_text()
+
+
+def test_queue_work_once_runs_one_job(app_env, tmp_path):
+    import subprocess
+
+    from job_runtime import jobs
+    from tests.conftest import cli_process
+
+    jobs.huey.immediate = False
+    runtime.setup_job_runtime()
+    make_effect.dispatch("first")
+    make_effect.dispatch("second")
+    process = cli_process(app_env, "queue", "work", "--once", "-w", "1",
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, out.decode()
+    assert [effect_done("first"), effect_done("second")].count(True) == 1
+
+
+def test_status_shows_live_workers(consumer, capsys):
+    import json
+
+    from shop import cli
+
+    process = consumer(workers=2)
+    capsys.readouterr()
+    cli.main(["queue", "status", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    mine = [w for w in report["workers"] if w["pid"] == process.pid]
+    assert len(mine) == 2 and all(w["rss_mb"] > 10 for w in mine)
