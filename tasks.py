@@ -3,16 +3,20 @@
 Jobs are thin: they take ids, load their rows and call the service that does
 the work. This module never imports marketplace: the consumer must not build
 the web app.
+
+Importing this module only declares the jobs. A process that runs or dispatches
+them calls `start()` first; huey_consumer does so by asking for `tasks.huey`.
 """
 
+import importlib
 import logging
 
+from shop import config
 import models
 from shop.runtime import setup_job_runtime
+from job_runtime import jobs as _jobs
 from job_runtime.monitoring import metrics  # its roll-up tables are created with every other table
-from job_runtime.jobs import crontab, huey, job, on_failure, periodic  # noqa: F401  (huey is what huey_consumer loads)
-
-setup_job_runtime()
+from job_runtime.jobs import crontab, job, on_failure, periodic  # noqa: F401
 
 log = logging.getLogger("tasks")
 
@@ -233,12 +237,29 @@ def dispatch_webhook(received):
 
 
 # ---------------------------------------------------------------------------
-# Jobs of other modules named by JOB_MODULES
+# Start-up of a process that runs or dispatches jobs
 # ---------------------------------------------------------------------------
 
-import importlib  # noqa: E402
+_started = False
 
-from shop import config  # noqa: E402
 
-for _module in config.JOB_MODULES:
-    importlib.import_module(_module)
+def start():
+    """Check the settings and prepare DATA_DIR, point the job runtime at the shop's
+    database and queue, and load the jobs of the modules JOB_MODULES names; once per
+    process. A bad setting stops the process with one line. Returns the Huey instance."""
+    global _started
+    if not _started:
+        config.start_or_exit()
+        setup_job_runtime()
+        _started = True
+        for module in config.JOB_MODULES:
+            importlib.import_module(module)
+    return _jobs.huey
+
+
+def __getattr__(name):
+    # `huey_consumer tasks.huey` asks for the Huey instance before anything else:
+    # that is the consumer process starting.
+    if name == "huey":
+        return start()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -192,6 +192,10 @@ def build_parser():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
+        config.start()
+        import tasks  # every job declared, and the job runtime set up, for the commands that dispatch or run them
+
+        tasks.start()
         parser = build_parser()
         args = parser.parse_args(argv)
         setup_logging(logging.DEBUG if getattr(args, "verbose", False) else None)
