@@ -128,6 +128,7 @@ def notify_product_rejected(review_id):
 
 from shop.orders import fulfilment  # noqa: E402
 from shop.payments import gateways  # noqa: E402
+from shop.payments.outcomes import Change  # noqa: E402
 from shop.orders import invoices  # noqa: E402
 from shop.payments import testpay  # noqa: E402
 from shop.payments import webhooks  # noqa: E402
@@ -196,7 +197,7 @@ def send_refund_email(order_id):
 @job(queue="high", tries=3, backoff=10, timeout=60, unique_for=30)
 def reconcile_order(order_id):
     """From the success page: ask the gateway about a still-pending order and settle it."""
-    if gateways.reconcile(order_id) == "paid":
+    if gateways.reconcile(order_id).change is Change.PAID:
         chain([generate_invoice.s(order_id), send_invoice_email.s(order_id)]).dispatch()
 
 

@@ -21,6 +21,8 @@ from shop import config
 from shop.orders import fulfilment
 from shop.orders import orders
 from shop.payments import methods
+from shop.payments import outcomes
+from shop.payments.outcomes import Change
 from shop.errors import PaymentError, WebhookError
 from models import Order, User
 
@@ -208,7 +210,7 @@ def order_status(order):
 
 
 def settle(order, status_body):
-    """Act on an Order Status answer: paid, failed, or still pending."""
+    """Act on an Order Status answer: the outcome when paid or failed, None while pending."""
     status, message = _result(status_body)
     if status == SUCCESS:
         if status_body.get("orderId") != order.reference:
@@ -218,10 +220,10 @@ def settle(order, status_body):
             raise PaymentMismatch(f"Paytm took {status_body.get('txnAmount')}, order {order.reference} "
                                   f"is for {methods.decimal_amount(order.total, order.currency)}")
         changed = orders.mark_paid(order.id, payment_ref=status_body.get("txnId"))
-        return "paid" if changed else f"already {Order.get_by_id(order.id).status}"
+        return outcomes.of_update(changed, Change.PAID, order.id)
     if status == FAILURE:
         changed = orders.mark_failed(order.id, message or "The payment did not go through.")
-        return "failed" if changed else f"left {Order.get_by_id(order.id).status}"
+        return outcomes.of_update(changed, Change.FAILED, order.id)
     return None
 
 
@@ -229,7 +231,7 @@ def process_event(event):
     """Act on a stored Paytm event after asking Paytm's API; returns the outcome."""
     order = Order.get_or_none((Order.id == event.order_id) & (Order.gateway == "paytm")) if event.order_id else None
     if order is None:
-        return "ignored: no order of this shop"
+        return outcomes.ignored("ignored: no order of this shop")
     if event.event_type == "refund":
         body = json.loads(event.payload)["body"]
         return _process_refund(order, body["refId"])
@@ -237,7 +239,7 @@ def process_event(event):
     if outcome is None:
         if event.event_type == f"payment.{SUCCESS}":
             raise PaymentNotConfirmed(f"Paytm does not confirm order {order.reference} yet")
-        return "pending at Paytm"
+        return outcomes.waiting("pending at Paytm")
     return outcome
 
 
@@ -245,16 +247,17 @@ def _process_refund(order, ref_id):
     body = _post("/v2/refund/status", {"mid": config.PAYTM_MID, "orderId": order.reference, "refId": ref_id})
     status, message = _result(body)
     if status != SUCCESS:
-        return f"refund {ref_id} is {status or 'unknown'} at Paytm: {message}"
+        return outcomes.waiting(f"refund {ref_id} is {status or 'unknown'} at Paytm: {message}")
     refunded = methods.minor_amount(body.get("totalRefundAmount") or body.get("refundAmount"), order.currency)
     if refunded is None or refunded < order.total:
-        return f"partial refund of {body.get('refundAmount')} recorded by Paytm; order unchanged"
+        return outcomes.Outcome(Change.UNCHANGED,
+                                f"partial refund of {body.get('refundAmount')} recorded by Paytm; order unchanged")
     changed = fulfilment.refund_order(order.id, "Refunded through Paytm.")
-    return "refunded" if changed else f"already {Order.get_by_id(order.id).status}"
+    return outcomes.of_update(changed, Change.REFUNDED, order.id)
 
 
 def reconcile(order):
-    return settle(order, order_status(order))
+    return settle(order, order_status(order)) or outcomes.waiting("pending at Paytm")
 
 
 def refund_id(order):
