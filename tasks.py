@@ -134,7 +134,6 @@ from shop.payments import testpay  # noqa: E402
 from shop.payments import webhooks  # noqa: E402
 from shop.events import OrderRefunded, PurchaseCompleted  # noqa: E402
 from job_runtime.flow import chain  # noqa: E402
-from job_runtime.jobs import Fail  # noqa: E402
 
 
 # A mail server can be down for minutes. The purchase path's jobs that end with an

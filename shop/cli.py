@@ -32,8 +32,7 @@ def setup_logging(level=None):
 
 
 def cmd_init(args):
-    import tasks  # noqa: F401  (loads every service, so every model is known)
-
+    # main() has imported tasks, which loads every service, so every model is known.
     models.init_db()
     models.create_tables()
     for folder in (config.UPLOADS_DIR, config.MEDIA_DIR, config.INVOICES_DIR, config.MAIL_DIR):

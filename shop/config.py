@@ -70,31 +70,25 @@ class _Reader:
             raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
         return value
 
-    def int(self, name, default, minimum=None, maximum=None):
+    def _number(self, name, default, parse, kind, minimum=None, maximum=None):
         raw = self.str(name)
         if raw is None:
             return default
         try:
-            value = int(raw)
+            value = parse(raw)
         except ValueError:
-            raise ConfigError(f"{name} must be a whole number; got {raw!r}") from None
+            raise ConfigError(f"{name} must be {kind}; got {raw!r}") from None
         if minimum is not None and value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}; got {value}")
         if maximum is not None and value > maximum:
             raise ConfigError(f"{name} must be at most {maximum}; got {value}")
         return value
 
+    def int(self, name, default, minimum=None, maximum=None):
+        return self._number(name, default, int, "a whole number", minimum, maximum)
+
     def float(self, name, default, minimum=None):
-        raw = self.str(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number; got {raw!r}") from None
-        if minimum is not None and value < minimum:
-            raise ConfigError(f"{name} must be at least {minimum}; got {value}")
-        return value
+        return self._number(name, default, float, "a number", minimum)
 
     def bool(self, name, default):
         raw = self.str(name)
@@ -114,15 +108,10 @@ class _Reader:
         return value.rstrip("/")
 
     def percent(self, name, default):
-        raw = self.str(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a percentage between 0 and 100; got {raw!r}") from None
+        kind = "a percentage between 0 and 100"
+        value = self._number(name, default, float, kind)
         if not 0 <= value <= 100:
-            raise ConfigError(f"{name} must be a percentage between 0 and 100; got {raw!r}")
+            raise ConfigError(f"{name} must be {kind}; got {self.str(name)!r}")
         return value
 
 

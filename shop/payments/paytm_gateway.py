@@ -17,10 +17,9 @@ import urllib.request
 
 from paytmchecksum import PaytmChecksum
 
-from shop import config
+from shop import config, money
 from shop.orders import fulfilment
 from shop.orders import orders
-from shop.payments import methods
 from shop.payments import outcomes
 from shop.payments.outcomes import Change
 from shop.errors import PaymentError, WebhookError
@@ -130,7 +129,7 @@ def start_checkout(order):
         body = {
             "requestType": "Payment", "mid": config.PAYTM_MID, "websiteName": config.PAYTM_WEBSITE,
             "orderId": order.reference, "callbackUrl": callback_url(),
-            "txnAmount": {"value": methods.decimal_amount(order.total, order.currency), "currency": order.currency},
+            "txnAmount": {"value": money.decimal_amount(order.total, order.currency), "currency": order.currency},
             "userInfo": {"custId": f"CUST{buyer.id}", "email": buyer.email},
         }
         answer = _post(f"/theia/api/v1/initiateTransaction?mid={config.PAYTM_MID}&orderId={order.reference}", body)
@@ -150,7 +149,7 @@ def checkout_page(order):
         "mid": config.PAYTM_MID,
         "order_id": order.reference,
         "token": order.gateway_ref,
-        "amount": methods.decimal_amount(order.total, order.currency),
+        "amount": money.decimal_amount(order.total, order.currency),
     }
 
 
@@ -215,10 +214,10 @@ def settle(order, status_body):
     if status == SUCCESS:
         if status_body.get("orderId") != order.reference:
             raise PaymentMismatch(f"status answer is for order {status_body.get('orderId')}")
-        amount = methods.minor_amount(status_body.get("txnAmount"), order.currency)
+        amount = money.minor_amount(status_body.get("txnAmount"), order.currency)
         if amount != order.total:
             raise PaymentMismatch(f"Paytm took {status_body.get('txnAmount')}, order {order.reference} "
-                                  f"is for {methods.decimal_amount(order.total, order.currency)}")
+                                  f"is for {money.decimal_amount(order.total, order.currency)}")
         changed = orders.mark_paid(order.id, payment_ref=status_body.get("txnId"))
         return outcomes.of_update(changed, Change.PAID, order.id)
     if status == FAILURE:
@@ -248,7 +247,7 @@ def _process_refund(order, ref_id):
     status, message = _result(body)
     if status != SUCCESS:
         return outcomes.waiting(f"refund {ref_id} is {status or 'unknown'} at Paytm: {message}")
-    refunded = methods.minor_amount(body.get("totalRefundAmount") or body.get("refundAmount"), order.currency)
+    refunded = money.minor_amount(body.get("totalRefundAmount") or body.get("refundAmount"), order.currency)
     if refunded is None or refunded < order.total:
         return outcomes.Outcome(Change.UNCHANGED,
                                 f"partial refund of {body.get('refundAmount')} recorded by Paytm; order unchanged")
@@ -270,7 +269,7 @@ def request_refund(order, refund):
         raise PaymentError(f"order {order.reference} has no Paytm transaction to refund")
     body = _post("/refund/apply", {
         "mid": config.PAYTM_MID, "txnType": "REFUND", "orderId": order.reference, "txnId": order.payment_ref,
-        "refId": refund_id(order), "refundAmount": methods.decimal_amount(order.total, order.currency)})
+        "refId": refund_id(order), "refundAmount": money.decimal_amount(order.total, order.currency)})
     status, message = _result(body)
     if status not in (PENDING, SUCCESS):
         raise PaymentError(f"Paytm refused the refund: {message or status}")
