@@ -78,7 +78,7 @@ def _queue_failure_alert(failed):
 
 
 # ---------------------------------------------------------------------------
-# Catalog: thumbnails and moderation notifications (issue 2)
+# Catalog: thumbnails of uploads, and the sellers' notices of moderation decisions
 # ---------------------------------------------------------------------------
 
 from shop.catalog import images  # noqa: E402
@@ -121,9 +121,9 @@ def notify_product_rejected(review_id):
 
 
 # ---------------------------------------------------------------------------
-# Orders and payments: the seed's Payment webhook -> process_webhook ->
-# PurchaseCompleted -> process_purchase, and process_webhook -> generate_invoice
-# -> send_invoice_email
+# Orders and payments: a payment's webhook -> process_webhook, which fires
+# PurchaseCompleted -> process_purchase; and the payment chain process_webhook ->
+# generate_invoice -> send_invoice_email
 # ---------------------------------------------------------------------------
 
 from shop.orders import fulfilment  # noqa: E402
@@ -223,8 +223,9 @@ def deliver_test_event(order_id, event_type):
 def dispatch_webhook(received):
     """Start the work for a newly stored event; call inside the transaction that stored it.
 
-    An event that reports a payment starts the seed's chain, so the invoice is
-    made and mailed once the payment is verified; any other event starts
+    An event that reports a payment starts the payment chain (process_webhook ->
+    generate_invoice -> send_invoice_email), so the invoice is made and mailed
+    once the payment is verified; any other event starts
     process_webhook alone.
     """
     event = received.event
