@@ -17,7 +17,6 @@ import os
 import secrets
 import socket
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlparse
 
 from shop.errors import ConfigError
@@ -129,7 +128,7 @@ class Settings:
     APP_NAME: str
     DATA_DIR: Path
     # None in local development until start() has generated and kept one in DATA_DIR.
-    APP_SECRET: Optional[str]
+    APP_SECRET: str | None
     SECURE_COOKIES: bool
     DATABASE_URL: str
 
@@ -153,13 +152,13 @@ class Settings:
     QUEUE_FAILED_RETENTION_HOURS: int
 
     # Payment gateways.
-    STRIPE_SECRET_KEY: Optional[str]
-    STRIPE_WEBHOOK_SECRET: Optional[str]
-    STRIPE_API_BASE: Optional[str]
+    STRIPE_SECRET_KEY: str | None
+    STRIPE_WEBHOOK_SECRET: str | None
+    STRIPE_API_BASE: str | None
     STRIPE_ENABLED: bool
-    PAYTM_MID: Optional[str]
-    PAYTM_MERCHANT_KEY: Optional[str]
-    PAYTM_WEBSITE: Optional[str]
+    PAYTM_MID: str | None
+    PAYTM_MERCHANT_KEY: str | None
+    PAYTM_WEBSITE: str | None
     PAYTM_HOST: str
     PAYTM_ENABLED: bool
     TEST_PAYMENTS_ENABLED: bool
@@ -168,8 +167,8 @@ class Settings:
     MAIL_MAILER: str
     MAIL_HOST: str
     MAIL_PORT: int
-    MAIL_USERNAME: Optional[str]
-    MAIL_PASSWORD: Optional[str]
+    MAIL_USERNAME: str | None
+    MAIL_PASSWORD: str | None
     MAIL_ENCRYPTION: str
     MAIL_TIMEOUT: float
     MAIL_FROM: str
@@ -180,7 +179,7 @@ class Settings:
     COMMISSION_PERCENT: float
     DOWNLOAD_LINK_TTL_HOURS: int
     DOWNLOAD_LIMIT: int
-    DOWNLOAD_ACCEL_PREFIX: Optional[str]
+    DOWNLOAD_ACCEL_PREFIX: str | None
     UPLOAD_MAX_MB: int
     THUMBNAIL_MAX_MB: int
     IMAGE_MAX_PIXELS: int
@@ -196,7 +195,7 @@ class Settings:
     LOGIN_MAX_FAILURES: int
     LOGIN_LOCKOUT_SECONDS: int
     SESSION_DAYS: int
-    METRICS_TOKEN: Optional[str]
+    METRICS_TOKEN: str | None
     ALERT_WAIT_SECONDS: int
     ALERT_FAILURE_RATE: float
     ALERT_COOLDOWN_MINUTES: int
