@@ -1,4 +1,4 @@
-"""The web app `app` (marketplace:app is the WSGI entry point) and the CLI `main()`.
+"""The web app `app` (marketplace:app is the WSGI entry point).
 
 Each module of shop_web/ holds the pages of one audience; they are attached here.
 The request hooks open the database connection, load the visitor and refuse
@@ -20,6 +20,9 @@ from shop_web import common
 from shop.errors import MarketplaceError, TooManyRequests
 
 log = logging.getLogger("marketplace")
+
+# gunicorn imports this module to start the web app: the web process's start-up.
+tasks.start()
 
 app = Bottle()
 app.install(common.CSRFPlugin())
@@ -188,15 +191,10 @@ for _area in (accounts, storefront, seller, admin, checkout, customer, webhooks,
     _area.routes.attach(app)
 
 
-def main(argv=None):
-    """The `marketplace` command."""
+if __name__ == "__main__":  # `python marketplace.py ...` is the `marketplace` command
     from shop import cli
 
-    return cli.main(sys.argv[1:] if argv is None else argv)
+    sys.exit(cli.main())
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-__all__ = ["app", "main", "tasks"]
+__all__ = ["app", "tasks"]

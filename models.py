@@ -12,7 +12,6 @@ import unicodedata
 
 from peewee import (
     BigIntegerField,
-    BooleanField,
     CharField,
     DatabaseProxy,
     DateTimeField,
@@ -437,11 +436,6 @@ class SimulatedPayment(BaseModel):
     currency = CharField(max_length=3)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
-
-
-MODELS = [User, Session, LoginFailure, Product, ProductReview, Notification, OutboundMail,
-          CartItem, Order, OrderItem, WebhookEvent, TransactionItem, LedgerEntry, DownloadLink,
-          Invoice, Refund, SimulatedPayment]
 
 
 def all_models():

@@ -3,16 +3,20 @@
 Jobs are thin: they take ids, load their rows and call the service that does
 the work. This module never imports marketplace: the consumer must not build
 the web app.
+
+Importing this module only declares the jobs. A process that runs or dispatches
+them calls `start()` first; huey_consumer does so by asking for `tasks.huey`.
 """
 
+import importlib
 import logging
 
+from shop import config
 import models
 from shop.runtime import setup_job_runtime
-from job_runtime.monitoring import metrics  # its roll-up tables are created with every other table
-from job_runtime import crontab, huey, job, on_failure, periodic  # noqa: F401  (huey is what huey_consumer loads)
-
-setup_job_runtime()
+import job_runtime
+from job_runtime import crontab, job, on_failure, periodic
+from job_runtime.monitoring import metrics
 
 log = logging.getLogger("tasks")
 
@@ -74,7 +78,7 @@ def _queue_failure_alert(failed):
 
 
 # ---------------------------------------------------------------------------
-# Catalog: thumbnails and moderation notifications (issue 2)
+# Catalog: thumbnails of uploads, and the sellers' notices of moderation decisions
 # ---------------------------------------------------------------------------
 
 from shop.catalog import images  # noqa: E402
@@ -117,13 +121,14 @@ def notify_product_rejected(review_id):
 
 
 # ---------------------------------------------------------------------------
-# Orders and payments: the seed's Payment webhook -> process_webhook ->
-# PurchaseCompleted -> process_purchase, and process_webhook -> generate_invoice
-# -> send_invoice_email
+# Orders and payments: a payment's webhook -> process_webhook, which fires
+# PurchaseCompleted -> process_purchase; and the payment chain process_webhook ->
+# generate_invoice -> send_invoice_email
 # ---------------------------------------------------------------------------
 
 from shop.orders import fulfilment  # noqa: E402
 from shop.payments import gateways  # noqa: E402
+from shop.payments.outcomes import Change  # noqa: E402
 from shop.orders import invoices  # noqa: E402
 from shop.payments import testpay  # noqa: E402
 from shop.payments import webhooks  # noqa: E402
@@ -191,7 +196,7 @@ def send_refund_email(order_id):
 @job(queue="high", tries=3, backoff=10, timeout=60, unique_for=30)
 def reconcile_order(order_id):
     """From the success page: ask the gateway about a still-pending order and settle it."""
-    if gateways.reconcile(order_id) == "paid":
+    if gateways.reconcile(order_id).change is Change.PAID:
         chain([generate_invoice.s(order_id), send_invoice_email.s(order_id)]).dispatch()
 
 
@@ -218,8 +223,9 @@ def deliver_test_event(order_id, event_type):
 def dispatch_webhook(received):
     """Start the work for a newly stored event; call inside the transaction that stored it.
 
-    An event that reports a payment starts the seed's chain, so the invoice is
-    made and mailed once the payment is verified; any other event starts
+    An event that reports a payment starts the payment chain (process_webhook ->
+    generate_invoice -> send_invoice_email), so the invoice is made and mailed
+    once the payment is verified; any other event starts
     process_webhook alone.
     """
     event = received.event
@@ -232,12 +238,29 @@ def dispatch_webhook(received):
 
 
 # ---------------------------------------------------------------------------
-# Jobs of other modules named by JOB_MODULES
+# Start-up of a process that runs or dispatches jobs
 # ---------------------------------------------------------------------------
 
-import importlib  # noqa: E402
+_started = False
 
-from shop import config  # noqa: E402
 
-for _module in config.JOB_MODULES:
-    importlib.import_module(_module)
+def start():
+    """Check the settings and prepare DATA_DIR, point the job runtime at the shop's
+    database and queue, and load the jobs of the modules JOB_MODULES names; once per
+    process. A bad setting stops the process with one line. Returns the Huey instance."""
+    global _started
+    if not _started:
+        config.start_or_exit()
+        setup_job_runtime()
+        _started = True
+        for module in config.JOB_MODULES:
+            importlib.import_module(module)
+    return job_runtime.huey
+
+
+def __getattr__(name):
+    # `huey_consumer tasks.huey` asks for the Huey instance before anything else:
+    # that is the consumer process starting.
+    if name == "huey":
+        return start()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

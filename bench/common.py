@@ -85,7 +85,8 @@ class Shop:
         import models
         import tasks  # noqa: F401  (every model and job)
 
-        config.load(self.env, dotenv=False)
+        config.configure(self.env, dotenv=False)
+        config.prepare_data_dir()
         models.init_db()
         models.create_tables()
         runtime.setup_job_runtime()
@@ -115,7 +116,8 @@ class Shop:
         from shop import runtime
 
         self.env.update({k: str(v) for k, v in settings.items()})
-        config.load(self.env, dotenv=False)
+        config.configure(self.env, dotenv=False)
+        config.prepare_data_dir()
         runtime.setup_job_runtime()
 
     def _spawn(self, args, log_name):

@@ -32,8 +32,7 @@ def setup_logging(level=None):
 
 
 def cmd_init(args):
-    import tasks  # noqa: F401  (loads every service, so every model is known)
-
+    # main() has imported tasks, which loads every service, so every model is known.
     models.init_db()
     models.create_tables()
     for folder in (config.UPLOADS_DIR, config.MEDIA_DIR, config.INVOICES_DIR, config.MAIL_DIR):
@@ -197,6 +196,10 @@ def build_parser():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
+        config.start()
+        import tasks  # every job declared, and the job runtime set up, for the commands that dispatch or run them
+
+        tasks.start()
         parser = build_parser()
         args = parser.parse_args(argv)
         setup_logging(logging.DEBUG if getattr(args, "verbose", False) else None)

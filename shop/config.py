@@ -1,10 +1,18 @@
-"""Settings, read once from the environment and from a `.env` file in the app root.
+"""Settings: one frozen `Settings`, built by `load_settings()` from the environment
+and from a `.env` file in the app root.
 
-Every other module reads settings as `config.NAME`, never from os.environ, so a
-test can call `config.load({...})` to start from a clean slate. A bad or missing
-setting raises ConfigError with one line that names the variable.
+Only `load_settings()` reads os.environ. Every other module reads a setting as
+`config.NAME`, which is the attribute of the current Settings (loaded on first
+use); a test makes its own the current ones with `config.configure(environ)`.
+A bad or missing setting raises ConfigError with one line that names the variable.
+
+Importing this module reads nothing and writes nothing. The one step that writes,
+creating DATA_DIR and keeping a generated APP_SECRET for local development in it,
+is `start()`, which every process runs once as it starts: the consumer and the
+web app through tasks.start(), the `marketplace` command in its main().
 """
 
+import dataclasses
 import os
 import secrets
 import socket
@@ -61,31 +69,25 @@ class _Reader:
             raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
         return value
 
-    def int(self, name, default, minimum=None, maximum=None):
+    def _number(self, name, default, parse, kind, minimum=None, maximum=None):
         raw = self.str(name)
         if raw is None:
             return default
         try:
-            value = int(raw)
+            value = parse(raw)
         except ValueError:
-            raise ConfigError(f"{name} must be a whole number; got {raw!r}") from None
+            raise ConfigError(f"{name} must be {kind}; got {raw!r}") from None
         if minimum is not None and value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}; got {value}")
         if maximum is not None and value > maximum:
             raise ConfigError(f"{name} must be at most {maximum}; got {value}")
         return value
 
+    def int(self, name, default, minimum=None, maximum=None):
+        return self._number(name, default, int, "a whole number", minimum, maximum)
+
     def float(self, name, default, minimum=None):
-        raw = self.str(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number; got {raw!r}") from None
-        if minimum is not None and value < minimum:
-            raise ConfigError(f"{name} must be at least {minimum}; got {value}")
-        return value
+        return self._number(name, default, float, "a number", minimum)
 
     def bool(self, name, default):
         raw = self.str(name)
@@ -105,20 +107,110 @@ class _Reader:
         return value.rstrip("/")
 
     def percent(self, name, default):
-        raw = self.str(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a percentage between 0 and 100; got {raw!r}") from None
+        kind = "a percentage between 0 and 100"
+        value = self._number(name, default, float, kind)
         if not 0 <= value <= 100:
-            raise ConfigError(f"{name} must be a percentage between 0 and 100; got {raw!r}")
+            raise ConfigError(f"{name} must be {kind}; got {self.str(name)!r}")
         return value
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting of the shop, one attribute each, named as in the environment.
+
+    Paths are resolved; derived values (SECURE_COOKIES, the *_ENABLED switches, the
+    folders under DATA_DIR) are worked out once, here, so no caller repeats the rule.
+    """
+
+    APP_ENV: str
+    DEBUG: bool
+    APP_URL: str
+    APP_NAME: str
+    DATA_DIR: Path
+    # None in local development until start() has generated and kept one in DATA_DIR.
+    APP_SECRET: str | None
+    SECURE_COOKIES: bool
+    DATABASE_URL: str
+
+    # The queue and the job runtime (README "Job system").
+    QUEUE_CONNECTION: str
+    QUEUE_NAME: str
+    QUEUE_SQLITE_PATH: Path
+    REDIS_URL: str
+    QUEUE_POLL_MAX_DELAY: float
+    QUEUE_SWEEP_SECONDS: int
+    QUEUE_WORKER_STALE_SECONDS: int
+    QUEUE_HEARTBEAT_SECONDS: float
+    QUEUE_WORKER_MEMORY_MB: int
+    QUEUE_WORKER_MAX_SECONDS: int
+    QUEUE_TIMEOUT_GRACE_SECONDS: float
+    QUEUE_HOSTNAME: str
+    JOB_MODULES: tuple
+    QUEUE_ASYNC_COMMIT: bool
+    QUEUE_MAX_LOST: int
+    QUEUE_JOB_RETENTION_HOURS: int
+    QUEUE_FAILED_RETENTION_HOURS: int
+
+    # Payment gateways.
+    STRIPE_SECRET_KEY: str | None
+    STRIPE_WEBHOOK_SECRET: str | None
+    STRIPE_API_BASE: str | None
+    STRIPE_ENABLED: bool
+    PAYTM_MID: str | None
+    PAYTM_MERCHANT_KEY: str | None
+    PAYTM_WEBSITE: str | None
+    PAYTM_HOST: str
+    PAYTM_ENABLED: bool
+    TEST_PAYMENTS_ENABLED: bool
+
+    # Mail.
+    MAIL_MAILER: str
+    MAIL_HOST: str
+    MAIL_PORT: int
+    MAIL_USERNAME: str | None
+    MAIL_PASSWORD: str | None
+    MAIL_ENCRYPTION: str
+    MAIL_TIMEOUT: float
+    MAIL_FROM: str
+    MAIL_DIR: Path
+
+    # Money, downloads and uploads.
+    CURRENCY: str
+    COMMISSION_PERCENT: float
+    DOWNLOAD_LINK_TTL_HOURS: int
+    DOWNLOAD_LIMIT: int
+    DOWNLOAD_ACCEL_PREFIX: str | None
+    UPLOAD_MAX_MB: int
+    THUMBNAIL_MAX_MB: int
+    IMAGE_MAX_PIXELS: int
+    THUMBNAIL_WIDTHS: tuple
+    UPLOADS_DIR: Path
+    MEDIA_DIR: Path
+    INVOICES_DIR: Path
+
+    # The web app, sign-in, monitoring and logs.
+    WEB_BIND: str
+    WEB_CONCURRENCY: int
+    WEB_THREADS: int
+    LOGIN_MAX_FAILURES: int
+    LOGIN_LOCKOUT_SECONDS: int
+    SESSION_DAYS: int
+    METRICS_TOKEN: str | None
+    ALERT_WAIT_SECONDS: int
+    ALERT_FAILURE_RATE: float
+    ALERT_COOLDOWN_MINUTES: int
+    LOG_LEVEL: str
+
+
+SETTING_NAMES = frozenset(field.name for field in dataclasses.fields(Settings))
+
+
+def _local_secret_path(data_dir):
+    return data_dir / "app_secret"
+
+
 def _app_secret(read, app_env, data_dir):
-    """APP_SECRET, or in local development one generated once and kept in data/."""
+    """APP_SECRET, or in local development the one kept in DATA_DIR (None until start() makes it)."""
     secret = read.str("APP_SECRET")
     if secret:
         if len(secret) < 32:
@@ -126,52 +218,42 @@ def _app_secret(read, app_env, data_dir):
         return secret
     if app_env == "production":
         raise ConfigError("APP_SECRET must be set when APP_ENV=production")
-    path = data_dir / "app_secret"
     try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        secret = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secret)
-        return secret
-    except FileExistsError:  # pragma: no cover - another process won the race
-        return path.read_text().strip()
+        return _local_secret_path(data_dir).read_text().strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
-def load(environ=None, dotenv=True):
-    """(Re)compute every setting from `environ` (default: os.environ plus .env)."""
+def load_settings(environ=None, dotenv=True):
+    """The Settings of `environ` (default: os.environ), over the app root's .env when
+    `dotenv` is true. Reads, never writes; raises ConfigError naming a bad setting."""
     env = {}
     # The test suite runs with APP_ENV=testing and must not see a developer's .env.
     if dotenv and os.environ.get("APP_ENV") != "testing":
         env.update(read_dotenv(APP_ROOT / ".env"))
     env.update(os.environ if environ is None else environ)
     read = _Reader(env)
-    g = globals()
+    s = {}
 
     app_env = read.choice("APP_ENV", ENVIRONMENTS, "local")
     data_dir = Path(read.str("DATA_DIR", str(APP_ROOT / "data"))).resolve()
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"DATA_DIR {data_dir} cannot be created: {exc.strerror}") from None
 
-    g["APP_ENV"] = app_env
-    g["DEBUG"] = read.bool("DEBUG", False)
-    g["APP_URL"] = read.url("APP_URL", "http://127.0.0.1:8080")
-    g["APP_NAME"] = read.str("APP_NAME", "Marketplace")
-    g["DATA_DIR"] = data_dir
-    g["APP_SECRET"] = _app_secret(read, app_env, data_dir)
-    g["SECURE_COOKIES"] = g["APP_URL"].startswith("https://")
+    s["APP_ENV"] = app_env
+    s["DEBUG"] = read.bool("DEBUG", False)
+    s["APP_URL"] = read.url("APP_URL", "http://127.0.0.1:8080")
+    s["APP_NAME"] = read.str("APP_NAME", "Marketplace")
+    s["DATA_DIR"] = data_dir
+    s["APP_SECRET"] = _app_secret(read, app_env, data_dir)
+    s["SECURE_COOKIES"] = s["APP_URL"].startswith("https://")
 
     database_url = read.str("DATABASE_URL", f"sqlite:///{data_dir / 'marketplace.db'}")
     if urlparse(database_url).scheme not in ("sqlite", "postgres", "postgresql", "postgresext"):
         raise ConfigError(f"DATABASE_URL must be a sqlite:/// or postgresql:// URL; got {database_url!r}")
-    g["DATABASE_URL"] = database_url
+    s["DATABASE_URL"] = database_url
 
-    g["QUEUE_CONNECTION"] = read.choice("QUEUE_CONNECTION", QUEUE_CONNECTIONS, "sqlite")
-    g["QUEUE_NAME"] = read.str("QUEUE_NAME", "marketplace")
-    g["QUEUE_SQLITE_PATH"] = data_dir / "queue.db"
+    s["QUEUE_CONNECTION"] = read.choice("QUEUE_CONNECTION", QUEUE_CONNECTIONS, "sqlite")
+    s["QUEUE_NAME"] = read.str("QUEUE_NAME", "marketplace")
+    s["QUEUE_SQLITE_PATH"] = data_dir / "queue.db"
     redis_url = read.str("REDIS_URL")
     if redis_url is None:
         password = read.str("REDIS_PASSWORD")
@@ -183,88 +265,162 @@ def load(environ=None, dotenv=True):
         redis_url = f"redis://{auth}{host}:{port}/{read.int('REDIS_DB', 0, 0)}"
     elif urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"REDIS_URL must be a redis:// URL; got {redis_url!r}")
-    g["REDIS_URL"] = redis_url
-    if g["QUEUE_CONNECTION"] == "postgres" and not database_url.startswith("postgres"):
+    s["REDIS_URL"] = redis_url
+    if s["QUEUE_CONNECTION"] == "postgres" and not database_url.startswith("postgres"):
         raise ConfigError("QUEUE_CONNECTION=postgres needs DATABASE_URL to be a postgresql:// URL")
 
-    # Job runtime: see jobs.py and README "Job system".
-    g["QUEUE_POLL_MAX_DELAY"] = read.float("QUEUE_POLL_MAX_DELAY", 0.25, 0.01)
-    g["QUEUE_SWEEP_SECONDS"] = read.int("QUEUE_SWEEP_SECONDS", 15, 1)
-    g["QUEUE_WORKER_STALE_SECONDS"] = read.int("QUEUE_WORKER_STALE_SECONDS", 30, 5)
-    g["QUEUE_HEARTBEAT_SECONDS"] = read.float("QUEUE_HEARTBEAT_SECONDS", 5, 0.2)
-    g["QUEUE_WORKER_MEMORY_MB"] = read.int("QUEUE_WORKER_MEMORY_MB", 0, 0)
-    g["QUEUE_WORKER_MAX_SECONDS"] = read.int("QUEUE_WORKER_MAX_SECONDS", 0, 0)
-    g["QUEUE_TIMEOUT_GRACE_SECONDS"] = read.float("QUEUE_TIMEOUT_GRACE_SECONDS", 5, 0.1)
+    # The job runtime's settings: see shop/runtime.py and README "Job system".
+    s["QUEUE_POLL_MAX_DELAY"] = read.float("QUEUE_POLL_MAX_DELAY", 0.25, 0.01)
+    s["QUEUE_SWEEP_SECONDS"] = read.int("QUEUE_SWEEP_SECONDS", 15, 1)
+    s["QUEUE_WORKER_STALE_SECONDS"] = read.int("QUEUE_WORKER_STALE_SECONDS", 30, 5)
+    s["QUEUE_HEARTBEAT_SECONDS"] = read.float("QUEUE_HEARTBEAT_SECONDS", 5, 0.2)
+    s["QUEUE_WORKER_MEMORY_MB"] = read.int("QUEUE_WORKER_MEMORY_MB", 0, 0)
+    s["QUEUE_WORKER_MAX_SECONDS"] = read.int("QUEUE_WORKER_MAX_SECONDS", 0, 0)
+    s["QUEUE_TIMEOUT_GRACE_SECONDS"] = read.float("QUEUE_TIMEOUT_GRACE_SECONDS", 5, 0.1)
     # How workers name their host in heartbeats; two consumers on one machine may pose as two hosts.
-    g["QUEUE_HOSTNAME"] = read.str("QUEUE_HOSTNAME", socket.gethostname())
+    s["QUEUE_HOSTNAME"] = read.str("QUEUE_HOSTNAME", socket.gethostname())
     # Further modules whose jobs the consumer loads (a site's own jobs; the tests' sample jobs).
-    g["JOB_MODULES"] = tuple(m.strip() for m in read.str("JOB_MODULES", "").split(",") if m.strip())
-    g["QUEUE_ASYNC_COMMIT"] = read.bool("QUEUE_ASYNC_COMMIT", True)
-    g["QUEUE_MAX_LOST"] = read.int("QUEUE_MAX_LOST", 10, 1)
-    g["QUEUE_JOB_RETENTION_HOURS"] = read.int("QUEUE_JOB_RETENTION_HOURS", 24 * 7, 1)
-    g["QUEUE_FAILED_RETENTION_HOURS"] = read.int("QUEUE_FAILED_RETENTION_HOURS", 24 * 30, 1)
+    s["JOB_MODULES"] = tuple(m.strip() for m in read.str("JOB_MODULES", "").split(",") if m.strip())
+    s["QUEUE_ASYNC_COMMIT"] = read.bool("QUEUE_ASYNC_COMMIT", True)
+    s["QUEUE_MAX_LOST"] = read.int("QUEUE_MAX_LOST", 10, 1)
+    s["QUEUE_JOB_RETENTION_HOURS"] = read.int("QUEUE_JOB_RETENTION_HOURS", 24 * 7, 1)
+    s["QUEUE_FAILED_RETENTION_HOURS"] = read.int("QUEUE_FAILED_RETENTION_HOURS", 24 * 30, 1)
 
-    g["STRIPE_SECRET_KEY"] = read.str("STRIPE_SECRET_KEY")
-    g["STRIPE_WEBHOOK_SECRET"] = read.str("STRIPE_WEBHOOK_SECRET")
-    if bool(g["STRIPE_SECRET_KEY"]) != bool(g["STRIPE_WEBHOOK_SECRET"]):
-        missing = "STRIPE_WEBHOOK_SECRET" if g["STRIPE_SECRET_KEY"] else "STRIPE_SECRET_KEY"
+    s["STRIPE_SECRET_KEY"] = read.str("STRIPE_SECRET_KEY")
+    s["STRIPE_WEBHOOK_SECRET"] = read.str("STRIPE_WEBHOOK_SECRET")
+    if bool(s["STRIPE_SECRET_KEY"]) != bool(s["STRIPE_WEBHOOK_SECRET"]):
+        missing = "STRIPE_WEBHOOK_SECRET" if s["STRIPE_SECRET_KEY"] else "STRIPE_SECRET_KEY"
         raise ConfigError(f"{missing} must be set too: Stripe needs both keys")
-    g["STRIPE_API_BASE"] = read.str("STRIPE_API_BASE")
-    g["STRIPE_ENABLED"] = bool(g["STRIPE_SECRET_KEY"])
+    s["STRIPE_API_BASE"] = read.str("STRIPE_API_BASE")
+    s["STRIPE_ENABLED"] = bool(s["STRIPE_SECRET_KEY"])
 
     paytm = {name: read.str(name) for name in ("PAYTM_MID", "PAYTM_MERCHANT_KEY", "PAYTM_WEBSITE")}
     if any(paytm.values()) and not all(paytm.values()):
         missing = next(name for name, value in paytm.items() if not value)
         raise ConfigError(f"{missing} must be set too: Paytm needs PAYTM_MID, PAYTM_MERCHANT_KEY and PAYTM_WEBSITE")
-    g.update(paytm)
-    g["PAYTM_HOST"] = read.url("PAYTM_HOST", "https://securegw-stage.paytm.in")
-    g["PAYTM_ENABLED"] = all(paytm.values())
+    s.update(paytm)
+    s["PAYTM_HOST"] = read.url("PAYTM_HOST", "https://securegw-stage.paytm.in")
+    s["PAYTM_ENABLED"] = all(paytm.values())
 
     # The test-mode gateway only exists when nothing real is configured, and never in production.
-    g["TEST_PAYMENTS_ENABLED"] = app_env != "production" and not (g["STRIPE_ENABLED"] or g["PAYTM_ENABLED"])
+    s["TEST_PAYMENTS_ENABLED"] = app_env != "production" and not (s["STRIPE_ENABLED"] or s["PAYTM_ENABLED"])
 
-    g["MAIL_MAILER"] = read.choice("MAIL_MAILER", MAILERS, "file")
-    g["MAIL_HOST"] = read.str("MAIL_HOST", "127.0.0.1")
-    g["MAIL_PORT"] = read.int("MAIL_PORT", 25, 1, 65535)
-    g["MAIL_USERNAME"] = read.str("MAIL_USERNAME")
-    g["MAIL_PASSWORD"] = read.str("MAIL_PASSWORD")
-    g["MAIL_ENCRYPTION"] = read.choice("MAIL_ENCRYPTION", ("none", "starttls", "tls"), "none")
-    g["MAIL_TIMEOUT"] = read.float("MAIL_TIMEOUT", 10, 0.1)
-    g["MAIL_FROM"] = read.str("MAIL_FROM", "Marketplace <shop@localhost>")
-    g["MAIL_DIR"] = data_dir / "mail"
+    s["MAIL_MAILER"] = read.choice("MAIL_MAILER", MAILERS, "file")
+    s["MAIL_HOST"] = read.str("MAIL_HOST", "127.0.0.1")
+    s["MAIL_PORT"] = read.int("MAIL_PORT", 25, 1, 65535)
+    s["MAIL_USERNAME"] = read.str("MAIL_USERNAME")
+    s["MAIL_PASSWORD"] = read.str("MAIL_PASSWORD")
+    s["MAIL_ENCRYPTION"] = read.choice("MAIL_ENCRYPTION", ("none", "starttls", "tls"), "none")
+    s["MAIL_TIMEOUT"] = read.float("MAIL_TIMEOUT", 10, 0.1)
+    s["MAIL_FROM"] = read.str("MAIL_FROM", "Marketplace <shop@localhost>")
+    s["MAIL_DIR"] = data_dir / "mail"
 
-    g["CURRENCY"] = read.str("CURRENCY", "USD").upper()
-    if len(g["CURRENCY"]) != 3 or not g["CURRENCY"].isalpha():
-        raise ConfigError(f"CURRENCY must be a three-letter ISO code; got {g['CURRENCY']!r}")
-    g["COMMISSION_PERCENT"] = read.percent("COMMISSION_PERCENT", 10.0)
-    g["DOWNLOAD_LINK_TTL_HOURS"] = read.int("DOWNLOAD_LINK_TTL_HOURS", 48, 1)
-    g["DOWNLOAD_LIMIT"] = read.int("DOWNLOAD_LIMIT", 5, 1)
-    g["DOWNLOAD_ACCEL_PREFIX"] = read.str("DOWNLOAD_ACCEL_PREFIX")
+    s["CURRENCY"] = read.str("CURRENCY", "USD").upper()
+    if len(s["CURRENCY"]) != 3 or not s["CURRENCY"].isalpha():
+        raise ConfigError(f"CURRENCY must be a three-letter ISO code; got {s['CURRENCY']!r}")
+    s["COMMISSION_PERCENT"] = read.percent("COMMISSION_PERCENT", 10.0)
+    s["DOWNLOAD_LINK_TTL_HOURS"] = read.int("DOWNLOAD_LINK_TTL_HOURS", 48, 1)
+    s["DOWNLOAD_LIMIT"] = read.int("DOWNLOAD_LIMIT", 5, 1)
+    s["DOWNLOAD_ACCEL_PREFIX"] = read.str("DOWNLOAD_ACCEL_PREFIX")
 
-    g["UPLOAD_MAX_MB"] = read.int("UPLOAD_MAX_MB", 100, 1)
-    g["THUMBNAIL_MAX_MB"] = read.int("THUMBNAIL_MAX_MB", 10, 1)
-    g["IMAGE_MAX_PIXELS"] = read.int("IMAGE_MAX_PIXELS", 40_000_000, 1000)
-    g["THUMBNAIL_WIDTHS"] = (160, 480, 960)
-    g["UPLOADS_DIR"] = data_dir / "products"
-    g["MEDIA_DIR"] = data_dir / "media"
-    g["INVOICES_DIR"] = data_dir / "invoices"
+    s["UPLOAD_MAX_MB"] = read.int("UPLOAD_MAX_MB", 100, 1)
+    s["THUMBNAIL_MAX_MB"] = read.int("THUMBNAIL_MAX_MB", 10, 1)
+    s["IMAGE_MAX_PIXELS"] = read.int("IMAGE_MAX_PIXELS", 40_000_000, 1000)
+    s["THUMBNAIL_WIDTHS"] = (160, 480, 960)
+    s["UPLOADS_DIR"] = data_dir / "products"
+    s["MEDIA_DIR"] = data_dir / "media"
+    s["INVOICES_DIR"] = data_dir / "invoices"
 
-    g["WEB_BIND"] = read.str("WEB_BIND", "127.0.0.1:8080")
-    g["WEB_CONCURRENCY"] = read.int("WEB_CONCURRENCY", 2, 1)
-    g["WEB_THREADS"] = read.int("WEB_THREADS", 4, 1)
-    g["LOGIN_MAX_FAILURES"] = read.int("LOGIN_MAX_FAILURES", 5, 1)
-    g["LOGIN_LOCKOUT_SECONDS"] = read.int("LOGIN_LOCKOUT_SECONDS", 300, 1)
-    g["SESSION_DAYS"] = read.int("SESSION_DAYS", 14, 1)
-    g["METRICS_TOKEN"] = read.str("METRICS_TOKEN")
-    g["ALERT_WAIT_SECONDS"] = read.int("ALERT_WAIT_SECONDS", 120, 1)
-    g["ALERT_FAILURE_RATE"] = read.percent("ALERT_FAILURE_RATE", 20.0)
-    g["ALERT_COOLDOWN_MINUTES"] = read.int("ALERT_COOLDOWN_MINUTES", 30, 1)
-    g["LOG_LEVEL"] = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
-    return g
+    s["WEB_BIND"] = read.str("WEB_BIND", "127.0.0.1:8080")
+    s["WEB_CONCURRENCY"] = read.int("WEB_CONCURRENCY", 2, 1)
+    s["WEB_THREADS"] = read.int("WEB_THREADS", 4, 1)
+    s["LOGIN_MAX_FAILURES"] = read.int("LOGIN_MAX_FAILURES", 5, 1)
+    s["LOGIN_LOCKOUT_SECONDS"] = read.int("LOGIN_LOCKOUT_SECONDS", 300, 1)
+    s["SESSION_DAYS"] = read.int("SESSION_DAYS", 14, 1)
+    s["METRICS_TOKEN"] = read.str("METRICS_TOKEN")
+    s["ALERT_WAIT_SECONDS"] = read.int("ALERT_WAIT_SECONDS", 120, 1)
+    s["ALERT_FAILURE_RATE"] = read.percent("ALERT_FAILURE_RATE", 20.0)
+    s["ALERT_COOLDOWN_MINUTES"] = read.int("ALERT_COOLDOWN_MINUTES", 30, 1)
+    s["LOG_LEVEL"] = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
+    return Settings(**s)
 
 
-try:
-    load()
-except ConfigError as _exc:
-    # Any process (web, consumer, CLI) stops here with one line naming the setting.
-    raise SystemExit(f"Configuration error: {_exc}") from None
+# ---------------------------------------------------------------------------
+# The current settings of this process
+# ---------------------------------------------------------------------------
+
+_current = None
+
+
+def configure(environ=None, dotenv=True):
+    """Load the settings of `environ` (see load_settings) and make them the current ones."""
+    return use(load_settings(environ, dotenv))
+
+
+def use(settings):
+    """Make `settings` the ones every `config.NAME` reads; returns them."""
+    global _current
+    _current = settings
+    return settings
+
+
+def current():
+    """The current Settings, loaded from the environment on first use."""
+    return _current if _current is not None else configure()
+
+
+def __getattr__(name):
+    # `config.UPLOAD_MAX_MB` reads the current Settings, so callers need no handle on them.
+    if name in SETTING_NAMES:
+        return getattr(current(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------------------
+# Start-up
+# ---------------------------------------------------------------------------
+
+
+def prepare_data_dir(settings=None):
+    """Create DATA_DIR and, in local development without APP_SECRET, generate the
+    secret once and keep it there (readable by the owner only). Returns the settings
+    with the secret filled in, now the current ones."""
+    settings = settings or current()
+    try:
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"DATA_DIR {settings.DATA_DIR} cannot be created: {exc.strerror}") from None
+    if settings.APP_SECRET is None:
+        settings = dataclasses.replace(settings, APP_SECRET=_keep_local_secret(settings.DATA_DIR))
+    return use(settings)
+
+
+def _keep_local_secret(data_dir):
+    path = _local_secret_path(data_dir)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    secret = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # pragma: no cover - another process won the race
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def start():
+    """A process's first step (web app, consumer, CLI): the current settings, checked,
+    with DATA_DIR ready. Raises ConfigError naming a bad setting."""
+    return prepare_data_dir(current())
+
+
+def start_or_exit():
+    """start(), for an entry point that others import (gunicorn's marketplace:app,
+    huey_consumer's tasks.huey): a bad setting stops the process with one line."""
+    try:
+        return start()
+    except ConfigError as exc:
+        raise SystemExit(f"Configuration error: {exc}") from None

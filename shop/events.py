@@ -1,4 +1,4 @@
-"""Domain events with queued listeners: the seed's `PurchaseCompleted -> ProcessPurchase`.
+"""Domain events with queued listeners, such as a paid order's `PurchaseCompleted -> process_purchase`.
 
     PurchaseCompleted = Event("PurchaseCompleted")
 

@@ -1,4 +1,5 @@
-"""Money: integer minor units with a currency. The one formatter, parser and splitter."""
+"""Money: integer minor units with a currency. The one formatter, parser and splitter,
+and the plain major-unit text that gateways and forms speak."""
 
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,6 +25,27 @@ def format_money(minor, currency):
     symbol = _SYMBOLS.get(currency.upper())
     text = f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
     return f"-{text}" if minor < 0 else text
+
+
+def decimal_amount(minor, currency):
+    """1250, "INR" -> "12.50": the amount in major units with no symbol or grouping, as a
+    gateway such as Paytm expects it and as a price field accepts it."""
+    digits = exponent(currency)
+    return f"{Decimal(int(minor)).scaleb(-digits):.{digits}f}"
+
+
+def minor_amount(text, currency):
+    """"12.50", "INR" -> 1250; None when `text` is not an exact amount in this currency."""
+    try:
+        value = Decimal(str(text).strip())
+    except ArithmeticError:
+        return None
+    if not value.is_finite():
+        return None
+    scaled = value.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        return None
+    return int(scaled)
 
 
 def parse_money(text, currency, field="price"):

@@ -2,8 +2,9 @@
 and its admins as the people queue alerts go to.
 
 Every process that dispatches or runs jobs calls `setup_job_runtime()` once the
-settings are loaded (tasks.py for the consumer, marketplace.py for the web app,
-the CLI); the test suite calls it again for every test's database and queue.
+settings are loaded, through tasks.start() (the consumer, the web app, the
+`marketplace` command); the test suite calls it again for every test's database
+and queue.
 """
 
 import job_runtime

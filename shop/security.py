@@ -13,27 +13,36 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shop import config
+from shop.errors import ConfigError
 
-# The test suite hashes with argon2's cheapest parameters: the same code path,
-# without spending a tenth of a second of CPU on every user a test creates.
-_hasher = (PasswordHasher.from_parameters(profiles.CHEAPEST) if config.APP_ENV == "testing"
-           else PasswordHasher())
+@functools.cache
+def _hasher_for(app_env):
+    # The test suite hashes with argon2's cheapest parameters: the same code path,
+    # without spending a tenth of a second of CPU on every user a test creates.
+    if app_env == "testing":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    return PasswordHasher()
+
+
+def _hasher():
+    """The password hasher for the current APP_ENV, chosen when first needed."""
+    return _hasher_for(config.APP_ENV)
 
 
 @functools.cache
-def _dummy_hash():
+def _dummy_hash(app_env):
     """A real hash of a random password, verified when the email is unknown, so
     that a login attempt takes as long whether or not the account exists."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return _hasher_for(app_env).hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password):
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash, password):
     try:
-        return _hasher.verify(password_hash or _dummy_hash(), password)
+        return _hasher().verify(password_hash or _dummy_hash(config.APP_ENV), password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -49,9 +58,12 @@ def token_digest(token):
 
 def derive_key(purpose, length=32):
     """A key for one purpose, so no two uses of APP_SECRET share key material."""
+    secret = config.APP_SECRET
+    if not secret:  # local development keeps a generated one, made when the process starts
+        raise ConfigError("APP_SECRET is not set and none was generated: start the shop with `marketplace init`")
     return HKDF(
         algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode("utf-8")
-    ).derive(config.APP_SECRET.encode("utf-8"))
+    ).derive(secret.encode("utf-8"))
 
 
 def sign(purpose, message):

@@ -79,7 +79,8 @@ class LiveShop:
 
     def use(self):
         """Point this process's settings, database and queue at the shop."""
-        config.load(self.environ, dotenv=False)
+        config.configure(self.environ, dotenv=False)
+        config.prepare_data_dir()
         models.init_db(self.environ["DATABASE_URL"])
         job_runtime.huey.immediate = False
         runtime.setup_job_runtime()

@@ -50,7 +50,9 @@ from shop import config  # noqa: E402
 from job_runtime import jobs  # noqa: E402
 from shop import runtime
 import models  # noqa: E402
-import tasks  # noqa: E402,F401
+import tasks  # noqa: E402
+
+tasks.start()  # the suite's process starts as any other: settings checked, job runtime set up
 import tests.sample_jobs  # noqa: E402,F401  (its tables must exist in every test database)
 
 
@@ -188,7 +190,8 @@ class TestEnv:
     def reload(self, **overrides):
         """Change settings for the rest of the test (also for consumers started later)."""
         self.environ.update({k: str(v) for k, v in overrides.items()})
-        config.load(self.environ, dotenv=False)
+        config.configure(self.environ, dotenv=False)
+        config.prepare_data_dir()
         runtime.setup_job_runtime()
         if not jobs.huey.immediate:
             return
@@ -254,7 +257,8 @@ def app_env(tmp_path):
         need_redis()
     data_dir = tmp_path / "data"
     environ = base_environ(data_dir)
-    config.load(environ, dotenv=False)
+    config.configure(environ, dotenv=False)
+    config.prepare_data_dir()
     if TEST_DATABASE == "postgres":
         models.init_db(environ["DATABASE_URL"])
         models.create_tables()

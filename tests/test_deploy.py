@@ -335,18 +335,19 @@ def test_example_settings_file_names_every_setting():
 
 def test_example_settings_file_loads_once_the_secret_is_set(app_env, tmp_path):
     values = config.read_dotenv(DEPLOY / "marketplace.env.example")
-    values["DATA_DIR"] = str(tmp_path / "data")
+    values["DATA_DIR"] = str(tmp_path / "example-data")
     try:
         with pytest.raises(config.ConfigError, match="APP_SECRET must be set"):
-            config.load(dict(values), dotenv=False)
-        loaded = config.load(dict(values, APP_SECRET="s" * 48), dotenv=False)
-        assert loaded["APP_ENV"] == "production" and not loaded["TEST_PAYMENTS_ENABLED"]
-        assert loaded["MAIL_FROM"] == "Marketplace <shop@example.com>"
-        assert loaded["DOWNLOAD_ACCEL_PREFIX"] == "/_protected/"
+            config.load_settings(dict(values), dotenv=False)
+        loaded = config.load_settings(dict(values, APP_SECRET="s" * 48), dotenv=False)
+        assert loaded.APP_ENV == "production" and not loaded.TEST_PAYMENTS_ENABLED
+        assert loaded.MAIL_FROM == "Marketplace <shop@example.com>"
+        assert loaded.DOWNLOAD_ACCEL_PREFIX == "/_protected/"
         nginx = (DEPLOY / "nginx/marketplace.conf").read_text()
         limit = int(re.search(r"^\s*client_max_body_size (\d+)m;", nginx, re.M).group(1))
-        assert limit == loaded["UPLOAD_MAX_MB"] + loaded["THUMBNAIL_MAX_MB"] + 1
-        assert f"location {loaded['DOWNLOAD_ACCEL_PREFIX']} {{" in nginx
+        assert limit == loaded.UPLOAD_MAX_MB + loaded.THUMBNAIL_MAX_MB + 1
+        assert f"location {loaded.DOWNLOAD_ACCEL_PREFIX} {{" in nginx
+        assert not (tmp_path / "example-data").exists(), "loading the settings must write nothing"
     finally:
         app_env.reload()
 

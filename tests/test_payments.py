@@ -3,23 +3,23 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shop import config
+from shop import config, money
 from shop.payments import methods
 from tests.shop_fixtures import PAYTM_KEY, PAYTM_MID, STRIPE_KEY, STRIPE_WEBHOOK_SECRET
 
 
 @given(minor=st.integers(min_value=0, max_value=10**12), currency=st.sampled_from(["USD", "INR", "JPY", "KWD"]))
 def test_amounts_round_trip(minor, currency):
-    assert methods.minor_amount(methods.decimal_amount(minor, currency), currency) == minor
+    assert money.minor_amount(money.decimal_amount(minor, currency), currency) == minor
 
 
 def test_amount_strings():
-    assert methods.decimal_amount(69800, "INR") == "698.00"
-    assert methods.decimal_amount(500, "JPY") == "500"
-    assert methods.decimal_amount(1234, "KWD") == "1.234"
-    assert methods.minor_amount("698", "INR") == 69800
+    assert money.decimal_amount(69800, "INR") == "698.00"
+    assert money.decimal_amount(500, "JPY") == "500"
+    assert money.decimal_amount(1234, "KWD") == "1.234"
+    assert money.minor_amount("698", "INR") == 69800
     for bad in ("12.345", "abc", "", "NaN", "Infinity", None):
-        assert methods.minor_amount(bad, "INR") is None, bad
+        assert money.minor_amount(bad, "INR") is None, bad
 
 
 def test_test_mode_only_without_a_real_gateway(app_env):

@@ -55,22 +55,22 @@ def deliver(user, type_, key, data, subject, text, email=True):
 
 
 def _review(review_id, decision):
+    """(review, product, seller) of a moderation decision, or None when the review is gone."""
     review = (ProductReview.select(ProductReview).where(ProductReview.id == review_id).first())
     if review is None:
         log.warning("review %s no longer exists; no notification sent", review_id)
         return None
     if review.decision != decision:
         raise ValueError(f"review {review_id} is a {review.decision} decision, not {decision}")
-    return review
+    return review, review.product, User.get_by_id(review.product.seller_id)
 
 
 def product_approved(review_id, email=True):
     """Tell the seller their product is on sale (ProductApproved)."""
-    review = _review(review_id, "approved")
-    if review is None:
+    found = _review(review_id, "approved")
+    if found is None:
         return None
-    product = review.product
-    seller = User.get_by_id(product.seller_id)
+    review, product, seller = found
     url = f"{config.APP_URL}/products/{product.slug}"
     data = {"product_id": product.id, "title": product.title, "review_id": review.id, "url": url}
     subject = f"Approved: “{product.title}” is now on sale"
@@ -87,11 +87,10 @@ def product_approved(review_id, email=True):
 
 def product_rejected(review_id, email=True):
     """Tell the seller why their product was not accepted (ProductRejected)."""
-    review = _review(review_id, "rejected")
-    if review is None:
+    found = _review(review_id, "rejected")
+    if found is None:
         return None
-    product = review.product
-    seller = User.get_by_id(product.seller_id)
+    review, product, seller = found
     url = f"{config.APP_URL}/seller/products/{product.id}/edit"
     data = {"product_id": product.id, "title": product.title, "review_id": review.id,
             "reason": review.reason or "", "url": url}

@@ -13,6 +13,7 @@ from APP_SECRET: nobody can guess them, and a retried job writes the same files
 again instead of leaving orphans behind.
 """
 
+import enum
 import io
 import logging
 import os
@@ -197,19 +198,23 @@ def delete_thumbnails(thumbnails):
             pass
 
 
+class ThumbnailOutcome(enum.StrEnum):
+    READY = "ready"  # the thumbnails are made and recorded
+    DONE = "done"  # an earlier run already made them
+    STALE = "stale"  # the product is gone or has another thumbnail by now (a newer upload has its own job)
+
+
 def process_thumbnail(product_id, original, timeout=None):
     """Make and record the thumbnails of `original` for the product; idempotent.
 
-    Returns "ready" when they are recorded, "done" when an earlier run already
-    did it, and "stale" when the product is gone or has another thumbnail by
-    now (a newer upload has its own job). NotAnImage and JobTimeout propagate
-    for the job to fail or retry.
+    Returns a ThumbnailOutcome. NotAnImage and JobTimeout propagate for the job
+    to fail or retry.
     """
     product = Product.get_or_none(Product.id == product_id)
     if product is None or product.thumbnail_original != original:
-        return "stale"
+        return ThumbnailOutcome.STALE
     if product.thumbnail_state == "ready":
-        return "done"
+        return ThumbnailOutcome.DONE
     source = config.UPLOADS_DIR / original
     if not source.is_file():
         raise NotAnImage("The uploaded thumbnail is missing on the server. Upload it again.")
@@ -228,9 +233,9 @@ def process_thumbnail(product_id, original, timeout=None):
     if not recorded:
         # The seller replaced the thumbnail while this one was being made.
         delete_thumbnails(thumbnails)
-        return "stale"
+        return ThumbnailOutcome.STALE
     log.info("thumbnails of product %s ready: %s", product_id, ", ".join(sorted(thumbnails, key=int)))
-    return "ready"
+    return ThumbnailOutcome.READY
 
 
 def mark_failed(product_id, original, message):

@@ -9,7 +9,6 @@ through moderation.py.
 
 import datetime
 import io
-from decimal import Decimal
 
 from shop.accounts import users as accounts
 from shop import config
@@ -19,7 +18,7 @@ from shop.catalog import moderation
 from shop.accounts import notifications
 from shop.catalog import products
 from models import Product, User, db, utcnow
-from shop.money import exponent
+from shop.money import decimal_amount
 
 DEMO_PASSWORD = "demo-pass-123"
 DEMO_ACCOUNTS = [
@@ -181,16 +180,12 @@ REJECTED = (SAM, "Stock Photo Mega Bundle", "Photos", 2900,
 DARK_TEXT = {"Watercolor Texture Pack"}
 
 
-def _price_text(minor):
-    return str(Decimal(minor).scaleb(-exponent(config.CURRENCY)))
-
-
 def _add(spec, sellers, index):
     email, title, label, price, description, colours, motif, file_name, make_file = spec[:9]
     seller = sellers[email]
     cover = demo_files.cover(title, label, seller.name, colours, motif, seed=index,
                              dark_text=title in DARK_TEXT)
-    form = {"title": title, "description": description, "price": _price_text(price)}
+    form = {"title": title, "description": description, "price": decimal_amount(price, config.CURRENCY)}
     with products.StagedFiles() as staged, db.atomic():
         product = products.create_product(seller, form, products.Upload(file_name, io.BytesIO(make_file())),
                                           products.Upload("cover.jpg", io.BytesIO(cover)), staged)

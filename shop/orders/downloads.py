@@ -9,6 +9,7 @@ UPDATE, so two simultaneous requests cannot both take the last download.
 
 import base64
 import datetime
+import enum
 import hashlib
 import hmac
 import logging
@@ -73,16 +74,25 @@ def links_for_order(order):
                 .where(OrderItem.order == order).order_by(OrderItem.id))
 
 
+class LinkState(enum.StrEnum):
+    """A download link's state; its value is what the purchases page says."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    USED_UP = "used up"
+    REVOKED = "revoked"
+
+
 def state(link, now=None):
-    """"active", "expired", "used up" or "revoked", as the purchases page says it."""
+    """The link's LinkState."""
     now = now or utcnow()
     if link.revoked_at is not None:
-        return "revoked"
+        return LinkState.REVOKED
     if link.expires_at <= now:
-        return "expired"
+        return LinkState.EXPIRED
     if link.download_count >= link.max_downloads:
-        return "used up"
-    return "active"
+        return LinkState.USED_UP
+    return LinkState.ACTIVE
 
 
 def remaining(link):

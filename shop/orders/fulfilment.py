@@ -1,7 +1,7 @@
 """What happens once an order is paid (process_purchase) or refunded, and the emails about it.
 
-process_purchase, the PurchaseCompleted listener of the seed: transaction
-items, the sellers' ledger credits, download links, product download counts,
+process_purchase, the listener of PurchaseCompleted (fired in the transaction
+that marks the order paid): transaction items, the sellers' ledger credits, download links, product download counts,
 the cart cleared, the confirmation email. Each row is unique per order item,
 so a second run finds everything done and changes nothing.
 

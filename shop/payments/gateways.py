@@ -10,6 +10,7 @@ import logging
 from peewee import IntegrityError
 
 from shop.orders import orders
+from shop.payments import outcomes
 from shop.payments import paytm_gateway
 from shop.payments import stripe_gateway
 from shop.payments import testpay
@@ -38,10 +39,10 @@ def start_checkout(order):
 
 
 def reconcile(order_id):
-    """Ask the gateway about a pending order and settle it (the success page's path)."""
+    """Ask the gateway about a pending order and settle it (the success page's path); an Outcome."""
     order = Order.get_or_none(Order.id == order_id)
     if order is None or order.status != "pending":
-        return None
+        return outcomes.ignored("no pending order")
     return module_for(order.gateway).reconcile(order)
 
 

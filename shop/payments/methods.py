@@ -1,14 +1,11 @@
-"""Which payment gateways this shop offers, and the amounts they speak.
+"""Which payment gateways this shop offers.
 
 The gateways themselves are stripe_gateway.py, paytm_gateway.py and testpay.py
 (the test-mode gateway, only when APP_ENV is not production and no real
 gateway is configured).
 """
 
-from decimal import Decimal
-
 from shop import config
-from shop.money import exponent
 
 LABELS = {
     "stripe": "Card (Stripe)",
@@ -36,22 +33,3 @@ def available_gateways_for(currency):
     return [g for g in enabled_gateways()
             if currency is None or g != "paytm" or currency.upper() in PAYTM_CURRENCIES]
 
-
-def decimal_amount(minor, currency):
-    """1250, "INR" -> "12.50": the major-unit string gateways such as Paytm expect."""
-    digits = exponent(currency)
-    return f"{Decimal(int(minor)).scaleb(-digits):.{digits}f}"
-
-
-def minor_amount(text, currency):
-    """"12.50", "INR" -> 1250; None when `text` is not an exact amount in this currency."""
-    try:
-        value = Decimal(str(text).strip())
-    except ArithmeticError:
-        return None
-    if not value.is_finite():
-        return None
-    scaled = value.scaleb(exponent(currency))
-    if scaled != scaled.to_integral_value():
-        return None
-    return int(scaled)

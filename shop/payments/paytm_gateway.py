@@ -17,10 +17,11 @@ import urllib.request
 
 from paytmchecksum import PaytmChecksum
 
-from shop import config
+from shop import config, money
 from shop.orders import fulfilment
 from shop.orders import orders
-from shop.payments import methods
+from shop.payments import outcomes
+from shop.payments.outcomes import Change
 from shop.errors import PaymentError, WebhookError
 from models import Order, User
 
@@ -128,7 +129,7 @@ def start_checkout(order):
         body = {
             "requestType": "Payment", "mid": config.PAYTM_MID, "websiteName": config.PAYTM_WEBSITE,
             "orderId": order.reference, "callbackUrl": callback_url(),
-            "txnAmount": {"value": methods.decimal_amount(order.total, order.currency), "currency": order.currency},
+            "txnAmount": {"value": money.decimal_amount(order.total, order.currency), "currency": order.currency},
             "userInfo": {"custId": f"CUST{buyer.id}", "email": buyer.email},
         }
         answer = _post(f"/theia/api/v1/initiateTransaction?mid={config.PAYTM_MID}&orderId={order.reference}", body)
@@ -148,7 +149,7 @@ def checkout_page(order):
         "mid": config.PAYTM_MID,
         "order_id": order.reference,
         "token": order.gateway_ref,
-        "amount": methods.decimal_amount(order.total, order.currency),
+        "amount": money.decimal_amount(order.total, order.currency),
     }
 
 
@@ -208,20 +209,20 @@ def order_status(order):
 
 
 def settle(order, status_body):
-    """Act on an Order Status answer: paid, failed, or still pending."""
+    """Act on an Order Status answer: the outcome when paid or failed, None while pending."""
     status, message = _result(status_body)
     if status == SUCCESS:
         if status_body.get("orderId") != order.reference:
             raise PaymentMismatch(f"status answer is for order {status_body.get('orderId')}")
-        amount = methods.minor_amount(status_body.get("txnAmount"), order.currency)
+        amount = money.minor_amount(status_body.get("txnAmount"), order.currency)
         if amount != order.total:
             raise PaymentMismatch(f"Paytm took {status_body.get('txnAmount')}, order {order.reference} "
-                                  f"is for {methods.decimal_amount(order.total, order.currency)}")
+                                  f"is for {money.decimal_amount(order.total, order.currency)}")
         changed = orders.mark_paid(order.id, payment_ref=status_body.get("txnId"))
-        return "paid" if changed else f"already {Order.get_by_id(order.id).status}"
+        return outcomes.of_update(changed, Change.PAID, order.id)
     if status == FAILURE:
         changed = orders.mark_failed(order.id, message or "The payment did not go through.")
-        return "failed" if changed else f"left {Order.get_by_id(order.id).status}"
+        return outcomes.of_update(changed, Change.FAILED, order.id)
     return None
 
 
@@ -229,7 +230,7 @@ def process_event(event):
     """Act on a stored Paytm event after asking Paytm's API; returns the outcome."""
     order = Order.get_or_none((Order.id == event.order_id) & (Order.gateway == "paytm")) if event.order_id else None
     if order is None:
-        return "ignored: no order of this shop"
+        return outcomes.ignored("ignored: no order of this shop")
     if event.event_type == "refund":
         body = json.loads(event.payload)["body"]
         return _process_refund(order, body["refId"])
@@ -237,7 +238,7 @@ def process_event(event):
     if outcome is None:
         if event.event_type == f"payment.{SUCCESS}":
             raise PaymentNotConfirmed(f"Paytm does not confirm order {order.reference} yet")
-        return "pending at Paytm"
+        return outcomes.waiting("pending at Paytm")
     return outcome
 
 
@@ -245,16 +246,17 @@ def _process_refund(order, ref_id):
     body = _post("/v2/refund/status", {"mid": config.PAYTM_MID, "orderId": order.reference, "refId": ref_id})
     status, message = _result(body)
     if status != SUCCESS:
-        return f"refund {ref_id} is {status or 'unknown'} at Paytm: {message}"
-    refunded = methods.minor_amount(body.get("totalRefundAmount") or body.get("refundAmount"), order.currency)
+        return outcomes.waiting(f"refund {ref_id} is {status or 'unknown'} at Paytm: {message}")
+    refunded = money.minor_amount(body.get("totalRefundAmount") or body.get("refundAmount"), order.currency)
     if refunded is None or refunded < order.total:
-        return f"partial refund of {body.get('refundAmount')} recorded by Paytm; order unchanged"
+        return outcomes.Outcome(Change.UNCHANGED,
+                                f"partial refund of {body.get('refundAmount')} recorded by Paytm; order unchanged")
     changed = fulfilment.refund_order(order.id, "Refunded through Paytm.")
-    return "refunded" if changed else f"already {Order.get_by_id(order.id).status}"
+    return outcomes.of_update(changed, Change.REFUNDED, order.id)
 
 
 def reconcile(order):
-    return settle(order, order_status(order))
+    return settle(order, order_status(order)) or outcomes.waiting("pending at Paytm")
 
 
 def refund_id(order):
@@ -267,7 +269,7 @@ def request_refund(order, refund):
         raise PaymentError(f"order {order.reference} has no Paytm transaction to refund")
     body = _post("/refund/apply", {
         "mid": config.PAYTM_MID, "txnType": "REFUND", "orderId": order.reference, "txnId": order.payment_ref,
-        "refId": refund_id(order), "refundAmount": methods.decimal_amount(order.total, order.currency)})
+        "refId": refund_id(order), "refundAmount": money.decimal_amount(order.total, order.currency)})
     status, message = _result(body)
     if status not in (PENDING, SUCCESS):
         raise PaymentError(f"Paytm refused the refund: {message or status}")

@@ -16,6 +16,8 @@ import stripe
 from shop import config
 from shop.orders import fulfilment
 from shop.orders import orders
+from shop.payments import outcomes
+from shop.payments.outcomes import Change
 from shop.errors import PaymentError, WebhookError
 from models import Order, User, WebhookEvent
 
@@ -167,7 +169,8 @@ def _order_for_session(session):
 
 
 def settle_session(order, session):
-    """Mark the order paid if Stripe's own records show this session paid in full."""
+    """Mark the order paid if Stripe's own records show this session paid in full;
+    None while the session is not paid."""
     if session.get("payment_status") != "paid":
         return None
     if session.get("amount_total") != order.total or (session.get("currency") or "").upper() != order.currency:
@@ -184,7 +187,7 @@ def settle_session(order, session):
         if intent.get("amount") != order.total or (intent.get("currency") or "").upper() != order.currency:
             raise PaymentMismatch(f"payment {payment_intent} is for {intent.get('amount')} {intent.get('currency')}")
     changed = orders.mark_paid(order.id, payment_ref=payment_intent)
-    return "paid" if changed else f"already {Order.get_by_id(order.id).status}"
+    return outcomes.of_update(changed, Change.PAID, order.id)
 
 
 def process_event(event):
@@ -201,17 +204,17 @@ def process_event(event):
             if outcome is None:
                 if event_type == "checkout.session.async_payment_succeeded" or obj.get("payment_status") == "paid":
                     raise PaymentNotConfirmed(f"session {session['id']} is {session.get('payment_status')}")
-                return "awaiting an asynchronous payment"
+                return outcomes.waiting("awaiting an asynchronous payment")
             return outcome
         if event_type == "checkout.session.async_payment_failed":
             if session.get("payment_status") == "paid":
                 return settle_session(order, session)
             changed = orders.mark_failed(order.id, "The payment did not go through.")
-            return "failed" if changed else f"left {Order.get_by_id(order.id).status}"
+            return outcomes.of_update(changed, Change.FAILED, order.id)
         # checkout.session.expired: only the order's current session can expire it.
         if session.get("status") != "expired" or session["id"] != order.gateway_ref:
-            return "ignored: not the order's open session"
-        return "expired" if orders.mark_expired(order.id) else f"left {Order.get_by_id(order.id).status}"
+            return outcomes.ignored("ignored: not the order's open session")
+        return outcomes.of_update(orders.mark_expired(order.id), Change.EXPIRED, order.id)
     return _process_refund(event, obj["id"])
 
 
@@ -222,7 +225,7 @@ def _process_refund(event, charge_id):
         payment_intent = payment_intent.get("id")
     order = order_for_payment(payment_intent)
     if order is None:
-        return f"ignored: charge {charge_id} is not for an order of this shop"
+        return outcomes.ignored(f"ignored: charge {charge_id} is not for an order of this shop")
     if event.order_id is None:
         # A charge names no order; link the event to it for the admin's order page.
         WebhookEvent.update(order=order).where(WebhookEvent.id == event.id).execute()
@@ -230,9 +233,10 @@ def _process_refund(event, charge_id):
         raise PaymentMismatch(f"charge {charge_id} is for {charge.get('amount')} {charge.get('currency')}")
     if not charge.get("refunded"):
         # Partial refunds are settled outside the shop; the order and its links stay as they are.
-        return f"partial refund of {charge.get('amount_refunded')} recorded by Stripe; order unchanged"
+        return outcomes.Outcome(Change.UNCHANGED,
+                                f"partial refund of {charge.get('amount_refunded')} recorded by Stripe; order unchanged")
     changed = fulfilment.refund_order(order.id, "Refunded through Stripe.")
-    return "refunded" if changed else f"already {Order.get_by_id(order.id).status}"
+    return outcomes.of_update(changed, Change.REFUNDED, order.id)
 
 
 def order_for_payment(payment_intent):
@@ -260,10 +264,10 @@ def order_for_payment(payment_intent):
 def reconcile(order):
     """Check the order's session with Stripe and settle it if paid (the success page's path)."""
     if not order.gateway_ref:
-        return None
+        return outcomes.waiting("no checkout session yet")
     session = _plain(_call("retrieve the checkout session", client().v1.checkout.sessions.retrieve,
                            order.gateway_ref))
-    return settle_session(order, session)
+    return settle_session(order, session) or outcomes.waiting(f"session {session.get('id')} is not paid yet")
 
 
 def request_refund(order, refund):

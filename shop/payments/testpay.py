@@ -28,6 +28,8 @@ from peewee import IntegrityError
 from shop import config
 from shop.orders import fulfilment
 from shop.orders import orders
+from shop.payments import outcomes
+from shop.payments.outcomes import Change
 from shop import security
 from shop.payments import stripe_gateway
 from shop.errors import PaymentError, ValidationError
@@ -118,7 +120,7 @@ def process_event(event):
     event_type = data["type"]
     order = Order.get_or_none((Order.id == event.order_id) & (Order.gateway == "test")) if event.order_id else None
     if order is None:
-        return "ignored: no test order of this shop"
+        return outcomes.ignored("ignored: no test order of this shop")
     payment = SimulatedPayment.get_or_none(SimulatedPayment.order == order)
     if payment is None:
         raise PaymentError(f"no simulated payment for order {order.reference}")
@@ -126,22 +128,23 @@ def process_event(event):
         raise PaymentError(f"simulated payment is for {payment.amount} {payment.currency}")
     if event_type == "checkout.session.completed":
         if payment.status not in ("succeeded", "refunded"):
-            return f"ignored: the simulated payment is {payment.status}"
+            return outcomes.ignored(f"ignored: the simulated payment is {payment.status}")
         changed = orders.mark_paid(order.id, payment_ref=f"pi_test_{order.reference}")
-        return "paid" if changed else f"already {Order.get_by_id(order.id).status}"
+        return outcomes.of_update(changed, Change.PAID, order.id)
     if event_type == "checkout.session.async_payment_failed":
         if payment.status != "failed":
-            return f"ignored: the simulated payment is {payment.status}"
+            return outcomes.ignored(f"ignored: the simulated payment is {payment.status}")
         changed = orders.mark_failed(order.id, "The test payment was declined.")
-        return "failed" if changed else f"left {Order.get_by_id(order.id).status}"
+        return outcomes.of_update(changed, Change.FAILED, order.id)
     if payment.status != "refunded":
-        return f"ignored: the simulated payment is {payment.status}"
+        return outcomes.ignored(f"ignored: the simulated payment is {payment.status}")
     changed = fulfilment.refund_order(order.id, "Refunded (test payment).")
-    return "refunded" if changed else f"already {Order.get_by_id(order.id).status}"
+    return outcomes.of_update(changed, Change.REFUNDED, order.id)
 
 
 def reconcile(order):
-    return None  # the test gateway always sends its event; nothing to poll
+    # The test gateway always sends its event; there is nothing to poll.
+    return outcomes.waiting("the test gateway sends its own event")
 
 
 def request_refund(order, refund):

@@ -13,6 +13,7 @@ from typing import NamedTuple, Optional
 from peewee import IntegrityError
 
 from shop.payments import gateways
+from shop.payments import outcomes
 from shop.payments import paytm_gateway
 from shop.payments import stripe_gateway
 from shop.payments import testpay
@@ -87,14 +88,14 @@ def receive_paytm_json(body):
 
 
 def process(event_id):
-    """Act on a stored event (process_webhook's work); returns the outcome. Idempotent."""
+    """Act on a stored event (process_webhook's work); returns its Outcome. Idempotent."""
     event = WebhookEvent.get_or_none(WebhookEvent.id == event_id)
     if event is None:
-        return "missing"
+        return outcomes.ignored("missing")
     if event.processed_at is not None:
-        return f"already processed: {event.outcome}"
+        return outcomes.Outcome(outcomes.Change.UNCHANGED, f"already processed: {event.outcome}")
     outcome = gateways.module_for(event.gateway).process_event(event)
-    WebhookEvent.update(processed_at=utcnow(), outcome=(outcome or "")[:1000]).where(
+    WebhookEvent.update(processed_at=utcnow(), outcome=outcome.text[:1000]).where(
         (WebhookEvent.id == event.id) & WebhookEvent.processed_at.is_null()).execute()
     log.info("%s event %s (%s): %s", event.gateway, event.event_id, event.event_type, outcome)
     return outcome
