@@ -136,6 +136,7 @@ def marks_its_tests(*markers):
 def pytest_collection_modifyitems(config, items):
     """Mark each test from the fixtures it uses, before `-m` selects by marker."""
     for item in items:
+        # pytest has no public way to a test's fixture definitions; plugins read this one.
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
             continue
@@ -167,21 +168,21 @@ def pytest_runtest_protocol(item, nextitem):
     this process and start through multiprocessing, not subprocess, so they pass."""
     if item.get_closest_marker("consumer") or item.get_closest_marker("browser"):
         return (yield)
-    start_child = subprocess.Popen._execute_child
+    start = subprocess.Popen.__init__
 
     def refuse(popen, args, *rest, **kwargs):
         program = _program(args)
-        if program in TOOLS:
-            return start_child(popen, args, *rest, **kwargs)
-        pytest.fail(f"{item.nodeid} starts a process ({program}) but is not marked `consumer`: "
-                    f"start it through a fixture tagged with marks_its_tests('consumer'), or mark the test",
-                    pytrace=False)
+        if program not in TOOLS:
+            pytest.fail(f"{item.nodeid} starts a process ({program}) but is not marked `consumer`: "
+                        f"start it through a fixture tagged with marks_its_tests('consumer'), or mark the test",
+                        pytrace=False)
+        start(popen, args, *rest, **kwargs)
 
-    subprocess.Popen._execute_child = refuse
+    subprocess.Popen.__init__ = refuse
     try:
         return (yield)
     finally:
-        subprocess.Popen._execute_child = start_child
+        subprocess.Popen.__init__ = start
 
 
 def free_port():
