@@ -7,7 +7,6 @@ pkg.name when there is one, and on pkg otherwise.
 
 import ast
 import configparser
-import fnmatch
 from functools import cache
 from pathlib import Path
 
@@ -190,11 +189,13 @@ def test_the_wheel_carries_every_template_and_static_file():
     parser = setup_options()
     mapping = dict(line.split("=") for line in listed(parser["options"]["package_dir"]))
     assert {key.strip(): value.strip() for key, value in mapping.items()} == {"shop_web.views": "views"}
-    patterns = listed(parser["options.package_data"]["shop_web.views"])
     views = ROOT / "views"
-    files = [path.relative_to(views).as_posix() for path in views.rglob("*") if path.is_file()]
+    # setuptools globs the patterns from the package's folder, as Path.glob does.
+    shipped = {path for pattern in listed(parser["options.package_data"]["shop_web.views"])
+               for path in views.glob(pattern) if path.is_file()}
+    files = {path for path in views.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
     assert files
-    unshipped = [path for path in files if not any(fnmatch.fnmatch(path, pattern) for pattern in patterns)]
+    unshipped = sorted(str(path.relative_to(ROOT)) for path in files - shipped)
     assert unshipped == [], f"views/ files the wheel leaves out: {unshipped}"
 
 
