@@ -10,6 +10,7 @@ backends, since what is under test is the packaging.
 """
 
 import configparser
+import importlib.metadata
 import os
 import shutil
 import signal
@@ -53,10 +54,11 @@ def copy_sources(target):
 def builds_offline():
     """Whether setuptools here builds a wheel by itself (from 70.1), so that the build
     needs no isolated environment fetched from the package index."""
-    import setuptools
-
-    version = tuple(int(part) for part in setuptools.__version__.split(".")[:2])
-    return version >= (70, 1)
+    try:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return tuple(int(part) for part in version.split(".")[:2]) >= (70, 1)
 
 
 def build_wheel(tmp_path):
