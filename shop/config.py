@@ -21,8 +21,14 @@ from urllib.parse import urlparse
 
 from shop.errors import ConfigError
 
-APP_ROOT = Path(__file__).resolve().parent.parent
-VIEWS_DIR = APP_ROOT / "views"
+# A checkout has setup.cfg at its top: there the app root (its .env, its data/) is
+# that folder and the templates are its views/. An installed wheel sits in
+# site-packages, where nothing may be written: its app root is the working
+# directory, and its templates are the copy it carries in shop_web/views.
+_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_IN_CHECKOUT = (_SOURCE_ROOT / "setup.cfg").is_file()
+APP_ROOT = _SOURCE_ROOT if _IN_CHECKOUT else Path.cwd()
+VIEWS_DIR = _SOURCE_ROOT / "views" if _IN_CHECKOUT else _SOURCE_ROOT / "shop_web" / "views"
 STATIC_DIR = VIEWS_DIR / "static"
 
 ENVIRONMENTS = ("local", "production", "testing")

@@ -4,10 +4,11 @@
   `huey_consumer tasks.huey`, as separate processes sharing one data folder, database
   and queue of their own. One shop serves a whole test module, so its journeys can
   follow each other through the same state.
-- The `shop` fixture (module scope) starts one; the `app_env` fixture here replaces the
-  conftest's for the module's tests, pointing this process at the shop's database so a
-  test can create users and look at rows. Modules import the fixtures they use:
-  `from tests.browser import app_env, browser, shop, visit  # noqa: F401`.
+- The `shop` fixture (module scope) starts one. A browser test file replaces the
+  conftest's `app_env` with its own fixture that yields from shop_environment(shop),
+  pointing this process at the shop's database so a test can create users and look at
+  rows. tests/conftest.py loads this module as a plugin (pytest_plugins), so its
+  fixtures need no import; they mark their tests `consumer` and `browser`.
 - The `browser` fixture (module scope) is Debian's chromium through Playwright, and
   `visit` opens pages as a visitor or a logged-in user; every page's console errors
   and uncaught exceptions fail the test.
@@ -37,6 +38,7 @@ from tests.conftest import (
     TestEnv,
     base_environ,
     cli_process,
+    marks_its_tests,
     need_chromium,
     wait_for,
 )
@@ -199,6 +201,7 @@ def running_shop(data_dir, settings=None, before_serving=None):
 
 
 @pytest.fixture(scope="module")
+@marks_its_tests("consumer")
 def shop(request, tmp_path_factory):
     """One shop for the module; a module may set SHOP_SETTINGS = {...} for its settings."""
     need_chromium()
@@ -207,9 +210,9 @@ def shop(request, tmp_path_factory):
         yield live
 
 
-@pytest.fixture
-def app_env(shop):
-    """Replaces the conftest's per-test app: this process looks at the module's shop."""
+def shop_environment(shop):
+    """The app_env of a browser test: this process looks at the module's shop, not at a
+    database of the test's own (use `yield from` in the file's `app_env` fixture)."""
     shop.use()
     yield shop.env
     if not models.db.is_closed():
@@ -222,11 +225,12 @@ def app_env(shop):
 
 
 @pytest.fixture(scope="module")
+@marks_its_tests("browser")
 def browser():
     """Debian's chromium, started once for the module (Playwright cannot download browsers here).
 
-    Module scope, not session: each module that imports this fixture holds its own
-    definition, and two Playwright instances may not run at once in one process.
+    Module scope: a module's chromium stops before the next module's starts, since two
+    Playwright instances may not run at once in one process.
     """
     need_chromium()
     from playwright.sync_api import sync_playwright

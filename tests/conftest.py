@@ -55,6 +55,10 @@ import tasks  # noqa: E402
 tasks.start()  # the suite's process starts as any other: settings checked, job runtime set up
 import tests.sample_jobs  # noqa: E402,F401  (its tables must exist in every test database)
 
+# Fixtures that several test files use: the shop's (sellers, local Stripe and Paytm
+# servers, the app on a real port) and the browser tests' (a live shop, chromium).
+pytest_plugins = ["tests.shop_fixtures", "tests.browser"]
+
 
 # ---------------------------------------------------------------------------
 # Services
@@ -102,6 +106,85 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# ---------------------------------------------------------------------------
+# Markers from fixtures, and no processes without them
+# ---------------------------------------------------------------------------
+
+# Command-line tools that read a file, answer and exit (a PDF's text, systemd's checks
+# of a unit file): they are not processes of the shop, so any test may run them.
+TOOLS = frozenset({"pdftotext", "pdfinfo", "systemd-analyze"})
+
+
+def marks_its_tests(*markers):
+    """Tag a fixture (below its @pytest.fixture): every test that uses it, directly or
+    through another fixture, gets `markers`.
+
+    A fixture that starts processes (a consumer, the web server, localstripe, nginx,
+    supervisor) marks its tests `consumer`; one that drives chromium marks them
+    `browser`. So `-m "not consumer and not browser"` selects exactly the tests that
+    run inside this process, which pytest_runtest_protocol below holds them to.
+    """
+
+    def tag(function):
+        function.marks_its_tests = markers
+        return function
+
+    return tag
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark each test from the fixtures it uses, before `-m` selects by marker."""
+    for item in items:
+        # pytest has no public way to a test's fixture definitions; plugins read this one.
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        for name in item.fixturenames:
+            definitions = info.name2fixturedefs.get(name)
+            if not definitions:
+                continue
+            # The last definition is the one in force: a test file's own fixture of a
+            # shared name (test_invoices' `shop`) replaces the shared one.
+            for marker in getattr(definitions[-1].func, "marks_its_tests", ()):
+                if item.get_closest_marker(marker) is None:
+                    item.add_marker(marker)
+
+
+def _program(args):
+    """The name of the program that Popen's `args` run (a sequence, a path or a command line)."""
+    if isinstance(args, (str, bytes)):
+        args = os.fsdecode(args).split()
+    elif isinstance(args, os.PathLike):
+        args = [args]
+    return Path(os.fsdecode(args[0])).name
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test not marked `consumer` or `browser` may not start a process (its fixtures
+    included), except the TOOLS: the in-process selection must never leave a server or
+    a consumer behind. The job runtime's forkserver children (killable) are work of
+    this process and start through multiprocessing, not subprocess, so they pass."""
+    if item.get_closest_marker("consumer") or item.get_closest_marker("browser"):
+        return (yield)
+    start = subprocess.Popen.__init__
+
+    def refuse(popen, args, *rest, **kwargs):
+        program = _program(args)
+        if program not in TOOLS:
+            pytest.fail(f"{item.nodeid} starts a process ({program}) but is not marked `consumer`: "
+                        f"start it through a fixture tagged with marks_its_tests('consumer'), or mark the test",
+                        pytrace=False)
+        start(popen, args, *rest, **kwargs)
+
+    subprocess.Popen.__init__ = refuse
+    try:
+        return (yield)
+    finally:
+        subprocess.Popen.__init__ = start
 
 
 def free_port():
@@ -393,6 +476,7 @@ def cli_process(env, *args, environ_overrides=None, **popen):
 
 
 @pytest.fixture
+@marks_its_tests("consumer")
 def consumer(app_env, tmp_path):
     """Start real consumers: consumer(workers=2, args=(), env={}) -> ConsumerProcess.
 

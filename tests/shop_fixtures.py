@@ -9,7 +9,8 @@
 - signed Stripe events from the fixtures in tests/fixtures/stripe, signed with stripe's
   own helper.
 
-Test modules import the fixtures they use from here.
+tests/conftest.py loads this module as a plugin (pytest_plugins), so every test file
+has its fixtures; test files import only its helpers and constants.
 """
 
 import copy
@@ -33,7 +34,7 @@ from paytmchecksum import PaytmChecksum
 
 from shop import config
 from models import Product, slugify, utcnow
-from tests.conftest import free_port, port_open, wait_for
+from tests.conftest import free_port, marks_its_tests, port_open, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stripe"
 STRIPE_KEY = "sk_test_marketplace_suite"
@@ -136,6 +137,7 @@ _LOCALSTRIPE = ("import sys, localstripe.resources as r; r.Store.dump_to_disk = 
 
 
 @pytest.fixture(scope="session")
+@marks_its_tests("consumer")
 def localstripe_url(tmp_path_factory):
     port = free_port()
     log = open(tmp_path_factory.mktemp("localstripe") / "localstripe.log", "wb")

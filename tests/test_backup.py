@@ -172,6 +172,7 @@ def test_sqlite_backup_while_writing_restores_whole(app_env, tmp_path, make_user
              message="the restored queue's jobs to run")
 
 
+@pytest.mark.consumer
 @pytest.mark.postgres
 def test_postgres_backup_while_writing_restores_whole(app_env, tmp_path, make_user):
     need_postgres()
@@ -213,6 +214,7 @@ def test_postgres_backup_while_writing_restores_whole(app_env, tmp_path, make_us
             admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
 
 
+@pytest.mark.consumer
 @pytest.mark.postgres
 def test_a_failed_backup_says_why_and_leaves_nothing_behind(app_env, tmp_path):
     need_postgres()
@@ -224,6 +226,7 @@ def test_a_failed_backup_says_why_and_leaves_nothing_behind(app_env, tmp_path):
     assert list((tmp_path / "backups").iterdir()) == []
 
 
+@pytest.mark.consumer
 def test_keep_removes_the_oldest_backups_and_leftovers(app_env, tmp_path):
     use_sqlite(app_env)
     folder = tmp_path / "backups"

@@ -16,14 +16,13 @@ from job_runtime.models import JobRecord
 from models import DownloadLink, LedgerEntry, Order, WebhookEvent
 from tests.bad_input import still_serving
 from tests.conftest import login
-from tests.shop_fixtures import (  # noqa: F401
+from tests.shop_fixtures import (
     PAYTM_MID,
     STRIPE_KEY,
     STRIPE_WEBHOOK_SECRET,
     add_to_cart,
     checkout,
     make_product,
-    paytm_api,
     sign_stripe,
     stripe_event,
 )

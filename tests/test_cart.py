@@ -3,7 +3,7 @@
 from shop.orders import cart
 from models import CartItem
 from tests.conftest import login
-from tests.shop_fixtures import add_to_cart, make_product, two_sellers  # noqa: F401
+from tests.shop_fixtures import add_to_cart, make_product
 
 
 def test_add_view_and_remove(client, login_as, two_sellers):

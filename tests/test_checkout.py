@@ -6,7 +6,7 @@ import json
 from shop import config
 from models import DownloadLink, Order, OrderItem, SimulatedPayment, WebhookEvent
 from tests.conftest import login
-from tests.shop_fixtures import add_to_cart, checkout, live_app, make_product, two_sellers  # noqa: F401
+from tests.shop_fixtures import add_to_cart, checkout, make_product
 
 
 def fill_cart(client, make_user, products):

@@ -94,6 +94,7 @@ def test_services_are_sandboxed(units, service):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.consumer
 def test_web_unit_serves_reloads_on_new_workers_and_stops(app_env, units, tmp_path):
     port = free_port()
     web = UnitProcess(units / "marketplace-web.service", unit_settings(app_env, WEB_BIND=f"127.0.0.1:{port}"),

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from shop import config
-from tests.conftest import PASSWORD, free_port, missing_service, wait_for
+from tests.conftest import PASSWORD, free_port, marks_its_tests, missing_service, wait_for
 from tests.deploy_support import (
     DEPLOY,
     Client,
@@ -114,6 +114,7 @@ class Nginx:
 
 
 @pytest.fixture
+@marks_its_tests("consumer")
 def nginx(tmp_path):
     started = []
 
@@ -141,6 +142,7 @@ def test_site_passes_nginx_t(nginx, app_env):
 
 
 @pytest.fixture
+@marks_its_tests("consumer")
 def web_unit(app_env, tmp_path):
     """The web unit's gunicorn with the test's settings (plus `settings`); returns its port."""
     started = []

@@ -17,7 +17,7 @@ import pytest
 import job_runtime
 from shop import runtime
 from job_runtime.models import JobRecord, WorkerRecord
-from tests.conftest import free_port, handles_sighup, missing_service, wait_for
+from tests.conftest import free_port, handles_sighup, marks_its_tests, missing_service, wait_for
 from tests.deploy_support import DEPLOY, Client, app_paths, localize, unit_settings, wait_for_http
 from tests.sample_jobs import effect_done, make_effect, runs, slow_effect
 
@@ -82,6 +82,7 @@ class Supervisor:
 
 
 @pytest.fixture
+@marks_its_tests("consumer")
 def supervisor(app_env):
     if not Path("/usr/bin/supervisord").exists() or not DEBIAN_CONF.exists():
         missing_service("supervisor is not installed (make deps installs it)")

@@ -37,14 +37,8 @@ from job_runtime.models import FailedJob, JobRecord
 from models import (DownloadLink, Invoice, LedgerEntry, Order, OrderItem, OutboundMail, Product,
                     TransactionItem, User, WebhookEvent, db, utcnow)
 from shop.money import split_sale
-from tests.conftest import CI, PASSWORD, TEST_DATABASE, TEST_QUEUE, free_port, port_open, wait_for
-from tests.shop_fixtures import (  # noqa: F401
-    localstripe_url,
-    make_product,
-    post_stripe_event,
-    session_event,
-    stripe_api,
-)
+from tests.conftest import CI, PASSWORD, TEST_DATABASE, TEST_QUEUE, free_port, marks_its_tests, port_open, wait_for
+from tests.shop_fixtures import make_product, post_stripe_event, session_event
 
 pytestmark = [pytest.mark.consumer, pytest.mark.slow]
 
@@ -311,6 +305,7 @@ class RedisServer:
 
 
 @pytest.fixture
+@marks_its_tests("consumer")
 def own_redis(app_env, tmp_path):
     """A private Redis as the queue, whatever the leg: the test restarts it."""
     if shutil.which("redis-server") is None:

@@ -18,7 +18,7 @@ from models import (
     TransactionItem,
 )
 from tests.conftest import login
-from tests.shop_fixtures import add_to_cart, checkout, live_app, two_sellers  # noqa: F401
+from tests.shop_fixtures import add_to_cart, checkout
 
 
 def pending_order(customer, products, gateway="test"):

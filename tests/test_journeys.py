@@ -33,17 +33,14 @@ import pytest
 from shop.operations import demo_files
 from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, Order, OrderItem, Product, User, db, utcnow
-from tests.browser import (  # noqa: F401  (app_env, browser, shop and visit are fixtures)
+from tests.browser import (
     DESKTOP,
     PHONE,
-    app_env,
-    browser,
     no_horizontal_scroll,
     overflowing_elements,
     read_download,
-    shop,
+    shop_environment,
     unlabelled_fields,
-    visit,
     wait_until_page_shows,
 )
 from tests.conftest import PASSWORD, wait_for
@@ -54,6 +51,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.consumer, pytest.mark.slow]
 
 # A small download limit keeps journey 4 short; the rest are the shop's defaults.
 SHOP_SETTINGS = {"DOWNLOAD_LIMIT": 3, "COMMISSION_PERCENT": 10}
+
+
+
+@pytest.fixture
+def app_env(shop):
+    """The journeys look at the module's shop, not at a database of each test's own."""
+    yield from shop_environment(shop)
+
 
 SAM_EMAIL = "sam.journeys@example.com"
 DRUMS = "Lo-fi Drum Loops"

@@ -10,7 +10,7 @@ import pytest
 from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, LedgerEntry, Order, Refund, WebhookEvent
 from tests.conftest import login
-from tests.shop_fixtures import PAYTM_MID, add_to_cart, checkout, make_product, paytm_api  # noqa: F401
+from tests.shop_fixtures import PAYTM_MID, add_to_cart, checkout, make_product
 
 
 @pytest.fixture

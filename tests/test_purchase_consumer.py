@@ -10,16 +10,7 @@ import pytest
 from job_runtime.models import FailedJob
 from models import DownloadLink, Invoice, LedgerEntry, Order
 from tests.conftest import login, wait_for
-from tests.shop_fixtures import (  # noqa: F401
-    add_to_cart,
-    checkout,
-    live_app,
-    localstripe_url,
-    post_stripe_event,
-    session_event,
-    stripe_api,
-    two_sellers,
-)
+from tests.shop_fixtures import add_to_cart, checkout, post_stripe_event, session_event
 
 pytestmark = [pytest.mark.consumer, pytest.mark.slow]
 

@@ -17,17 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import (  # noqa: F401  (app_env, browser and visit are fixtures)
+from tests.browser import (
     DESKTOP,
     PHONE,
-    app_env,
-    browser,
     no_horizontal_scroll,
     running_shop,
-    visit,
+    shop_environment,
     wait_until_page_shows,
 )
-from tests.conftest import ROOT, cli_process, need_chromium
+from tests.conftest import ROOT, cli_process, marks_its_tests, need_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.consumer, pytest.mark.slow]
 
@@ -43,12 +41,19 @@ def _load_demo(shop):
 
 
 @pytest.fixture(scope="module")
+@marks_its_tests("consumer")
 def shop(tmp_path_factory):
     if not TARGET:
         pytest.skip("takes the README's screenshots; run `make screenshots`")
     need_chromium()
     with running_shop(tmp_path_factory.mktemp("demo-shop") / "data", before_serving=_load_demo) as live:
         yield live
+
+
+@pytest.fixture
+def app_env(shop):
+    """The screenshots look at the demo shop, not at a database of each test's own."""
+    yield from shop_environment(shop)
 
 
 def save(page, name, full_page=False):

@@ -14,16 +14,13 @@ import pytest
 from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, LedgerEntry, Order, Refund, WebhookEvent
 from tests.conftest import login
-from tests.shop_fixtures import (  # noqa: F401
+from tests.shop_fixtures import (
     FIXTURES,
     add_to_cart,
     checkout,
-    localstripe_url,
     post_stripe_event,
     session_event,
-    stripe_api,
     stripe_event,
-    two_sellers,
 )
 
 
