@@ -98,9 +98,11 @@ class _GunicornApp:
                     self.cfg.set("control_socket_disable", True)
 
             def load(self):
-                from marketplace import app
+                # By name, as gunicorn loads any WSGI app: the web app's module is the
+                # layer above this command, and imports it for `python marketplace.py`.
+                from gunicorn.util import import_app
 
-                return app
+                return import_app("marketplace:app")
 
         Application().run()
 

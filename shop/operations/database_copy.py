@@ -35,8 +35,6 @@ def _open(url):
 
 def all_tables():
     """Every model, parents before the tables that refer to them."""
-    import tasks  # noqa: F401  (importing the jobs loads every service and its models)
-
     return sort_models(models.all_models())
 
 
