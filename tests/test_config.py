@@ -57,6 +57,7 @@ def _run(args, data_dir, **extra):
     return subprocess.run(args, check=False, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.consumer  # starts Python processes
 def test_importing_the_shop_writes_nothing_and_exits_nowhere(tmp_path):
     # The web app's module is gunicorn's entry point and starts the process; every other
     # module, the jobs included, only declares things.
@@ -69,6 +70,7 @@ def test_importing_the_shop_writes_nothing_and_exits_nowhere(tmp_path):
     assert not (tmp_path / "shop-data").exists()
 
 
+@pytest.mark.consumer  # starts the shop's commands
 @pytest.mark.parametrize("command", [
     [str(BIN / "huey_consumer"), "tasks.huey"],
     [sys.executable, "-m", "shop.cli", "init"],
