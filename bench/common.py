@@ -86,8 +86,10 @@ class Shop:
         import tasks  # noqa: F401  (every model and job)
 
         config.load(self.env, dotenv=False)
+        from shop.operations import schema
+
         models.init_db()
-        models.create_tables()
+        schema.migrate(out=lambda line: None)
         runtime.setup_job_runtime()
         jobs.huey.immediate = False
         return self

@@ -9,6 +9,7 @@ the CLI); the test suite calls it again for every test's database and queue.
 import job_runtime
 import models
 from shop import config, mail, security
+from shop.operations import schema
 
 
 def runtime_settings():
@@ -69,5 +70,6 @@ def setup_job_runtime():
     """Point the job runtime at the shop's database and queue, as the settings say now."""
     if models.db.obj is None:
         models.init_db()
+    # A consumer refuses a database whose schema is behind or ahead of this code.
     job_runtime.setup(models.db, runtime_settings(), cipher=JobPayloadCipher(), notifier=notify_admins,
-                      open_database=open_database)
+                      open_database=open_database, startup_check=schema.refuse_to_start_unless_current)

@@ -36,6 +36,7 @@ from tests.conftest import (
     ConsumerProcess,
     TestEnv,
     base_environ,
+    create_schema,
     cli_process,
     need_chromium,
     wait_for,
@@ -92,7 +93,7 @@ class LiveShop:
         if TEST_DATABASE == "postgres":
             self._create_postgres_database()
         self.use()
-        models.create_tables()
+        create_schema()
         if before_serving:
             before_serving(self)
         models.db.close()

@@ -324,7 +324,7 @@ def _migrate(database, migrations, current, dry_run, out):
     if not current.pending:
         out(f"The schema is up to date (version {current.version:04d}).")
         return []
-    if is_sqlite(database) and not dry_run:
+    if is_sqlite(database) and not dry_run and current.state is not State.EMPTY:
         out(f"Backup of the database before migrating: {backup_before_migrating(database)}")
     migrator = SchemaMigrator.from_database(database)
     applied = []
