@@ -8,6 +8,7 @@ times the changes a migration makes most often, while a second connection keeps
 updating single job rows, as the consumers' workers do, and records the slowest
 of those updates: that is how long the change held the shop's writes up.
 
+- SQLite only: the copy of the file that `marketplace migrate` takes first;
 - ADD COLUMN, nullable; ADD COLUMN with a constant default;
 - CREATE INDEX on (name, created_at), as a migration in a transaction runs it;
 - PostgreSQL only: CREATE INDEX CONCURRENTLY on the same columns, outside a
@@ -17,6 +18,7 @@ of those updates: that is how long the change held the shop's writes up.
 import argparse
 import importlib
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -105,6 +107,10 @@ def run_sqlite(jobs):
         ("ADD COLUMN weight INTEGER NOT NULL DEFAULT 0", 'ALTER TABLE job ADD COLUMN weight INTEGER NOT NULL DEFAULT 0'),
         ("CREATE INDEX job_name_created_at", 'CREATE INDEX job_name_created_at ON job (name, created_at)'),
     ]
+    from shop.operations import backup
+
+    report("the copy `marketplace migrate` takes first (online backup)",
+           *timed(lambda: backup.backup_sqlite(path, folder / "before-migration.db"), connect, "?", jobs))
     for label, sql in steps:
         def run(sql=sql):
             connection.execute("BEGIN IMMEDIATE")
@@ -113,6 +119,7 @@ def run_sqlite(jobs):
 
         report(label, *timed(run, connect, "?", jobs))
     connection.close()
+    shutil.rmtree(folder)
 
 
 def run_postgres(jobs):

@@ -36,6 +36,8 @@ MODULE_NAME = re.compile(r"^(\d{4})_(\w+)$")
 TRANSACTION_CONTROL = re.compile(r"^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT|BEGIN|COMMIT|ROLLBACK)\b", re.I)
 BASELINE = 1
 BASELINE_RELEASE = "0.1.0"
+# How long a migration on PostgreSQL waits for a table's lock (SQLite waits busy_timeout).
+POSTGRES_LOCK_TIMEOUT = "10s"
 
 
 class SchemaVersion(Model):
@@ -258,6 +260,10 @@ def _apply(database, migrator, migration):
     try:
         if migration.atomic:
             with migrator.migration_context(atomic=True):
+                if not is_sqlite(database):
+                    # An ALTER waits for the table's lock, and every query of the shop then
+                    # queues behind it: give up instead (nothing changed; run it again).
+                    database.execute_sql(f"SET LOCAL lock_timeout = '{POSTGRES_LOCK_TIMEOUT}'")
                 migration.upgrade(migrator, database)
                 if is_sqlite(database):
                     _check_foreign_keys(database)
