@@ -24,7 +24,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from peewee import CharField, DateTimeField, IntegerField, Model
+from peewee import CharField, DateTimeField, IntegerField, Model, Proxy
 from playhouse.migrate import SchemaMigrator
 
 import models
@@ -79,8 +79,8 @@ def available():
         if not match:
             continue
         module = importlib.import_module(f"shop.migrations.{info.name}")
-        found.append(Migration(int(match.group(1)), match.group(2), module.upgrade,
-                               (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else "",
+        summary = (module.__doc__ or "").strip().partition("\n")[0]
+        found.append(Migration(int(match.group(1)), match.group(2), module.upgrade, summary,
                                getattr(module, "atomic", True)))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
@@ -127,14 +127,14 @@ class Status:
         return (f"The database schema is at version {self.version}, but this code needs version {self.head}: "
                 f"run `marketplace migrate`.")
 
-    def as_dict(self):
-        return {"version": self.version, "head": self.head, "state": self.state.value,
-                "pending": [m.label for m in self.pending], "unknown": list(self.unknown)}
 
 
 def _database(database):
+    """The Database itself, through the shop's proxy."""
     database = database if database is not None else models.db
-    return database.obj if hasattr(database, "obj") and database.obj is not None else database
+    while isinstance(database, Proxy):
+        database = database.obj
+    return database
 
 
 def _baseline_tables():
@@ -180,6 +180,10 @@ def refuse_to_start_unless_current():
         require_current()
     except SchemaMismatch as exc:
         raise SystemExit(f"Refusing to start: {exc}") from None
+    finally:
+        # The check runs in gunicorn's master and the consumer's main process, which then
+        # fork: no pooled connection of theirs may be inherited by the children.
+        models.close_all(models.db.obj)
 
 
 # ---------------------------------------------------------------------------
@@ -293,8 +297,8 @@ def _adopt_baseline(database, out, dry_run):
         missing.extend(f"{name}.{f.column_name}" for f in table._meta.sorted_fields if f.column_name not in columns)
     if missing:
         raise MigrationError(f"the database has some of the shop's tables but not release {BASELINE_RELEASE}'s "
-                             f"schema (missing: {', '.join(missing[:8])}); run `marketplace migrate` with the "
-                             f"release that made it first")
+                             f"schema (missing: {', '.join(missing[:8])}): it predates that release, "
+                             f"and no migration brings a shop that old up to date")
     out(f"The tables were made by release {BASELINE_RELEASE}: recording them as version {BASELINE:04d} "
         f"(baseline) without changing them.")
     if not dry_run:
