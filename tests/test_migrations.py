@@ -337,6 +337,31 @@ def test_pending_migrations_apply_in_order_and_a_newer_schema_is_refused(migrate
         schema.migrate(out=lambda line: None)
 
 
+def add_job_index_concurrently(migrator, db):
+    concurrently = "" if schema.is_sqlite(db) else " CONCURRENTLY"
+    db.execute_sql(f'CREATE INDEX{concurrently} IF NOT EXISTS "job_name_created_at" ON "job" ("name", "created_at")')
+
+
+def job_indexes():
+    with models.db.connection_context():
+        return {index.name for index in models.db.get_indexes("job")}
+
+
+def test_an_index_built_outside_a_transaction(migrated_shop):
+    """PostgreSQL builds an index on a big table CONCURRENTLY, which no transaction may hold."""
+    migrations = schema.available() + [schema.Migration(2, "job_name_index", add_job_index_concurrently,
+                                                        "An index built while the shop writes", atomic=False)]
+    lines = []
+    schema.migrate(migrations=migrations, dry_run=True, out=lines.append)
+    statement = 'CREATE INDEX{} IF NOT EXISTS "job_name_created_at"'.format(
+        " CONCURRENTLY" if TEST_DATABASE == "postgres" else "")
+    assert any(statement in line for line in lines), lines
+    assert "job_name_created_at" not in job_indexes()
+    assert schema.migrate(migrations=migrations, out=lambda line: None) == ["0002_job_name_index"]
+    assert "job_name_created_at" in job_indexes()
+    assert schema.status(migrations=migrations).state is schema.State.CURRENT
+
+
 def test_a_failing_migration_leaves_the_database_as_it_was(migrated_shop):
     def rebuild_then_fail(migrator, db):
         # On SQLite dropping NOT NULL rebuilds the whole table; then a statement fails.

@@ -11,7 +11,17 @@ module has:
   `db` is the database itself, `migrator` the SchemaMigrator for it;
 - optionally `atomic = False`, for a change that PostgreSQL refuses inside a
   transaction (CREATE INDEX CONCURRENTLY). Such a module holds schema statements
-  only, so that --dry-run can print them without running them.
+  only, so that --dry-run can print them without running them, and each is safe
+  to run again (IF NOT EXISTS), because a failure part-way is not rolled back:
+
+      from shop.operations.schema import is_sqlite
+
+      atomic = False
+
+      def upgrade(migrator, db):
+          concurrently = "" if is_sqlite(db) else " CONCURRENTLY"
+          db.execute_sql(f'CREATE INDEX{concurrently} IF NOT EXISTS "job_name_created_at" '
+                         f'ON "job" ("name", "created_at")')
 
 Rules that keep an upgrade safe for the shop that runs it:
 - Never edit a migration that has shipped; add the next one.

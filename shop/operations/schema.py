@@ -16,6 +16,7 @@ table: migrate records it at version 1 (the baseline) without touching a table.
 import dataclasses
 import datetime
 import enum
+import functools
 import importlib
 import logging
 import pkgutil
@@ -73,6 +74,12 @@ class Migration:
 
 def available():
     """Every migration of shop/migrations, in order; their versions must run 1, 2, 3, ..."""
+    return list(_discover())
+
+
+@functools.cache
+def _discover():
+    # Once per process: /healthz asks for the schema's status on every call.
     found = []
     for info in pkgutil.iter_modules(shop.migrations.__path__):
         match = MODULE_NAME.match(info.name)
@@ -87,7 +94,7 @@ def available():
     if versions != list(range(1, len(found) + 1)):
         raise MigrationError(f"shop/migrations must number its modules 0001, 0002, ... without gaps; "
                              f"found {', '.join(f'{v:04d}' for v in versions)}")
-    return found
+    return tuple(found)
 
 
 # ---------------------------------------------------------------------------
