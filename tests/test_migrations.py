@@ -109,6 +109,13 @@ def describe(database, table):
     return columns, indexes, foreign_keys
 
 
+def describe_all(database):
+    """describe() of every table but the version table."""
+    with database.connection_context():
+        return {table: describe(database, table) for table in database.get_tables()
+                if table != "schema_version"}
+
+
 def schema_of_models(models_):
     """What create_tables would make for `models_` today, in a scratch database of the suite's kind."""
     name = None
@@ -194,12 +201,6 @@ def test_the_baseline_makes_exactly_release_0_1_0s_schema(app_env, tmp_path):
         old_database.close()
         assert new_sql == old_sql
     assert {table: new[table] for table in old} == old
-
-
-def describe_all(database):
-    with database.connection_context():
-        return {table: describe(database, table) for table in database.get_tables()
-                if table != "schema_version"}
 
 
 def test_every_model_matches_the_migrated_schema(app_env):
