@@ -87,8 +87,10 @@ class Shop:
 
         config.configure(self.env, dotenv=False)
         config.prepare_data_dir()
+        from shop.operations import schema
+
         models.init_db()
-        models.create_tables()
+        schema.migrate(out=lambda line: None)
         runtime.setup_job_runtime()
         job_runtime.huey.immediate = False
         return self

@@ -24,12 +24,14 @@ FULL = [
     ("Catalog", ["catalog.py"]),
     ("Memory", ["memory.py"]),
     ("Queue dashboard with a million job records", ["dashboard_page.py", "--jobs", "1000000"]),
+    ("Schema changes on a million job records (SQLite)", ["migration_big_table.py"]),
+    ("Schema changes on a million job records (PostgreSQL)", ["migration_big_table.py", "--database", "postgres"]),
 ]
 QUICK = {
     "throughput.py": ["--jobs", "2000", "--runs", "1"], "peers.py": ["--jobs", "1000"],
     "pipeline.py": ["--purchases", "100", "--steady", "30"], "ingest.py": ["--events", "500", "--steady", "300"],
     "catalog.py": ["--requests", "300"], "memory.py": ["--jobs", "100", "--requests", "300"],
-    "dashboard_page.py": ["--jobs", "20000", "--requests", "3"],
+    "dashboard_page.py": ["--jobs", "20000", "--requests", "3"], "migration_big_table.py": ["--jobs", "20000"],
 }
 
 

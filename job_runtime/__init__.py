@@ -49,7 +49,7 @@ from job_runtime.policy import RetryPolicy
 from job_runtime.thread_state import current
 
 
-def setup(database, settings=None, cipher=None, notifier=None, open_database=None):
+def setup(database, settings=None, cipher=None, notifier=None, open_database=None, startup_check=None):
     """Give the runtime what it needs; call again to point it elsewhere (tests).
 
     database: a peewee Database (or a proxy of one) holding the runtime's tables
@@ -59,12 +59,15 @@ def setup(database, settings=None, cipher=None, notifier=None, open_database=Non
     notifier: notifier(key, subject, text) -> count, for queue alerts.
     open_database: open_database(asynchronous_commit) reopens the database in a
         consumer process, which on PostgreSQL asks for asynchronous commits.
+    startup_check: startup_check() is called once when a consumer starts, before
+        any worker; it raises SystemExit to refuse (a schema the code does not fit).
     """
     state = context.state
     state.settings = settings or RuntimeSettings()
     state.cipher = cipher
     state.notifier = notifier
     state.open_database = open_database
+    state.startup_check = startup_check
     context.db.initialize(database)
     doorbells.connect_queue()
     state.ready = True

@@ -288,6 +288,8 @@ class Consumer(HueyConsumer):
             max_delay=self.max_delay, backoff=self.backoff, max_tasks=self.max_tasks, consumer=self)
 
     def start(self):
+        if context.state.startup_check is not None:
+            context.state.startup_check()
         if self.worker_type != "process":
             runner.completion_writer = runner.CompletionWriter()
         if self.worker_type == "process":

@@ -85,6 +85,8 @@ class State:
     # open_database(asynchronous_commit) reopens the application's database in a
     # consumer process (PostgreSQL consumers ask for asynchronous commits).
     open_database: Optional[Callable[[bool], object]] = None
+    # Called once when a consumer starts; raises SystemExit to refuse (see setup()).
+    startup_check: Optional[Callable[[], None]] = None
     ready: bool = False
 
 

@@ -1,6 +1,7 @@
 """The `marketplace` command: set-up, serving, demo data, users, and the queue.
 
-    marketplace init                  create data/ and every table (idempotent)
+    marketplace init                  create data/ and migrate the database (idempotent)
+    marketplace migrate               apply the schema migrations (--list, --dry-run)
     marketplace serve                 the web app under gunicorn
     marketplace run                   init, demo data once, web + consumer; Ctrl-C stops both
     marketplace demo                  load the demo shop (only into an empty database)
@@ -21,7 +22,7 @@ import time
 
 from shop import config
 import models
-from shop.errors import ConfigError, ValidationError
+from shop.errors import ConfigError, MigrationError, SchemaMismatch, ValidationError
 
 log = logging.getLogger("marketplace.cli")
 
@@ -32,11 +33,18 @@ def setup_logging(level=None):
 
 
 def cmd_init(args):
-    # main() has imported tasks, which loads every service, so every model is known.
+    from shop.operations import schema
+
     models.init_db()
-    models.create_tables()
     for folder in (config.UPLOADS_DIR, config.MEDIA_DIR, config.INVOICES_DIR, config.MAIL_DIR):
         folder.mkdir(parents=True, exist_ok=True)
+    # The tables come from the migrations, as on every upgrade: a new shop and an
+    # upgraded one have the same schema, made the same way.
+    try:
+        schema.migrate()
+    except (SchemaMismatch, MigrationError) as exc:
+        print(f"Migration failed: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     print(f"Database ready: {config.DATABASE_URL}")
     print(f"Queue: {config.QUEUE_CONNECTION}")
     return 0
@@ -108,6 +116,9 @@ class _GunicornApp:
 
 
 def cmd_serve(args):
+    from shop.operations import schema
+
+    schema.refuse_to_start_unless_current()
     bind = args.bind or config.WEB_BIND
     _GunicornApp.run(bind, args.workers or config.WEB_CONCURRENCY, config.WEB_THREADS)
     return 0
@@ -189,9 +200,11 @@ def build_parser():
 
     from shop.operations import backup
     from shop.operations import database_copy
+    from shop.operations import schema
 
     backup.add_command(commands)
     database_copy.add_command(commands)
+    schema.add_command(commands)
     return parser
 
 

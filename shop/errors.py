@@ -70,3 +70,12 @@ class BackupError(MarketplaceError):
 
 class DatabaseCopyError(MarketplaceError):
     """`marketplace copy-database` refused or failed; nothing was copied."""
+
+
+class SchemaMismatch(MarketplaceError):
+    """The database's schema version is not the one this code was written for; the
+    message is one line that says what to run."""
+
+
+class MigrationError(MarketplaceError):
+    """A migration failed; the database is as it was before `marketplace migrate`."""

@@ -11,6 +11,7 @@ import job_runtime
 import models
 from job_runtime import killable
 from shop import config, mail, security
+from shop.operations import schema
 
 
 def runtime_settings():
@@ -71,7 +72,8 @@ def setup_job_runtime():
     """Point the job runtime at the shop's database and queue, as the settings say now."""
     if models.db.obj is None:
         models.init_db()
+    # A consumer refuses a database whose schema is behind or ahead of this code.
     job_runtime.setup(models.db, runtime_settings(), cipher=JobPayloadCipher(), notifier=notify_admins,
-                      open_database=open_database)
+                      open_database=open_database, startup_check=schema.refuse_to_start_unless_current)
     # What the killable children draw with: thumbnails and invoices.
     killable.preload("PIL.Image", "fpdf", "shop.catalog.images", "shop.orders.invoice_pdf")

@@ -37,6 +37,7 @@ from tests.conftest import (
     ConsumerProcess,
     TestEnv,
     base_environ,
+    create_schema,
     cli_process,
     marks_its_tests,
     need_chromium,
@@ -95,7 +96,7 @@ class LiveShop:
         if TEST_DATABASE == "postgres":
             self._create_postgres_database()
         self.use()
-        models.create_tables()
+        create_schema()
         if before_serving:
             before_serving(self)
         models.db.close()

@@ -318,6 +318,15 @@ def base_environ(data_dir):
     return environ
 
 
+def create_schema():
+    """The shop's tables as `marketplace migrate` makes them, then the suite's own
+    (tests/sample_jobs.py), so every test runs on the migrated schema."""
+    from shop.operations import schema
+
+    schema.migrate(out=lambda line: None)
+    models.create_tables()
+
+
 _sqlite_template = SESSION_DIR / "template.db"
 
 
@@ -326,7 +335,7 @@ def _fresh_sqlite_database(path):
     is much faster than creating thirty tables and their indexes for every test."""
     if not _sqlite_template.exists():
         models.init_db(f"sqlite:///{_sqlite_template}")
-        models.create_tables()
+        create_schema()
         models.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         models.db.execute_sql("PRAGMA journal_mode=DELETE")
         models.db.close()
@@ -344,7 +353,7 @@ def app_env(tmp_path):
     config.prepare_data_dir()
     if TEST_DATABASE == "postgres":
         models.init_db(environ["DATABASE_URL"])
-        models.create_tables()
+        create_schema()
         _empty_postgres_tables()
     else:
         _fresh_sqlite_database(data_dir / "marketplace.db")

@@ -19,7 +19,7 @@ import pytest
 import job_runtime
 from shop import runtime
 import models
-from tests.conftest import BIN, POSTGRES_ADMIN_URL, ROOT, _postgres_url, need_postgres, wait_for
+from tests.conftest import BIN, POSTGRES_ADMIN_URL, ROOT, _postgres_url, create_schema, need_postgres, wait_for
 from tests.sample_jobs import SampleEffect, effect_done, make_effect
 
 SQLITE_WRITER = """
@@ -83,7 +83,7 @@ def use_sqlite(app_env):
     url = f"sqlite:///{app_env.data_dir / 'marketplace.db'}"
     app_env.reload(DATABASE_URL=url, QUEUE_CONNECTION="sqlite")
     models.init_db(url)
-    models.create_tables()
+    create_schema()
     return url
 
 
@@ -92,7 +92,7 @@ def use_postgres(app_env):
     url = _postgres_url()
     app_env.reload(DATABASE_URL=url, QUEUE_CONNECTION="postgres")
     models.init_db(url)
-    models.create_tables()
+    create_schema()
     names = ", ".join(f'"{m._meta.table_name}"' for m in models.all_models())
     models.db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     return url

@@ -11,7 +11,7 @@ from shop import runtime
 import models
 from job_runtime.models import JobRecord
 from models import Product, ProductReview, User, utcnow
-from tests.conftest import BIN, POSTGRES_ADMIN_URL, ROOT, need_postgres, need_redis, wait_for
+from tests.conftest import BIN, POSTGRES_ADMIN_URL, ROOT, create_schema, need_postgres, need_redis, wait_for
 from tests.sample_jobs import effect_done, make_effect
 
 
@@ -36,7 +36,7 @@ def test_a_sqlite_shop_moves_to_postgresql_and_redis_and_carries_on(app_env, mak
     sqlite_url = f"sqlite:///{app_env.data_dir / 'marketplace.db'}"
     app_env.reload(DATABASE_URL=sqlite_url, QUEUE_CONNECTION="sqlite")
     models.init_db(sqlite_url)
-    models.create_tables()
+    create_schema()
     admin = make_user("admin", email="owner@example.com")
     seller = make_user("seller", email="maker@example.com")
     approved_at = utcnow()

@@ -17,7 +17,7 @@ import job_runtime
 import models
 from job_runtime import control
 from job_runtime.models import JobRecord, WorkerRecord
-from tests.conftest import BIN, ROOT, _postgres_url, handles_sighup, need_postgres, need_redis, wait_for
+from tests.conftest import BIN, ROOT, _postgres_url, create_schema, handles_sighup, need_postgres, need_redis, wait_for
 from tests.sample_jobs import PERIODIC_SWITCH, SampleRun, effect_done, make_effect, runs, slow_effect
 
 pytestmark = [pytest.mark.consumer, pytest.mark.postgres]
@@ -31,7 +31,7 @@ def host(request, app_env, consumer, tmp_path):
         need_redis()
     url = _postgres_url()
     models.init_db(url)
-    models.create_tables()
+    create_schema()
     names = ", ".join(f'"{m._meta.table_name}"' for m in models.all_models())
     models.db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     app_env.reload(DATABASE_URL=url, QUEUE_CONNECTION=request.param)

@@ -1,9 +1,9 @@
 """`marketplace copy-database URL`: move the shop's data to another database,
 typically from the SQLite file to PostgreSQL when the shop grows.
 
-Every table the app knows (the shop's, the job runtime's, the services') is
-created in the target by the same models that create it anywhere, then filled
-row by row through those models, parents before children, in one transaction:
+The target gets its tables from the migrations, as any new shop does (so it
+has the source's schema version), then every table the app knows is filled
+row by row through its model, parents before children, in one transaction:
 the target ends up with all of it or none of it. On PostgreSQL the id
 sequences are then moved past the copied ids, so new rows do not collide.
 
@@ -23,6 +23,7 @@ from playhouse.db_url import connect as connect_url
 from shop import config
 import models
 from shop.errors import DatabaseCopyError
+from shop.operations import schema
 
 BATCH = 500
 
@@ -62,7 +63,12 @@ def copy_database(source_url, target_url, report=lambda model, rows: None):
     source, target = _open(source_url), _open(target_url)
     copied = {}
     try:
+        problem = schema.status(source).problem()
+        if problem:
+            raise DatabaseCopyError(f"the source is not at this code's schema: {problem}")
+        schema.migrate(target, out=lambda line: None)
         with target.bind_ctx(tables, bind_refs=False, bind_backrefs=False):
+            # Only tables no migration makes are left to create (none in a shop; a test's own).
             target.create_tables(tables, safe=True)
         for model in tables:
             rows = _count(target, model)

@@ -1,10 +1,12 @@
-"""Reachability of the database and the queue, for GET /healthz and `marketplace queue status`."""
+"""Reachability of the database and the queue, and the schema version, for GET /healthz and
+`marketplace queue status`."""
 
 import time
 
 from shop import config
 from job_runtime import huey
 from models import db
+from shop.operations import schema
 
 
 def _timed(probe):
@@ -28,7 +30,20 @@ def _queue():
             "scheduled": huey.scheduled_count()}
 
 
+def _schema():
+    """The database's schema version against this code's; not ok when they differ."""
+    try:
+        current = schema.status()
+    except Exception as exc:  # an unreachable database is reported by _database
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    report = {"ok": current.problem() is None, "version": current.version, "head": current.head,
+              "state": current.state.value}
+    if current.problem():
+        report["error"] = current.problem()
+    return report
+
+
 def check():
-    report = {"database": _timed(_database), "queue": _timed(_queue)}
+    report = {"database": _timed(_database), "queue": _timed(_queue), "schema": _schema()}
     report["ok"] = all(part["ok"] for part in report.values())
     return report

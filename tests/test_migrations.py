@@ -1,0 +1,443 @@
+"""Schema migrations: a shop made by release 0.1.0 upgrades in place and keeps every row;
+the models and the migrated schema agree; a failing migration changes nothing; the web
+app and the consumer refuse a database whose schema does not match the code.
+
+The old shop is the committed dump in tests/fixtures/release_0_1_0 (made with that
+release's own code by make_fixtures.py there), loaded into SQLite or PostgreSQL as
+TEST_DATABASE says. Each later migration extends these tests with rows of its own.
+"""
+
+import re
+import sqlite3
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from peewee import CharField, Model, TextField
+
+import models
+from job_runtime.models import FailedJob, JobRecord
+from models import DownloadLink, Invoice, LedgerEntry, Order, Product, Refund, User
+from shop.errors import MigrationError, SchemaMismatch
+from shop.operations import schema
+from tests.conftest import (
+    BIN,
+    POSTGRES_ADMIN_URL,
+    ROOT,
+    TEST_DATABASE,
+    cli_process,
+    free_port,
+    login,
+    need_postgres,
+)
+from tests.shop_fixtures import add_to_cart, checkout, live_app, make_product  # noqa: F401
+
+OLD_RELEASE = Path(__file__).parent / "fixtures" / "release_0_1_0"
+DEMO_PASSWORD = "demo-pass-123"
+
+
+# ---------------------------------------------------------------------------
+# Databases
+# ---------------------------------------------------------------------------
+
+
+def new_postgres_database(prefix):
+    import psycopg
+
+    need_postgres()
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return name, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_database(name):
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def old_shop(app_env):
+    """The test's database replaced by release 0.1.0's, schema and rows; returns its URL."""
+    name = None
+    if TEST_DATABASE == "postgres":
+        import psycopg
+
+        name, url = new_postgres_database("marketplace_old")
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute((OLD_RELEASE / "postgres.sql").read_text())
+    else:
+        path = app_env.data_dir / "release-0.1.0.db"
+        connection = sqlite3.connect(path)
+        connection.executescript((OLD_RELEASE / "sqlite.sql").read_text())
+        connection.close()
+        url = f"sqlite:///{path}"
+    own_url = app_env.environ["DATABASE_URL"]
+    app_env.reload(DATABASE_URL=url)
+    models.init_db(url)
+    yield url
+    # Back to the test's own database before this one goes: the queue may live in it.
+    app_env.reload(DATABASE_URL=own_url)
+    models.init_db(own_url)
+    if name:
+        drop_postgres_database(name)
+
+
+def every_row(database=None):
+    """{table: rows in a fixed order} of every table but the version table, read as raw SQL."""
+    database = database or models.db
+    found = {}
+    with database.connection_context():
+        for table in sorted(database.get_tables()):
+            if table == "schema_version":
+                continue
+            width = len(database.get_columns(table))
+            order = ", ".join(str(i) for i in range(1, width + 1))
+            found[table] = database.execute_sql(f'SELECT * FROM "{table}" ORDER BY {order}').fetchall()
+    return found
+
+
+def describe(database, table):
+    """A table's columns, indexes and foreign keys as the database reports them."""
+    columns = {(c.name, c.data_type.lower(), c.null, c.primary_key) for c in database.get_columns(table)}
+    indexes = {(i.name, tuple(i.columns), i.unique, re.sub(r"\s+", " ", i.sql or "").strip())
+               for i in database.get_indexes(table)}
+    foreign_keys = {(f.column, f.dest_table, f.dest_column) for f in database.get_foreign_keys(table)}
+    return columns, indexes, foreign_keys
+
+
+def describe_all(database):
+    """describe() of every table but the version table."""
+    with database.connection_context():
+        return {table: describe(database, table) for table in database.get_tables()
+                if table != "schema_version"}
+
+
+def schema_of_models(models_):
+    """What create_tables would make for `models_` today, in a scratch database of the suite's kind."""
+    name = None
+    if TEST_DATABASE == "postgres":
+        from playhouse.db_url import connect
+
+        name, url = new_postgres_database("marketplace_models")
+        scratch = connect(url)
+    else:
+        from peewee import SqliteDatabase
+
+        scratch = SqliteDatabase(":memory:")
+    try:
+        with scratch.bind_ctx(models_, bind_refs=False, bind_backrefs=False):
+            scratch.create_tables(models_)
+        return {m._meta.table_name: describe(scratch, m._meta.table_name) for m in models_}
+    finally:
+        scratch.close()
+        if name:
+            drop_postgres_database(name)
+
+
+def differences(models_):
+    """Where the migrated schema (the test's database) and the models disagree, table by table."""
+    expected = schema_of_models(models_)
+    found = []
+    with models.db.connection_context():
+        tables = set(models.db.get_tables())
+        for table, (columns, indexes, foreign_keys) in expected.items():
+            if table not in tables:
+                found.append(f"{table}: the models have it, no migration makes it")
+                continue
+            have_columns, have_indexes, have_keys = describe(models.db, table)
+            for label, want, have in (("columns", columns, have_columns), ("indexes", indexes, have_indexes),
+                                      ("foreign keys", foreign_keys, have_keys)):
+                if want != have:
+                    found.append(f"{table} {label}: models only {sorted(want - have)}, "
+                                 f"migrations only {sorted(have - want)}")
+    return found
+
+
+def shop_models():
+    """Every table of the shop and of its job runtime; the suite's own tables are no part of it."""
+    return [m for m in models.all_models() if not m.__module__.startswith("tests.")]
+
+
+# ---------------------------------------------------------------------------
+# The baseline and the models
+# ---------------------------------------------------------------------------
+
+
+def test_the_baseline_makes_exactly_release_0_1_0s_schema(app_env, tmp_path):
+    """A new shop (its tables from 0001) and a shop made by release 0.1.0 have one schema."""
+    new = describe_all(models.db)  # the test's database: the suite builds it through the migrations
+    if TEST_DATABASE == "postgres":
+        import psycopg
+        from playhouse.db_url import connect
+
+        name, url = new_postgres_database("marketplace_old")
+        try:
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute((OLD_RELEASE / "postgres.sql").read_text())
+            old_database = connect(url)
+            old = describe_all(old_database)
+            old_database.close()
+        finally:
+            drop_postgres_database(name)
+    else:
+        from peewee import SqliteDatabase
+
+        path = tmp_path / "old.db"
+        connection = sqlite3.connect(path)
+        connection.executescript((OLD_RELEASE / "sqlite.sql").read_text())
+        connection.close()
+        old_database = SqliteDatabase(str(path))
+        old = describe_all(old_database)
+        # SQLite keeps each CREATE statement as written: those must match to the character.
+        query = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
+        old_sql = old_database.execute_sql(query).fetchall()
+        with models.db.connection_context():
+            new_sql = [row for row in models.db.execute_sql(query).fetchall()
+                       if row[1] in {r[1] for r in old_sql}]
+        old_database.close()
+        assert new_sql == old_sql
+    assert {table: new[table] for table in old} == old
+
+
+def test_every_model_matches_the_migrated_schema(app_env):
+    """A field, index or table added to a model without its migration fails here."""
+    assert differences(shop_models()) == []
+
+
+def test_a_field_added_without_a_migration_is_caught(app_env):
+    # The orders table as a change that forgot its migration would leave it. A plain
+    # Model, not models.BaseModel: it must not join all_models() for the tests after this one.
+    class Order(Model):
+        reference = CharField(unique=True)
+        gift_note = TextField(null=True)
+
+        class Meta:
+            table_name = "order"
+
+    found = differences([Order])
+    assert any("gift_note" in line for line in found), found
+
+
+# ---------------------------------------------------------------------------
+# A shop of release 0.1.0 upgrades in place
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.consumer  # runs the shop's commands
+def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, app_env, client, live_app):
+    before = every_row()
+    # What the old shop holds: the demo shop, customers, paid and refunded orders, the
+    # ledger, invoices, download links, and job records in each state.
+    assert len(before["user"]) == 6 and len(before["product"]) >= 10
+    assert sorted(Order.select(Order.status).tuples()) == [("paid",), ("paid",), ("pending",), ("refunded",)]
+    assert {e.kind for e in LedgerEntry.select()} == {"sale", "refund"} and len(before["ledger_entry"]) == 7
+    assert Refund.get().status == "succeeded" and Invoice.select().count() == 2
+    assert {j.state for j in JobRecord.select()} == {"completed", "pending", "failed"}
+    assert FailedJob.select().count() == 1 and DownloadLink.select().count() == 6
+    assert schema.status().state is schema.State.UNVERSIONED
+    with pytest.raises(SchemaMismatch, match="run `marketplace migrate`"):
+        schema.require_current()
+
+    result = cli_process(app_env, "migrate", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = result.communicate(timeout=120)[0]
+    assert result.returncode == 0, output
+    assert "made by release 0.1.0: recording them as version 0001" in output
+
+    assert schema.status().state is schema.State.CURRENT
+    assert every_row() == before
+    assert differences(shop_models()) == []
+
+    # The old shop carries on: an old customer logs in with her old password and buys a
+    # new product of an old seller through the test gateway, end to end.
+    sam = User.get(User.email == "sam@example.com")
+    content = b"after the upgrade\n" * 100
+    product = make_product(sam, "Upgrade presets", 1200, content=content)
+    assert login(client, "casey@example.com", DEMO_PASSWORD).status_int == 303
+    add_to_cart(client, product)
+    page = checkout(client, "test").follow()
+    next(f for f in page.forms.values() if f.action.startswith("/pay/test/")).submit("action", value="pay")
+    order = Order.select().order_by(Order.id.desc()).get()
+    assert order.status == "paid" and order.buyer.email == "casey@example.com"
+    assert order.id > max(row[0] for row in before["order"])
+    sale = LedgerEntry.get(LedgerEntry.order == order)
+    assert (sale.kind, sale.seller_id, sale.gross) == ("sale", sam.id, 1200)
+    mail = next(m for m in app_env.mails if m["Subject"] == f"Your order {order.reference} is ready to download")
+    link = re.search(r"/download/\S+", mail.get_content()).group(0)
+    response = client.get(link)
+    assert response.status_int == 200 and response.body == content
+
+
+def test_migrate_records_nothing_twice(old_shop):
+    lines = []
+    schema.migrate(out=lines.append)
+    schema.migrate(out=lines.append)
+    assert lines[-1] == "The schema is up to date (version 0001)."
+    assert [row.version for row in schema.SchemaVersion.select()] == [1]
+
+
+def test_a_shop_older_than_the_baseline_is_refused(old_shop):
+    models.db.execute_sql('DROP INDEX "order_checkout_key"')
+    models.db.execute_sql('ALTER TABLE "order" DROP COLUMN "checkout_key"')
+    with pytest.raises(MigrationError, match=r"missing: order\.checkout_key"):
+        schema.migrate(out=lambda line: None)
+    assert schema.status().state is schema.State.UNVERSIONED
+
+
+# ---------------------------------------------------------------------------
+# Migrations after the baseline
+# ---------------------------------------------------------------------------
+
+
+def add_order_note(migrator, db):
+    migrator.migrate(migrator.add_column("order", "note", TextField(null=True)),
+                     migrator.add_index("order", ("note",)))
+
+
+def order_columns():
+    with models.db.connection_context():
+        return [c.name for c in models.db.get_columns("order")]
+
+
+def with_extra(*steps):
+    return schema.available() + [schema.Migration(2 + i, name, upgrade, f"Test step {name}")
+                                 for i, (name, upgrade) in enumerate(steps)]
+
+
+@pytest.fixture
+def migrated_shop(old_shop):
+    """A database of its own (never the session's PostgreSQL database) at version 1."""
+    schema.migrate(out=lambda line: None)
+    return old_shop
+
+
+def test_dry_run_prints_the_sql_and_changes_nothing(migrated_shop):
+    migrations = with_extra(("order_note", add_order_note))
+    before, lines = order_columns(), []
+    assert schema.migrate(migrations=migrations, dry_run=True, out=lines.append) == ["0002_order_note"]
+    text = "\n".join(lines)
+    assert re.search(r'ALTER TABLE "order" ADD COLUMN "note" TEXT', text), text
+    assert 'CREATE INDEX "order_note" ON "order" ("note")' in text and "Dry run: nothing was changed." in text
+    assert order_columns() == before
+    assert schema.status(migrations=migrations).state is schema.State.BEHIND
+
+
+def test_pending_migrations_apply_in_order_and_a_newer_schema_is_refused(migrated_shop):
+    migrations = with_extra(("order_note", add_order_note))
+    problem = schema.status(migrations=migrations).problem()
+    assert problem == ("The database schema is at version 1, but this code needs version 2: "
+                       "run `marketplace migrate`.")
+    assert schema.migrate(migrations=migrations, out=lambda line: None) == ["0002_order_note"]
+    assert "note" in order_columns() and schema.status(migrations=migrations).state is schema.State.CURRENT
+    # The code of the release before runs on this database: it must refuse, not guess.
+    older = schema.status()
+    assert older.state is schema.State.AHEAD and "migrated by a newer release" in older.problem()
+    with pytest.raises(SchemaMismatch):
+        schema.migrate(out=lambda line: None)
+
+
+def add_job_index_concurrently(migrator, db):
+    concurrently = "" if schema.is_sqlite(db) else " CONCURRENTLY"
+    db.execute_sql(f'CREATE INDEX{concurrently} IF NOT EXISTS "job_name_created_at" ON "job" ("name", "created_at")')
+
+
+def job_indexes():
+    with models.db.connection_context():
+        return {index.name for index in models.db.get_indexes("job")}
+
+
+def test_an_index_built_outside_a_transaction(migrated_shop):
+    """PostgreSQL builds an index on a big table CONCURRENTLY, which no transaction may hold."""
+    migrations = schema.available() + [schema.Migration(2, "job_name_index", add_job_index_concurrently,
+                                                        "An index built while the shop writes", atomic=False)]
+    lines = []
+    schema.migrate(migrations=migrations, dry_run=True, out=lines.append)
+    statement = 'CREATE INDEX{} IF NOT EXISTS "job_name_created_at"'.format(
+        " CONCURRENTLY" if TEST_DATABASE == "postgres" else "")
+    assert any(statement in line for line in lines), lines
+    assert "job_name_created_at" not in job_indexes()
+    assert schema.migrate(migrations=migrations, out=lambda line: None) == ["0002_job_name_index"]
+    assert "job_name_created_at" in job_indexes()
+    assert schema.status(migrations=migrations).state is schema.State.CURRENT
+
+
+def test_a_failing_migration_leaves_the_database_as_it_was(migrated_shop):
+    def rebuild_then_fail(migrator, db):
+        # On SQLite dropping NOT NULL rebuilds the whole table; then a statement fails.
+        migrator.migrate(migrator.drop_not_null("order", "gateway"), migrator.add_column(
+            "order", "note", TextField(null=True)))
+        db.execute_sql('SELECT no_such_column FROM "order"')
+
+    before_rows, before_tables = every_row(), describe_all(models.db)
+    lines = []
+    with pytest.raises(MigrationError, match="0002_rebuild_then_fail failed and was rolled back"):
+        schema.migrate(migrations=with_extra(("rebuild_then_fail", rebuild_then_fail)), out=lines.append)
+    assert describe_all(models.db) == before_tables and every_row() == before_rows
+    assert schema.status().state is schema.State.CURRENT
+    if TEST_DATABASE != "postgres":
+        # And the copy taken first holds the database as it was.
+        copy = Path(next(line for line in lines if line.startswith("Backup of the database")).split(": ", 1)[1])
+        from peewee import SqliteDatabase
+
+        assert every_row(SqliteDatabase(str(copy))) == before_rows
+
+
+# ---------------------------------------------------------------------------
+# Start-up checks and /healthz
+# ---------------------------------------------------------------------------
+
+
+def start_and_wait(app_env, argv, timeout=60):
+    environ = dict(app_env.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return subprocess.run(argv, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout)
+
+
+def refusals(app_env):
+    """What the consumer, gunicorn as the web unit runs it, and `marketplace serve` say, and
+    whether each exited."""
+    port = free_port()
+    commands = {
+        "consumer": [str(BIN / "huey_consumer"), "tasks.huey", "-w", "1", "-n"],
+        "gunicorn": [str(BIN / "gunicorn"), "--config", "python:shop_web.gunicorn_config",
+                     "--bind", f"127.0.0.1:{port}", "marketplace:app"],
+        "serve": [str(BIN / "marketplace"), "serve", "--bind", f"127.0.0.1:{port}"],
+    }
+    results = {}
+    for name, argv in commands.items():
+        result = start_and_wait(app_env, argv)
+        results[name] = (result.returncode, result.stderr.strip().splitlines()[-1] if result.stderr else "")
+    return results
+
+
+@pytest.mark.consumer  # runs the shop's commands
+def test_the_web_app_and_the_consumer_refuse_a_schema_behind_or_ahead(old_shop, app_env):
+    for name, (code, line) in refusals(app_env).items():
+        assert code == 1 and line == ("Refusing to start: The database was made by release 0.1.0 and has no "
+                                      "schema version yet: run `marketplace migrate`."), (name, line)
+    schema.migrate(out=lambda line: None)
+    schema.SchemaVersion.create(version=2, name="from_a_newer_release")
+    for name, (code, line) in refusals(app_env).items():
+        assert code == 1 and "this database was migrated by a newer release" in line, (name, line)
+
+
+def test_healthz_reports_the_schema_version(client):
+    report = client.get("/healthz").json
+    assert report["schema"] == {"ok": True, "version": 1, "head": 1, "state": "current"}
+
+
+def test_healthz_is_unhealthy_on_an_old_schema(old_shop, client):
+    response = client.get("/healthz", expect_errors=True)
+    assert response.status_int == 503
+    assert response.json["schema"]["state"] == "unversioned" and response.json["database"]["ok"]
+
+
+@pytest.mark.consumer  # runs the shop's commands
+def test_list_shows_each_migration_and_where_the_database_stands(app_env):
+    result = cli_process(app_env, "migrate", "--list", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = result.communicate(timeout=60)[0]
+    assert result.returncode == 0, output
+    assert re.search(r"0001_baseline\s+applied \d{4}-\d\d-\d\d", output)
+    assert output.strip().endswith("The schema is up to date (version 0001).")
