@@ -61,9 +61,25 @@ def _cart_context(user):
 @routes.get("/cart")
 @require_role("customer")
 def cart_show():
-    context = _cart_context(current_user())
+    user = current_user()
     cancelled = (request.query.getunicode("cancelled") or "")[:40]
+    if cancelled:
+        _cancel_payment(user, cancelled)
+    context = _cart_context(user)
     return render("cart.tpl", title="Your cart", cancelled=cancelled, **context)
+
+
+def _cancel_payment(user, reference):
+    """Back from the gateway's page with Cancel: close the order there and here, so its
+    products return to the cart and it cannot be paid behind the customer's back."""
+    order = orders.find_by_reference(reference)
+    if order is None or order.buyer_id != user.id or order.status != "pending":
+        return
+    try:
+        gateways.cancel(order)
+    except PaymentError as exc:
+        # The order stays pending and expires with its session; the cart says nothing was charged.
+        log.warning("could not cancel the payment of order %s: %s", order.reference, exc)
 
 
 @routes.post("/cart/add")

@@ -46,6 +46,17 @@ def reconcile(order_id):
     return module_for(order.gateway).reconcile(order)
 
 
+def cancel(order):
+    """The buyer cancelled the payment on the gateway's page: close the pending order if its
+    gateway agrees that it can no longer be paid (Stripe); an Outcome."""
+    if order.status != "pending":
+        return outcomes.ignored("no pending order")
+    gateway = module_for(order.gateway)
+    if not hasattr(gateway, "cancel"):
+        return outcomes.ignored(f"{order.gateway} closes its own unpaid orders")
+    return gateway.cancel(order)
+
+
 def create_refund(order, admin):
     """Record the admin's refund request once; the refund job then asks the gateway."""
     if order.status != "paid":
