@@ -227,3 +227,14 @@ def test_cancel_returns_to_the_cart(stripe_order, client):
     order, _ = stripe_order
     page = client.get(f"/cart?cancelled={order.reference}")
     assert f"The payment for order {order.reference} was cancelled" in page.text
+
+
+def test_cancelling_on_stripes_page_closes_the_order_and_gives_the_cart_back(stripe_order, stripe_api, client):
+    order, session = stripe_order
+    page = client.get(f"/cart?cancelled={order.reference}")
+    assert "was cancelled" in page.text and "Field recorder presets" in page.text
+    assert Order.get_by_id(order.id).status == "expired" and stripe_api.sessions[session["id"]]["status"] == "expired"
+    purchases = client.get("/purchases").text
+    assert order.reference not in purchases and "waiting for the payment" not in purchases.lower()
+    again = checkout(client, "stripe")  # the cart can be bought again, in a new order and session
+    assert again.status_int == 303 and Order.select().count() == 2
