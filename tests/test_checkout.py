@@ -255,3 +255,16 @@ def test_an_owned_product_says_so_instead_of_add_to_cart(client, make_user, two_
     assert f'name="product_id" value="{product.id}"' not in page.text
     catalog = client.get("/")
     assert "Owned" in catalog.text
+
+
+def test_a_pending_test_order_can_be_cancelled_and_its_products_return(client, make_user, two_sellers):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    checkout(client, "test")
+    order = Order.get()
+    page = client.get(f"/orders/{order.id}/success")
+    form = next(f for f in page.forms.values() if f.action == f"/orders/{order.id}/cancel")
+    cart_page = form.submit().follow()
+    assert f"Order {order.reference} was cancelled" in cart_page.text and "Field recorder presets" in cart_page.text
+    assert Order.get().status == "expired" and CartItem.select().count() == 1
+    assert client.get(f"/pay/test/{order.id}").status_int == 303  # its payment page no longer pays it
+    assert order.reference not in client.get("/purchases").text

@@ -39,7 +39,7 @@ def add(user, product_id):
     pending = pending_orders_by_product(user).get(product.id)
     if pending is not None and not in_cart(user, product.id):
         raise ValidationError(f"This product is in your order {pending.reference}, which is waiting for its "
-                              "payment: see it under Purchases.")
+                              "payment: finish or cancel it from Purchases.")
     try:
         with db.atomic():
             CartItem.create(user=user, product=product)

@@ -102,7 +102,7 @@ def _order_for_cart(user, gateway):
             cart.clear(user, product_ids)
             return order
         raise ValidationError(f"Your cart holds a product of your order {order.reference}, which is waiting for "
-                              "its payment. Finish that payment, or remove the product to continue.")
+                              "its payment. Finish or cancel that payment (see Purchases), or remove the product to continue.")
     products = [item.product for item in available]
     order = Order.create(reference=new_reference(), buyer=user, gateway=gateway, total=total,
                          currency=currency, checkout_key=checkout_key(user, products, gateway))
@@ -149,6 +149,9 @@ def _close_unpaid(order_id, status, reason):
 
 def mark_failed(order_id, reason):
     return _close_unpaid(order_id, "failed", reason)
+
+
+CANCELLED_BY_BUYER = "You cancelled the payment; nothing was charged."
 
 
 def mark_expired(order_id, reason="The payment page expired before the payment was made."):

@@ -277,18 +277,15 @@ def cancel(order):
     Stripe refuses to expire a session that was paid meanwhile; then its record settles the order.
     """
     if not order.gateway_ref:
-        return outcomes.of_update(orders.mark_expired(order.id, CANCELLED), Change.EXPIRED, order.id)
+        return outcomes.of_update(orders.mark_expired(order.id, orders.CANCELLED_BY_BUYER), Change.EXPIRED, order.id)
     try:
         session = _plain(_call("expire the checkout session", client().v1.checkout.sessions.expire,
                                order.gateway_ref))
     except PaymentError:
         return reconcile(order)
     if session.get("status") == "expired":
-        return outcomes.of_update(orders.mark_expired(order.id, CANCELLED), Change.EXPIRED, order.id)
+        return outcomes.of_update(orders.mark_expired(order.id, orders.CANCELLED_BY_BUYER), Change.EXPIRED, order.id)
     return settle_session(order, session) or outcomes.waiting(f"session {session.get('id')} is still open")
-
-
-CANCELLED = "You cancelled the payment; nothing was charged."
 
 
 def request_refund(order, refund):
