@@ -9,8 +9,9 @@ killed after the delivery and before the record of it commits sends the message
 again on the next attempt. That window is kept as short as the mailer can make
 it: everything slow (the message, its attachments, the SMTP connection and login)
 is done before the delivery, and the record is written straight after it. The
-file mailer writes the file inside the transaction that records it, so its window
-is the commit alone; an SMTP delivery is not held inside a transaction (SQLite
+file mailer writes the file first and gives it its name inside the transaction
+that records it, after the record's update, so its window is the commit alone
+(a kill before that leaves only a hidden partial file); an SMTP delivery is not held inside a transaction (SQLite
 has one writer, and a slow mail server must not stop the shop's writes), so its
 window also holds the wait for the database's write lock. Every resend carries the
 Message-ID the key gave the first, and mail clients fold the two into one.
@@ -111,12 +112,8 @@ def delivery_name(key):
     return f"{utcnow():%Y%m%dT%H%M%S%f}-{digest}-{secrets.token_hex(4)}.eml"
 
 
-def _deliver_file(message, key):
-    """Write one delivery of the message under MAIL_DIR, atomically, never over another file.
-
-    The bytes go to a hidden partial file first; a hard link gives it its name,
-    and a link never replaces a file that exists.
-    """
+def _write_partial(message, key):
+    """The message's bytes in a new hidden file under MAIL_DIR; returns (partial path, final name)."""
     try:
         config.MAIL_DIR.mkdir(parents=True, exist_ok=True)
         name = delivery_name(key)
@@ -124,10 +121,15 @@ def _deliver_file(message, key):
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         with os.fdopen(descriptor, "wb") as file:
             file.write(bytes(message))
-        try:
-            os.link(partial, config.MAIL_DIR / name)
-        finally:
-            os.unlink(partial)
+        return partial, name
+    except OSError as exc:
+        raise MailError(f"mail folder {config.MAIL_DIR}: {exc}") from exc
+
+
+def _publish(partial, name):
+    """Give the written file its name: the delivery. A hard link never replaces a file that exists."""
+    try:
+        os.link(partial, config.MAIL_DIR / name)
     except OSError as exc:
         raise MailError(f"mail folder {config.MAIL_DIR}: {exc}") from exc
 
@@ -165,15 +167,24 @@ def _mark_failed(record, exc):
 
 
 def _send_to_file(record, message):
+    """Deliver into the mail folder inside the transaction that records it.
+
+    The file is written and the record updated first; only then does the file get
+    its name, and the commit follows at once: a kill between those two is the one
+    moment that sends the message again.
+    """
+    partial, name = _write_partial(message, record.key)
     try:
         with db.atomic():
             if not _claim(record):
                 return False
-            _deliver_file(message, record.key)
             _mark_sent(record)
+            _publish(partial, name)
     except MailError as exc:
         _mark_failed(record, exc)
         raise
+    finally:
+        os.unlink(partial)
     return True
 
 
