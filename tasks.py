@@ -11,7 +11,7 @@ them calls `start()` first; huey_consumer does so by asking for `tasks.huey`.
 import importlib
 import logging
 
-from shop import config
+from shop import config, logs
 import models
 from shop.runtime import setup_job_runtime
 import job_runtime
@@ -245,12 +245,13 @@ _started = False
 
 
 def start():
-    """Check the settings and prepare DATA_DIR, point the job runtime at the shop's
-    database and queue, and load the jobs of the modules JOB_MODULES names; once per
+    """Check the settings and prepare DATA_DIR, set up logging (shop/logs.py), point the
+    job runtime at the shop's database and queue, and load the jobs of the modules JOB_MODULES names; once per
     process. A bad setting stops the process with one line. Returns the Huey instance."""
     global _started
     if not _started:
         config.start_or_exit()
+        logs.setup_logging(config.LOG_LEVEL)
         setup_job_runtime()
         _started = True
         for module in config.JOB_MODULES:

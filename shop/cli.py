@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from shop import config
+from shop import config, logs
 import models
 from shop.errors import ConfigError, MigrationError, SchemaMismatch, ValidationError
 
@@ -28,8 +28,8 @@ log = logging.getLogger("marketplace.cli")
 
 
 def setup_logging(level=None):
-    logging.basicConfig(level=level or config.LOG_LEVEL,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """The shop's logging (once per process; tasks.start() has usually done it), at `level`."""
+    logs.setup_logging(level or config.LOG_LEVEL)
 
 
 def cmd_init(args):

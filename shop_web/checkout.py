@@ -61,9 +61,25 @@ def _cart_context(user):
 @routes.get("/cart")
 @require_role("customer")
 def cart_show():
-    context = _cart_context(current_user())
+    user = current_user()
     cancelled = (request.query.getunicode("cancelled") or "")[:40]
+    if cancelled:
+        _cancel_payment(user, cancelled)
+    context = _cart_context(user)
     return render("cart.tpl", title="Your cart", cancelled=cancelled, **context)
+
+
+def _cancel_payment(user, reference):
+    """Back from the gateway's page with Cancel: close the order there and here, so its
+    products return to the cart and it cannot be paid behind the customer's back."""
+    order = orders.find_by_reference(reference)
+    if order is None or order.buyer_id != user.id or order.status != "pending":
+        return
+    try:
+        gateways.cancel(order)
+    except PaymentError as exc:
+        # The order stays pending and expires with its session; the cart says nothing was charged.
+        log.warning("could not cancel the payment of order %s: %s", order.reference, exc)
 
 
 @routes.post("/cart/add")
@@ -273,8 +289,32 @@ def order_success(order_id):
         # The order's status change happens once, whichever path gets there first.
         tasks.reconcile_order.dispatch(order.id)
     return render("order_status.tpl", title=f"Order {order.reference}", order=order,
-                  items=orders.items_of(order), progress=progress(order),
+                  items=orders.items_of(order), progress=progress(order), can_cancel=gateways.can_cancel(order),
                   scripts=["/static/order_status.js"])
+
+
+@routes.post("/orders/<order_id:int>/cancel")
+@require_role("customer")
+def order_cancel(order_id):
+    """The order page's "Cancel this order": its products go back to the cart."""
+    order = orders.for_viewer(order_id, current_user())
+    if not gateways.can_cancel(order):
+        raise ValidationError(f"Order {order.reference} cannot be cancelled from here.")
+    try:
+        gateways.cancel(order)
+    except PaymentError as exc:
+        log.warning("could not cancel the payment of order %s: %s", order.reference, exc)
+        flash("The payment could not be cancelled just now; please try again in a moment.", "error")
+        redirect_to(f"/orders/{order.id}/success")
+    order = orders.get(order.id)
+    if order.status == "pending":
+        flash("The payment is still open; it could not be cancelled.", "error")
+        redirect_to(f"/orders/{order.id}/success")
+    if order.status == "paid":
+        flash("That payment had already gone through: your downloads are below.")
+        redirect_to(f"/orders/{order.id}/success")
+    flash(f"Order {order.reference} was cancelled. Nothing was charged, and its products are back in your cart.")
+    redirect_to("/cart")
 
 
 @routes.get("/orders/<order_id:int>/status.json")

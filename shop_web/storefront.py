@@ -5,8 +5,9 @@ from urllib.parse import urlencode
 from bottle import static_file
 
 from shop import config
+from shop.orders import cart
 from models import Product, User
-from shop_web.common import Page, RouteTable, get_object_or_404, int_param, render, request
+from shop_web.common import Page, RouteTable, current_user, get_object_or_404, int_param, render, request
 
 routes = RouteTable()
 
@@ -21,6 +22,12 @@ def approved_products():
 def _approved_ids():
     """The catalog's rows for counting: no seller join, read from the status index alone."""
     return Product.select(Product.id).where(Product.status == "approved")
+
+
+def owned_ids():
+    """The products the visiting customer owns: their pages say so instead of offering the cart."""
+    user = current_user()
+    return cart.owned_product_ids(user) if user is not None and user.is_customer else set()
 
 
 def search(query, text):
@@ -43,14 +50,14 @@ def catalog_index():
     page = Page(query.order_by(Product.approved_at.desc(), Product.id.desc()),
                 int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
     return render("catalog.tpl", title="Digital products" if not text else f"Search: {text}",
-                  page=page, q=text, base_query=urlencode({"q": text}) + "&" if text else "")
+                  page=page, q=text, base_query=urlencode({"q": text}) + "&" if text else "", owned_ids=owned_ids())
 
 
 @routes.get("/products/<slug>")
 def product_show(slug):
     product = get_object_or_404(approved_products().where(Product.slug == slug),
                                 "This product does not exist or is not on sale.")
-    return render("product.tpl", title=product.title, product=product)
+    return render("product.tpl", title=product.title, product=product, owned=product.id in owned_ids())
 
 
 @routes.get("/media/<path:path>")

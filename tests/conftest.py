@@ -282,12 +282,17 @@ class TestEnv:
 
     @property
     def mails(self):
-        """The messages the file mailer wrote, oldest first, parsed."""
+        """Every delivery the file mailer made, oldest first, parsed.
+
+        The file mailer writes each delivery to a file of its own, so a message
+        sent twice is here twice (with the same Message-ID).
+        """
         from email import policy
         from email.parser import BytesParser
 
         folder = self.data_dir / "mail"
-        files = sorted(folder.glob("*.eml"), key=lambda p: (p.stat().st_mtime, p.name)) if folder.exists() else []
+        # A file's name starts with the time of its delivery, to the microsecond.
+        files = sorted(folder.glob("*.eml"), key=lambda p: p.name) if folder.exists() else []
         return [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in files]
 
 

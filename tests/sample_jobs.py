@@ -161,3 +161,12 @@ def sum_of_squares(n):
 @job(tries=1, timeout=30)
 def crunch(key, n):
     _effect(f"{key}:{killable.call(sum_of_squares, n)}")
+
+
+@job(tries=1)
+def say(key):
+    """A line at INFO and one at WARNING from inside a job, for the logging tests."""
+    import logging
+
+    logging.getLogger("tests.sample_jobs").info("saying %s", key)
+    logging.getLogger("tests.sample_jobs").warning("warning about %s", key)

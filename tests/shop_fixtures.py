@@ -79,11 +79,16 @@ def add_to_cart(client, product):
     return form.submit()
 
 
-def checkout(client, gateway):
+def checkout_form(client, gateway):
+    """The checkout page's form with `gateway` chosen, not yet submitted."""
     page = client.get("/checkout")
     form = next(f for f in page.forms.values() if f.action == "/checkout")
     form["gateway"] = gateway
-    return form.submit(expect_errors=True)
+    return form
+
+
+def checkout(client, gateway):
+    return checkout_form(client, gateway).submit(expect_errors=True)
 
 
 # ---------------------------------------------------------------------------
@@ -243,6 +248,11 @@ class StripeAPI:
                      if not params.get("payment_intent") or s["payment_intent"] == params["payment_intent"]]
             return self._reply(handler, 200, {"object": "list", "data": found[:int(params.get("limit", 10))],
                                               "has_more": False, "url": "/v1/checkout/sessions"})
+        if parsed.path.startswith("/v1/checkout/sessions/") and parsed.path.endswith("/expire") and method == "POST":
+            session = self.sessions.get(parsed.path.split("/")[4])
+            if session is None or session["status"] != "open":
+                return self._error(handler, 400, f"Only open sessions can be expired: {parsed.path}")
+            return self._reply(handler, 200, self.expire(session["id"]))
         if parsed.path.startswith("/v1/checkout/sessions/") and method == "GET":
             session = self.sessions.get(parsed.path.rsplit("/", 1)[1])
             if session is None:

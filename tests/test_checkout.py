@@ -4,9 +4,9 @@ test-mode gateway's page (Pay and Decline over the real webhook path), the order
 import json
 
 from shop import config
-from models import DownloadLink, Order, OrderItem, SimulatedPayment, WebhookEvent
+from models import CartItem, DownloadLink, Order, OrderItem, SimulatedPayment, TransactionItem, WebhookEvent
 from tests.conftest import login
-from tests.shop_fixtures import add_to_cart, checkout, make_product
+from tests.shop_fixtures import add_to_cart, checkout, checkout_form, make_product
 
 
 def fill_cart(client, make_user, products):
@@ -131,7 +131,9 @@ def test_a_second_click_changes_nothing(client, make_user, two_sellers, live_app
 def test_an_owned_product_cannot_be_bought_again(client, make_user, two_sellers, live_app):
     fill_cart(client, make_user, [two_sellers["presets"]])
     pay(client)
-    page = add_to_cart(client, two_sellers["presets"]).follow()
+    # The product page no longer offers the cart; a form posted from an old page is refused.
+    token = client.get("/").forms[1]["csrf_token"].value
+    page = client.post("/cart/add", {"product_id": two_sellers["presets"].id, "csrf_token": token}).follow()
     assert "You already own this product" in page.text
 
 
@@ -168,6 +170,101 @@ def test_no_test_gateway_in_production(client, make_user, two_sellers, app_env):
     assert config.TEST_PAYMENTS_ENABLED is False
     assert client.get(f"/pay/test/{order.id}", expect_errors=True).status_int == 404
     assert client.post("/webhooks/test", b"{}", expect_errors=True).status_int == 404
+    add_to_cart(client, two_sellers["ebook"])  # the order took the first product out of the cart
     page = client.get("/checkout")
     assert "Test payment" not in page.text and "No payment method can take this currency" in page.text
     assert "Test mode" not in page.text
+
+
+# ---------------------------------------------------------------------------
+# Nothing bought twice: the order takes its products, a pending one is reused
+# ---------------------------------------------------------------------------
+
+
+def test_checking_out_the_cart_as_shown_again_after_paying_buys_nothing_twice(client, make_user, two_sellers,
+                                                                                live_app):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    shown = checkout_form(client, "test")  # the checkout page as it stood before paying
+    pay_page = shown.submit().follow()
+    order = Order.get()
+    assert CartItem.select().count() == 0  # the order took the product out of the cart
+    # At once, before the payment: the same page submitted again is the same order.
+    assert shown.submit().headers["Location"].endswith(f"/pay/test/{order.id}")
+    form = next(f for f in pay_page.forms.values() if f.action.startswith("/pay/test/"))
+    form.submit("action", value="pay")
+    again = shown.submit(expect_errors=True)
+    assert again.status_int == 400 and "Your cart is empty" in again.text and Order.select().count() == 1
+    assert TransactionItem.select().count() == 1 and DownloadLink.select().count() == 1
+
+
+def test_a_product_in_a_pending_order_cannot_be_added_again(client, make_user, two_sellers):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    checkout(client, "test")
+    order = Order.get()
+    page = add_to_cart(client, two_sellers["presets"]).follow()
+    assert f"This product is in your order {order.reference}, which is waiting for its payment" in page.text
+    assert CartItem.select().count() == 0
+
+
+def test_concurrent_checkouts_of_one_cart_make_one_order(make_user, two_sellers, app_env):
+    import threading
+
+    from shop.orders import cart, orders
+    from models import db
+
+    customer = make_user("customer")
+    cart.add(customer, two_sellers["presets"].id)
+    cart.add(customer, two_sellers["ebook"].id)
+    barrier, made, errors = threading.Barrier(6), [], []
+
+    def submit():
+        try:
+            barrier.wait()
+            made.append(orders.create_from_cart(customer, "test").id)
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and len(set(made)) == 1 and len(made) == 6
+    assert Order.select().count() == 1 and OrderItem.select().count() == 2 and cart.count(customer) == 0
+
+
+def test_a_declined_order_gives_its_products_back_and_leaves_purchases(client, make_user, two_sellers, live_app):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    pay(client, "decline")
+    assert Order.get().status == "failed"
+    assert "Cart (1)" in client.get("/").text
+    page = client.get("/purchases")
+    assert Order.get().reference not in page.text and "waiting for the payment" not in page.text.lower()
+    checkout(client, "test")  # and it can be bought in a new order
+    assert Order.select().count() == 2
+
+
+def test_an_owned_product_says_so_instead_of_add_to_cart(client, make_user, two_sellers, live_app):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    pay(client)
+    product = two_sellers["presets"]
+    page = client.get(f"/products/{product.slug}")
+    assert "In your library" in page.text and 'href="/purchases"' in page.text
+    assert f'name="product_id" value="{product.id}"' not in page.text
+    catalog = client.get("/")
+    assert "Owned" in catalog.text
+
+
+def test_a_pending_test_order_can_be_cancelled_and_its_products_return(client, make_user, two_sellers):
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    checkout(client, "test")
+    order = Order.get()
+    page = client.get(f"/orders/{order.id}/success")
+    form = next(f for f in page.forms.values() if f.action == f"/orders/{order.id}/cancel")
+    cart_page = form.submit().follow()
+    assert f"Order {order.reference} was cancelled" in cart_page.text and "Field recorder presets" in cart_page.text
+    assert Order.get().status == "expired" and CartItem.select().count() == 1
+    assert client.get(f"/pay/test/{order.id}").status_int == 303  # its payment page no longer pays it
+    assert order.reference not in client.get("/purchases").text

@@ -83,3 +83,39 @@ def test_a_bad_setting_stops_start_up_with_one_line(tmp_path, command):
     assert result.stderr.strip().splitlines() == [
         "Configuration error: COMMISSION_PERCENT must be a percentage between 0 and 100; got 'abc'"]
     assert not (tmp_path / "shop-data").exists()
+
+
+@pytest.mark.consumer  # starts the web server
+def test_serve_writes_nothing_under_home_whatever_the_runtime_dir(tmp_path):
+    """gunicorn 27 puts its control socket under ~/.gunicorn unless XDG_RUNTIME_DIR is set;
+    `marketplace serve` switches the control socket off, so nothing is shared with another gunicorn."""
+    import urllib.request
+
+    from tests.conftest import free_port, wait_for
+
+    home, data_dir, port = tmp_path / "home", tmp_path / "shop-data", free_port()
+    home.mkdir()
+    environ = {"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(ROOT),
+               **local_environ(data_dir, WEB_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1")}
+    environ.pop("XDG_RUNTIME_DIR", None)
+    init = subprocess.run([sys.executable, "-m", "shop.cli", "init"], cwd=ROOT, env=environ, capture_output=True,
+                          text=True, timeout=120)
+    assert init.returncode == 0, init.stderr
+    log = open(tmp_path / "serve.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "shop.cli", "serve"], cwd=ROOT, env=environ, stdout=log,
+                              stderr=subprocess.STDOUT)
+
+    def answers():
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status == 200
+        except OSError:
+            return server.poll() is not None
+
+    try:
+        wait_for(answers, timeout=60, message="marketplace serve to answer")
+        assert server.poll() is None, (tmp_path / "serve.log").read_text()
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+    assert list(home.iterdir()) == [], (tmp_path / "serve.log").read_text()

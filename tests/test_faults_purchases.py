@@ -12,7 +12,9 @@ THE BOOKS, checked at the end of every test:
   download link per order item, each product's sales count raised once per sale;
 - every seller's ledger sums exactly to their share of the paid orders;
 - one invoice per order, numbered without gaps, its PDF written;
-- every email (confirmation and invoice) delivered exactly once;
+- every email (confirmation and invoice) delivered, and delivered once unless a
+  consumer was killed; a resend after a kill carries the first delivery's
+  Message-ID (the mail folder keeps every delivery, so a resend is seen);
 - every job record completed, nothing in the failed-job store, every webhook processed.
 
 The figures each test prints (run with -s) are in RELIABILITY.md; timings are
@@ -155,12 +157,16 @@ class Poster(threading.Thread):
 # ---------------------------------------------------------------------------
 
 
-def file_mail_subjects():
-    """The Subject of every message the file mailer wrote (headers only: the PDFs are large)."""
+def delivery(content):
+    """(Subject, Message-ID) of one delivered message (headers only: the PDFs are large)."""
+    headers = BytesHeaderParser().parsebytes(content)
+    return headers["Subject"], headers["Message-ID"]
+
+
+def file_mail_deliveries():
+    """(Subject, Message-ID) of every delivery the file mailer made: one file each, never overwritten."""
     folder = config.MAIL_DIR
-    parser = BytesHeaderParser()
-    return [parser.parsebytes(path.read_bytes())["Subject"] for path in sorted(folder.glob("*.eml"))] \
-        if folder.exists() else []
+    return [delivery(path.read_bytes()) for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
 
 
 def emails_done(shop):
@@ -177,8 +183,12 @@ def wait_for_books(shop, timeout=600):
     wait_for(jobs_settled, timeout=120, interval=0.2, message="every job record to settle")
 
 
-def check_books(shop, delivered):
-    """THE BOOKS. `delivered`: the Subject of every message that reached the mail server or folder."""
+def check_books(shop, delivered, killed=False):
+    """THE BOOKS. `delivered`: (Subject, Message-ID) of every delivery to the mail server or folder.
+
+    Every email is delivered once; where a consumer was `killed`, at least once,
+    every resend with the Message-ID of the first. Returns the number of resends.
+    """
     ids = shop.order_ids
     failed = [(f.name, f.exception_class, f.message) for f in FailedJob.select()]
     assert not failed, failed
@@ -213,11 +223,17 @@ def check_books(shop, delivered):
     expected_keys = {f"purchase-confirmation:{i}" for i in ids} | {f"invoice:{i}" for i in ids}
     assert set(keys) == expected_keys and set(keys.values()) == {1}
     assert not OutboundMail.select().where(OutboundMail.sent_at.is_null()).exists()
-    subjects = Counter(delivered)
+    subjects = Counter(subject for subject, _ in delivered)
     expected_subjects = {f"Your order {o.reference} is ready to download" for o in orders.values()}
     expected_subjects |= {f"Invoice {i.label} for order {orders[i.order_id].reference}" for i in invoices}
     assert set(subjects) == expected_subjects, f"{len(expected_subjects - set(subjects))} never delivered"
-    assert set(subjects.values()) == {1}, f"{sum(n > 1 for n in subjects.values())} delivered twice"
+    # A resend is the same message: one Message-ID per subject, the one its key gives.
+    message_ids = {subject: {message_id for s, message_id in delivered if s == subject} for subject in subjects}
+    assert all(len(ids_) == 1 for ids_ in message_ids.values()), "a resend with another Message-ID"
+    resends = sum(subjects.values()) - len(subjects)
+    if not killed:
+        assert resends == 0, f"{sum(n > 1 for n in subjects.values())} delivered twice"
+    return resends
 
 
 def rerun_figures():
@@ -257,9 +273,9 @@ def test_a_consumer_killed_again_and_again_during_a_burst_of_1000_purchases(cons
     posted = time.monotonic() - started
     wait_for_books(shop)
     done = time.monotonic()
-    check_books(shop, file_mail_subjects())
+    resends = check_books(shop, file_mail_deliveries(), killed=True)
     logs = "".join(p.output() for p in processes)
-    report("sigkill", purchases=len(shop.orders), kills=kills,
+    report("sigkill", purchases=len(shop.orders), kills=kills, emails_sent_again_after_a_kill=resends,
            restart_s=f"{min(restarts):.1f}-{max(restarts):.1f}", webhooks_posted_s=f"{posted:.1f}",
            last_kill_to_books_balanced_s=f"{done - last_kill:.1f}", total_s=f"{done - started:.1f}",
            tracebacks_in_logs=logs.count("Traceback"), **rerun_figures())
@@ -339,7 +355,7 @@ def test_a_redis_restarted_without_persistence_mid_burst_loses_no_purchase(consu
     poster.finish()
     wait_for_books(shop)
     done = time.monotonic()
-    check_books(shop, file_mail_subjects())
+    check_books(shop, file_mail_deliveries())
     rung = sum(int(line.split("rang ")[1].split()[0]) for p in processes for line in p.output().splitlines()
                if "whose message was missing from the queue" in line)
     report("redis-restart", purchases=len(shop.orders), orders_done_at_stop=linked_at_stop,
@@ -355,15 +371,15 @@ def test_a_redis_restarted_without_persistence_mid_burst_loses_no_purchase(consu
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps the Subject of every message it accepts."""
+    """An aiosmtpd handler that keeps (Subject, Message-ID) of every message it accepts."""
 
     def __init__(self):
-        self.subjects = []
+        self.deliveries = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
-            self.subjects.append(BytesHeaderParser().parsebytes(envelope.content)["Subject"])
+            self.deliveries.append(delivery(envelope.content))
         return "250 OK"
 
 
@@ -381,10 +397,10 @@ def test_a_mail_server_down_for_a_while_sends_every_email_once_when_back(consume
     started = time.monotonic()
     poster = Poster(events, delay=0.02)
     poster.start()
-    wait_for(lambda: len(inbox.subjects) >= 40, timeout=120, message="the first emails")
+    wait_for(lambda: len(inbox.deliveries) >= 40, timeout=120, message="the first emails")
     server.stop()
     down_at = time.monotonic()
-    delivered_before = len(inbox.subjects)
+    delivered_before = len(inbox.deliveries)
     time.sleep(6)
     server = Controller(inbox, hostname="127.0.0.1", port=port)  # back, on the same port
     server.start()
@@ -395,9 +411,9 @@ def test_a_mail_server_down_for_a_while_sends_every_email_once_when_back(consume
         done = time.monotonic()
     finally:
         server.stop()
-    check_books(shop, inbox.subjects)
+    check_books(shop, inbox.deliveries)
     refused = OutboundMail.select().where(OutboundMail.attempts > 1)
-    report("smtp-down", purchases=len(shop.orders), emails=len(inbox.subjects),
+    report("smtp-down", purchases=len(shop.orders), emails=len(inbox.deliveries),
            delivered_before_outage=delivered_before, down_s=f"{back_at - down_at:.1f}",
            emails_that_waited_for_the_server=refused.count(),
            most_attempts_of_one_email=max([m.attempts for m in refused] or [1]),
@@ -456,7 +472,7 @@ def test_a_database_locked_past_the_first_attempt_loses_no_purchase(consumer, st
     released = time.monotonic()
     wait_for_books(shop)
     done = time.monotonic()
-    check_books(shop, file_mail_subjects())
+    check_books(shop, file_mail_deliveries())
     figures = rerun_figures()
     report("database-locked", purchases=len(shop.orders), orders_done_before_lock=linked_at_lock,
            orders_done_at_release=linked_at_release, lock_held_s=held,
@@ -497,7 +513,7 @@ def test_jobs_hung_past_their_timeout_do_not_hold_up_a_burst(consumer, stripe_ap
     assert set(failed) == set(hung) and {f.exception_class for f in failed.values()} == {"JobTimeout"}
     FailedJob.delete().execute()  # the hung jobs failed as they should; the purchases must not have
     JobRecord.delete().where(JobRecord.uuid.in_(hung)).execute()
-    check_books(shop, file_mail_subjects())
+    check_books(shop, file_mail_deliveries())
     report("hung-jobs", purchases=len(shop.orders), hung_jobs=len(hung), hung_attempts_stopped=2 * len(hung),
            purchases_done_s=f"{purchases_done - started:.1f}", total_s=f"{done - started:.1f}",
            **rerun_figures())
@@ -519,10 +535,53 @@ def test_two_consumers_racing_for_the_same_purchases_fulfil_each_once(consumer, 
     poster.finish()
     wait_for_books(shop)
     done = time.monotonic()
-    check_books(shop, file_mail_subjects())
+    check_books(shop, file_mail_deliveries())
     hosts = Counter(r.reserved_by.split(":")[0] for r in JobRecord.select(JobRecord.reserved_by))
     report("two-consumers", purchases=len(shop.orders), jobs_by_host=dict(sorted(hosts.items())),
            deadlocks=log_count(processes, "deadlock detected"), total_s=f"{done - started:.1f}", **rerun_figures())
     assert set(hosts) == {"host-a", "host-b"}  # both took part
     # Purchases of the same products lock their rows in one order: no deadlock to retry.
     assert log_count(processes, "deadlock detected") == 0
+
+
+# ---------------------------------------------------------------------------
+# 7. SIGKILL during invoice emails: how often a killed send sends again
+# ---------------------------------------------------------------------------
+
+
+def test_a_consumer_killed_while_sending_invoices_resends_rarely_and_with_the_same_message_id(
+        consumer, stripe_api, app_env):
+    shop = Shop(80)
+    poster = Poster(shop.webhook_events(stripe_api))
+    poster.start()
+    poster.finish()
+    rng = random.Random(1411)
+    process = consumer(workers=4)
+    processes, kills, started_at = [process], 0, utcnow()
+    deadline = time.monotonic() + 240
+    while kills < 25 and time.monotonic() < deadline:
+        # Only an attempt of the consumer now running: the killed one's records stay
+        # "running" until the sweeper takes them back.
+        sending = JobRecord.select().where((JobRecord.name == "send_invoice_email") & (JobRecord.state == "running")
+                                           & (JobRecord.reserved_at >= started_at))
+        if not sending.exists():
+            if emails_done(shop):
+                break
+            time.sleep(0.002)
+            continue
+        time.sleep(rng.uniform(0, 0.02))  # somewhere in the attempt: the PDF read, the delivery, the record
+        process.kill()
+        kills += 1
+        started_at = utcnow()
+        process = consumer(workers=4)
+        processes.append(process)
+    wait_for_books(shop)
+    resends = check_books(shop, file_mail_deliveries(), killed=True)
+    invoice_jobs = JobRecord.select().where(JobRecord.name == "send_invoice_email")
+    killed_sends = invoice_jobs.where(JobRecord.lost > 0).count()
+    invoice_resends = sum(n - 1 for n in Counter(
+        subject for subject, _ in file_mail_deliveries() if subject.startswith("Invoice ")).values())
+    report("sigkill-while-mailing", purchases=len(shop.orders), kills=kills,
+           send_invoice_email_attempts_killed=killed_sends, invoices_sent_again=invoice_resends,
+           emails_sent_again=resends, **rerun_figures())
+    assert kills >= 10 and killed_sends >= 5  # the kills did land in invoice emails

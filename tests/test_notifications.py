@@ -200,3 +200,50 @@ def test_notifications_page_needs_a_login(client):
 def test_empty_page_says_so(client, login_as):
     login_as("customer")
     assert "No notifications yet." in client.get("/notifications").text
+
+
+# ---------------------------------------------------------------------------
+# The mailer under a kill: every delivery kept, a resend with the same Message-ID
+# ---------------------------------------------------------------------------
+
+
+def forget_that_it_was_sent(key):
+    """What a consumer killed between the delivery and its record leaves behind."""
+    OutboundMail.update(sent_at=None).where(OutboundMail.key == key).execute()
+
+
+def test_the_file_mailer_keeps_every_delivery_and_a_resend_has_the_same_message_id(app_env):
+    from shop import mail
+
+    assert mail.send("resend:1", "buyer@example.com", "Your order", "Thanks.")
+    forget_that_it_was_sent("resend:1")
+    assert mail.send("resend:1", "buyer@example.com", "Your order", "Thanks.")
+    assert not mail.send("resend:1", "buyer@example.com", "Your order", "Thanks.")
+    first, second = app_env.mails
+    assert first["Message-ID"] == second["Message-ID"] == OutboundMail.get(key="resend:1").message_id
+    assert len(list((app_env.data_dir / "mail").iterdir())) == 2  # no partial file left behind
+    assert OutboundMail.get(key="resend:1").attempts == 2
+
+
+def test_a_delivery_never_replaces_a_file(app_env, monkeypatch):
+    from shop import mail
+
+    monkeypatch.setattr(mail, "delivery_name", lambda key: "taken.eml")
+    assert mail.send("taken:1", "buyer@example.com", "First", "One.")
+    with pytest.raises(mail.MailError):
+        mail.send("taken:2", "buyer@example.com", "Second", "Two.")
+    [kept] = app_env.mails
+    assert kept["Subject"] == "First"
+    assert OutboundMail.get(key="taken:2").sent_at is None and "File exists" in OutboundMail.get(key="taken:2").last_error
+
+
+def test_an_smtp_resend_has_the_same_message_id(smtp):
+    from shop import mail
+
+    inbox = smtp()
+    assert mail.send("resend:2", "buyer@example.com", "Your invoice", "Attached.")
+    forget_that_it_was_sent("resend:2")
+    assert mail.send("resend:2", "buyer@example.com", "Your invoice", "Attached.")
+    first, second = inbox.messages
+    assert first["Message-ID"] == second["Message-ID"] == OutboundMail.get(key="resend:2").message_id
+

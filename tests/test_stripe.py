@@ -18,6 +18,7 @@ from tests.shop_fixtures import (
     FIXTURES,
     add_to_cart,
     checkout,
+    checkout_form,
     post_stripe_event,
     session_event,
     stripe_event,
@@ -52,9 +53,15 @@ def test_checkout_creates_a_hosted_session_for_the_order(stripe_order, stripe_ap
     assert session["amount_total"] == order.total == 2499
 
 
-def test_a_double_click_makes_one_session(stripe_order, stripe_api, client):
-    order, session = stripe_order
-    again = checkout(client, "stripe")
+def test_a_double_click_makes_one_session(client, make_user, two_sellers, stripe_api):
+    login(client, make_user("customer"))
+    add_to_cart(client, two_sellers["presets"])
+    form = checkout_form(client, "stripe")
+    first = form.submit()
+    order = Order.get()
+    session = stripe_api.sessions[order.gateway_ref]
+    assert first.headers["Location"] == session["url"]
+    again = form.submit()  # the second click: its cart is empty now
     assert again.headers["Location"] == session["url"]
     keys = [r["idempotency_key"] for r in stripe_api.requests if r["path"] == "/v1/checkout/sessions"
             and r["method"] == "POST"]
@@ -220,3 +227,14 @@ def test_cancel_returns_to_the_cart(stripe_order, client):
     order, _ = stripe_order
     page = client.get(f"/cart?cancelled={order.reference}")
     assert f"The payment for order {order.reference} was cancelled" in page.text
+
+
+def test_cancelling_on_stripes_page_closes_the_order_and_gives_the_cart_back(stripe_order, stripe_api, client):
+    order, session = stripe_order
+    page = client.get(f"/cart?cancelled={order.reference}")
+    assert "was cancelled" in page.text and "Field recorder presets" in page.text
+    assert Order.get_by_id(order.id).status == "expired" and stripe_api.sessions[session["id"]]["status"] == "expired"
+    purchases = client.get("/purchases").text
+    assert order.reference not in purchases and "waiting for the payment" not in purchases.lower()
+    again = checkout(client, "stripe")  # the cart can be bought again, in a new order and session
+    assert again.status_int == 303 and Order.select().count() == 2

@@ -9,7 +9,11 @@
     <div class="card-body">
       <h2 class="card-title">{{product.title}}</h2>
       <p class="card-meta">by {{product.seller.name}}</p>
-      <p class="price">{{money(product.price, product.currency)}}</p>
+      <p class="price">{{money(product.price, product.currency)}}
+        % if product.id in get('owned_ids', ()):
+        <span class="badge badge-paid">Owned</span>
+        % end
+      </p>
     </div>
   </a>
 </article>

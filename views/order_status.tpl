@@ -16,6 +16,13 @@
     <a href="/purchases">All your purchases</a> · the invoice is emailed to you and can be downloaded there.
   </p>
   <p data-role="retry"{{!'' if progress['state'] in ('failed', 'expired') else ' hidden'}}><a class="button" href="/cart">Back to your cart</a></p>
+  % if can_cancel:
+  <form method="post" action="/orders/{{order.id}}/cancel" data-role="cancel">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    <button class="button button-secondary" type="submit">Cancel this order</button>
+    <span class="muted small">Nothing is charged; its products go back to your cart.</span>
+  </form>
+  % end
   <noscript><p><a href="/orders/{{order.id}}/success">Refresh</a> to see the latest status.</p></noscript>
 </section>
 <section class="panel">

@@ -14,6 +14,8 @@
     <p class="price large">{{money(product.price, product.currency)}}</p>
     % if user is None:
     <p><a class="button" href="/login?next=/products/{{product.slug}}">Log in to buy</a></p>
+    % elif user.role == 'customer' and owned:
+    <p class="owned"><span class="badge badge-paid">In your library</span> <a href="/purchases">Download it from your purchases</a></p>
     % elif user.role == 'customer':
     <form method="post" action="/cart/add">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">

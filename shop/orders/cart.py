@@ -1,7 +1,10 @@
 """A customer's cart: add, remove, list. Rows in the database, so it survives logging out.
 
 Digital products are bought once: the cart holds each product at most once,
-and a product the customer already owns cannot be added again.
+and a product the customer already owns, or has in an order whose payment may
+still land (a pending one), cannot be added again. An order takes its products
+out of the cart when it is created; `give_back` returns them if its payment
+fails, expires or is cancelled.
 """
 
 from peewee import IntegrityError
@@ -17,6 +20,13 @@ def owned_product_ids(user):
     return {row.product_id for row in query}
 
 
+def pending_orders_by_product(user):
+    """{product id: order} for the customer's orders whose payment may still land."""
+    query = (OrderItem.select(OrderItem.product, Order).join(Order)
+             .where((Order.buyer == user) & (Order.status == "pending")))
+    return {row.product_id: row.order for row in query}
+
+
 def add(user, product_id):
     """Put an approved product in the cart; returns the product. Adding it twice is harmless."""
     product = Product.get_or_none((Product.id == product_id) & (Product.status == "approved"))
@@ -26,6 +36,10 @@ def add(user, product_id):
         raise ValidationError("You cannot buy your own product.")
     if product.id in owned_product_ids(user):
         raise ValidationError("You already own this product: find it under Purchases.")
+    pending = pending_orders_by_product(user).get(product.id)
+    if pending is not None and not in_cart(user, product.id):
+        raise ValidationError(f"This product is in your order {pending.reference}, which is waiting for its "
+                              "payment: finish or cancel it from Purchases.")
     try:
         with db.atomic():
             CartItem.create(user=user, product=product)
@@ -48,6 +62,10 @@ def items(user):
                 .order_by(CartItem.added_at, CartItem.id))
 
 
+def in_cart(user, product_id):
+    return CartItem.select().where((CartItem.user == user) & (CartItem.product == product_id)).exists()
+
+
 def count(user):
     return CartItem.select().where(CartItem.user == user).count()
 
@@ -57,6 +75,20 @@ def clear(user, product_ids):
     if not product_ids:
         return 0
     return CartItem.delete().where((CartItem.user == user) & CartItem.product.in_(list(product_ids))).execute()
+
+
+def give_back(order):
+    """Put an unpaid order's products back in its buyer's cart (those still on sale and not owned)."""
+    buyer = User.get_by_id(order.buyer_id)
+    owned = owned_product_ids(buyer)
+    products = [item.product_id for item in OrderItem.select(OrderItem.product).where(OrderItem.order == order)]
+    on_sale = {p.id for p in Product.select(Product.id).where(Product.id.in_(products) & (Product.status == "approved"))}
+    rows = [{"user": buyer.id, "product": product_id} for product_id in products
+            if product_id in on_sale and product_id not in owned]
+    if not rows:
+        return 0
+    CartItem.insert_many(rows).on_conflict_ignore().execute()
+    return len(rows)
 
 
 def summary(cart_items):

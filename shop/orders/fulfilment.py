@@ -62,6 +62,8 @@ def process_purchase(order_id):
             ledger.credit_sale(sale)
             _, created = downloads.create_link(item, order.buyer_id)
             created_links += created
+        # The order took its products out of the cart when it was made; a payment that
+        # lands after the order expired or failed (its products given back) takes them out again.
         cart.clear(order.buyer_id, [item.product_id for item in items])
     send_purchase_confirmation(order_id)
     return f"order {order.reference}: {len(items)} item(s), {created_links} new link(s)"

@@ -39,52 +39,78 @@ def checkout_key(user, products, gateway):
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
+def _lock_buyer(user):
+    """Take the buyer's row lock, so that two checkouts of one customer run one after the other."""
+    User.update({User.id: User.id}).where(User.id == user.id).execute()
+
+
+def latest_pending(user):
+    """The customer's newest order whose payment may still land, or None."""
+    return (Order.select().where((Order.buyer == user) & (Order.status == "pending"))
+            .order_by(Order.created_at.desc(), Order.id.desc()).first())
+
+
 def create_from_cart(user, gateway):
-    """The customer's pending order for the cart as it is, created once.
+    """The customer's pending order for the cart as it is, created once; it takes the cart's products.
 
     Prices and sellers are copied into the order items, so later edits to a
-    product do not change what was bought. A second submit of the same cart
-    (a double click, or the back button) returns the same pending order.
+    product do not change what was bought. A second submit (a double click, the
+    back button, two tabs) finds the cart empty and returns the pending order
+    the first made. A product the customer owns, or has in another pending order,
+    is not sold again: the cart that holds exactly a pending order's products
+    (given back after a cancelled payment) reuses that order.
     """
     if gateway not in methods.available_gateways_for(None):
         raise ValidationError("Choose one of the payment methods shown.", errors={"gateway": "Choose a payment method."})
+    for _ in range(3):
+        try:
+            with db.atomic():
+                return _order_for_cart(user, gateway)
+        except IntegrityError:
+            continue  # a reference collision: try again with a new one
+    raise RuntimeError("could not create an order")  # pragma: no cover - three reference collisions
+
+
+def _order_for_cart(user, gateway):
+    _lock_buyer(user)
     items = cart.items(user)
     available, unavailable, totals = cart.summary(items)
     if unavailable:
         titles = ", ".join(item.product.title for item in unavailable)
         raise ValidationError(f"No longer on sale: {titles}. Remove it from your cart to continue.")
     if not available:
+        pending = latest_pending(user)
+        if pending is not None:
+            return pending
         raise ValidationError("Your cart is empty.")
     if len(totals) > 1:
         raise ValidationError("Your cart holds products priced in different currencies; "
                               "buy them in separate orders.")
-    owned = cart.owned_product_ids(user) & {item.product_id for item in available}
-    if owned:
+    product_ids = {item.product_id for item in available}
+    if cart.owned_product_ids(user) & product_ids:
         raise ValidationError("Your cart holds a product you already own. Remove it to continue.")
     (currency, total), = totals.items()
     if gateway not in methods.available_gateways_for(currency):
         raise ValidationError(f"{methods.LABELS[gateway]} cannot take payments in {currency}.",
                               errors={"gateway": "Choose another payment method."})
-    products = [item.product for item in available]
-    key = checkout_key(user, products, gateway)
-    existing = Order.get_or_none(Order.checkout_key == key)
-    if existing is not None:
-        return existing
-    for _ in range(3):
-        try:
-            with db.atomic():
-                order = Order.create(reference=new_reference(), buyer=user, gateway=gateway, total=total,
-                                     currency=currency, checkout_key=key)
-                for product in products:
-                    OrderItem.create(order=order, product=product, seller=product.seller_id,
-                                     title=product.title, price=product.price, currency=product.currency)
+    pending = cart.pending_orders_by_product(user)
+    waiting = {pending[product_id] for product_id in product_ids if product_id in pending}
+    if waiting:
+        order = waiting.pop()
+        ordered = {item.product_id for item in OrderItem.select(OrderItem.product).where(OrderItem.order == order)}
+        if not waiting and ordered == product_ids and order.gateway == gateway:
+            cart.clear(user, product_ids)
             return order
-        except IntegrityError:
-            # Another request for the same cart won the race: use its order.
-            existing = Order.get_or_none(Order.checkout_key == key)
-            if existing is not None:
-                return existing
-    raise RuntimeError("could not create an order")  # pragma: no cover - three reference collisions
+        raise ValidationError(f"Your cart holds a product of your order {order.reference}, which is waiting for "
+                              "its payment. Finish or cancel that payment (see Purchases), or remove the product to continue.")
+    products = [item.product for item in available]
+    order = Order.create(reference=new_reference(), buyer=user, gateway=gateway, total=total,
+                         currency=currency, checkout_key=checkout_key(user, products, gateway))
+    for product in products:
+        OrderItem.create(order=order, product=product, seller=product.seller_id,
+                         title=product.title, price=product.price, currency=product.currency)
+    cart.clear(user, product_ids)
+    return order
 
 
 # ---------------------------------------------------------------------------
@@ -112,12 +138,24 @@ def mark_paid(order_id, payment_ref=None):
     return changed
 
 
+def _close_unpaid(order_id, status, reason):
+    """The payment will not land: close the order and give its products back to the cart."""
+    with db.atomic():
+        changed = transition(order_id, status, status_reason=reason[:500])
+        if changed:
+            cart.give_back(Order.get_by_id(order_id))
+    return changed
+
+
 def mark_failed(order_id, reason):
-    return transition(order_id, "failed", status_reason=reason[:500])
+    return _close_unpaid(order_id, "failed", reason)
+
+
+CANCELLED_BY_BUYER = "You cancelled the payment; nothing was charged."
 
 
 def mark_expired(order_id, reason="The payment page expired before the payment was made."):
-    return transition(order_id, "expired", status_reason=reason)
+    return _close_unpaid(order_id, "expired", reason)
 
 
 def set_gateway_ref(order_id, gateway_ref, checkout_url=None):
@@ -154,8 +192,16 @@ def items_of(order):
                 .where(OrderItem.order == order).order_by(OrderItem.id))
 
 
+# What Purchases lists: what was bought (paid, and refunded to say where the money
+# went), and an order still waiting while its payment may land. A payment that
+# failed or expired bought nothing, and its products went back to the cart.
+LISTED_ON_PURCHASES = ("paid", "refunded", "pending")
+
+
 def of_buyer(user):
-    return list(Order.select().where(Order.buyer == user).order_by(Order.created_at.desc(), Order.id.desc()))
+    """The customer's orders for Purchases, newest first."""
+    return list(Order.select().where((Order.buyer == user) & Order.status.in_(LISTED_ON_PURCHASES))
+                .order_by(Order.created_at.desc(), Order.id.desc()))
 
 
 def find_by_reference(reference):

@@ -46,6 +46,27 @@ def reconcile(order_id):
     return module_for(order.gateway).reconcile(order)
 
 
+def cancel(order):
+    """The buyer cancelled the payment: close the pending order once its gateway can no
+    longer take the payment (Stripe expires the session; the test gateway is ours); an Outcome.
+
+    Paytm has no such call here: its unpaid orders stay pending.
+    """
+    if order.status != "pending":
+        return outcomes.ignored("no pending order")
+    if not can_cancel(order):
+        return outcomes.ignored(f"{order.gateway} orders cannot be cancelled from the shop")
+    return module_for(order.gateway).cancel(order)
+
+
+def can_cancel(order):
+    """True when the customer may cancel this order's payment from the shop."""
+    return order.status == "pending" and order.gateway in CANCELLABLE
+
+
+CANCELLABLE = ("stripe", "test")
+
+
 def create_refund(order, admin):
     """Record the admin's refund request once; the refund job then asks the gateway."""
     if order.status != "paid":

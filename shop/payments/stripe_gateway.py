@@ -270,6 +270,24 @@ def reconcile(order):
     return settle_session(order, session) or outcomes.waiting(f"session {session.get('id')} is not paid yet")
 
 
+def cancel(order):
+    """The buyer left Stripe's page with its back link: expire the session, so it can no longer
+    be paid, and close the order (its products go back to the cart).
+
+    Stripe refuses to expire a session that was paid meanwhile; then its record settles the order.
+    """
+    if not order.gateway_ref:
+        return outcomes.of_update(orders.mark_expired(order.id, orders.CANCELLED_BY_BUYER), Change.EXPIRED, order.id)
+    try:
+        session = _plain(_call("expire the checkout session", client().v1.checkout.sessions.expire,
+                               order.gateway_ref))
+    except PaymentError:
+        return reconcile(order)
+    if session.get("status") == "expired":
+        return outcomes.of_update(orders.mark_expired(order.id, orders.CANCELLED_BY_BUYER), Change.EXPIRED, order.id)
+    return settle_session(order, session) or outcomes.waiting(f"session {session.get('id')} is still open")
+
+
 def request_refund(order, refund):
     """Ask Stripe to refund the whole payment; charge.refunded then completes it."""
     if not order.payment_ref:

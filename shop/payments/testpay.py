@@ -147,6 +147,12 @@ def reconcile(order):
     return outcomes.waiting("the test gateway sends its own event")
 
 
+def cancel(order):
+    """The customer gave up on the test payment: only the shop's own page could pay the
+    order, and it pays pending orders only, so closing the order here is final."""
+    return outcomes.of_update(orders.mark_expired(order.id, orders.CANCELLED_BY_BUYER), Change.EXPIRED, order.id)
+
+
 def request_refund(order, refund):
     """Refund the simulated payment; the caller then sends its charge.refunded event."""
     updated = SimulatedPayment.update(status="refunded", updated_at=utcnow()).where(

@@ -59,6 +59,8 @@
       renderLinks(status.querySelector("[data-role=links]"), data.links);
       status.querySelector("[data-role=invoice]").hidden = !(data.invoice_url && data.state === "ready");
       status.querySelector("[data-role=retry]").hidden = !(data.state === "failed" || data.state === "expired");
+      var cancel = status.querySelector("[data-role=cancel]");
+      if (cancel) cancel.hidden = data.status !== "pending";
       var cartLink = document.querySelector(".main-nav a[href='/cart']");
       if (cartLink && typeof data.cart_count === "number") {
         cartLink.textContent = data.cart_count ? "Cart (" + data.cart_count + ")" : "Cart";
