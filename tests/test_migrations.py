@@ -476,9 +476,9 @@ def test_list_shows_each_migration_and_where_the_database_stands(app_env):
 def test_the_old_shops_jobs_upgrade_to_no_tags_and_minutes_without_a_wait(old_shop):
     from job_runtime.models import JobMinute, JobTag
 
-    before = {row.uuid: row.state for row in JobRecord.select()}
+    before = dict(JobRecord.select(JobRecord.uuid, JobRecord.state).tuples())
     schema.migrate(out=lambda line: None)
-    assert {row.uuid: row.state for row in JobRecord.select()} == before
+    assert dict(JobRecord.select(JobRecord.uuid, JobRecord.state).tuples()) == before
     assert {row.tags for row in JobRecord.select()} == {None} and JobTag.select().count() == 0
     assert "job_name_id" in job_indexes()
     # A consumer of the previous release still adds minutes, without a wait.
