@@ -161,3 +161,22 @@ def sum_of_squares(n):
 @job(tries=1, timeout=30)
 def crunch(key, n):
     _effect(f"{key}:{killable.call(sum_of_squares, n)}")
+
+
+# ---------------------------------------------------------------------------
+# Consumer defaults (`queue work --tries N --timeout S`) and tags
+# ---------------------------------------------------------------------------
+
+
+@job()
+def undeclared_fail(key, seconds=0):
+    """Names no tries and no timeout: the consumer's --tries and --timeout apply."""
+    _run(key, "undeclared_fail")
+    time.sleep(seconds)
+    raise ValueError(f"{key} cannot succeed")
+
+
+@job(tags=lambda order_id, key: [f"order:{order_id}"])
+def tagged_effect(order_id, key):
+    _run(key, "tagged_effect")
+    _effect(key)
