@@ -379,16 +379,21 @@ def queue_metrics_page():
     by_job = sorted(queue_dashboard.merge_by(rows, "name").values(), key=lambda r: (-r["processed"], r["name"]))
     by_queue = queue_dashboard.merge_by(rows, "queue")
     queue_rows = [by_queue.get(q) or {"queue": q, "processed": 0, "failed": 0, "avg_duration": None,
-                                      "duration_max": 0.0} for q in QUEUES]
+                                      "duration_max": 0.0, "avg_wait": None, "wait_max": 0.0} for q in QUEUES]
     points = queue_dashboard.throughput(minutes=minutes, step=step, name=job_name, queue=queue, now=now)
     subject = f"job {job_name}" if job_name else f"the {queue} queue" if queue else "all jobs"
     per = "minute" if step == 1 else f"{step} minutes" if step < 60 else f"{step // 60} hours"
     charts = [queue_charts.throughput(points, step, f"Throughput of {subject}, per {per}"),
               queue_charts.runtime(points, step, f"Average runtime of {subject}")]
+    # How long jobs waited for a worker, one chart per queue (or the chosen queue's alone).
+    wait_charts = [queue_charts.wait(queue_dashboard.throughput(minutes=minutes, step=step, name=job_name,
+                                                                queue=q, now=now),
+                                     step, f"Wait on the {q} queue" + (f", job {job_name}" if job_name else ""))
+                   for q in ([queue] if queue else QUEUES)]
     return render("queue_metrics.tpl", title="Metrics · Queue", f=queue_format, active="metrics",
                   failed_count=_failed_count(), periods=PERIODS, period=period, period_label=label,
                   minutes=minutes, job_name=job_name, queue=queue, charts=charts, by_job=by_job,
-                  queue_rows=queue_rows, subject=subject)
+                  queue_rows=queue_rows, subject=subject, wait_charts=wait_charts)
 
 
 # ---------------------------------------------------------------------------

@@ -422,7 +422,7 @@ def test_metrics_page_per_job_and_per_queue(client, login_as):
     assert queues["default"].startswith("default 5 1") and queues["low"].startswith("low 1 0")
     jobs = {text_of(r.select_one("td")): text_of(r) for r in tables[1].select("tbody tr")}
     assert jobs["make_effect"].startswith("make_effect 5 0") and "1 (100%)" in jobs["always_fail"]
-    assert len(page.html.select("svg.chart-plot")) == 2
+    assert len(page.html.select("svg.chart-plot")) == 2 + 3  # throughput and runtime, then a wait per queue
     one_job = page.click("make_effect", index=0)
     assert "Throughput of job make_effect" in one_job.text and "5 jobs, 0 failed" in one_job.text
     week = client.get("/admin/queue/metrics?period=7d&queue=low")
@@ -486,3 +486,24 @@ def test_jobs_page_searches_by_name_tag_and_argument_and_shows_tags(client, logi
     page = client.get(f"/admin/queue/jobs/{tagged}")
     tag_link = page.html.select_one("dd.tags a")
     assert tag_link.text == "order:42" and tag_link["href"] == "/admin/queue/jobs?tag=order%3A42"
+
+
+def test_metrics_page_charts_the_wait_per_queue(client, login_as):
+    from job_runtime import runner
+
+    job_uuid = make_effect.s("waited").delay(3600).dispatch()
+    # Due 40 seconds ago, taken only now: a 40-second wait.
+    JobRecord.update(available_at=utcnow() - datetime.timedelta(seconds=40)).where(
+        JobRecord.uuid == job_uuid).execute()
+    runner.execute(job_uuid)
+    make_effect.s("quick").on_queue("high").dispatch()
+    page = admin_page(client, login_as, "/admin/queue/metrics")
+    figures = {c.select_one("figcaption strong").text: c for c in page.html.select("figure.chart-wait")}
+    assert list(figures) == ["Wait on the high queue", "Wait on the default queue", "Wait on the low queue"]
+    assert "average 40" in text_of(figures["Wait on the default queue"].select_one("figcaption"))
+    assert "no jobs finished" in text_of(figures["Wait on the low queue"].select_one("figcaption"))
+    queues = {text_of(r.select_one("td")): text_of(r) for r in page.html.select("table.metrics-table")[0].select("tbody tr")}
+    assert queues["default"].endswith("40 s 40 s")  # average and longest wait
+    low = client.get("/admin/queue/metrics?queue=low")
+    assert [text_of(c.select_one("figcaption strong")) for c in low.html.select("figure.chart-wait")] == [
+        "Wait on the low queue"]

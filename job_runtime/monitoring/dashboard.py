@@ -60,14 +60,19 @@ def merge_by(rows, key):
     merged = {}
     for row in rows:
         into = merged.setdefault(row[key], {key: row[key], "processed": 0, "failed": 0, "duration_sum": 0.0,
-                                            "duration_count": 0, "duration_max": 0.0})
+                                            "duration_count": 0, "duration_max": 0.0, "wait_sum": 0.0,
+                                            "wait_count": 0, "wait_max": 0.0})
         into["processed"] += row["processed"]
         into["failed"] += row["failed"]
         into["duration_sum"] += row["duration_sum"] or 0.0
         into["duration_count"] += row["duration_count"]
         into["duration_max"] = max(into["duration_max"], row["duration_max"] or 0.0)
+        into["wait_sum"] += row.get("wait_sum") or 0.0
+        into["wait_count"] += row.get("wait_count") or 0
+        into["wait_max"] = max(into["wait_max"], row.get("wait_max") or 0.0)
     for into in merged.values():
         into["avg_duration"] = into["duration_sum"] / into["duration_count"] if into["duration_count"] else None
+        into["avg_wait"] = into["wait_sum"] / into["wait_count"] if into["wait_count"] else None
     return merged
 
 
