@@ -13,6 +13,7 @@ import logging
 
 from shop import config
 import models
+from shop import runtime
 from shop.runtime import setup_job_runtime
 import job_runtime
 from job_runtime import crontab, job, on_failure, periodic
@@ -67,6 +68,30 @@ def alert_admins_of_failures():
     from shop.operations import failure_alerts
 
     failure_alerts.send_failure_alert()
+
+
+@job(queue="high", tries=6, backoff=[10, 30, 60, 300, 900], timeout=30, unique_for=3600,
+     unique_key=lambda key, text: key)
+def post_alert_to_chat(key, text):
+    """POST an alert to the chat at ALERT_WEBHOOK_URL (unique by the notice's key while queued)."""
+    from shop.operations import alert_webhook
+
+    if config.ALERT_WEBHOOK_URL:
+        alert_webhook.post(config.ALERT_WEBHOOK_URL, text)
+
+
+def _alert_chat(key, subject, text):
+    # The notice goes to the chat through a job, retried while the chat is down; the
+    # alert check that called this goes on at once.
+    if not config.ALERT_WEBHOOK_URL:
+        return 0
+    from shop.operations import alert_webhook
+
+    post_alert_to_chat.dispatch(key, alert_webhook.message(subject, text))
+    return 1
+
+
+runtime.alert_channels.append(_alert_chat)
 
 
 @on_failure
