@@ -70,12 +70,13 @@ def alert_admins_of_failures():
     failure_alerts.send_failure_alert()
 
 
-@job(queue="high", tries=6, backoff=[10, 30, 60, 300, 900], timeout=30, unique_for=3600,
-     unique_key=lambda key, text: key)
+from shop.operations import alert_webhook  # noqa: E402
+
+
+@job(name=alert_webhook.JOB_NAME, queue="high", tries=6, backoff=[10, 30, 60, 300, 900], timeout=30,
+     unique_for=3600, unique_key=lambda key, text: key)
 def post_alert_to_chat(key, text):
     """POST an alert to the chat at ALERT_WEBHOOK_URL (unique by the notice's key while queued)."""
-    from shop.operations import alert_webhook
-
     if config.ALERT_WEBHOOK_URL:
         alert_webhook.post(config.ALERT_WEBHOOK_URL, text)
 
@@ -85,8 +86,6 @@ def _alert_chat(key, subject, text):
     # alert check that called this goes on at once.
     if not config.ALERT_WEBHOOK_URL:
         return 0
-    from shop.operations import alert_webhook
-
     post_alert_to_chat.dispatch(key, alert_webhook.message(subject, text))
     return 1
 

@@ -145,3 +145,22 @@ def test_the_webhook_setting_must_be_a_url(app_env):
 
     with pytest.raises(ConfigError, match="ALERT_WEBHOOK_URL must be an absolute http/https URL"):
         config.load_settings(dict(app_env.environ, ALERT_WEBHOOK_URL="hooks.example.com/x"), dotenv=False)
+
+
+def test_the_chat_is_not_told_of_its_own_failed_posts_but_the_admins_are(app_env, make_user, chat):
+    from shop.operations import failure_alerts
+
+    make_user("admin", email="ops@example.com")
+    app_env.reload(ALERT_WEBHOOK_URL=chat.url)
+    job_runtime.huey.immediate = False
+    runtime.setup_job_runtime()
+    chat.answers += [(500, {}, 0)] * 6
+    assert runtime.notify_admins("first-notice", "Subject", "Body") == 2  # one admin, one chat post
+    (post,) = JobRecord.select().where(JobRecord.name == "post_alert_to_chat")
+    for _ in range(6):
+        JobRecord.update(available_at=utcnow()).where(JobRecord.uuid == post.uuid).execute()
+        job_runner.execute(post.uuid)
+    assert JobRecord.get(JobRecord.uuid == post.uuid).state == "failed" and len(chat.received) == 6
+    assert failure_alerts.send_failure_alert() == 1
+    assert any("1 job(s) failed" in m["Subject"] for m in app_env.mails)
+    assert JobRecord.select().where(JobRecord.name == "post_alert_to_chat").count() == 1  # no new post

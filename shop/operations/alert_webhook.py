@@ -13,6 +13,10 @@ import urllib.error
 import urllib.request
 
 TIMEOUT_SECONDS = 5
+# The job that posts (declared in tasks.py under this name). The failed-job notice
+# about its own failures goes by mail alone: a chat that is down would only be
+# asked to carry the news of being down, failing again, without end.
+JOB_NAME = "post_alert_to_chat"
 
 
 class WebhookError(Exception):
