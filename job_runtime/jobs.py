@@ -15,6 +15,8 @@ import dataclasses
 import logging
 import uuid as uuidlib
 
+from peewee import DatabaseError
+
 from job_runtime import registry, runner
 from job_runtime.backends import QUEUES
 from job_runtime.context import db
@@ -103,13 +105,17 @@ class Job:
         """The tags of a dispatch with these arguments: distinct strings, in the order given.
 
         A tag function that raises is logged and the job goes without tags: a
-        label is never a reason to lose a job.
+        label is never a reason to lose a job. A database error is the
+        exception: it has spoiled the caller's transaction (on PostgreSQL), so
+        it goes up as any failed write of the dispatch would.
         """
         if not self.tags:
             return []
         try:
             found = self.tags(*args, **kwargs) if callable(self.tags) else self.tags
             tags = [str(tag)[:MAX_TAG_LENGTH] for tag in found if tag is not None and str(tag)]
+        except DatabaseError:
+            raise
         except Exception:
             log.exception("the tags of job %s could not be worked out; dispatching it without", self.name)
             return []
