@@ -13,6 +13,7 @@ import logging
 
 from shop import config, logs
 import models
+from shop import runtime
 from shop.runtime import setup_job_runtime
 import job_runtime
 from job_runtime import crontab, job, on_failure, periodic
@@ -69,12 +70,75 @@ def alert_admins_of_failures():
     failure_alerts.send_failure_alert()
 
 
+from shop.operations import alert_webhook  # noqa: E402
+
+
+@job(name=alert_webhook.JOB_NAME, queue="high", tries=6, backoff=[10, 30, 60, 300, 900], timeout=30,
+     unique_for=3600, unique_key=lambda key, text: key)
+def post_alert_to_chat(key, text):
+    """POST an alert to the chat at ALERT_WEBHOOK_URL (unique by the notice's key while queued)."""
+    if config.ALERT_WEBHOOK_URL:
+        alert_webhook.post(config.ALERT_WEBHOOK_URL, text)
+
+
+def _alert_chat(key, subject, text):
+    # The notice goes to the chat through a job, retried while the chat is down; the
+    # alert check that called this goes on at once.
+    if not config.ALERT_WEBHOOK_URL:
+        return 0
+    post_alert_to_chat.dispatch(key, alert_webhook.message(subject, text))
+    return 1
+
+
+runtime.alert_channels.append(_alert_chat)
+
+
 @on_failure
 def _queue_failure_alert(failed):
     # Waiting a minute gathers a burst of failures into one email; the alert job
     # is unique, so later failures in the window add to the same email.
     if failed.name != alert_admins_of_failures.name:
         alert_admins_of_failures.s().delay(60).dispatch()
+
+
+# ---------------------------------------------------------------------------
+# Tags: what a job concerns, worked out from its arguments when it is dispatched,
+# so that the dashboard and `queue jobs --tag order:42` find every job of an
+# order, a product or a seller. Each costs at most one indexed query.
+# ---------------------------------------------------------------------------
+
+
+def order_tags(order_id, *rest):
+    """order:ID and the order's sellers."""
+    sellers = (models.OrderItem.select(models.OrderItem.seller).where(models.OrderItem.order == order_id)
+               .distinct().order_by(models.OrderItem.seller).tuples())
+    return [f"order:{order_id}"] + [f"seller:{seller_id}" for (seller_id,) in sellers]
+
+
+def product_tags(product_id, *rest):
+    """product:ID and its seller."""
+    seller_id = models.Product.select(models.Product.seller).where(models.Product.id == product_id).scalar()
+    return [f"product:{product_id}", f"seller:{seller_id}" if seller_id else None]
+
+
+def review_tags(review_id):
+    """review:ID, and the product reviewed and its seller."""
+    product_id = (models.ProductReview.select(models.ProductReview.product)
+                  .where(models.ProductReview.id == review_id).scalar())
+    return [f"review:{review_id}", *(product_tags(product_id) if product_id else [])]
+
+
+def refund_tags(refund_id):
+    """refund:ID and its order."""
+    order_id = models.Refund.select(models.Refund.order).where(models.Refund.id == refund_id).scalar()
+    return [f"refund:{refund_id}", f"order:{order_id}" if order_id else None]
+
+
+def event_tags(event_id):
+    """event:ID (a gateway's webhook event) and its order."""
+    order_id = (models.WebhookEvent.select(models.WebhookEvent.order)
+                .where(models.WebhookEvent.id == event_id).scalar())
+    return [f"event:{event_id}", f"order:{order_id}" if order_id else None]
 
 
 # ---------------------------------------------------------------------------
@@ -87,7 +151,7 @@ from shop.errors import NotAnImage  # noqa: E402
 from job_runtime import Fail, JobTimeout  # noqa: E402
 
 
-@job(queue="low", tries=3, backoff=[10, 60], timeout=180)
+@job(queue="low", tries=3, backoff=[10, 60], timeout=180, tags=product_tags)
 def process_file_upload(product_id, thumbnail_path):
     """ProcessFileUpload: the product's thumbnail in every width; the shop shows a placeholder until then."""
     try:
@@ -110,12 +174,12 @@ def process_file_upload_failed(exc, product_id, thumbnail_path):
 
 # The seller's ProductApproved / ProductRejected notifications, keyed by the
 # moderation decision: a retry after a mail failure only sends what is missing.
-@job(tries=3, backoff=[30, 120], timeout=60)
+@job(tries=3, backoff=[30, 120], timeout=60, tags=review_tags)
 def notify_product_approved(review_id):
     notifications.product_approved(review_id)
 
 
-@job(tries=3, backoff=[30, 120], timeout=60)
+@job(tries=3, backoff=[30, 120], timeout=60, tags=review_tags)
 def notify_product_rejected(review_id):
     notifications.product_rejected(review_id)
 
@@ -143,7 +207,7 @@ from job_runtime import chain  # noqa: E402
 MAIL_RETRIES = {"tries": 8, "backoff": [10, 30, 60, 120, 300, 600, 1200]}
 
 
-@job(queue="high", tries=3, backoff=10, timeout=60)
+@job(queue="high", tries=3, backoff=10, timeout=60, tags=event_tags)
 def process_webhook(event_id):
     """Verify a stored gateway event with the gateway's API and update its order."""
     try:
@@ -153,7 +217,7 @@ def process_webhook(event_id):
         raise Fail(str(exc)) from exc
 
 
-@PurchaseCompleted.listen(**MAIL_RETRIES, timeout=120)
+@PurchaseCompleted.listen(**MAIL_RETRIES, timeout=120, tags=order_tags)
 def process_purchase(order_id):
     """Fulfil a paid order: sales, ledger credits, links, counts, cart, confirmation email."""
     return fulfilment.process_purchase(order_id)
@@ -164,7 +228,7 @@ def _never_paid(order_id):
     return order is None or (order.paid_at is None and order.status != "pending")
 
 
-@job(tries=3, timeout=120)
+@job(tries=3, timeout=120, tags=order_tags)
 def generate_invoice(order_id):
     """The order's PDF invoice under INVOICES_DIR (made once)."""
     try:
@@ -176,7 +240,7 @@ def generate_invoice(order_id):
         raise  # still pending: the payment may yet land, so the job is retried
 
 
-@job(**MAIL_RETRIES, timeout=120)
+@job(**MAIL_RETRIES, timeout=120, tags=order_tags)
 def send_invoice_email(order_id):
     """Email the invoice to the buyer (once)."""
     try:
@@ -187,20 +251,20 @@ def send_invoice_email(order_id):
         raise
 
 
-@OrderRefunded.listen(**MAIL_RETRIES, timeout=60)
+@OrderRefunded.listen(**MAIL_RETRIES, timeout=60, tags=order_tags)
 def send_refund_email(order_id):
     """Tell the customer their order was refunded."""
     fulfilment.send_refund_email(order_id)
 
 
-@job(queue="high", tries=3, backoff=10, timeout=60, unique_for=30)
+@job(queue="high", tries=3, backoff=10, timeout=60, unique_for=30, tags=order_tags)
 def reconcile_order(order_id):
     """From the success page: ask the gateway about a still-pending order and settle it."""
     if gateways.reconcile(order_id).change is Change.PAID:
         chain([generate_invoice.s(order_id), send_invoice_email.s(order_id)]).dispatch()
 
 
-@job(queue="high", tries=3, backoff=[10, 60], timeout=60)
+@job(queue="high", tries=3, backoff=[10, 60], timeout=60, tags=refund_tags)
 def request_refund(refund_id):
     """Ask the order's gateway for the refund the admin requested."""
     gateways.perform_refund(refund_id)
@@ -214,7 +278,7 @@ def _refund_request_failed(exc, refund_id):
     gateways.refund_failed(refund_id, f"{type(exc).__name__}: {exc}")
 
 
-@job(queue="high", tries=5, backoff=[2, 10, 30, 60], timeout=30)
+@job(queue="high", tries=5, backoff=[2, 10, 30, 60], timeout=30, tags=order_tags)
 def deliver_test_event(order_id, event_type):
     """The test gateway's webhook delivery: a signed event POSTed to our own /webhooks/test."""
     testpay.send_event(order_id, event_type)

@@ -26,11 +26,12 @@ The package, bottom up; a module imports only those listed before it:
   control                   paused queues and restarts
   dispatch, runner, jobs    dispatch a job, run an attempt, declare jobs
   flow, middleware, failed  chains and batches, middleware, the failed-job store
+  pending                   jobs not started, by hand: clear a queue, delete, run now
   workers, stats            live workers and queue figures (read by the web side)
   sweeper, consumer, cli    recovery, huey_consumer's consumer, the queue commands
   killable, retention       child processes for heavy work, pruning
-  monitoring/               dashboard, metrics, alerts, Prometheus: what the web side
-                            mounts; it never loads the consumer
+  monitoring/               dashboard, metrics, alerts, the search of jobs, Prometheus:
+                            what the web side mounts; it never loads the consumer
 """
 
 from huey import crontab  # the schedules of periodic(): periodic(crontab(minute="*/10"))

@@ -1,4 +1,5 @@
-"""The `queue` commands of an application's command line: workers, failed jobs, status.
+"""The `queue` commands of an application's command line: workers, failed jobs, status,
+clearing and watching queues, and the search of jobs.
 
     add_commands(subparsers, load_jobs)
 
@@ -9,10 +10,12 @@ Each command calls it first.
 
 import json
 import logging
+import sys
 
-from job_runtime import context, control, failed as failed_jobs, flow, stats, sweeper
+from job_runtime import context, control, failed as failed_jobs, flow, jobs, pending, stats, sweeper
 from job_runtime.backends import QUEUES
 from job_runtime.doorbells import huey
+from job_runtime.monitoring import alerts, conditions, dashboard, search
 
 
 def _init(args):
@@ -37,6 +40,7 @@ def cmd_work(args):
     from huey.consumer_options import ConsumerConfig
 
     args.load_jobs()
+    jobs.apply_defaults(tries=args.tries, timeout=args.timeout)
     queues = _queue_list(args.queue)
     # --once means one job: a single worker, so two cannot each take one at the same moment.
     options = {"workers": 1 if args.once else args.workers, "worker_type": args.worker_type, "periodic": not args.no_periodic,
@@ -160,6 +164,8 @@ def cmd_status(args):
 
 def cmd_batches(args):
     _init(args)
+    if args.action == "cancel":
+        return _cancel_batch(args.batch_id)
     rows = [flow.describe_batch(b) for b in flow.recent_batches(args.limit)]
     if args.json:
         _print_json(rows)
@@ -171,6 +177,99 @@ def cmd_batches(args):
     for b in rows:
         print(f"{b['id']:<36}  {b['name'][:24]:<24} {b['total']:>6} {b['pending']:>8} {b['failed']:>7} "
               f"{b['progress']:>8}%  {b['state']}")
+    return 0
+
+
+def _cancel_batch(batch_id):
+    if not batch_id:
+        raise SystemExit("Name the batch to cancel: `queue batches cancel ID` (see `queue batches`).")
+    found = flow.find_batch(batch_id)
+    if found is None:
+        print(f"No batch with id {batch_id}.")
+        return 1
+    if not flow.cancel(batch_id):
+        print(f"Batch {batch_id} has already finished or been cancelled.")
+        return 1
+    print(f"Batch {batch_id} cancelled: its jobs that have not started are skipped.")
+    return 0
+
+
+def _confirmed(question):
+    """Ask on the terminal; without one (cron, a pipe) the answer is no."""
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def cmd_clear(args):
+    _init(args)
+    where = f"the {args.queue} queue" if args.queue else "every queue"
+    count = pending.pending_count(args.queue)
+    if not count:
+        print(f"No pending jobs on {where}.")
+        return 0
+    if not args.force and not _confirmed(f"Delete the {count} pending job(s) of {where}? They will not run."):
+        print("Nothing was deleted (pass --force to clear without asking).")
+        return 1
+    cleared = pending.clear(args.queue)
+    print(f"Deleted {cleared} pending job(s) from {where}; their records say they were cleared.")
+    return 0
+
+
+def _limits(text):
+    """{queue: limit} from QUEUE:LIMIT,QUEUE:LIMIT."""
+    limits = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        queue, _, limit = part.partition(":")
+        if queue not in QUEUES or not limit.isdigit():
+            raise SystemExit(f"Cannot read {part!r}: write QUEUE:LIMIT, for example high:100,default:500 "
+                             f"(the queues are {', '.join(QUEUES)}).")
+        limits[queue] = int(limit)
+    if not limits:
+        raise SystemExit("Give at least one QUEUE:LIMIT, for example high:100,default:500.")
+    return limits
+
+
+def cmd_monitor(args):
+    """Exit 1 when a queue holds more due jobs than its limit (for cron or a health check)."""
+    limits = _limits(args.limits)
+    _init(args)
+    workload = stats.workload()
+    over = conditions.depth(workload, limits)
+    sent = alerts.report(over) if over and not args.no_alert else []
+    rows = [{"queue": queue, "pending": workload.get(queue, {}).get("pending", 0), "limit": limit,
+             "oldest_wait_seconds": round(workload.get(queue, {}).get("oldest_pending_seconds", 0.0), 1),
+             "over": any(c["queue"] == queue for c in over)} for queue, limit in limits.items()]
+    if args.json:
+        _print_json({"ok": not over, "queues": rows, "alerted": [a["queue"] for a in sent]})
+    else:
+        for row in rows:
+            verdict = "TOO DEEP" if row["over"] else "ok"
+            print(f"{row['queue']:<8} {row['pending']:>8} waiting (limit {row['limit']})  {verdict}")
+        if sent:
+            print(f"Alert sent for: {', '.join(a['queue'] for a in sent)}.")
+    return 1 if over else 0
+
+
+def cmd_jobs(args):
+    _init(args)
+    if args.name or args.tag or args.argument:
+        rows = search.search(name=args.name, tag=args.tag, argument=args.argument, queue=args.queue,
+                             limit=args.limit)
+    else:
+        rows = dashboard.jobs_page(args.state, args.queue, limit=args.limit)[0]
+    if args.state:
+        rows = [row for row in rows if row["state"] == args.state]
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("No jobs matched.")
+        return 0
+    print(f"{'Id':<36}  {'Job':<28} {'Queue':<8} {'State':<10} {'Queued (UTC)':<20}  Tags")
+    for row in rows:
+        print(f"{row['uuid']:<36}  {row['name'][:28]:<28} {row['queue']:<8} {row['state']:<10} "
+              f"{(row['created_at'] or '')[:19]:<20}  {' '.join(row['tags'])}")
     return 0
 
 
@@ -197,6 +296,8 @@ def add_commands(commands, load_jobs):
     work.add_argument("--max-time", type=int, help="restart after this many seconds")
     work.add_argument("--memory", type=int, help="restart when the consumer uses more MB than this")
     work.add_argument("--no-periodic", "-n", action="store_true", help="do not dispatch periodic jobs")
+    work.add_argument("--tries", type=int, help="attempts for jobs whose declaration names no tries")
+    work.add_argument("--timeout", type=float, help="seconds for jobs whose declaration names no timeout")
     work.add_argument("--verbose", "-v", action="store_true")
     work.set_defaults(func=cmd_work)
 
@@ -237,10 +338,33 @@ def add_commands(commands, load_jobs):
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
 
-    batches = sub.add_parser("batches", help="list recent batches")
+    batches = sub.add_parser("batches", help="list recent batches, or cancel one: batches cancel ID")
+    batches.add_argument("action", nargs="?", choices=("list", "cancel"), default="list")
+    batches.add_argument("batch_id", nargs="?", metavar="ID")
     batches.add_argument("--json", action="store_true")
     batches.add_argument("--limit", type=int, default=50)
     batches.set_defaults(func=cmd_batches)
+
+    clear = sub.add_parser("clear", help="delete the pending jobs of a queue (of every queue without one)")
+    clear.add_argument("queue", nargs="?", choices=QUEUES)
+    clear.add_argument("--force", action="store_true", help="do not ask for confirmation")
+    clear.set_defaults(func=cmd_clear)
+
+    monitor = sub.add_parser("monitor", help="exit 1 (and alert) when a queue is deeper than its limit")
+    monitor.add_argument("limits", metavar="QUEUE:LIMIT,...", help="for example high:100,default:500")
+    monitor.add_argument("--json", action="store_true")
+    monitor.add_argument("--no-alert", action="store_true", help="report only; tell no one")
+    monitor.set_defaults(func=cmd_monitor)
+
+    found = sub.add_parser("jobs", help="list or search jobs: by --name, --tag or --argument")
+    found.add_argument("--name", help="the job's name, for example process_purchase")
+    found.add_argument("--tag", help="a tag, for example order:42")
+    found.add_argument("--argument", help="text found in the arguments (never in an encrypted job's)")
+    found.add_argument("--queue", choices=QUEUES)
+    found.add_argument("--state", choices=dashboard.JOB_STATES)
+    found.add_argument("--limit", type=int, default=50)
+    found.add_argument("--json", action="store_true")
+    found.set_defaults(func=cmd_jobs)
 
     sub.add_parser("sweep", help="recover lost jobs now (consumers also do this on their own)").set_defaults(
         func=cmd_sweep)

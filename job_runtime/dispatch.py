@@ -7,12 +7,14 @@ import json
 import logging
 import uuid as uuidlib
 
+from peewee import Value
+
 from job_runtime import registry
 from job_runtime.backends import QUEUES
 from job_runtime.context import db
 from job_runtime.doorbells import ring
 from job_runtime.locks import acquire_lock
-from job_runtime.models import JobRecord, utcnow
+from job_runtime.models import JobRecord, JobTag, utcnow
 from job_runtime.payload import encode_payload
 from job_runtime.times import moment
 from job_runtime.writes import sql, write_turn
@@ -73,12 +75,13 @@ class PendingJob:
         job_ = self.job
         now = utcnow()
         available_at = self.available_at or now
+        tags = job_.tags_for(self.args, self.kwargs)
         fields = {
             "uuid": str(uuidlib.uuid4()), "name": job_.name, "queue": self.queue,
             "payload": encode_payload(self.args, self.kwargs, job_.encrypted), "encrypted": job_.encrypted,
             "available_at": available_at, "enqueued_at": now, "unique_key": None,
             "retry_until": job_.policy.deadline(available_at),
-            "created_at": now, **record_fields,
+            "created_at": now, "tags": tags or None, **record_fields,
         }
         if job_.unique_for:
             # The lock and the record must be written together, or not at all.
@@ -88,6 +91,12 @@ class PendingJob:
                     log.info("job %s not dispatched: a unique job with the same key is queued", job_.name)
                     return None
                 insert_record(fields)
+                insert_tags(fields["uuid"], tags)
+        elif tags:
+            # The record and its tags are written together.
+            with db.atomic():
+                insert_record(fields)
+                insert_tags(fields["uuid"], tags)
         else:
             insert_record(fields)
         db.after_commit(lambda: ring(fields["uuid"], job_.name, self.queue, available_at))
@@ -99,11 +108,12 @@ class PendingJob:
 # running it (as for the runner's claim and completion).
 _INSERT_COLUMNS = ("uuid", "name", "queue", "payload", "encrypted", "state", "attempts", "exceptions", "lost",
                    "available_at", "enqueued_at", "unique_key", "retry_until", "chain_id", "chain_step",
-                   "chain_total", "chain_rest", "batch_id", "created_at")
+                   "chain_total", "chain_rest", "batch_id", "created_at", "tags")
 _INSERT_SQL = ('INSERT INTO "job" (' + ", ".join(f'"{c}"' for c in _INSERT_COLUMNS) + ") VALUES ("
                + ", ".join("?" for _ in _INSERT_COLUMNS) + ")")
 _INSERT_DEFAULTS = {"state": "pending", "attempts": 0, "exceptions": 0, "lost": 0, "chain_id": None,
-                    "chain_step": None, "chain_total": None, "chain_rest": None, "batch_id": None}
+                    "chain_step": None, "chain_total": None, "chain_rest": None, "batch_id": None,
+                    "tags": None}
 
 
 def insert_record(fields):
@@ -112,6 +122,13 @@ def insert_record(fields):
     params = [getattr(JobRecord, column).db_value(values[column]) for column in _INSERT_COLUMNS]
     with write_turn():
         db.execute_sql(sql(_INSERT_SQL), params)
+
+
+def insert_tags(job_uuid, tags):
+    """The search index's rows for a new record's tags (inside the record's transaction)."""
+    for tag in tags:
+        query = JobRecord.select(Value(tag), JobRecord.id).where(JobRecord.uuid == job_uuid)
+        JobTag.insert_from(query, fields=[JobTag.tag, JobTag.job_id]).execute()
 
 
 def dispatch_callback(spec, batch_id):

@@ -11,8 +11,11 @@ record (doorbells.py); its handler runs one attempt (runner.py). Dispatch is
 dispatch.py; the retry policy is policy.py.
 """
 
+import dataclasses
 import logging
 import uuid as uuidlib
+
+from peewee import DatabaseError
 
 from job_runtime import registry, runner
 from job_runtime.backends import QUEUES
@@ -27,20 +30,40 @@ from job_runtime.times import as_seconds
 log = logging.getLogger(__name__)
 
 
-class Job:
-    """A declared job. Call `dispatch` to queue it, `run_now` to run its body here."""
+# What a job that names no tries or timeout gets, unless the consumer was given
+# others (`queue work --tries N --timeout S`, apply_defaults()).
+DEFAULT_TRIES = 1
+DEFAULT_TIMEOUT = 60
+# A tag is stored in a CharField.
+MAX_TAG_LENGTH = 255
 
-    def __init__(self, func, name=None, queue="default", tries=1, backoff=0, timeout=60,
+
+class Job:
+    """A declared job. Call `dispatch` to queue it, `run_now` to run its body here.
+
+    tags: what the job concerns, for the dashboard and the search of jobs: a
+    list of strings, or a function of the job's arguments that returns one,
+    `tags=lambda order_id: [f"order:{order_id}"]`. An encrypted job has none:
+    tags are shown and searched, and would give away what encryption hides.
+    """
+
+    def __init__(self, func, name=None, queue="default", tries=None, backoff=0, timeout=None,
                  max_exceptions=None, retry_until=None, unique_for=None, unique_key=None,
-                 encrypted=False, middleware=()):
+                 encrypted=False, middleware=(), tags=None):
         if queue not in QUEUES:
             raise ValueError(f"queue must be one of {', '.join(QUEUES)}, not {queue!r}")
+        if encrypted and tags:
+            raise ValueError("an encrypted job cannot have tags: they would show what its arguments hide")
         self.func = func
         self.name = name or func.__name__
         self.queue = queue
-        self.policy = RetryPolicy(tries=tries, backoff=backoff, max_exceptions=max_exceptions,
-                                  retry_until=as_seconds(retry_until))
-        self.timeout = as_seconds(timeout)
+        # Whether the declaration named them: only those it left out take the consumer's defaults.
+        self.sets_tries = tries is not None
+        self.sets_timeout = timeout is not None
+        self.policy = RetryPolicy(tries=DEFAULT_TRIES if tries is None else tries, backoff=backoff,
+                                  max_exceptions=max_exceptions, retry_until=as_seconds(retry_until))
+        self.timeout = as_seconds(DEFAULT_TIMEOUT if timeout is None else timeout)
+        self.tags = tags
         self.unique_for = as_seconds(unique_for)
         self.unique_key = unique_key
         self.encrypted = encrypted
@@ -78,6 +101,26 @@ class Job:
         self.failed_hooks.append(hook)
         return hook
 
+    def tags_for(self, args, kwargs):
+        """The tags of a dispatch with these arguments: distinct strings, in the order given.
+
+        A tag function that raises is logged and the job goes without tags: a
+        label is never a reason to lose a job. A database error is the
+        exception: it has spoiled the caller's transaction (on PostgreSQL), so
+        it goes up as any failed write of the dispatch would.
+        """
+        if not self.tags:
+            return []
+        try:
+            found = self.tags(*args, **kwargs) if callable(self.tags) else self.tags
+            tags = [str(tag)[:MAX_TAG_LENGTH] for tag in found if tag is not None and str(tag)]
+        except DatabaseError:
+            raise
+        except Exception:
+            log.exception("the tags of job %s could not be worked out; dispatching it without", self.name)
+            return []
+        return list(dict.fromkeys(tags))
+
 
 def _doorbell_handler(name):
     def handle_doorbell(job_uuid):
@@ -94,6 +137,19 @@ def job(**options):
         return Job(func, **options)
 
     return decorator
+
+
+def apply_defaults(tries=None, timeout=None):
+    """Give every declared job that names no tries (or timeout) these instead.
+
+    A consumer calls it once its jobs are declared (`queue work --tries N
+    --timeout S`); a job that names its own keeps them.
+    """
+    for declared in registry.JOBS.values():
+        if tries is not None and not declared.sets_tries:
+            declared.policy = dataclasses.replace(declared.policy, tries=tries)
+        if timeout is not None and not declared.sets_timeout:
+            declared.timeout = as_seconds(timeout)
 
 
 def on_failure(listener):

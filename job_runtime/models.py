@@ -78,6 +78,9 @@ class JobRecord(BaseModel):
     chain_rest = JSONField(null=True)  # the steps still to dispatch after this one
     batch_id = CharField(null=True)
     created_at = DateTimeField(default=utcnow)
+    # What the job concerns ("order:42", "seller:7"), from its declaration's tags
+    # (jobs.Job); shown on the job's page. The search goes through JobTag.
+    tags = JSONField(null=True)
 
     class Meta:
         table_name = "job"
@@ -87,12 +90,29 @@ class JobRecord(BaseModel):
         indexes = (
             (("state", "queue", "available_at"), False),
             (("finished_at",), False),
+            # The search by name (monitoring/search.py). A job's name never changes,
+            # so no claim or outcome writes this index again: it costs an insert only.
+            (("name", "id"), False),
         )
 
 
 # Most jobs are in no chain or batch; partial indexes cost those jobs nothing.
 JobRecord.add_index(JobRecord.index(JobRecord.chain_id, where=JobRecord.chain_id.is_null(False)))
 JobRecord.add_index(JobRecord.index(JobRecord.batch_id, where=JobRecord.batch_id.is_null(False)))
+
+
+class JobTag(BaseModel):
+    """One tag of one job record: the index a search by tag reads, newest job first.
+
+    Rows are written with the record (dispatch.py) and go with it (retention.py).
+    """
+
+    tag = CharField()
+    job_id = IntegerField()  # JobRecord.id
+
+    class Meta:
+        table_name = "job_tag"
+        indexes = ((("tag", "job_id"), False), (("job_id",), False))
 
 
 class FailedJob(BaseModel):
@@ -205,6 +225,13 @@ class JobMinute(BaseModel):
     duration_sum = FloatField(default=0.0)
     duration_count = IntegerField(default=0)
     duration_max = FloatField(default=0.0)
+    # How long the finished jobs waited between becoming due and being claimed
+    # (their last attempt's), for the wait-time charts.
+    # (their last attempt's), for the wait-time charts. Nullable, so that a consumer
+    # of the previous release can still add minutes while a shop upgrades.
+    wait_sum = FloatField(null=True, default=0.0)
+    wait_count = IntegerField(null=True, default=0)
+    wait_max = FloatField(null=True, default=0.0)
 
     class Meta:
         table_name = "job_minute"
@@ -228,4 +255,4 @@ class JobTotal(BaseModel):
         indexes = ((("name", "queue"), True),)
 
 
-MODELS = [JobRecord, FailedJob, Batch, WorkerRecord, QueueFlag, JobLock, JobCounter, JobMinute, JobTotal]
+MODELS = [JobRecord, JobTag, FailedJob, Batch, WorkerRecord, QueueFlag, JobLock, JobCounter, JobMinute, JobTotal]

@@ -9,21 +9,28 @@ large backlog never holds the database's write lock for long.
 import datetime
 
 from job_runtime import context
-from job_runtime.models import Batch, FailedJob, JobCounter, JobLock, JobRecord, WorkerRecord
+from job_runtime.models import Batch, FailedJob, JobCounter, JobLock, JobRecord, JobTag, WorkerRecord
 from job_runtime.context import db
 from job_runtime.models import utcnow
 
 CHUNK = 2000
 
 
-def _delete_in_chunks(model, condition):
+def _delete_in_chunks(model, condition, also=None):
+    """Delete what matches in chunks; also(ids) deletes what goes with those rows, in their transaction."""
     removed = 0
     while True:
         with db.atomic():
             ids = [row.id for row in model.select(model.id).where(condition).limit(CHUNK)]
             if not ids:
                 return removed
+            if also is not None:
+                also(ids)
             removed += model.delete().where(model.id.in_(ids)).execute()
+
+
+def _delete_tags(job_ids):
+    JobTag.delete().where(JobTag.job_id.in_(job_ids)).execute()
 
 
 def prune(now=None):
@@ -33,7 +40,7 @@ def prune(now=None):
     failed_cutoff = now - datetime.timedelta(hours=context.state.settings.failed_retention_hours)
     removed = {
         "jobs": _delete_in_chunks(JobRecord, JobRecord.state.in_(("completed", "cancelled", "failed"))
-                                  & (JobRecord.finished_at < job_cutoff)),
+                                  & (JobRecord.finished_at < job_cutoff), also=_delete_tags),
         "failed_jobs": _delete_in_chunks(FailedJob, FailedJob.failed_at < failed_cutoff),
         "batches": Batch.delete().where(Batch.finished_at < job_cutoff).execute(),
         "locks": JobLock.delete().where(JobLock.expires_at < now).execute(),

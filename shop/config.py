@@ -112,6 +112,16 @@ class _Reader:
             raise ConfigError(f"{name} must be an absolute {'/'.join(schemes)} URL; got {value!r}")
         return value.rstrip("/")
 
+    def optional_url(self, name, schemes=("http", "https")):
+        """An absolute URL kept as written, or None when unset."""
+        value = self.str(name)
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in schemes or not parsed.netloc:
+            raise ConfigError(f"{name} must be an absolute {'/'.join(schemes)} URL; got {value!r}")
+        return value
+
     def percent(self, name, default):
         kind = "a percentage between 0 and 100"
         value = self._number(name, default, float, kind)
@@ -205,6 +215,7 @@ class Settings:
     ALERT_WAIT_SECONDS: int
     ALERT_FAILURE_RATE: float
     ALERT_COOLDOWN_MINUTES: int
+    ALERT_WEBHOOK_URL: str | None
     LOG_LEVEL: str
 
 
@@ -347,6 +358,7 @@ def load_settings(environ=None, dotenv=True):
     s["ALERT_WAIT_SECONDS"] = read.int("ALERT_WAIT_SECONDS", 120, 1)
     s["ALERT_FAILURE_RATE"] = read.percent("ALERT_FAILURE_RATE", 20.0)
     s["ALERT_COOLDOWN_MINUTES"] = read.int("ALERT_COOLDOWN_MINUTES", 30, 1)
+    s["ALERT_WEBHOOK_URL"] = read.optional_url("ALERT_WEBHOOK_URL")
     s["LOG_LEVEL"] = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
     return Settings(**s)
 

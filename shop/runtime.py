@@ -55,12 +55,21 @@ class JobPayloadCipher:
         return security.decrypt(token)
 
 
-def notify_admins(key, subject, text):
-    """Mail every admin once per key (the mailer remembers keys); returns how many were mailed."""
+# Where a notice goes beside the admins' mail: channel(key, subject, text) -> how many
+# were told. tasks.py adds the chat webhook's (a job this module cannot import:
+# the jobs are the layer above it).
+alert_channels = []
+
+
+def notify_admins(key, subject, text, channels=True):
+    """Mail every admin once per key (the mailer remembers keys), and hand the notice to
+    every alert channel unless told not to; returns how many were told."""
     sent = 0
     for admin in models.User.select().where(models.User.role == "admin").order_by(models.User.id):
         if mail.send(f"{key}:{admin.id}", admin.email, subject, text):
             sent += 1
+    for channel in alert_channels if channels else ():
+        sent += channel(key, subject, text)
     return sent
 
 

@@ -26,7 +26,9 @@ from job_runtime import failed as failed_jobs
 from job_runtime import flow as job_flow
 from job_runtime.monitoring import charts as queue_charts
 from job_runtime import control as queue_control
+from job_runtime import pending as pending_jobs
 from job_runtime.monitoring import dashboard as queue_dashboard
+from job_runtime.monitoring import search as job_search
 from job_runtime.monitoring import formatting as queue_format
 from job_runtime.monitoring import metrics as queue_metrics
 from job_runtime.monitoring import prometheus as queue_prometheus
@@ -55,6 +57,8 @@ routes = RouteTable()
 
 LIVE_SCRIPT = "/static/queue-live.js"
 REFRESH_MS = 3000
+# A search of jobs shows at most this many, the newest.
+SEARCH_LIMIT = 100
 PERIODS = {
     # name: (label, minutes shown, minutes per bucket)
     "1h": ("Last hour", 60, 1),
@@ -135,10 +139,20 @@ def queue_jobs():
     if queue not in QUEUES:
         queue = None
     before = int_param(request.query.get("before"), None, 1)
-    rows, next_before = queue_dashboard.jobs_page(state, queue, before)
+    search = {key: (request.query.getunicode(key) or "").strip()[:200] or None for key in ("name", "tag", "q")}
+    if any(search.values()):
+        # A search shows its newest matches, on one page.
+        rows = job_search.search(name=search["name"], tag=search["tag"], argument=search["q"], queue=queue,
+                                 limit=SEARCH_LIMIT)
+        if state:
+            rows = [row for row in rows if row["state"] == state]
+        before = next_before = None
+    else:
+        rows, next_before = queue_dashboard.jobs_page(state, queue, before)
     return render("queue_jobs.tpl", title="Jobs · Queue", f=queue_format, active="jobs",
                   failed_count=_failed_count(), jobs=rows, state=state, queue=queue, before=before,
-                  next_before=next_before, states=queue_dashboard.JOB_STATES, queues=QUEUES)
+                  next_before=next_before, states=queue_dashboard.JOB_STATES, queues=QUEUES, search=search,
+                  search_limit=SEARCH_LIMIT)
 
 
 @routes.get("/admin/queue/jobs/<job_uuid>")
@@ -152,6 +166,26 @@ def queue_job(job_uuid):
     return render("queue_job.tpl", title=f"{detail['name']} · Queue", f=queue_format, active="jobs",
                   failed_count=_failed_count(), job=detail, arguments=arguments, scripts=[LIVE_SCRIPT],
                   next_url=f"/admin/queue/jobs/{job_uuid}")
+
+
+@routes.post("/admin/queue/jobs/<job_uuid>/delete")
+@require_role("admin")
+def queue_job_delete(job_uuid):
+    if pending_jobs.delete(job_uuid):
+        flash("The job is deleted: it will not run. Its record stays, marked cancelled.", "success")
+    else:
+        flash("That job is no longer waiting: it has started, finished or gone.", "warning")
+    redirect_to(_back(f"/admin/queue/jobs/{job_uuid}"))
+
+
+@routes.post("/admin/queue/jobs/<job_uuid>/run-now")
+@require_role("admin")
+def queue_job_run_now(job_uuid):
+    if pending_jobs.run_now(job_uuid):
+        flash("The job is due now: the next free worker takes it.", "success")
+    else:
+        flash("That job is no longer waiting: it has started, finished or gone.", "warning")
+    redirect_to(_back(f"/admin/queue/jobs/{job_uuid}"))
 
 
 # ---------------------------------------------------------------------------
@@ -345,16 +379,21 @@ def queue_metrics_page():
     by_job = sorted(queue_dashboard.merge_by(rows, "name").values(), key=lambda r: (-r["processed"], r["name"]))
     by_queue = queue_dashboard.merge_by(rows, "queue")
     queue_rows = [by_queue.get(q) or {"queue": q, "processed": 0, "failed": 0, "avg_duration": None,
-                                      "duration_max": 0.0} for q in QUEUES]
+                                      "duration_max": 0.0, "avg_wait": None, "wait_max": 0.0} for q in QUEUES]
     points = queue_dashboard.throughput(minutes=minutes, step=step, name=job_name, queue=queue, now=now)
     subject = f"job {job_name}" if job_name else f"the {queue} queue" if queue else "all jobs"
     per = "minute" if step == 1 else f"{step} minutes" if step < 60 else f"{step // 60} hours"
     charts = [queue_charts.throughput(points, step, f"Throughput of {subject}, per {per}"),
               queue_charts.runtime(points, step, f"Average runtime of {subject}")]
+    # How long jobs waited for a worker, one chart per queue (or the chosen queue's alone).
+    wait_charts = [queue_charts.wait(queue_dashboard.throughput(minutes=minutes, step=step, name=job_name,
+                                                                queue=q, now=now),
+                                     step, f"Wait on the {q} queue" + (f", job {job_name}" if job_name else ""))
+                   for q in ([queue] if queue else QUEUES)]
     return render("queue_metrics.tpl", title="Metrics · Queue", f=queue_format, active="metrics",
                   failed_count=_failed_count(), periods=PERIODS, period=period, period_label=label,
                   minutes=minutes, job_name=job_name, queue=queue, charts=charts, by_job=by_job,
-                  queue_rows=queue_rows, subject=subject)
+                  queue_rows=queue_rows, subject=subject, wait_charts=wait_charts)
 
 
 # ---------------------------------------------------------------------------

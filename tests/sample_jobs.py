@@ -170,3 +170,22 @@ def say(key):
 
     logging.getLogger("tests.sample_jobs").info("saying %s", key)
     logging.getLogger("tests.sample_jobs").warning("warning about %s", key)
+
+
+# ---------------------------------------------------------------------------
+# Consumer defaults (`queue work --tries N --timeout S`) and tags
+# ---------------------------------------------------------------------------
+
+
+@job()
+def undeclared_fail(key, seconds=0):
+    """Names no tries and no timeout: the consumer's --tries and --timeout apply."""
+    _run(key, "undeclared_fail")
+    time.sleep(seconds)
+    raise ValueError(f"{key} cannot succeed")
+
+
+@job(tags=lambda order_id, key: [f"order:{order_id}"])
+def tagged_effect(order_id, key):
+    _run(key, "tagged_effect")
+    _effect(key)

@@ -1,6 +1,8 @@
 """process_purchase (the PurchaseCompleted listener) and refunds: what a buyer and the
 sellers end up with, and that running anything twice changes nothing."""
 
+import json
+
 from shop.orders import cart
 from shop.orders import fulfilment
 from shop.orders import orders
@@ -139,3 +141,18 @@ def test_only_admins_may_refund(client, make_user, two_sellers):
     assert client.post(f"/admin/orders/{order.id}/refund", {"csrf_token": token}, expect_errors=True).status_int == 403
     assert client.get("/admin/orders", expect_errors=True).status_int == 403
     assert Refund.select().count() == 0 and OrderItem.select().count() == 1
+
+
+def test_a_purchases_jobs_are_tagged_with_its_order_and_sellers(make_user, two_sellers, capsys):
+    from job_runtime.monitoring import search
+    from shop import cli
+
+    customer = make_user("customer")
+    order = pending_order(customer, [two_sellers["presets"], two_sellers["ebook"]])
+    assert orders.mark_paid(order.id, "pi_test_tags")
+    sellers = sorted({two_sellers["presets"].seller_id, two_sellers["ebook"].seller_id})
+    (purchase,) = JobRecord.select().where(JobRecord.name == "process_purchase")
+    assert purchase.tags == [f"order:{order.id}", *(f"seller:{s}" for s in sellers)]
+    assert [row["name"] for row in search.search(tag=f"seller:{sellers[0]}")] == ["process_purchase"]
+    assert cli.main(["queue", "jobs", "--tag", f"order:{order.id}", "--name", "process_purchase", "--json"]) == 0
+    assert [row["uuid"] for row in json.loads(capsys.readouterr().out)] == [purchase.uuid]

@@ -35,6 +35,8 @@ from tests.shop_fixtures import add_to_cart, checkout, live_app, make_product  #
 
 OLD_RELEASE = Path(__file__).parent / "fixtures" / "release_0_1_0"
 DEMO_PASSWORD = "demo-pass-123"
+# The version this code's migrations reach; the test migrations below come after it.
+HEAD = len(schema.available())
 
 
 # ---------------------------------------------------------------------------
@@ -98,6 +100,16 @@ def every_row(database=None):
             order = ", ".join(str(i) for i in range(1, width + 1))
             found[table] = database.execute_sql(f'SELECT * FROM "{table}" ORDER BY {order}').fetchall()
     return found
+
+
+def kept(after, before):
+    """The rows of `after` as `before` had them: the columns later migrations added (at the
+    end of each row) left off; a table they added must be empty."""
+    for table, rows in after.items():
+        if table not in before:
+            assert rows == [], f"the migrations put rows into their new table {table}"
+    return {table: [row[:len(rows[0])] for row in after[table]] if rows else after[table]
+            for table, rows in before.items()}
 
 
 def describe(database, table):
@@ -167,9 +179,34 @@ def shop_models():
 # ---------------------------------------------------------------------------
 
 
+SQLITE_MASTER = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
+
+
+def baseline_schema(tmp_path):
+    """describe_all() (and, on SQLite, the CREATE statements) of a new database given 0001 alone."""
+    baseline = schema.available()[:1]
+    if TEST_DATABASE == "postgres":
+        from playhouse.db_url import connect
+
+        name, url = new_postgres_database("marketplace_baseline")
+        database = connect(url)
+        try:
+            schema.migrate(database, migrations=baseline, out=lambda line: None)
+            return describe_all(database), None
+        finally:
+            database.close()
+            drop_postgres_database(name)
+    from peewee import SqliteDatabase
+
+    database = SqliteDatabase(str(tmp_path / "baseline.db"))
+    schema.migrate(database, migrations=baseline, out=lambda line: None)
+    with database.connection_context():
+        return describe_all(database), database.execute_sql(SQLITE_MASTER).fetchall()
+
+
 def test_the_baseline_makes_exactly_release_0_1_0s_schema(app_env, tmp_path):
     """A new shop (its tables from 0001) and a shop made by release 0.1.0 have one schema."""
-    new = describe_all(models.db)  # the test's database: the suite builds it through the migrations
+    new, new_sql = baseline_schema(tmp_path)
     if TEST_DATABASE == "postgres":
         import psycopg
         from playhouse.db_url import connect
@@ -195,9 +232,7 @@ def test_the_baseline_makes_exactly_release_0_1_0s_schema(app_env, tmp_path):
         # SQLite keeps each CREATE statement as written: those must match to the character.
         query = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
         old_sql = old_database.execute_sql(query).fetchall()
-        with models.db.connection_context():
-            new_sql = [row for row in models.db.execute_sql(query).fetchall()
-                       if row[1] in {r[1] for r in old_sql}]
+        new_sql = [row for row in new_sql if row[1] in {r[1] for r in old_sql}]
         old_database.close()
         assert new_sql == old_sql
     assert {table: new[table] for table in old} == old
@@ -236,7 +271,7 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert sorted(Order.select(Order.status).tuples()) == [("paid",), ("paid",), ("pending",), ("refunded",)]
     assert {e.kind for e in LedgerEntry.select()} == {"sale", "refund"} and len(before["ledger_entry"]) == 7
     assert Refund.get().status == "succeeded" and Invoice.select().count() == 2
-    assert {j.state for j in JobRecord.select()} == {"completed", "pending", "failed"}
+    assert {state for (state,) in JobRecord.select(JobRecord.state).tuples()} == {"completed", "pending", "failed"}
     assert FailedJob.select().count() == 1 and DownloadLink.select().count() == 6
     assert schema.status().state is schema.State.UNVERSIONED
     with pytest.raises(SchemaMismatch, match="run `marketplace migrate`"):
@@ -248,7 +283,7 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert "made by release 0.1.0: recording them as version 0001" in output
 
     assert schema.status().state is schema.State.CURRENT
-    assert every_row() == before
+    assert kept(every_row(), before) == before
     assert differences(shop_models()) == []
 
     # The old shop carries on: an old customer logs in with her old password and buys a
@@ -275,8 +310,8 @@ def test_migrate_records_nothing_twice(old_shop):
     lines = []
     schema.migrate(out=lines.append)
     schema.migrate(out=lines.append)
-    assert lines[-1] == "The schema is up to date (version 0001)."
-    assert [row.version for row in schema.SchemaVersion.select()] == [1]
+    assert lines[-1] == f"The schema is up to date (version {HEAD:04d})."
+    assert [row.version for row in schema.SchemaVersion.select()] == list(range(1, HEAD + 1))
 
 
 def test_a_shop_older_than_the_baseline_is_refused(old_shop):
@@ -303,13 +338,13 @@ def order_columns():
 
 
 def with_extra(*steps):
-    return schema.available() + [schema.Migration(2 + i, name, upgrade, f"Test step {name}")
+    return schema.available() + [schema.Migration(HEAD + 1 + i, name, upgrade, f"Test step {name}")
                                  for i, (name, upgrade) in enumerate(steps)]
 
 
 @pytest.fixture
 def migrated_shop(old_shop):
-    """A database of its own (never the session's PostgreSQL database) at version 1."""
+    """A database of its own (never the session's PostgreSQL database) at the head."""
     schema.migrate(out=lambda line: None)
     return old_shop
 
@@ -317,7 +352,7 @@ def migrated_shop(old_shop):
 def test_dry_run_prints_the_sql_and_changes_nothing(migrated_shop):
     migrations = with_extra(("order_note", add_order_note))
     before, lines = order_columns(), []
-    assert schema.migrate(migrations=migrations, dry_run=True, out=lines.append) == ["0002_order_note"]
+    assert schema.migrate(migrations=migrations, dry_run=True, out=lines.append) == [f"{HEAD + 1:04d}_order_note"]
     text = "\n".join(lines)
     assert re.search(r'ALTER TABLE "order" ADD COLUMN "note" TEXT', text), text
     assert 'CREATE INDEX "order_note" ON "order" ("note")' in text and "Dry run: nothing was changed." in text
@@ -328,9 +363,9 @@ def test_dry_run_prints_the_sql_and_changes_nothing(migrated_shop):
 def test_pending_migrations_apply_in_order_and_a_newer_schema_is_refused(migrated_shop):
     migrations = with_extra(("order_note", add_order_note))
     problem = schema.status(migrations=migrations).problem()
-    assert problem == ("The database schema is at version 1, but this code needs version 2: "
+    assert problem == (f"The database schema is at version {HEAD}, but this code needs version {HEAD + 1}: "
                        "run `marketplace migrate`.")
-    assert schema.migrate(migrations=migrations, out=lambda line: None) == ["0002_order_note"]
+    assert schema.migrate(migrations=migrations, out=lambda line: None) == [f"{HEAD + 1:04d}_order_note"]
     assert "note" in order_columns() and schema.status(migrations=migrations).state is schema.State.CURRENT
     # The code of the release before runs on this database: it must refuse, not guess.
     older = schema.status()
@@ -351,7 +386,7 @@ def job_indexes():
 
 def test_an_index_built_outside_a_transaction(migrated_shop):
     """PostgreSQL builds an index on a big table CONCURRENTLY, which no transaction may hold."""
-    migrations = schema.available() + [schema.Migration(2, "job_name_index", add_job_index_concurrently,
+    migrations = schema.available() + [schema.Migration(HEAD + 1, "job_name_index", add_job_index_concurrently,
                                                         "An index built while the shop writes", atomic=False)]
     lines = []
     schema.migrate(migrations=migrations, dry_run=True, out=lines.append)
@@ -359,7 +394,7 @@ def test_an_index_built_outside_a_transaction(migrated_shop):
         " CONCURRENTLY" if TEST_DATABASE == "postgres" else "")
     assert any(statement in line for line in lines), lines
     assert "job_name_created_at" not in job_indexes()
-    assert schema.migrate(migrations=migrations, out=lambda line: None) == ["0002_job_name_index"]
+    assert schema.migrate(migrations=migrations, out=lambda line: None) == [f"{HEAD + 1:04d}_job_name_index"]
     assert "job_name_created_at" in job_indexes()
     assert schema.status(migrations=migrations).state is schema.State.CURRENT
 
@@ -373,7 +408,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(migrated_shop):
 
     before_rows, before_tables = every_row(), describe_all(models.db)
     lines = []
-    with pytest.raises(MigrationError, match="0002_rebuild_then_fail failed and was rolled back"):
+    with pytest.raises(MigrationError, match=f"{HEAD + 1:04d}_rebuild_then_fail failed and was rolled back"):
         schema.migrate(migrations=with_extra(("rebuild_then_fail", rebuild_then_fail)), out=lines.append)
     assert describe_all(models.db) == before_tables and every_row() == before_rows
     assert schema.status().state is schema.State.CURRENT
@@ -418,14 +453,14 @@ def test_the_web_app_and_the_consumer_refuse_a_schema_behind_or_ahead(old_shop, 
         assert code == 1 and line == ("Refusing to start: The database was made by release 0.1.0 and has no "
                                       "schema version yet: run `marketplace migrate`."), (name, line)
     schema.migrate(out=lambda line: None)
-    schema.SchemaVersion.create(version=2, name="from_a_newer_release")
+    schema.SchemaVersion.create(version=HEAD + 1, name="from_a_newer_release")
     for name, (code, line) in refusals(app_env).items():
         assert code == 1 and "this database was migrated by a newer release" in line, (name, line)
 
 
 def test_healthz_reports_the_schema_version(client):
     report = client.get("/healthz").json
-    assert report["schema"] == {"ok": True, "version": 1, "head": 1, "state": "current"}
+    assert report["schema"] == {"ok": True, "version": HEAD, "head": HEAD, "state": "current"}
 
 
 def test_healthz_is_unhealthy_on_an_old_schema(old_shop, client):
@@ -440,4 +475,23 @@ def test_list_shows_each_migration_and_where_the_database_stands(app_env):
     output = result.communicate(timeout=60)[0]
     assert result.returncode == 0, output
     assert re.search(r"0001_baseline\s+applied \d{4}-\d\d-\d\d", output)
-    assert output.strip().endswith("The schema is up to date (version 0001).")
+    assert output.strip().endswith(f"The schema is up to date (version {HEAD:04d}).")
+
+
+# ---------------------------------------------------------------------------
+# Job tags, the job name index and the wait in the roll-ups
+# ---------------------------------------------------------------------------
+
+
+def test_the_old_shops_jobs_upgrade_to_no_tags_and_minutes_without_a_wait(old_shop):
+    from job_runtime.models import JobMinute, JobTag
+
+    before = dict(JobRecord.select(JobRecord.uuid, JobRecord.state).tuples())
+    schema.migrate(out=lambda line: None)
+    assert dict(JobRecord.select(JobRecord.uuid, JobRecord.state).tuples()) == before
+    assert {row.tags for row in JobRecord.select()} == {None} and JobTag.select().count() == 0
+    assert "job_name_id" in job_indexes()
+    # A consumer of the previous release still adds minutes, without a wait.
+    models.db.execute_sql('INSERT INTO "job_minute" ("minute", "name", "queue", "completed", "failed", '
+                          '"duration_sum", "duration_count", "duration_max") VALUES (1, \'x\', \'default\', 1, 0, 0.5, 1, 0.5)')
+    assert JobMinute.get(JobMinute.name == "x").wait_count is None

@@ -134,3 +134,81 @@ def test_batches_lists_progress(capsys):
         "two steps", 2, 0, 100, "completed")
     code, out = run(capsys, "batches")
     assert "two steps" in out and "100%" in out
+
+
+def test_batches_cancel_by_id(capsys):
+    batch_id = batch([step.s("c1").delay(600), step.s("c2").delay(600)], name="to cancel").dispatch()
+    code, out = run(capsys, "batches", "cancel", batch_id)
+    assert code == 0 and f"Batch {batch_id} cancelled" in out
+    code, out = run(capsys, "batches", "cancel", batch_id)
+    assert code == 1 and "already finished or been cancelled" in out
+    code, out = run(capsys, "batches", "cancel", "no-such-batch")
+    assert code == 1 and "No batch with id no-such-batch" in out
+
+
+def test_clear_asks_first_and_force_deletes_the_pending_jobs(capsys, monkeypatch):
+    waiting = [make_effect.s(f"w{i}").delay(600).dispatch() for i in range(2)]
+    other = make_effect.s("high").on_queue("high").delay(600).dispatch()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    code, out = run(capsys, "clear", "default")
+    assert code == 1 and "Nothing was deleted" in out
+    assert {JobRecord.get(JobRecord.uuid == u).state for u in waiting} == {"pending"}
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: "y")
+    code, out = run(capsys, "clear", "default")
+    assert code == 0 and "Deleted 2 pending job(s) from the default queue" in out
+    assert {JobRecord.get(JobRecord.uuid == u).state for u in waiting} == {"cancelled"}
+    code, out = run(capsys, "clear", "default", "--force")
+    assert "No pending jobs on the default queue." in out
+    code, out = run(capsys, "clear", "--force")
+    assert code == 0 and JobRecord.get(JobRecord.uuid == other).state == "cancelled"
+
+
+def test_monitor_exits_1_and_alerts_once_when_a_queue_is_too_deep(capsys, app_env, make_user):
+    make_user("admin", email="ops@example.com")
+    for i in range(3):
+        make_effect.s(f"deep{i}").dispatch()  # immediate mode runs it: it is not waiting
+    JobRecord.update(state="pending").execute()
+    code, out = run(capsys, "monitor", "default:5,high:10")
+    assert code == 0 and "default         3 waiting (limit 5)  ok" in out
+    code, out = run(capsys, "monitor", "default:2,high:10", "--json")
+    report = json.loads(out)
+    assert code == 1 and not report["ok"] and report["alerted"] == ["default"]
+    assert [(q["queue"], q["pending"], q["over"]) for q in report["queues"]] == [
+        ("default", 3, True), ("high", 0, False)]
+    alerts = [m for m in app_env.mails if "Too many jobs waiting on the default queue" in m["Subject"]]
+    assert len(alerts) == 1 and "3 jobs are waiting on the default queue (the limit is 2)" in alerts[0].get_content()
+    # The same incident, a minute later (cron): still failing, no second mail.
+    code, out = run(capsys, "monitor", "default:2")
+    assert code == 1 and "TOO DEEP" in out and "Alert sent" not in out
+    assert len([m for m in app_env.mails if "Too many jobs" in m["Subject"]]) == 1
+
+
+def test_monitor_refuses_what_it_cannot_read(capsys):
+    for text in ("default", "nowhere:5", "default:many", ","):
+        try:
+            cli.main(["queue", "monitor", text])
+        except SystemExit as exc:
+            assert "QUEUE:LIMIT" in str(exc)
+        else:
+            raise AssertionError(f"expected a refusal of {text!r}")
+
+
+def test_jobs_searches_by_tag_name_and_argument(capsys):
+    from tests.sample_jobs import tagged_effect
+
+    first = tagged_effect.dispatch(41, "first")
+    second = tagged_effect.dispatch(42, "second")
+    make_effect.dispatch("first-plain")
+    code, out = run(capsys, "jobs", "--tag", "order:42", "--json")
+    assert [row["uuid"] for row in json.loads(out)] == [second]
+    code, out = run(capsys, "jobs", "--name", "tagged_effect", "--json")
+    assert [row["uuid"] for row in json.loads(out)] == [second, first]
+    code, out = run(capsys, "jobs", "--argument", "first", "--json")
+    assert {row["name"] for row in json.loads(out)} == {"tagged_effect", "make_effect"}
+    code, out = run(capsys, "jobs", "--tag", "order:41")
+    assert "tagged_effect" in out and "order:41" in out
+    code, out = run(capsys, "jobs", "--tag", "order:99")
+    assert "No jobs matched." in out
+    code, out = run(capsys, "jobs", "--state", "completed", "--json")
+    assert len(json.loads(out)) == 3

@@ -34,7 +34,8 @@ PAGES = ["/admin/queue", "/admin/queue/stats.json", "/admin/queue/jobs", "/admin
          "/admin/queue/chains/{chain_id}", "/admin/queue/metrics"]
 ACTIONS = ["/admin/queue/failed/{failed_id}/retry", "/admin/queue/failed/{failed_id}/forget",
            "/admin/queue/failed/retry-all", "/admin/queue/failed/flush", "/admin/queue/queues/default/pause",
-           "/admin/queue/queues/default/continue", "/admin/queue/batches/{batch_id}/cancel"]
+           "/admin/queue/queues/default/continue", "/admin/queue/batches/{batch_id}/cancel",
+           "/admin/queue/jobs/{uuid}/delete", "/admin/queue/jobs/{uuid}/run-now"]
 
 
 def some_of_everything():
@@ -421,7 +422,7 @@ def test_metrics_page_per_job_and_per_queue(client, login_as):
     assert queues["default"].startswith("default 5 1") and queues["low"].startswith("low 1 0")
     jobs = {text_of(r.select_one("td")): text_of(r) for r in tables[1].select("tbody tr")}
     assert jobs["make_effect"].startswith("make_effect 5 0") and "1 (100%)" in jobs["always_fail"]
-    assert len(page.html.select("svg.chart-plot")) == 2
+    assert len(page.html.select("svg.chart-plot")) == 2 + 3  # throughput and runtime, then a wait per queue
     one_job = page.click("make_effect", index=0)
     assert "Throughput of job make_effect" in one_job.text and "5 jobs, 0 failed" in one_job.text
     week = client.get("/admin/queue/metrics?period=7d&queue=low")
@@ -444,3 +445,65 @@ def test_charts_and_formats():
     line = queue_charts.runtime(points)
     assert line["y_top"] == "500 ms" and "average 500 ms, slowest 1.00 s" in line["svg"]
     assert json.dumps(bars)  # plain values, ready for the live JSON
+
+
+def test_a_scheduled_job_can_be_run_now_or_deleted_from_its_page(client, login_as):
+    login_as("admin")
+    soon = make_effect.s("run-me").delay(3600).dispatch()
+    page = client.get(f"/admin/queue/jobs/{soon}")
+    assert "Run now" in page.text and "Delete" in page.text
+    page = form_for(page, f"/admin/queue/jobs/{soon}/run-now").submit().follow()
+    # Immediate mode: the doorbell rung at once ran it.
+    assert "The job is due now" in page.text and effect_done("run-me")
+    assert JobRecord.get(JobRecord.uuid == soon).state == "completed" and "Run now" not in page.text
+
+    never = make_effect.s("never").delay(3600).dispatch()
+    page = form_for(client.get(f"/admin/queue/jobs/{never}"), f"/admin/queue/jobs/{never}/delete").submit().follow()
+    assert "The job is deleted" in page.text
+    record = JobRecord.get(JobRecord.uuid == never)
+    assert record.state == "cancelled" and record.finished_at is not None
+    response = client.post(f"/admin/queue/jobs/{never}/delete",
+                           {"csrf_token": form_for(page, "/logout")["csrf_token"].value}).follow()
+    assert "no longer waiting" in response.text and not effect_done("never")
+
+
+def test_jobs_page_searches_by_name_tag_and_argument_and_shows_tags(client, login_as):
+    from tests.sample_jobs import tagged_effect
+
+    login_as("admin")
+    tagged = tagged_effect.dispatch(42, "tag-me")
+    make_effect.dispatch("plain-argument")
+    secret_effect.dispatch("hidden-argument")
+    page = client.get("/admin/queue/jobs", {"tag": "order:42"})
+    rows = page.html.select("table.jobs tbody tr")
+    assert len(rows) == 1 and "tagged_effect" in text_of(rows[0]) and "order:42" in text_of(rows[0])
+    page = client.get("/admin/queue/jobs", {"name": "make_effect"})
+    assert [text_of(r).split()[0] for r in page.html.select("table.jobs tbody tr")] == ["make_effect"]
+    page = client.get("/admin/queue/jobs", {"q": "plain-arg"})
+    assert len(page.html.select("table.jobs tbody tr")) == 1
+    page = client.get("/admin/queue/jobs", {"q": "hidden-argument"})
+    assert "No job matches this search." in page.text
+    page = client.get(f"/admin/queue/jobs/{tagged}")
+    tag_link = page.html.select_one("dd.tags a")
+    assert tag_link.text == "order:42" and tag_link["href"] == "/admin/queue/jobs?tag=order%3A42"
+
+
+def test_metrics_page_charts_the_wait_per_queue(client, login_as):
+    from job_runtime import runner
+
+    job_uuid = make_effect.s("waited").delay(3600).dispatch()
+    # Due 40 seconds ago, taken only now: a 40-second wait.
+    JobRecord.update(available_at=utcnow() - datetime.timedelta(seconds=40)).where(
+        JobRecord.uuid == job_uuid).execute()
+    runner.execute(job_uuid)
+    make_effect.s("quick").on_queue("high").dispatch()
+    page = admin_page(client, login_as, "/admin/queue/metrics")
+    figures = {c.select_one("figcaption strong").text: c for c in page.html.select("figure.chart-wait")}
+    assert list(figures) == ["Wait on the high queue", "Wait on the default queue", "Wait on the low queue"]
+    assert "average 40" in text_of(figures["Wait on the default queue"].select_one("figcaption"))
+    assert "no jobs finished" in text_of(figures["Wait on the low queue"].select_one("figcaption"))
+    queues = {text_of(r.select_one("td")): text_of(r) for r in page.html.select("table.metrics-table")[0].select("tbody tr")}
+    assert queues["default"].endswith("40 s 40 s")  # average and longest wait
+    low = client.get("/admin/queue/metrics?queue=low")
+    assert [text_of(c.select_one("figcaption strong")) for c in low.html.select("figure.chart-wait")] == [
+        "Wait on the low queue"]

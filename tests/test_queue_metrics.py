@@ -147,3 +147,16 @@ def test_metrics_from_a_real_consumer_show_its_workers_and_jobs(client, consumer
     assert value(families, "marketplace_job_duration_seconds", "marketplace_job_duration_seconds_bucket",
                  job="slow_effect", le="0.5") == 1
     assert FailedJob.select().count() == 0
+
+
+def test_metrics_show_the_wait_of_the_past_hour_per_queue(client):
+    now = utcnow()
+    for seconds in (10, 30):
+        record = finished(at=now - datetime.timedelta(minutes=5))
+        JobRecord.update(available_at=record.finished_at - datetime.timedelta(seconds=seconds + 1),
+                         reserved_at=record.finished_at - datetime.timedelta(seconds=1)).where(
+            JobRecord.id == record.id).execute()
+    response, families = scrape(client)
+    assert value(families, "marketplace_queue_wait_seconds_past_hour", queue="default") == 20.0
+    assert value(families, "marketplace_queue_wait_max_seconds_past_hour", queue="default") == 30.0
+    assert value(families, "marketplace_queue_wait_seconds_past_hour", queue="low") == 0.0

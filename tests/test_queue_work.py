@@ -57,3 +57,27 @@ def test_status_shows_live_workers(consumer, capsys):
     report = json.loads(capsys.readouterr().out)
     mine = [w for w in report["workers"] if w["pid"] == process.pid]
     assert len(mine) == 2 and all(w["rss_mb"] > 10 for w in mine)
+
+
+def test_queue_work_tries_and_timeout_are_defaults_for_jobs_that_name_none(app_env, tmp_path):
+    import subprocess
+
+    from job_runtime import jobs
+    from job_runtime.models import FailedJob
+    from tests.conftest import cli_process
+    from tests.sample_jobs import runs, undeclared_fail
+
+    jobs.huey.immediate = False
+    runtime.setup_job_runtime()
+    undeclared_fail.dispatch("thrice")
+    undeclared_fail.dispatch("slow", 30)
+    make_effect.dispatch("own-tries")  # declares tries=3 and no failure: runs once
+    log = tmp_path / "work.log"
+    with open(log, "wb") as out:
+        process = cli_process(app_env, "queue", "work", "--tries", "3", "--timeout", "1", "--stop-when-empty",
+                              "-w", "2", "-n", stdout=out, stderr=subprocess.STDOUT)
+        assert process.wait(90) == 0, log.read_text()
+    assert runs("thrice") == 3 and runs("slow") == 3, log.read_text()
+    assert FailedJob.get(FailedJob.message == "thrice cannot succeed").attempts == 3
+    assert FailedJob.get(FailedJob.exception_class == "JobTimeout").attempts == 3
+    assert effect_done("own-tries") and runs("own-tries") == 1

@@ -15,6 +15,9 @@
       % if j['batch_id']:
       <span class="badge">batch</span>
       % end
+      % for tag in j.get('tags') or []:
+      <span class="badge badge-tag">{{tag}}</span>
+      % end
       % if j['state'] == 'failed' and j['last_error']:
       <p class="reason small">{{j['last_error'][:160]}}</p>
       % end

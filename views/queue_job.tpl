@@ -1,5 +1,6 @@
 % rebase('base.tpl')
 % include('_queue_nav.tpl')
+% from urllib.parse import urlencode
 % r = job['record']
 % failure = job['failure']
 <article class="panel job-detail">
@@ -8,6 +9,13 @@
   <dl class="kv">
     <dt>Id</dt><dd class="mono">{{job['uuid']}}</dd>
     <dt>Queue</dt><dd>{{job['queue']}}</dd>
+    % if r and r['tags']:
+    <dt>Tags</dt><dd class="tags">
+      % for tag in r['tags']:
+      <a class="badge" href="/admin/queue/jobs?{{urlencode({'tag': tag})}}">{{tag}}</a>
+      % end
+    </dd>
+    % end
     % if r:
     <dt>Attempts</dt><dd>{{r['attempts']}}{{' (%d raised, %d lost with their worker)' % (r['exceptions'], r['lost']) if r['exceptions'] or r['lost'] else ''}}</dd>
     <dt>Queued</dt><dd>{{f.when(r['created_at'])}} UTC</dd>
@@ -30,6 +38,20 @@
     % end
     % end
   </dl>
+  % if r and r['state'] in ('pending', 'scheduled'):
+  <div class="form-actions">
+    <form method="post" action="/admin/queue/jobs/{{job['uuid']}}/run-now">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <input type="hidden" name="next" value="{{next_url}}">
+      <button class="button button-ok" type="submit">Run now</button>
+    </form>
+    <form method="post" action="/admin/queue/jobs/{{job['uuid']}}/delete" data-confirm="Delete this job? It will not run.">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <input type="hidden" name="next" value="{{next_url}}">
+      <button class="button button-secondary" type="submit">Delete</button>
+    </form>
+  </div>
+  % end
   <h3>Arguments</h3>
   % if job['encrypted']:
   <p class="muted">This job is encrypted: its arguments stay hidden.</p>

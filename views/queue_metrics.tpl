@@ -18,10 +18,13 @@
   % end
 </div>
 % include('_queue_charts.tpl', charts=charts)
+<h2>Wait per queue</h2>
+<p class="small muted">How long jobs waited between becoming due and a worker taking them, counted when they finished.</p>
+% include('_queue_charts.tpl', charts=wait_charts)
 <h2>Per queue</h2>
 <div class="table-wrap">
 <table class="list responsive queue-table metrics-table">
-  <thead><tr><th>Queue</th><th class="num">Jobs</th><th class="num">Failed</th><th class="num">Per minute</th><th class="num">Average runtime</th><th class="num">Slowest</th></tr></thead>
+  <thead><tr><th>Queue</th><th class="num">Jobs</th><th class="num">Failed</th><th class="num">Per minute</th><th class="num">Average runtime</th><th class="num">Slowest</th><th class="num">Average wait</th><th class="num">Longest wait</th></tr></thead>
   <tbody>
   % for r in queue_rows:
   <tr{{!' class="selected"' if r['queue'] == queue else ''}}>
@@ -31,6 +34,8 @@
     <td data-label="Per minute" class="num">{{'%.1f' % (r['processed'] / minutes)}}</td>
     <td data-label="Average runtime" class="num">{{f.duration(r['avg_duration'])}}</td>
     <td data-label="Slowest" class="num">{{f.duration(r['duration_max']) if r['processed'] else '—'}}</td>
+    <td data-label="Average wait" class="num">{{f.duration(r['avg_wait'])}}</td>
+    <td data-label="Longest wait" class="num">{{f.duration(r['wait_max']) if r['avg_wait'] is not None else '—'}}</td>
   </tr>
   % end
   </tbody>

@@ -1,7 +1,8 @@
-"""Long-wait and failure-rate alerts: an email to the admins, once per incident.
+"""Long-wait, failure-rate and depth alerts: a notice to the admins, once per incident.
 
 A periodic job of the application calls check() every minute; the conditions
-it looks for (a long wait, a high failure rate) are conditions.py.
+it looks for (a long wait, a high failure rate) are conditions.py. `queue
+monitor` reports the depth conditions it finds through report().
 
 While a condition holds, the admins hear of it once, and again only after
 alert_cooldown_minutes if it still holds (or comes back), like Horizon's
@@ -45,17 +46,21 @@ def _parse(stamp):
     return datetime.datetime.fromisoformat(stamp) if stamp else None
 
 
+SUBJECTS = {"wait": "Long wait on the {} queue", "failure-rate": "Jobs failing on the {} queue",
+            "depth": "Too many jobs waiting on the {} queue"}
+WHAT = {"wait": "wait", "failure-rate": "failure rate", "depth": "depth"}
+
+
 def _send(alert, stamp):
-    """Mail every admin about `alert`; the keys depend only on the decision's stamp."""
-    subject = (f"[{context.state.settings.app_name}] Long wait on the {alert['queue']} queue" if alert["kind"] == "wait"
-               else f"[{context.state.settings.app_name}] Jobs failing on the {alert['queue']} queue")
+    """Tell the admins about `alert`; the keys depend only on the decision's stamp."""
     settings = context.state.settings
+    subject = f"[{settings.app_name}] " + SUBJECTS[alert["kind"]].format(alert["queue"])
     where = [f"Watch the queues at {settings.dashboard_url}",
              f"and the failed jobs at {settings.dashboard_url}/failed."] if settings.dashboard_url else []
     text = "\n".join([
         alert["summary"], "",
         f"Noticed at {stamp[:19].replace('T', ' ')} UTC. You will not hear about this queue's "
-        f"{'wait' if alert['kind'] == 'wait' else 'failure rate'} again for {settings.alert_cooldown_minutes} "
+        f"{WHAT[alert['kind']]} again for {settings.alert_cooldown_minutes} "
         "minutes, unless it is still a problem then.", "", *where,
     ])
     if context.state.notifier is None:
@@ -65,10 +70,16 @@ def _send(alert, stamp):
 
 
 def check(now=None):
-    """Mail the admins about conditions not reported within the cool-down; returns the alerts sent."""
+    """Tell the admins about conditions not reported within the cool-down; returns the alerts sent."""
     now = now or utcnow()
-    queues = dashboard.current_queues(now)
-    holding = {(c["kind"], c["queue"]): c for c in conditions(queues, now)}
+    return report(conditions(dashboard.current_queues(now), now), now)
+
+
+def report(holding, now=None):
+    """Send the conditions of `holding` not reported within the cool-down (and any decision
+    recorded but not sent); returns the alerts sent."""
+    now = now or utcnow()
+    holding = {(c["kind"], c["queue"]): c for c in holding}
     cooldown = datetime.timedelta(minutes=context.state.settings.alert_cooldown_minutes)
     sent = []
     keys = set(holding) | _keys_with_outbox()

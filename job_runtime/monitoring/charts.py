@@ -1,4 +1,4 @@
-"""Server-rendered SVG charts of throughput and runtime, for the queue pages.
+"""Server-rendered SVG charts of throughput, runtime and wait, for the queue pages.
 
 A chart is a plot without text, drawn in a viewBox that stretches to the width
 of the page (preserveAspectRatio="none", lines with non-scaling strokes), and
@@ -92,15 +92,27 @@ def throughput(points, step=1, title="Throughput"):
 
 
 def runtime(points, step=1, title="Average runtime"):
-    """A line of the average runtime per bucket (gaps where nothing ran), with the maximum as dots."""
-    values = [p["avg_duration"] for p in points]
+    """A line of the average runtime per bucket (gaps where nothing ran)."""
+    return _seconds_line(points, step, title, "avg_duration", "duration_max", "runtime",
+                         ("average", "slowest"), "average per job")
+
+
+def wait(points, step=1, title="Average wait"):
+    """A line of the average wait per bucket: from due to claimed, of the jobs that finished in it."""
+    return _seconds_line(points, step, title, "avg_wait", "wait_max", "wait",
+                         ("average wait", "longest"), "average wait before a worker took the job")
+
+
+def _seconds_line(points, step, title, key, max_key, kind, words, unit):
+    """A line of a value in seconds per bucket (gaps where there is none), its maximum in the tooltips."""
+    values = [p[key] for p in points]
     top_value = max((v for v in values if v is not None), default=0.0)
     top = _nice_seconds(top_value)
     width = max(1, len(points)) * SLOT
     segments, current = [], []
     hits = []
     for index, point in enumerate(points):
-        value = point["avg_duration"]
+        value = point[key]
         x = index * SLOT + SLOT / 2
         if value is None:
             if current:
@@ -108,8 +120,8 @@ def runtime(points, step=1, title="Average runtime"):
                 current = []
         else:
             current.append(f"{x:g},{HEIGHT - HEIGHT * min(value, top) / top:.2f}")
-        tip = (f"{_label(point, step)}: average {formatting.duration(value)}, "
-               f"slowest {formatting.duration(point['duration_max'])}" if value is not None
+        tip = (f"{_label(point, step)}: {words[0]} {formatting.duration(value)}, "
+               f"{words[1]} {formatting.duration(point[max_key])}" if value is not None
                else f"{_label(point, step)}: no jobs")
         hits.append(f'<g><title>{escape(tip)}</title><rect class="chart-hit" x="{index * SLOT}" y="0" '
                     f'width="{SLOT}" height="{HEIGHT}"/></g>')
@@ -130,9 +142,9 @@ def runtime(points, step=1, title="Average runtime"):
     summary = (f"average {formatting.duration(sum(timed) / len(timed))}, highest "
                f"{formatting.duration(top_value)}" if timed else "no jobs finished")
     return {
-        "title": title, "kind": "runtime", "summary": summary,
+        "title": title, "kind": kind, "summary": summary,
         "svg": _svg(width, "".join(hits) + "".join(lines), f"{title}: {summary}"),
-        "y_top": formatting.duration(top), "y_mid": formatting.duration(top / 2), "unit": "average per job",
+        "y_top": formatting.duration(top), "y_mid": formatting.duration(top / 2), "unit": unit,
         "x_labels": _x_labels(points, step),
     }
 

@@ -1,12 +1,15 @@
-"""The alert conditions that hold now: long waits and failure rates, per queue.
+"""The alert conditions that hold now: long waits, failure rates and deep queues, per queue.
 
 - wait: the oldest due job of a queue that is not paused has waited longer
   than alert_wait_seconds;
 - failure rate: of the jobs the queue finished in the last FAILURE_WINDOW
   minutes (at least FAILURE_MIN_JOBS of them), more than alert_failure_rate
-  percent failed.
+  percent failed;
+- depth: more jobs are due on a queue than the limit `queue monitor` was
+  given for it (depth(); there is no standing limit, so the dashboard never
+  shows this one).
 
-The dashboard shows them while they hold; alerts.py tells the admins of them.
+The dashboard shows the first two while they hold; alerts.py tells the admins of them.
 """
 
 import datetime
@@ -18,7 +21,7 @@ from job_runtime.monitoring.formatting import duration
 
 FAILURE_WINDOW_MINUTES = 5
 FAILURE_MIN_JOBS = 10
-KINDS = ("wait", "failure-rate")
+KINDS = ("wait", "failure-rate", "depth")
 
 
 def conditions(queues, now=None):
@@ -51,5 +54,22 @@ def conditions(queues, now=None):
                 "summary": (f"{rate:.0f}% of the jobs on the {row['queue']} queue failed in the last "
                             f"{FAILURE_WINDOW_MINUTES} minutes ({failed} of {processed}; "
                             f"the limit is {settings.alert_failure_rate:g}%)."),
+            })
+    return found
+
+
+def depth(workload, limits):
+    """The depth conditions: queues with more due jobs than their limit.
+
+    workload: stats.workload()'s figures; limits: {queue: most jobs allowed to wait}.
+    """
+    found = []
+    for queue, limit in limits.items():
+        figures = workload.get(queue) or {"pending": 0, "oldest_pending_seconds": 0.0}
+        if figures["pending"] > limit:
+            found.append({
+                "kind": "depth", "queue": queue, "value": figures["pending"], "threshold": limit,
+                "summary": (f"{figures['pending']} jobs are waiting on the {queue} queue (the limit is {limit}); "
+                            f"the oldest has waited {duration(figures['oldest_pending_seconds'])}."),
             })
     return found

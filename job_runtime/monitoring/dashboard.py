@@ -60,14 +60,19 @@ def merge_by(rows, key):
     merged = {}
     for row in rows:
         into = merged.setdefault(row[key], {key: row[key], "processed": 0, "failed": 0, "duration_sum": 0.0,
-                                            "duration_count": 0, "duration_max": 0.0})
+                                            "duration_count": 0, "duration_max": 0.0, "wait_sum": 0.0,
+                                            "wait_count": 0, "wait_max": 0.0})
         into["processed"] += row["processed"]
         into["failed"] += row["failed"]
         into["duration_sum"] += row["duration_sum"] or 0.0
         into["duration_count"] += row["duration_count"]
         into["duration_max"] = max(into["duration_max"], row["duration_max"] or 0.0)
+        into["wait_sum"] += row.get("wait_sum") or 0.0
+        into["wait_count"] += row.get("wait_count") or 0
+        into["wait_max"] = max(into["wait_max"], row.get("wait_max") or 0.0)
     for into in merged.values():
         into["avg_duration"] = into["duration_sum"] / into["duration_count"] if into["duration_count"] else None
+        into["avg_wait"] = into["wait_sum"] / into["wait_count"] if into["wait_count"] else None
     return merged
 
 
@@ -183,19 +188,20 @@ def job_row(record, now=None):
         "created_at": _iso(record.created_at), "available_at": _iso(record.available_at),
         "finished_at": _iso(record.finished_at), "last_error": record.last_error,
         "chain_id": record.chain_id, "chain_step": record.chain_step, "chain_total": record.chain_total,
-        "batch_id": record.batch_id,
+        "batch_id": record.batch_id, "tags": record.tags or [],
     }
 
 
-_LIST_COLUMNS = (JobRecord.id, JobRecord.uuid, JobRecord.name, JobRecord.queue, JobRecord.state,
-                 JobRecord.attempts, JobRecord.duration, JobRecord.created_at, JobRecord.available_at,
-                 JobRecord.finished_at, JobRecord.last_error, JobRecord.chain_id, JobRecord.chain_step,
-                 JobRecord.chain_total, JobRecord.batch_id)
+# The columns of a job list's rows (job_row); search.py reads the same.
+LIST_COLUMNS = (JobRecord.id, JobRecord.uuid, JobRecord.name, JobRecord.queue, JobRecord.state,
+                JobRecord.attempts, JobRecord.duration, JobRecord.created_at, JobRecord.available_at,
+                JobRecord.finished_at, JobRecord.last_error, JobRecord.chain_id, JobRecord.chain_step,
+                JobRecord.chain_total, JobRecord.batch_id, JobRecord.tags)
 
 
 def recent_jobs(limit=12):
     now = utcnow()
-    query = JobRecord.select(*_LIST_COLUMNS).order_by(JobRecord.id.desc()).limit(limit)
+    query = JobRecord.select(*LIST_COLUMNS).order_by(JobRecord.id.desc()).limit(limit)
     return [job_row(r, now) for r in query]
 
 
@@ -209,7 +215,7 @@ def jobs_page(state=None, queue=None, before=None, limit=50):
     Returns (rows, next_before): next_before is the id to continue from, or None.
     """
     now = utcnow()
-    base = JobRecord.select(*_LIST_COLUMNS)
+    base = JobRecord.select(*LIST_COLUMNS)
     if state in ("pending", "scheduled", "running"):
         query = base.where(JobRecord.state == ("running" if state == "running" else "pending"))
         if queue:
@@ -332,7 +338,7 @@ def batch_detail(batch_id, limit=500):
     if found is None:
         return None
     now = utcnow()
-    members = (JobRecord.select(*_LIST_COLUMNS).where(JobRecord.batch_id == batch_id)
+    members = (JobRecord.select(*LIST_COLUMNS).where(JobRecord.batch_id == batch_id)
                .order_by(JobRecord.id).limit(limit))
     return {"batch": flow.describe_batch(found), "jobs": [job_row(r, now) for r in members]}
 
@@ -371,7 +377,7 @@ def chains(limit=30):
                                  fn.MIN(JobRecord.created_at).alias("first"))
                 .where(JobRecord.chain_id.in_(found)).group_by(JobRecord.chain_id)):
         last_ids[row.chain_id], firsts[row.chain_id] = row.last_id, row.first
-    records = {r.chain_id: r for r in JobRecord.select(*_LIST_COLUMNS).where(JobRecord.id.in_(list(last_ids.values())))}
+    records = {r.chain_id: r for r in JobRecord.select(*LIST_COLUMNS).where(JobRecord.id.in_(list(last_ids.values())))}
     result = []
     for chain_id in found:
         record = records.get(chain_id)

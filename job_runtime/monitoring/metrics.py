@@ -3,7 +3,8 @@
 Finished jobs are rolled up into two small tables:
 
 - JobMinute: one row per minute, job name and queue (completed, failed, runtime
-  sum, count and maximum), for the dashboard's charts, tiles and alerts;
+  sum, count and maximum, and the same of their wait), for the dashboard's
+  charts, tiles and alerts;
 - JobTotal: all-time counters per job name and queue, with a runtime histogram,
   for the counters of /metrics (Prometheus wants them never to go down, so they
   are not pruned).
@@ -16,7 +17,12 @@ CompletionWriter stamps finished_at a few milliseconds before it commits.
 
 Readers add the tail after the watermark, a minute or two of records, straight
 from the job table (through the same index), so every figure is live to the
-second while no reader ever scans history. A failure counts once it is rolled
+second while no reader ever scans history.
+
+A job's wait is how long its last attempt waited between becoming due
+(available_at) and being claimed (reserved_at); it is counted in the minute the
+job finished, which for most jobs is the minute it was claimed. Minutes rolled
+up before the wait was recorded have none (NULL) and count for nothing in it. A failure counts once it is rolled
 up; one retried within that minute or two leaves the tail, and only its later
 outcome is counted.
 
@@ -65,6 +71,15 @@ def minute_start(minute):
     return datetime.datetime.fromtimestamp(minute * 60, datetime.timezone.utc).replace(tzinfo=None)
 
 
+def _waited():
+    """SQL for a finished record's wait in seconds (claims may run a second early: never below 0)."""
+    if is_sqlite():
+        seconds = '(julianday("reserved_at") - julianday("available_at")) * 86400.0'
+    else:
+        seconds = 'CAST(EXTRACT(EPOCH FROM ("reserved_at" - "available_at")) AS DOUBLE PRECISION)'
+    return SQL(f'CASE WHEN "reserved_at" IS NULL THEN NULL WHEN {seconds} < 0 THEN 0.0 ELSE {seconds} END')
+
+
 def _finished_minute():
     """SQL for the minute a record finished in (the fraction of a second is cut first,
     because SQLite's strftime rounds it to the millisecond and could tip 59.9999 s over)."""
@@ -77,7 +92,8 @@ def _finished_minute():
 # Aggregates of the job table (the roll-up and the live tail)
 # ---------------------------------------------------------------------------
 
-_SUMS = ("completed", "failed", "duration_sum", "duration_count")
+_SUMS = ("completed", "failed", "duration_sum", "duration_count", "wait_sum", "wait_count")
+_MAXES = ("duration_max", "wait_max")
 
 
 def _raw(start, end=None, group=("name", "queue"), buckets=False, name=None, queue=None):
@@ -97,6 +113,9 @@ def _raw(start, end=None, group=("name", "queue"), buckets=False, name=None, que
         fn.SUM(Case(None, [(done, JobRecord.duration)], None)).alias("duration_sum"),
         fn.COUNT(Case(None, [(done, JobRecord.duration)], None)).alias("duration_count"),
         fn.MAX(Case(None, [(done, JobRecord.duration)], None)).alias("duration_max"),
+        fn.SUM(Case(None, [(done, _waited())], None)).alias("wait_sum"),
+        fn.COUNT(Case(None, [(done, _waited())], None)).alias("wait_count"),
+        fn.MAX(Case(None, [(done, _waited())], None)).alias("wait_max"),
     ]
     if buckets:
         fields += [fn.SUM(Case(None, [(done & (JobRecord.duration <= bound), 1)], 0)).alias(f"le{i}")
@@ -118,7 +137,8 @@ def _raw(start, end=None, group=("name", "queue"), buckets=False, name=None, que
 def _clean(row):
     for key in _SUMS:
         row[key] = row.get(key) or 0
-    row["duration_max"] = row.get("duration_max") or 0.0
+    for key in _MAXES:
+        row[key] = row.get(key) or 0.0
     if "minute" in row:
         row["minute"] = int(row["minute"])
     return row
@@ -182,7 +202,8 @@ def _roll_window(start, end):
             JobMinute.insert_many([
                 {"minute": row["minute"], "name": row["name"], "queue": row["queue"],
                  "completed": row["completed"], "failed": row["failed"], "duration_sum": row["duration_sum"] or 0.0,
-                 "duration_count": row["duration_count"], "duration_max": row["duration_max"]}
+                 "duration_count": row["duration_count"], "duration_max": row["duration_max"],
+                 "wait_sum": row["wait_sum"] or 0.0, "wait_count": row["wait_count"], "wait_max": row["wait_max"]}
                 for row in minutes[offset:offset + 200]
             ]).on_conflict(
                 # Not expected (windows do not overlap), but adding is the right answer if it happens.
@@ -190,7 +211,9 @@ def _roll_window(start, end):
                 update={JobMinute.completed: JobMinute.completed + EXCLUDED.completed,
                         JobMinute.failed: JobMinute.failed + EXCLUDED.failed,
                         JobMinute.duration_sum: JobMinute.duration_sum + EXCLUDED.duration_sum,
-                        JobMinute.duration_count: JobMinute.duration_count + EXCLUDED.duration_count},
+                        JobMinute.duration_count: JobMinute.duration_count + EXCLUDED.duration_count,
+                        JobMinute.wait_sum: JobMinute.wait_sum + EXCLUDED.wait_sum,
+                        JobMinute.wait_count: JobMinute.wait_count + EXCLUDED.wait_count},
             ).execute()
         _add_totals(totals)
     return True
@@ -237,10 +260,12 @@ def _merge(rows, group):
             continue
         for field in _SUMS:
             into[field] += row[field] or 0
-        into["duration_max"] = max(into["duration_max"] or 0.0, row["duration_max"] or 0.0)
+        for field in _MAXES:
+            into[field] = max(into[field] or 0.0, row[field] or 0.0)
     for row in merged.values():
         row["processed"] = row["completed"] + row["failed"]
         row["avg_duration"] = row["duration_sum"] / row["duration_count"] if row["duration_count"] else None
+        row["avg_wait"] = row["wait_sum"] / row["wait_count"] if row["wait_count"] else None
     return list(merged.values())
 
 
@@ -260,7 +285,9 @@ def _rolled(start_minute, end_minute, group, name=None, queue=None, step=None):
     fields += [fn.SUM(JobMinute.completed).alias("completed"), fn.SUM(JobMinute.failed).alias("failed"),
                fn.SUM(JobMinute.duration_sum).alias("duration_sum"),
                fn.SUM(JobMinute.duration_count).alias("duration_count"),
-               fn.MAX(JobMinute.duration_max).alias("duration_max")]
+               fn.MAX(JobMinute.duration_max).alias("duration_max"),
+               fn.SUM(JobMinute.wait_sum).alias("wait_sum"), fn.SUM(JobMinute.wait_count).alias("wait_count"),
+               fn.MAX(JobMinute.wait_max).alias("wait_max")]
     condition = (JobMinute.minute >= start_minute) & (JobMinute.minute < end_minute)
     if name:
         condition &= JobMinute.name == name
@@ -279,7 +306,8 @@ def window(since, group=("name", "queue"), name=None, queue=None, now=None):
     """Figures of the jobs that finished since `since` (a datetime), per `group`.
 
     Each row: the group's fields, completed, failed, processed (both),
-    duration_sum/count/max and avg_duration (None when nothing ran).
+    duration_sum/count/max and avg_duration (None when nothing ran), and
+    wait_sum/count/max and avg_wait (None when no wait is known).
     """
     mark = ensure_recent(now)
     start = epoch_minute(since)
@@ -296,13 +324,15 @@ def summary(since, name=None, queue=None, now=None):
     if rows:
         return rows[0]
     return {"completed": 0, "failed": 0, "processed": 0, "duration_sum": 0.0, "duration_count": 0,
-            "duration_max": 0.0, "avg_duration": None}
+            "duration_max": 0.0, "avg_duration": None, "wait_sum": 0.0, "wait_count": 0, "wait_max": 0.0,
+            "avg_wait": None}
 
 
 def series(start_minute, end_minute, step=1, name=None, queue=None, now=None):
     """Buckets of `step` minutes from start_minute to end_minute (exclusive), zero-filled.
 
-    Each: {"minute", "completed", "failed", "processed", "avg_duration", "duration_max"}.
+    Each: {"minute", "completed", "failed", "processed", "avg_duration", "duration_max",
+    "avg_wait", "wait_max"}.
     """
     mark = ensure_recent(now)
     start_minute -= start_minute % step
@@ -324,6 +354,8 @@ def series(start_minute, end_minute, step=1, name=None, queue=None, now=None):
             "processed": row["processed"] if row else 0,
             "avg_duration": row["avg_duration"] if row else None,
             "duration_max": row["duration_max"] if row else 0.0,
+            "avg_wait": row["avg_wait"] if row else None,
+            "wait_max": row["wait_max"] if row else 0.0,
         })
     return points
 

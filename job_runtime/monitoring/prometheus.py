@@ -9,6 +9,7 @@ collector on a fresh registry per scrape turns them into metric families, and
 prometheus-client writes the exposition format.
 """
 
+import datetime
 import math
 
 from peewee import fn
@@ -64,6 +65,21 @@ class QueueCollector:
             oldest.add_metric([queue], round(figures["oldest_pending_seconds"], 3))
             paused_metric.add_metric([queue], 1 if queue in paused else 0)
         yield from (depth, scheduled, running, oldest, paused_metric)
+
+        # The wait of the jobs that finished in the past hour (from due to claimed), per queue.
+        hour = {row["queue"]: row for row in metrics.window(now - datetime.timedelta(hours=1), group=("queue",),
+                                                            now=now)}
+        wait_avg = GaugeMetricFamily(f"{PREFIX}_queue_wait_seconds_past_hour",
+                                     "Average wait between due and claimed of the jobs finished in the past hour "
+                                     "(0 when none).", labels=["queue"])
+        wait_max = GaugeMetricFamily(f"{PREFIX}_queue_wait_max_seconds_past_hour",
+                                     "Longest wait between due and claimed of the jobs finished in the past hour.",
+                                     labels=["queue"])
+        for queue in sorted(set(QUEUES) | set(hour)):
+            row = hour.get(queue) or {}
+            wait_avg.add_metric([queue], round(row.get("avg_wait") or 0.0, 3))
+            wait_max.add_metric([queue], round(row.get("wait_max") or 0.0, 3))
+        yield from (wait_avg, wait_max)
 
         processed = CounterMetricFamily(f"{PREFIX}_jobs_processed",
                                         "Jobs finished, completed or failed after their last attempt.",

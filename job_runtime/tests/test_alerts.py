@@ -137,3 +137,23 @@ def test_without_a_notifier_an_alert_is_logged(runtime, caplog):
     sent = alerts.check()
     assert [a["kind"] for a in sent] == ["wait"]
     assert "no notifier is set up" in caplog.text
+
+
+def test_a_deep_queue_is_notified_once_per_incident_and_the_periodic_check_leaves_it(runtime, notices):
+    from job_runtime import stats
+    from job_runtime.monitoring import conditions
+
+    runtime.reload(alert_cooldown_minutes=30)
+    waiting_jobs(runtime, count=4, waited=5)
+    limits = {"default": 3, "high": 10}
+    now = utcnow()
+    over = conditions.depth(stats.workload(), limits)
+    assert [(c["queue"], c["value"], c["threshold"]) for c in over] == [("default", 4, 3)]
+    assert [a["queue"] for a in alerts.report(over, now)] == ["default"]
+    assert subjects(notices) == ["[Sample shop] Too many jobs waiting on the default queue"]
+    assert "4 jobs are waiting on the default queue (the limit is 3)" in notices.notices[0][1]
+    assert "this queue's depth again for 30 minutes" in notices.notices[0][1]
+    assert alerts.report(over, now + MINUTE) == [] and alerts.check(now + MINUTE) == []
+    assert len(notices.notices) == 1
+    assert [a["queue"] for a in alerts.report(over, now + 31 * MINUTE)] == ["default"]
+    assert conditions.depth(stats.workload(), {"default": 4}) == []

@@ -91,3 +91,47 @@ def test_old_minutes_are_pruned_but_totals_stay():
     metrics.roll_up(NOW)
     assert JobMinute.select().count() == 0
     assert JobTotal.get().completed == 1
+
+
+def waited(seconds, queue="default", at=NOW, state="completed"):
+    """A finished record whose last attempt was claimed `seconds` after it was due."""
+    due = at - datetime.timedelta(seconds=seconds + 0.5)
+    return JobRecord.create(uuid=str(uuid.uuid4()), name=make_effect.name, queue=queue, payload="[[],{}]",
+                            state=state, attempts=1, finished_at=at, duration=0.5, created_at=due,
+                            available_at=due, reserved_at=due + datetime.timedelta(seconds=seconds))
+
+
+def test_the_wait_of_finished_jobs_is_rolled_up_per_queue_and_minute():
+    waited(10, at=minutes_ago(20))
+    waited(30, at=minutes_ago(20, 5))
+    waited(4, queue="high", at=minutes_ago(20))
+    waited(2, at=NOW - datetime.timedelta(seconds=5))  # in the live tail
+    finished(at=minutes_ago(20))  # never claimed in this table (no reserved_at): no wait known
+    finished(state="cancelled", at=minutes_ago(20), duration=None)
+    metrics.roll_up(NOW)
+    row = JobMinute.get((JobMinute.queue == "default") & (JobMinute.minute == epoch_minute(minutes_ago(20))))
+    assert (row.wait_count, round(row.wait_sum, 3), round(row.wait_max, 3)) == (2, 40.0, 30.0)
+    start = epoch_minute(NOW) - 59
+    default = metrics.series(start, epoch_minute(NOW) + 1, queue="default", now=NOW)
+    assert round(default[-21]["avg_wait"], 3) == 20.0 and round(default[-21]["wait_max"], 3) == 30.0
+    assert round(default[-1]["avg_wait"], 3) == 2.0 and default[-2]["avg_wait"] is None
+    high = metrics.series(start, epoch_minute(NOW) + 1, queue="high", now=NOW)
+    assert round(high[-21]["avg_wait"], 3) == 4.0
+    hour = {r["queue"]: r for r in metrics.window(NOW - datetime.timedelta(hours=1), group=("queue",), now=NOW)}
+    assert round(hour["default"]["avg_wait"], 3) == round((10 + 30 + 2) / 3, 3)
+
+
+def test_a_claim_a_moment_before_its_due_time_waited_nothing():
+    record = waited(0, at=minutes_ago(10))
+    JobRecord.update(reserved_at=record.available_at - datetime.timedelta(seconds=0.5)).where(
+        JobRecord.id == record.id).execute()
+    metrics.roll_up(NOW)
+    assert JobMinute.get().wait_max == 0.0 and JobMinute.get().wait_count == 1
+
+
+def test_minutes_rolled_up_before_the_wait_was_recorded_have_none():
+    JobMinute.create(minute=epoch_minute(minutes_ago(30)), name="old", queue="default", completed=3,
+                     wait_sum=None, wait_count=None, wait_max=None)
+    metrics.roll_up(NOW)
+    points = metrics.series(epoch_minute(NOW) - 59, epoch_minute(NOW) + 1, now=NOW)
+    assert points[-31]["completed"] == 3 and points[-31]["avg_wait"] is None

@@ -3,6 +3,7 @@
 from shop import config
 from job_runtime import control
 from job_runtime.models import FailedJob
+from shop.operations import alert_webhook
 from shop.runtime import notify_admins
 
 LAST_REPORTED = "alerts:failed-jobs:last-id"
@@ -25,6 +26,8 @@ def send_failure_alert():
     lines += ["", f"Inspect and retry them at {config.APP_URL}/admin/queue/failed,",
               "or with `marketplace queue failed` and `marketplace queue retry ID`."]
     subject = f"[{config.APP_NAME}] {len(failures)} job(s) failed"
-    notify_admins(f"failed-jobs:{last_id}-{newest}", subject, "\n".join(lines))
+    # Not to the chat when only its own posts failed (see alert_webhook.JOB_NAME).
+    to_chat = any(failed.name != alert_webhook.JOB_NAME for failed in failures)
+    notify_admins(f"failed-jobs:{last_id}-{newest}", subject, "\n".join(lines), channels=to_chat)
     control.set_flag(LAST_REPORTED, newest)
     return len(failures)
