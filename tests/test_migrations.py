@@ -35,6 +35,8 @@ from tests.shop_fixtures import add_to_cart, checkout, live_app, make_product  #
 
 OLD_RELEASE = Path(__file__).parent / "fixtures" / "release_0_1_0"
 DEMO_PASSWORD = "demo-pass-123"
+# The schema's head: the version the last migration brings a database to.
+HEAD = schema.available()[-1].version
 
 
 # ---------------------------------------------------------------------------
@@ -98,6 +100,14 @@ def every_row(database=None):
             order = ", ".join(str(i) for i in range(1, width + 1))
             found[table] = database.execute_sql(f'SELECT * FROM "{table}" ORDER BY {order}').fetchall()
     return found
+
+
+def rows_as_before(before, database=None):
+    """every_row(), each row cut to the columns its table had in `before`: the
+    migrations since add columns at the end of a table, and keep every old value."""
+    widths = {table: len(rows[0]) for table, rows in before.items() if rows}
+    return {table: [row[:widths[table]] for row in rows] if table in widths else rows
+            for table, rows in every_row(database).items()}
 
 
 def describe(database, table):
@@ -169,11 +179,17 @@ def shop_models():
 
 def test_the_baseline_makes_exactly_release_0_1_0s_schema(app_env, tmp_path):
     """A new shop (its tables from 0001) and a shop made by release 0.1.0 have one schema."""
-    new = describe_all(models.db)  # the test's database: the suite builds it through the migrations
+    baseline = schema.available()[:1]
     if TEST_DATABASE == "postgres":
         import psycopg
         from playhouse.db_url import connect
 
+        new_name, new_url = new_postgres_database("marketplace_new")
+        new_database = connect(new_url)
+        schema.migrate(database=new_database, migrations=baseline, out=lambda line: None)
+        new = describe_all(new_database)
+        new_database.close()
+        drop_postgres_database(new_name)
         name, url = new_postgres_database("marketplace_old")
         try:
             with psycopg.connect(url, autocommit=True) as connection:
@@ -186,6 +202,9 @@ def test_the_baseline_makes_exactly_release_0_1_0s_schema(app_env, tmp_path):
     else:
         from peewee import SqliteDatabase
 
+        new_database = SqliteDatabase(str(tmp_path / "new.db"))
+        schema.migrate(database=new_database, migrations=baseline, out=lambda line: None)
+        new = describe_all(new_database)
         path = tmp_path / "old.db"
         connection = sqlite3.connect(path)
         connection.executescript((OLD_RELEASE / "sqlite.sql").read_text())
@@ -195,10 +214,11 @@ def test_the_baseline_makes_exactly_release_0_1_0s_schema(app_env, tmp_path):
         # SQLite keeps each CREATE statement as written: those must match to the character.
         query = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
         old_sql = old_database.execute_sql(query).fetchall()
-        with models.db.connection_context():
-            new_sql = [row for row in models.db.execute_sql(query).fetchall()
+        with new_database.connection_context():
+            new_sql = [row for row in new_database.execute_sql(query).fetchall()
                        if row[1] in {r[1] for r in old_sql}]
         old_database.close()
+        new_database.close()
         assert new_sql == old_sql
     assert {table: new[table] for table in old} == old
 
@@ -248,7 +268,7 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert "made by release 0.1.0: recording them as version 0001" in output
 
     assert schema.status().state is schema.State.CURRENT
-    assert every_row() == before
+    assert rows_as_before(before) == before
     assert differences(shop_models()) == []
 
     # The old shop carries on: an old customer logs in with her old password and buys a
@@ -275,8 +295,8 @@ def test_migrate_records_nothing_twice(old_shop):
     lines = []
     schema.migrate(out=lines.append)
     schema.migrate(out=lines.append)
-    assert lines[-1] == "The schema is up to date (version 0001)."
-    assert [row.version for row in schema.SchemaVersion.select()] == [1]
+    assert lines[-1] == f"The schema is up to date (version {HEAD:04d})."
+    assert [row.version for row in schema.SchemaVersion.select()] == list(range(1, HEAD + 1))
 
 
 def test_a_shop_older_than_the_baseline_is_refused(old_shop):
@@ -292,6 +312,34 @@ def test_a_shop_older_than_the_baseline_is_refused(old_shop):
 # ---------------------------------------------------------------------------
 
 
+def test_the_job_runtime_upgrade_keeps_failed_jobs_and_never_reuses_their_ids(old_shop):
+    """Failed-job ids survive the rebuild of their table, and a deleted one is never handed out again."""
+    failed_before = list(FailedJob.select().order_by(FailedJob.id).tuples())
+    schema.migrate(out=lambda line: None)
+    assert list(FailedJob.select().order_by(FailedJob.id).tuples()) == failed_before
+    assert all(job.last_traceback is None and job.retried_at is None for job in JobRecord.select())
+    last = FailedJob.get(FailedJob.id == failed_before[-1][0])
+    last.delete_instance()
+    new = FailedJob.create(uuid="after-the-upgrade", name="noop", queue="default", payload="[[],{}]",
+                           exception_class="ValueError", message="no", traceback="", attempts=1)
+    assert new.id > last.id
+
+
+def test_batches_finished_before_the_upgrade_count_their_callbacks_as_run(old_shop):
+    from job_runtime.models import Batch
+
+    models.db.execute_sql(
+        'INSERT INTO "job_batch" ("id", "name", "total_jobs", "pending_jobs", "failed_jobs", "failed_job_ids", '
+        '"allow_failures", "callbacks", "finished_at", "created_at") '
+        "VALUES ('done', '', 2, 0, 1, '[]', 0, '{}', '2026-01-02 03:04:05', '2026-01-02 03:00:00'), "
+        "('open', '', 2, 2, 0, '[]', 0, '{}', NULL, '2026-01-02 03:00:00')")
+    schema.migrate(out=lambda line: None)
+    done, still_open = Batch.get_by_id("done"), Batch.get_by_id("open")
+    assert done.finally_at == done.finished_at and done.catch_at is not None
+    assert (still_open.catch_at, still_open.then_at, still_open.finally_at) == (None, None, None)
+
+
+
 def add_order_note(migrator, db):
     migrator.migrate(migrator.add_column("order", "note", TextField(null=True)),
                      migrator.add_index("order", ("note",)))
@@ -303,13 +351,13 @@ def order_columns():
 
 
 def with_extra(*steps):
-    return schema.available() + [schema.Migration(2 + i, name, upgrade, f"Test step {name}")
+    return schema.available() + [schema.Migration(HEAD + 1 + i, name, upgrade, f"Test step {name}")
                                  for i, (name, upgrade) in enumerate(steps)]
 
 
 @pytest.fixture
 def migrated_shop(old_shop):
-    """A database of its own (never the session's PostgreSQL database) at version 1."""
+    """A database of its own (never the session's PostgreSQL database) at the schema's head."""
     schema.migrate(out=lambda line: None)
     return old_shop
 
@@ -317,7 +365,7 @@ def migrated_shop(old_shop):
 def test_dry_run_prints_the_sql_and_changes_nothing(migrated_shop):
     migrations = with_extra(("order_note", add_order_note))
     before, lines = order_columns(), []
-    assert schema.migrate(migrations=migrations, dry_run=True, out=lines.append) == ["0002_order_note"]
+    assert schema.migrate(migrations=migrations, dry_run=True, out=lines.append) == [f"{HEAD + 1:04d}_order_note"]
     text = "\n".join(lines)
     assert re.search(r'ALTER TABLE "order" ADD COLUMN "note" TEXT', text), text
     assert 'CREATE INDEX "order_note" ON "order" ("note")' in text and "Dry run: nothing was changed." in text
@@ -328,9 +376,9 @@ def test_dry_run_prints_the_sql_and_changes_nothing(migrated_shop):
 def test_pending_migrations_apply_in_order_and_a_newer_schema_is_refused(migrated_shop):
     migrations = with_extra(("order_note", add_order_note))
     problem = schema.status(migrations=migrations).problem()
-    assert problem == ("The database schema is at version 1, but this code needs version 2: "
+    assert problem == (f"The database schema is at version {HEAD}, but this code needs version {HEAD + 1}: "
                        "run `marketplace migrate`.")
-    assert schema.migrate(migrations=migrations, out=lambda line: None) == ["0002_order_note"]
+    assert schema.migrate(migrations=migrations, out=lambda line: None) == [f"{HEAD + 1:04d}_order_note"]
     assert "note" in order_columns() and schema.status(migrations=migrations).state is schema.State.CURRENT
     # The code of the release before runs on this database: it must refuse, not guess.
     older = schema.status()
@@ -351,7 +399,7 @@ def job_indexes():
 
 def test_an_index_built_outside_a_transaction(migrated_shop):
     """PostgreSQL builds an index on a big table CONCURRENTLY, which no transaction may hold."""
-    migrations = schema.available() + [schema.Migration(2, "job_name_index", add_job_index_concurrently,
+    migrations = schema.available() + [schema.Migration(HEAD + 1, "job_name_index", add_job_index_concurrently,
                                                         "An index built while the shop writes", atomic=False)]
     lines = []
     schema.migrate(migrations=migrations, dry_run=True, out=lines.append)
@@ -359,7 +407,7 @@ def test_an_index_built_outside_a_transaction(migrated_shop):
         " CONCURRENTLY" if TEST_DATABASE == "postgres" else "")
     assert any(statement in line for line in lines), lines
     assert "job_name_created_at" not in job_indexes()
-    assert schema.migrate(migrations=migrations, out=lambda line: None) == ["0002_job_name_index"]
+    assert schema.migrate(migrations=migrations, out=lambda line: None) == [f"{HEAD + 1:04d}_job_name_index"]
     assert "job_name_created_at" in job_indexes()
     assert schema.status(migrations=migrations).state is schema.State.CURRENT
 
@@ -373,7 +421,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(migrated_shop):
 
     before_rows, before_tables = every_row(), describe_all(models.db)
     lines = []
-    with pytest.raises(MigrationError, match="0002_rebuild_then_fail failed and was rolled back"):
+    with pytest.raises(MigrationError, match=f"{HEAD + 1:04d}_rebuild_then_fail failed and was rolled back"):
         schema.migrate(migrations=with_extra(("rebuild_then_fail", rebuild_then_fail)), out=lines.append)
     assert describe_all(models.db) == before_tables and every_row() == before_rows
     assert schema.status().state is schema.State.CURRENT
@@ -418,14 +466,14 @@ def test_the_web_app_and_the_consumer_refuse_a_schema_behind_or_ahead(old_shop, 
         assert code == 1 and line == ("Refusing to start: The database was made by release 0.1.0 and has no "
                                       "schema version yet: run `marketplace migrate`."), (name, line)
     schema.migrate(out=lambda line: None)
-    schema.SchemaVersion.create(version=2, name="from_a_newer_release")
+    schema.SchemaVersion.create(version=HEAD + 1, name="from_a_newer_release")
     for name, (code, line) in refusals(app_env).items():
         assert code == 1 and "this database was migrated by a newer release" in line, (name, line)
 
 
 def test_healthz_reports_the_schema_version(client):
     report = client.get("/healthz").json
-    assert report["schema"] == {"ok": True, "version": 1, "head": 1, "state": "current"}
+    assert report["schema"] == {"ok": True, "version": HEAD, "head": HEAD, "state": "current"}
 
 
 def test_healthz_is_unhealthy_on_an_old_schema(old_shop, client):
@@ -440,4 +488,4 @@ def test_list_shows_each_migration_and_where_the_database_stands(app_env):
     output = result.communicate(timeout=60)[0]
     assert result.returncode == 0, output
     assert re.search(r"0001_baseline\s+applied \d{4}-\d\d-\d\d", output)
-    assert output.strip().endswith("The schema is up to date (version 0001).")
+    assert output.strip().endswith(f"The schema is up to date (version {HEAD:04d}).")
