@@ -56,7 +56,7 @@ def retry(failed_id):
         now = utcnow()
         fields = dict(state="pending", attempts=0, exceptions=0, lost=0, available_at=now,
                       enqueued_at=now, reservation=None, reserved_by=None, reserved_at=None,
-                      finished_at=None, last_error=None)
+                      finished_at=None, last_error=None, last_traceback=None, retried_at=now)
         if record is None:  # pruned meanwhile: recreate it from the failed copy
             record = JobRecord.create(uuid=failed.uuid, name=failed.name, queue=failed.queue,
                                       payload=failed.payload, encrypted=failed.encrypted,
