@@ -332,8 +332,8 @@ def test_batches_finished_before_the_upgrade_count_their_callbacks_as_run(old_sh
     models.db.execute_sql(
         'INSERT INTO "job_batch" ("id", "name", "total_jobs", "pending_jobs", "failed_jobs", "failed_job_ids", '
         '"allow_failures", "callbacks", "finished_at", "created_at") '
-        "VALUES ('done', '', 2, 0, 1, '[]', 0, '{}', '2026-01-02 03:04:05', '2026-01-02 03:00:00'), "
-        "('open', '', 2, 2, 0, '[]', 0, '{}', NULL, '2026-01-02 03:00:00')")
+        "VALUES ('done', '', 2, 0, 1, '[]', FALSE, '{}', '2026-01-02 03:04:05', '2026-01-02 03:00:00'), "
+        "('open', '', 2, 2, 0, '[]', FALSE, '{}', NULL, '2026-01-02 03:00:00')")
     schema.migrate(out=lambda line: None)
     done, still_open = Batch.get_by_id("done"), Batch.get_by_id("open")
     assert done.finally_at == done.finished_at and done.catch_at is not None
