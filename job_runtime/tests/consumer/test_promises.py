@@ -84,7 +84,8 @@ def test_retrying_a_failed_batch_job_runs_no_callback_twice(consumer):
     _retry_failed_and_wait("b2")
     # The batch was cancelled by its failure: it never succeeded as a whole.
     assert _callbacks(batch_id) == {"then": 0, "catch": 1, "finally": 1}
-    assert find_batch(batch_id).pending_jobs == 0 and find_batch(batch_id).failed_jobs == 0
+    batch = find_batch(batch_id)
+    assert (batch.pending_jobs, batch.failed_jobs, batch.failed_job_ids) == (0, 0, [])
 
 
 def test_a_batch_that_allows_failures_runs_then_once_when_its_retried_job_succeeds(consumer):
