@@ -98,3 +98,16 @@ def test_a_listing_ends_quietly_when_its_reader_goes_away(app_env, command):
     errors = process.communicate(timeout=60)[1].decode()
     assert errors == ""
     assert process.returncode == 1
+
+
+def test_the_shops_consumer_logs_each_job_outcome_once(consumer):
+    """`huey_consumer tasks.huey`: one line per outcome, at INFO, however logging was set up."""
+    from job_runtime.models import JobRecord
+    from tests.conftest import wait_for
+
+    process = consumer(workers=2)
+    job_uuid = make_effect.dispatch("logged-once")
+    wait_for(lambda: effect_done("logged-once"), message="the job")
+    wait_for(lambda: f"({job_uuid}) completed" in process.output(), timeout=10, message="its log line")
+    assert process.output().count(f"({job_uuid}) completed") == 1
+    assert JobRecord.get(JobRecord.uuid == job_uuid).name == make_effect.name
