@@ -3,10 +3,15 @@ trustworthy worker needs and Huey does not have.
 
 - Timeouts under thread workers. A watchdog raises JobTimeout in a job's thread
   when its time is up. Code blocked in a C call (a socket without a timeout, a
-  long sleep) only sees it when the call returns; if the job has not stopped
-  timeout_grace_seconds later, the attempt is recorded as timed out and
-  retried by its policy anyway, and the worker slot is handed to a fresh thread
-  (under -k process: the stuck worker process exits and Huey starts another).
+  long sleep) only sees it when the call returns, and no thread can be stopped
+  from outside. If the job has not stopped timeout_grace_seconds later, its
+  worker slot is handed to a fresh thread, but the attempt keeps the record
+  running and reserved until the call returns and the timeout is recorded:
+  only then is the job retried, so two attempts of one job never run at once.
+  The heartbeat keeps naming the job as that thread's, so the sweeper leaves it
+  alone; if the process dies, the sweeper takes the job back as for any dead
+  worker. Under -k process the stuck worker process records the timeout and
+  exits, and Huey starts another; the retry waits a second for it to be gone.
 - Heartbeats: every worker writes host, pid, current job, jobs done and RSS.
 - The sweeper (sweeper.py) at start-up and every sweep_seconds.
 - `queue restart`, a memory cap and a maximum lifetime: the consumer finishes its
@@ -133,17 +138,25 @@ class ProcessRuntime:
                     self._abandon(attempt)
 
     def _abandon(self, attempt):
-        """The job ignored its timeout (blocked in C code): record it and free the slot."""
+        """The job ignored its timeout (blocked in C code): free its slot, not its record."""
         attempt.abandoned = True
-        log.error("job %s (%s) did not stop %ss after its timeout; recording the timeout "
-                  "and replacing its worker", attempt.name, attempt.uuid, context.state.settings.timeout_grace_seconds)
-        try:
-            runner.record_exception(attempt, JobTimeout(
-                f"{attempt.name} ran past its {attempt.job.timeout:g}s timeout and did not stop"), "")
-        except Exception:
-            log.exception("could not record the timeout of job %s", attempt.uuid)
-        with self.lock:
-            self.running.pop(attempt.thread.ident, None)
+        grace = context.state.settings.timeout_grace_seconds
+        extra = {"job_uuid": attempt.uuid, "job_name": attempt.name, "queue": attempt.queue}
+        if self.consumer.worker_type == "process":
+            log.error("job %s (%s) did not stop %ss after its timeout; recording the timeout and "
+                      "exiting its worker process", attempt.name, attempt.uuid, grace, extra=extra)
+            try:
+                runner.record_exception(attempt, JobTimeout(
+                    f"{attempt.name} ran past its {attempt.job.timeout:g}s timeout and did not stop"), "",
+                    not_before=1.0)
+            except Exception:
+                log.exception("could not record the timeout of job %s", attempt.uuid)
+            os._exit(75)  # Huey's health check starts a fresh worker process
+        # The attempt stays in `running`: the heartbeat keeps reporting the job as
+        # this worker's, and its outcome is recorded when the thread comes back.
+        log.error("job %s (%s) did not stop %ss after its timeout (blocked in a call a thread cannot "
+                  "interrupt); a fresh worker takes its slot, and the job is retried once the call returns",
+                  attempt.name, attempt.uuid, grace, extra=extra)
         worker = self.workers.get(attempt.worker_id)
         if worker is not None:
             self.consumer.replace_worker(worker)
@@ -221,12 +234,21 @@ class Worker(HueyWorker):
             log.info("%s retired: a replacement took its slot", self.worker_id)
             raise KeyboardInterrupt  # ends Huey's worker loop quietly
         consumer = self.consumer
-        if consumer.max_jobs and consumer.total_jobs_done() >= consumer.max_jobs:
-            # Take nothing more; the consumer's main loop stops everything gracefully.
-            consumer.stop_soon(f"it has run {consumer.max_jobs} job(s)")
-            self.stop_flag.wait(0.1)
-            return
-        super().loop(now)
+        if consumer.max_jobs:
+            # A worker takes a message only with a ticket: the jobs done and the
+            # messages in hand never add up to more than max_jobs.
+            if not consumer.take_ticket():
+                if consumer.total_jobs_done() >= consumer.max_jobs:
+                    # Take nothing more; the consumer's main loop stops everything gracefully.
+                    consumer.stop_soon(f"it has run {consumer.max_jobs} job(s)")
+                self.stop_flag.wait(0.05)
+                return
+            try:
+                super().loop(now)
+            finally:
+                consumer.return_ticket()
+        else:
+            super().loop(now)
         if self.retired:
             raise KeyboardInterrupt
         if self.consumer.worker_type == "process" and self.consumer.over_memory():
@@ -247,6 +269,27 @@ class Worker(HueyWorker):
         super().shutdown()
         if not db.is_closed():
             db.close()
+
+
+def log_each_line_once():
+    """Every log line of a consumer printed once, whoever configured logging.
+
+    `huey_consumer` and `queue work` give Huey's logger a handler of its own. If
+    the application configured logging too (a handler on the root logger), Huey's
+    lines would be printed by both: the application's configuration wins. If it
+    did not, the runtime's own lines (one per job outcome) go to Huey's handler,
+    which would otherwise show nothing below WARNING.
+    """
+    root, huey_log, runtime_log = logging.getLogger(), logging.getLogger("huey"), logging.getLogger("job_runtime")
+    if root.handlers:
+        for handler in list(huey_log.handlers):
+            huey_log.removeHandler(handler)
+        return
+    if huey_log.handlers and not runtime_log.handlers:
+        for handler in huey_log.handlers:
+            runtime_log.addHandler(handler)
+        if runtime_log.level == logging.NOTSET:
+            runtime_log.setLevel(huey_log.getEffectiveLevel())
 
 
 def _reset_after_fork():
@@ -280,6 +323,10 @@ class Consumer(HueyConsumer):
         self._next_sweep = 0.0
         self._sweeping = threading.Lock()
         self._exit_reason = None
+        self._tickets = threading.Lock()
+        self._in_hand = 0
+        self._retired = []  # workers replaced while stuck; their jobs still count
+        log_each_line_once()
         super().__init__(huey, **options)
 
     def _create_worker(self):  # a Huey internal (compat.HUEY_OVERRIDES)
@@ -359,7 +406,20 @@ class Consumer(HueyConsumer):
                 db.close()
 
     def total_jobs_done(self):
-        return sum(worker.jobs_done for worker, _ in self.worker_threads)
+        return sum(worker.jobs_done for worker, _ in self.worker_threads) + sum(w.jobs_done for w in self._retired)
+
+    def take_ticket(self):
+        """Whether a worker may take one more message under max_jobs (see Worker.loop)."""
+        with self._tickets:
+            if self.total_jobs_done() + self._in_hand >= self.max_jobs:
+                return False
+            self._in_hand += 1
+            return True
+
+    def return_ticket(self):
+        # The job it carried, if the message was one, is counted in jobs_done by now.
+        with self._tickets:
+            self._in_hand -= 1
 
     def _queues_empty(self):
         query = JobRecord.select().where(
@@ -399,6 +459,7 @@ class Consumer(HueyConsumer):
         for index, (existing, thread) in enumerate(self.worker_threads):
             if existing is worker:
                 worker.retired = True
+                self._retired.append(worker)
                 replacement = self._create_worker()
                 process = compat.create_worker_process(
                     self, replacement, f"Worker-{index + 1}r{int(time.time()) % 10000}")

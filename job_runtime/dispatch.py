@@ -33,7 +33,11 @@ class PendingJob:
         self.available_at = None
 
     def delay(self, when):
-        """Run no sooner than `when`: seconds, a timedelta or a datetime."""
+        """Run no sooner than `when`: seconds, a timedelta or a datetime.
+
+        A naive datetime is local time (what datetime.now() returns); give an
+        aware one (tzinfo set) for any other zone.
+        """
         self.available_at = moment(when)
         return self
 

@@ -56,7 +56,7 @@ def retry(failed_id):
         now = utcnow()
         fields = dict(state="pending", attempts=0, exceptions=0, lost=0, available_at=now,
                       enqueued_at=now, reservation=None, reserved_by=None, reserved_at=None,
-                      finished_at=None, last_error=None)
+                      finished_at=None, last_error=None, last_traceback=None, retried_at=now)
         if record is None:  # pruned meanwhile: recreate it from the failed copy
             record = JobRecord.create(uuid=failed.uuid, name=failed.name, queue=failed.queue,
                                       payload=failed.payload, encrypted=failed.encrypted,
@@ -69,10 +69,13 @@ def retry(failed_id):
             job_ = registry.declared(record.name)
             deadline = (job_.policy.deadline(now) if job_ else None) or now
             JobRecord.update(retry_until=deadline).where(JobRecord.id == record.id).execute()
-        if failed.batch_id:
-            # The batch waits for this job again.
+        batch = Batch.get_or_none(Batch.id == failed.batch_id) if failed.batch_id else None
+        if batch is not None:
+            # The batch waits for this job again, and no longer lists it as failed. Its
+            # callbacks are stamped once dispatched (runner.batch_job_done): none runs twice.
             Batch.update(pending_jobs=Batch.pending_jobs + 1, failed_jobs=Batch.failed_jobs - 1,
-                         finished_at=None).where(Batch.id == failed.batch_id).execute()
+                         failed_job_ids=[i for i in batch.failed_job_ids or [] if i != failed.uuid],
+                         finished_at=None).where(Batch.id == batch.id).execute()
         failed.delete_instance()
         name, queue, job_uuid = record.name, record.queue, record.uuid
         db.after_commit(lambda: ring(job_uuid, name, queue))

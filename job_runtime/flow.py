@@ -79,7 +79,8 @@ class PendingBatch:
             for pending in self.jobs:
                 pending.dispatch(batch_id=batch_id)
             if not self.jobs:
-                Batch.update(finished_at=utcnow()).where(Batch.id == batch_id).execute()
+                now = utcnow()
+                Batch.update(finished_at=now, then_at=now, finally_at=now).where(Batch.id == batch_id).execute()
                 dispatch_callback(self.callbacks.get("then"), batch_id)
                 dispatch_callback(self.callbacks.get("finally"), batch_id)
         return batch_id

@@ -7,12 +7,16 @@ restart is rung again by the sweeper (see sweeper.py).
 """
 
 from peewee import (
+    AutoField,
     BooleanField,
     Model,
     CharField,
     DateTimeField,
     FloatField,
     IntegerField,
+    NodeList,
+    SQL,
+    SqliteDatabase,
     TextField,
 )
 
@@ -36,6 +40,22 @@ class JSONField(TextField):
 
     def python_value(self, value):
         return None if value is None else json.loads(value)
+
+
+class NeverReusedIdField(AutoField):
+    """An id never handed out twice, so `queue retry ID` from an old listing cannot hit another row.
+
+    SQLite gives a new row the highest id in use plus one, which reuses the ids
+    of rows deleted at the end of the table, unless the key is AUTOINCREMENT.
+    PostgreSQL's serial sequence never goes back on its own.
+    """
+
+    def ddl(self, ctx):
+        node_list = super().ddl(ctx)
+        database = self.model._meta.database
+        if isinstance(getattr(database, "obj", database), SqliteDatabase):
+            return NodeList((node_list, SQL("AUTOINCREMENT")))
+        return node_list
 
 
 class BaseModel(Model):
@@ -70,6 +90,12 @@ class JobRecord(BaseModel):
     finished_at = DateTimeField(null=True)
     duration = FloatField(null=True)
     last_error = TextField(null=True)
+    # The traceback of last_error: a job failed before an attempt could start
+    # (past retry_until, out of attempts) is recorded with the error it really raised.
+    last_traceback = TextField(null=True)
+    # When the failed store put the job back (`queue retry`): it runs even if its
+    # batch was cancelled meanwhile, because someone asked for it by name.
+    retried_at = DateTimeField(null=True)
     retry_until = DateTimeField(null=True)
     unique_key = CharField(null=True)
     chain_id = CharField(null=True)
@@ -118,6 +144,7 @@ class JobTag(BaseModel):
 class FailedJob(BaseModel):
     """A job that used up its attempts: what `queue failed` lists and `queue retry` revives."""
 
+    id = NeverReusedIdField()
     uuid = CharField(unique=True)
     name = CharField(index=True)
     queue = CharField()
@@ -149,6 +176,11 @@ class Batch(BaseModel):
     callbacks = JSONField(default=dict)
     cancelled_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
+    # When each callback was dispatched: each is dispatched once in the batch's
+    # life, however often its failed jobs are retried (see runner.batch_job_done).
+    catch_at = DateTimeField(null=True)
+    then_at = DateTimeField(null=True)
+    finally_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow, index=True)
 
     class Meta:

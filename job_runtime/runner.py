@@ -23,7 +23,7 @@ from job_runtime import control, registry, thread_state
 from job_runtime.context import db
 from job_runtime.dispatch import PendingJob, dispatch_callback
 from job_runtime.doorbells import ring
-from job_runtime.errors import Fail, MaxAttemptsExceeded, Release, WorkerLost
+from job_runtime.errors import Fail, JobTimeout, MaxAttemptsExceeded, Release, WorkerLost
 from job_runtime.locks import release_lock
 from job_runtime.models import Batch, FailedJob, JobRecord, utcnow
 from job_runtime.payload import decode_payload
@@ -37,13 +37,13 @@ log = logging.getLogger(__name__)
 # millisecond each for a table this wide). They are what peewee would build.
 _CLAIMED = ("id", "uuid", "name", "queue", "payload", "encrypted", "attempts", "exceptions", "lost",
             "retry_until", "unique_key", "chain_id", "chain_step", "chain_total", "chain_rest", "batch_id",
-            "reserved_by")
+            "reserved_by", "last_error", "last_traceback", "retried_at")
 _CLAIM_SQL = ('UPDATE "job" SET "state" = \'running\', "attempts" = "attempts" + 1, "reserved_at" = ?, '
               '"reserved_by" = ?, "reservation" = ? '
               'WHERE "uuid" = ? AND "state" = \'pending\' AND "available_at" <= ? RETURNING '
               + ", ".join(f'"{c}"' for c in _CLAIMED))
 _COMPLETE_SQL = ('UPDATE "job" SET "state" = \'completed\', "finished_at" = ?, "duration" = ?, '
-                 '"reservation" = NULL, "last_error" = NULL WHERE "uuid" = ? AND "reservation" = ?')
+                 '"reservation" = NULL, "last_error" = NULL, "last_traceback" = NULL WHERE "uuid" = ? AND "reservation" = ?')
 _converters = [getattr(JobRecord, column).python_value for column in _CLAIMED]
 
 
@@ -121,18 +121,21 @@ def execute(job_uuid):
     if job_ is None:
         _finish_failed(attempt, Fail(f"no job named {record.name!r} is declared"), "")
         return
-    if record.batch_id and _batch_cancelled(record.batch_id):
-        _finish_cancelled(attempt)
-        return
-    refusal = job_.policy.refusal(record.attempts, record.lost, record.retry_until, utcnow())
-    if refusal is not None:
-        _finish_failed(attempt, MaxAttemptsExceeded(f"{record.name} {refusal}"), "")
-        return
-
+    # Read first: a job failed before its attempt starts still hands its failed()
+    # hook the arguments it was dispatched with.
     try:
         attempt.args, attempt.kwargs = decode_payload(record.payload, record.encrypted)
     except ValueError as exc:
         _finish_failed(attempt, Fail(f"payload cannot be read: {exc}"), "")
+        return
+    # A job put back by `queue retry` runs although its batch was cancelled: someone asked for it.
+    if record.batch_id and record.retried_at is None and _batch_cancelled(record.batch_id):
+        _finish_cancelled(attempt)
+        return
+    refusal = job_.policy.refusal(record.attempts, record.lost, record.retry_until, utcnow())
+    if refusal is not None:
+        exc = MaxAttemptsExceeded(f"{record.name} {refusal}")
+        _finish_failed(attempt, exc, "", stored_as=_last_real_error(record, exc))
         return
 
     thread_state.set_current(attempt)
@@ -153,7 +156,7 @@ def execute(job_uuid):
         thread_state.set_current(None)
         raise
     except BaseException as exc:  # noqa: BLE001  (JobTimeout arrives as an asynchronous exception)
-        outcome = ("error", exc)
+        outcome = ("error", _described_timeout(attempt, exc))
 
     try:
         if outcome is None:
@@ -207,8 +210,30 @@ def _run_through_middleware(attempt):
     return proceed()
 
 
+def _described_timeout(attempt, exc):
+    """The watchdog's JobTimeout, which arrives without a message, given one."""
+    if not isinstance(exc, JobTimeout) or exc.args:
+        return exc
+    text = f"{attempt.name} ran past its {attempt.job.timeout:g}s timeout"
+    if attempt.abandoned:
+        text += " and did not stop until its blocking call returned"
+    return JobTimeout(text).with_traceback(exc.__traceback__)
+
+
 def _format_tb(exc):
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def _last_real_error(record, refusal):
+    """What the failed store keeps for a job refused before its attempt: the error
+    its last attempt really raised, with the traceback, and then why no attempt
+    followed. None when no attempt raised (every one was released)."""
+    if not record.last_error:
+        return None
+    exception_class, _, message = record.last_error.partition(": ")
+    tb = (record.last_traceback or "").rstrip("\n")
+    tb += f"\n\nNo attempt followed: {type(refusal).__name__}: {refusal}\n"
+    return exception_class, message or exception_class, tb.lstrip("\n")
 
 
 def _retry_doorbell(job_uuid):
@@ -327,7 +352,8 @@ def _finish_completed(attempt):
         # Nothing else changes with it, so it can be written later, with others.
         if completion_writer is not None:
             completion_writer.add(attempt.uuid, attempt.reservation, utcnow(), _elapsed(attempt))
-            log.info("job %s (%s) completed in %.3fs", attempt.name, attempt.uuid, _elapsed(attempt))
+            log.info("job %s (%s) completed in %.3fs", attempt.name, attempt.uuid, _elapsed(attempt),
+                     extra=_log_extra(attempt))
             return
 
         def write():
@@ -336,12 +362,13 @@ def _finish_completed(attempt):
             return cursor.rowcount == 1
 
         if _outcome_write(attempt, "the completion", write, transaction=False):
-            log.info("job %s (%s) completed in %.3fs", attempt.name, attempt.uuid, _elapsed(attempt))
+            log.info("job %s (%s) completed in %.3fs", attempt.name, attempt.uuid, _elapsed(attempt),
+                     extra=_log_extra(attempt))
         return
 
     def write():
         if not _guarded(attempt, state="completed", finished_at=utcnow(), duration=_elapsed(attempt),
-                        reservation=None, last_error=None):
+                        reservation=None, last_error=None, last_traceback=None):
             return False
         record = attempt.record
         if record.chain_rest:
@@ -353,7 +380,8 @@ def _finish_completed(attempt):
         return True
 
     if _outcome_write(attempt, "the completion", write):
-        log.info("job %s (%s) completed in %.3fs", attempt.name, attempt.uuid, _elapsed(attempt))
+        log.info("job %s (%s) completed in %.3fs", attempt.name, attempt.uuid, _elapsed(attempt),
+                 extra=_log_extra(attempt))
 
 
 def _finish_released(attempt, delay):
@@ -364,15 +392,16 @@ def _finish_released(attempt, delay):
                         reservation=None, duration=_elapsed(attempt))
 
     if _outcome_write(attempt, "the release", write):
-        log.info("job %s (%s) released for %ss", attempt.name, attempt.uuid, delay)
+        log.info("job %s (%s) released for %ss", attempt.name, attempt.uuid, delay, extra=_log_extra(attempt))
         ring(attempt.uuid, attempt.name, attempt.queue, available_at)
 
 
-def record_exception(attempt, exc, tb):
+def record_exception(attempt, exc, tb, not_before=0.0):
     """An attempt raised (or timed out): retry by the job's policy, or fail it.
 
-    Also called by the watchdog for an attempt it gave up waiting for, from
-    another thread; the reservation keeps the two from both counting.
+    Also called by the watchdog of a worker process about to exit under a job
+    it gave up waiting for; `not_before` (seconds) keeps the retry from starting
+    before that process is gone.
     """
     record, job_ = attempt.record, attempt.job
     exceptions = record.exceptions + 1
@@ -381,27 +410,32 @@ def record_exception(attempt, exc, tb):
     if delay is None:
         _finish_failed(attempt, exc, tb, exceptions=exceptions)
         return
+    delay = max(delay, not_before)
     available_at = now + datetime.timedelta(seconds=delay)
     message = f"{type(exc).__name__}: {exc}"
 
     def write():
         return _guarded(attempt, state="pending", exceptions=exceptions, available_at=available_at,
-                        enqueued_at=now, reservation=None, last_error=message[:2000],
+                        enqueued_at=now, reservation=None, last_error=message[:2000], last_traceback=tb,
                         duration=_elapsed(attempt))
 
     if _outcome_write(attempt, "the retry", write):
         log.warning("job %s (%s) attempt %d failed (%s); retrying in %ss",
-                    attempt.name, attempt.uuid, record.attempts, message, delay)
+                    attempt.name, attempt.uuid, record.attempts, message, delay, extra=_log_extra(attempt))
         ring(attempt.uuid, attempt.name, attempt.queue, available_at)
 
 
-def _finish_failed(attempt, exc, tb, exceptions=None):
+def _finish_failed(attempt, exc, tb, exceptions=None, stored_as=None):
+    """Fail the job with `exc`; the failed store keeps `stored_as` instead when
+    given: (exception class, message, traceback) of the error that really
+    happened, for a job refused before its attempt."""
     record = attempt.record
     message = str(exc) or type(exc).__name__
+    exception_class, stored_message, stored_tb = stored_as or (type(exc).__name__, message, tb)
 
     def write():
         fields = {"state": "failed", "finished_at": utcnow(), "reservation": None,
-                  "last_error": f"{type(exc).__name__}: {message}"[:2000],
+                  "last_error": f"{exception_class}: {stored_message}"[:2000], "last_traceback": stored_tb,
                   "duration": _elapsed(attempt)}
         if exceptions is not None:
             fields["exceptions"] = exceptions
@@ -410,8 +444,8 @@ def _finish_failed(attempt, exc, tb, exceptions=None):
         FailedJob.delete().where(FailedJob.uuid == record.uuid).execute()
         failed = FailedJob.create(
             uuid=record.uuid, name=record.name, queue=record.queue, payload=record.payload,
-            encrypted=record.encrypted, exception_class=type(exc).__name__, message=message,
-            traceback=tb, attempts=record.attempts, chain_id=record.chain_id,
+            encrypted=record.encrypted, exception_class=exception_class, message=stored_message,
+            traceback=stored_tb, attempts=record.attempts, chain_id=record.chain_id,
             chain_step=record.chain_step, chain_total=record.chain_total, batch_id=record.batch_id)
         if record.batch_id:
             batch_job_done(record.batch_id, failed=True, job_uuid=record.uuid)
@@ -423,9 +457,13 @@ def _finish_failed(attempt, exc, tb, exceptions=None):
     if not failed:
         return
     log.error("job %s (%s) failed after %d attempt(s): %s: %s", record.name, record.uuid,
-              record.attempts, type(exc).__name__, message,
-              extra={"job_uuid": record.uuid, "job_name": record.name, "queue": record.queue})
+              record.attempts, type(exc).__name__, message, extra=_log_extra(attempt))
     _run_failed_hooks(attempt, exc, failed)
+
+
+def _log_extra(attempt):
+    """What a log handler may want of a job outcome's record, beside its text."""
+    return {"job_uuid": attempt.uuid, "job_name": attempt.name, "queue": attempt.queue}
 
 
 def _run_failed_hooks(attempt, exc, failed):
@@ -450,7 +488,8 @@ def _finish_cancelled(attempt):
         return True
 
     if _outcome_write(attempt, "the cancellation", write):
-        log.info("job %s (%s) skipped: its batch was cancelled", attempt.name, attempt.uuid)
+        log.info("job %s (%s) skipped: its batch was cancelled", attempt.name, attempt.uuid,
+                 extra=_log_extra(attempt))
 
 
 def recover_lost(record):
@@ -520,15 +559,29 @@ def batch_job_done(batch_id, failed, job_uuid, cancelled=False):
     callbacks = batch.callbacks or {}
     if failed:
         ids = Batch.get_by_id(batch_id).failed_job_ids or []
-        Batch.update(failed_job_ids=ids + [job_uuid]).where(Batch.id == batch_id).execute()
-        if batch.failed_jobs == 1:
-            if not batch.allow_failures:
-                Batch.update(cancelled_at=utcnow()).where(
-                    (Batch.id == batch_id) & Batch.cancelled_at.is_null()).execute()
+        if job_uuid not in ids:  # a retried job that failed again is listed once
+            Batch.update(failed_job_ids=ids + [job_uuid]).where(Batch.id == batch_id).execute()
+        if not batch.allow_failures:
+            Batch.update(cancelled_at=utcnow()).where(
+                (Batch.id == batch_id) & Batch.cancelled_at.is_null()).execute()
+        if first_time(batch_id, Batch.catch_at):
             dispatch_callback(callbacks.get("catch"), batch_id)
     if batch.pending_jobs == 0:
         Batch.update(finished_at=utcnow()).where(Batch.id == batch_id).execute()
-        if batch.failed_jobs == 0 and not cancelled and batch.cancelled_at is None:
+        # A batch whose failed jobs were all retried and succeeded has succeeded, if
+        # nothing was cancelled: `then` runs then, once; `finally` ran when it first finished.
+        if (batch.failed_jobs == 0 and not cancelled and batch.cancelled_at is None
+                and first_time(batch_id, Batch.then_at)):
             dispatch_callback(callbacks.get("then"), batch_id)
-        dispatch_callback(callbacks.get("finally"), batch_id)
+        if first_time(batch_id, Batch.finally_at):
+            dispatch_callback(callbacks.get("finally"), batch_id)
+
+
+def first_time(batch_id, column):
+    """Stamp `column` (a callback's dispatch time) if it is empty; whether this call did.
+
+    One guarded UPDATE inside the attempt's transaction: of two workers finishing
+    a batch's jobs at once, only one sees the column empty.
+    """
+    return Batch.update({column: utcnow()}).where((Batch.id == batch_id) & column.is_null()).execute() == 1
 

@@ -15,11 +15,14 @@ def as_seconds(value):
 
 
 def moment(delay):
-    """An absolute naive-UTC time from seconds, a timedelta or a datetime (None: now)."""
+    """An absolute naive-UTC time from seconds, a timedelta or a datetime (None: now).
+
+    A naive datetime is the local time of the process, as Python's own
+    datetime.now() gives it; an aware one is converted from its time zone.
+    """
     if delay is None:
         return utcnow()
     if isinstance(delay, datetime.datetime):
-        if delay.tzinfo is not None:
-            delay = delay.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        return delay
+        # astimezone() reads a naive datetime as local time.
+        return delay.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return utcnow() + datetime.timedelta(seconds=as_seconds(delay))

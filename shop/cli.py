@@ -222,6 +222,12 @@ def main(argv=None):
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`marketplace queue batches | head`): end quietly, as
+        # other command-line tools do. What is still buffered for stdout goes nowhere,
+        # or Python would report the closed pipe again as it exits.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -89,12 +89,13 @@ def old_shop(app_env):
 
 
 def every_row(database=None):
-    """{table: rows in a fixed order} of every table but the version table, read as raw SQL."""
+    """{table: rows in a fixed order} of every table but the version table (and SQLite's
+    own, such as the AUTOINCREMENT counters), read as raw SQL."""
     database = database or models.db
     found = {}
     with database.connection_context():
         for table in sorted(database.get_tables()):
-            if table == "schema_version":
+            if table == "schema_version" or table.startswith("sqlite_"):
                 continue
             width = len(database.get_columns(table))
             order = ", ".join(str(i) for i in range(1, width + 1))
@@ -325,6 +326,34 @@ def test_a_shop_older_than_the_baseline_is_refused(old_shop):
 # ---------------------------------------------------------------------------
 # Migrations after the baseline
 # ---------------------------------------------------------------------------
+
+
+def test_the_job_runtime_upgrade_keeps_failed_jobs_and_never_reuses_their_ids(old_shop):
+    """Failed-job ids survive the rebuild of their table, and a deleted one is never handed out again."""
+    failed_before = list(FailedJob.select().order_by(FailedJob.id).tuples())
+    schema.migrate(out=lambda line: None)
+    assert list(FailedJob.select().order_by(FailedJob.id).tuples()) == failed_before
+    assert all(job.last_traceback is None and job.retried_at is None for job in JobRecord.select())
+    last = FailedJob.get(FailedJob.id == failed_before[-1][0])
+    last.delete_instance()
+    new = FailedJob.create(uuid="after-the-upgrade", name="noop", queue="default", payload="[[],{}]",
+                           exception_class="ValueError", message="no", traceback="", attempts=1)
+    assert new.id > last.id
+
+
+def test_batches_finished_before_the_upgrade_count_their_callbacks_as_run(old_shop):
+    from job_runtime.models import Batch
+
+    models.db.execute_sql(
+        'INSERT INTO "job_batch" ("id", "name", "total_jobs", "pending_jobs", "failed_jobs", "failed_job_ids", '
+        '"allow_failures", "callbacks", "finished_at", "created_at") '
+        "VALUES ('done', '', 2, 0, 1, '[]', FALSE, '{}', '2026-01-02 03:04:05', '2026-01-02 03:00:00'), "
+        "('open', '', 2, 2, 0, '[]', FALSE, '{}', NULL, '2026-01-02 03:00:00')")
+    schema.migrate(out=lambda line: None)
+    done, still_open = Batch.get_by_id("done"), Batch.get_by_id("open")
+    assert done.finally_at == done.finished_at and done.catch_at is not None
+    assert (still_open.catch_at, still_open.then_at, still_open.finally_at) == (None, None, None)
+
 
 
 def add_order_note(migrator, db):

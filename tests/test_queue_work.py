@@ -5,7 +5,7 @@ consumers are tested in job_runtime/tests/consumer/.)"""
 import pytest
 
 from shop import runtime
-from tests.sample_jobs import effect_done, make_effect
+from tests.sample_jobs import effect_done, make_effect, slow_effect
 
 pytestmark = pytest.mark.consumer
 
@@ -81,3 +81,57 @@ def test_queue_work_tries_and_timeout_are_defaults_for_jobs_that_name_none(app_e
     assert FailedJob.get(FailedJob.message == "thrice cannot succeed").attempts == 3
     assert FailedJob.get(FailedJob.exception_class == "JobTimeout").attempts == 3
     assert effect_done("own-tries") and runs("own-tries") == 1
+
+
+def test_queue_work_max_jobs_is_exact_across_worker_threads(app_env, tmp_path):
+    import subprocess
+
+    from job_runtime import jobs
+    from job_runtime.models import JobRecord
+    from tests.conftest import cli_process
+
+    jobs.huey.immediate = False
+    runtime.setup_job_runtime()
+    keys = [f"capped{i}" for i in range(8)]
+    # Slow enough that all four workers are idle and take a message at once.
+    uuids = [slow_effect.dispatch(key, 0.5) for key in keys]
+    process = cli_process(app_env, "queue", "work", "--max-jobs", "2", "-w", "4", "-n",
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = process.communicate(timeout=60)[0].decode()
+    assert process.returncode == 0, out
+    assert [effect_done(key) for key in keys].count(True) == 2, out
+    assert JobRecord.select().where(JobRecord.state == "completed").count() == 2
+    # Each job outcome, and each of Huey's own lines, is logged once.
+    done = [job_uuid for job_uuid in uuids if f"({job_uuid}) completed" in out]
+    assert len(done) == 2 and all(out.count(f"({job_uuid}) completed") == 1 for job_uuid in done), out
+    assert out.count("Huey consumer started") == 1, out
+
+
+@pytest.mark.parametrize("command", [["queue", "batches"], ["queue", "failed"], ["queue", "status"]])
+def test_a_listing_ends_quietly_when_its_reader_goes_away(app_env, command):
+    """`marketplace queue batches | head`: the reader has closed the pipe before the listing is written."""
+    import os
+    import subprocess
+
+    from tests.conftest import cli_process
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    process = cli_process(app_env, *command, stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    errors = process.communicate(timeout=60)[1].decode()
+    assert errors == ""
+    assert process.returncode == 1
+
+
+def test_the_shops_consumer_logs_each_job_outcome_once(consumer):
+    """`huey_consumer tasks.huey`: one line per outcome, at INFO, however logging was set up."""
+    from job_runtime.models import JobRecord
+    from tests.conftest import wait_for
+
+    process = consumer(workers=2)
+    job_uuid = make_effect.dispatch("logged-once")
+    wait_for(lambda: effect_done("logged-once"), message="the job")
+    wait_for(lambda: f"({job_uuid}) completed" in process.output(), timeout=10, message="its log line")
+    assert process.output().count(f"({job_uuid}) completed") == 1
+    assert JobRecord.get(JobRecord.uuid == job_uuid).name == make_effect.name

@@ -132,7 +132,38 @@ def spin(key, seconds):
 def block(key, seconds):
     """Blocked in a C call (sleep): only the watchdog's give-up frees the worker."""
     _run(key, "block")
-    time.sleep(seconds)
+    started = time.time()
+    try:
+        time.sleep(seconds)
+    finally:
+        # When the attempt really stopped: the next one must not start before.
+        SampleSpan.create(key=key, started=started, finished=time.time())
+    _effect(key)
+
+
+@sample_job(retry_until=2, backoff=0.2)
+def fail_until_late(key):
+    """Fails each attempt; a busy worker picks its retry up after the deadline."""
+    _run(key, "fail_until_late")
+    raise LookupError(f"{key} is not there yet")
+
+
+@fail_until_late.failed
+def fail_until_late_failed(exc, key):
+    _effect(f"failed-hook:{key}:{type(exc).__name__}")
+
+
+@sample_job(tries=1)
+def fail_once(key):
+    """Fails its first run only: retried from the failed store, it succeeds."""
+    _run(key, "fail_once")
+    if runs(key) == 1:
+        raise RuntimeError(f"{key} fails the first time")
+    _effect(key)
+
+
+@sample_job(tries=1)
+def logged_step(key):
     _effect(key)
 
 

@@ -193,7 +193,10 @@ def test_retry_until_overrides_tries():
         JobRecord.uuid == job_uuid).execute()
     run_due(job_uuid)
     assert record(job_uuid).state == "failed"
-    assert "retry_until" in FailedJob.get().message
+    # The store keeps the error the job raised, and says why no attempt followed.
+    failed = FailedJob.get()
+    assert failed.exception_class == "RuntimeError" and failed.message == "not yet"
+    assert "retry_until" in failed.traceback
 
 
 def test_delay_accepts_seconds_timedelta_and_datetime():
