@@ -166,6 +166,22 @@ def test_hostile_prices_are_a_form_error(client, login_as):
     still_serving(client)
 
 
+def test_a_decimal_comma_in_a_price_is_a_form_error_not_a_hundredfold_price(client, login_as):
+    """"12,50" was stored as $1,250.00, "0,99" as $99.00 and "1,2,3" as $123.00."""
+    seller = login_as("seller")
+    for price in ("12,50", "0,99", "1,2,3", "1,250"):
+        response = clear_error(create(client, price=price))
+        assert "Use a point for the decimals" in response.html.select_one("#e-price").text, price
+    assert Product.select().count() == 0 and uploaded_files() == []
+    assert create(client, price="1,250.00").status_int == 303
+    product = Product.get(Product.seller == seller)
+    assert product.price == 125000
+    fields = product_fields(client, price="12,50")
+    fields["csrf_token"] = token(client, f"/seller/products/{product.id}/edit", f"/seller/products/{product.id}/edit")
+    clear_error(client.post(f"/seller/products/{product.id}/edit", fields, expect_errors=True))
+    assert Product.get_by_id(product.id).price == 125000
+
+
 def test_nul_bytes_in_product_fields_are_a_400_and_nothing_is_stored(client, login_as):
     login_as("seller")
     for field in ("title", "description", "price"):
