@@ -79,6 +79,22 @@ def test_any_bytes_or_stale_signature_are_refused(body, age):
         raise AssertionError(f"accepted {body!r} with {signature!r}")
 
 
+@SOME
+@given(offset=st.integers(min_value=-10**7, max_value=10**7))
+def test_a_signature_is_accepted_only_within_the_tolerance_either_way(offset):
+    """Stripe's own signing, dated `offset` seconds from now: the shop holds the tolerance
+    both ways (a few seconds of slack at the edges, for the time the test itself takes)."""
+    body = json.dumps({"id": "evt_1", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})
+    tolerance = stripe_gateway.TOLERANCE_SECONDS
+    assume(abs(abs(offset) - tolerance) > 5)
+    try:
+        stripe_gateway.parse_signed_event(body.encode(), signed(body, timestamp=int(time.time()) + offset), SECRET)
+    except WebhookError:
+        assert abs(offset) > tolerance, offset
+        return
+    assert abs(offset) < tolerance, offset
+
+
 # ---------------------------------------------------------------------------
 # Paytm checksums
 # ---------------------------------------------------------------------------
