@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from models import LoginFailure, Product, ProductReview, User
+from models import LoginAttempt, Product, ProductReview, User
 from tests.bad_input import HOSTILE_TEXT, RAW_MARKUP, clear_error, database_snapshot, still_serving
 from tests.catalog_helpers import form_for, jpeg_bytes, make_product, uploaded_files
 from tests.conftest import login
@@ -106,7 +106,7 @@ def test_nul_bytes_in_the_login_form_are_a_400(client, make_user):
         fields = {"email": user.email, "password": "correct-horse-42", "next": "/", "csrf_token": token(client)}
         fields[field] += "\x00"
         clear_error(client.post("/login", fields, expect_errors=True))
-    assert LoginFailure.select().count() == 0
+    assert LoginAttempt.select().count() == 0
     assert login(client, user).status_int == 303  # and the real login still works
 
 

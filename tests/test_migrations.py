@@ -35,6 +35,10 @@ from tests.shop_fixtures import add_to_cart, checkout, live_app, make_product  #
 
 OLD_RELEASE = Path(__file__).parent / "fixtures" / "release_0_1_0"
 DEMO_PASSWORD = "demo-pass-123"
+# The schema's head: the last migration of shop/migrations. Tests speak of versions
+# relative to it, so that a new migration never needs a test's numbers changed.
+HEAD = schema.available()[-1].version
+NEXT = f"{HEAD + 1:04d}"
 
 
 # ---------------------------------------------------------------------------
@@ -248,8 +252,13 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert "made by release 0.1.0: recording them as version 0001" in output
 
     assert schema.status().state is schema.State.CURRENT
-    assert every_row() == before
+    after = every_row()
+    assert {table: after[table] for table in before} == before
     assert differences(shop_models()) == []
+    # The login throttle's counters (the login_attempts migration) start empty, and count from here on.
+    assert after["login_attempt"] == []
+    assert login(client, "casey@example.com", "not-her-password").status_int == 401
+    assert [attempt.attempts for attempt in models.LoginAttempt.select()] == [1, 1]
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.
@@ -275,8 +284,8 @@ def test_migrate_records_nothing_twice(old_shop):
     lines = []
     schema.migrate(out=lines.append)
     schema.migrate(out=lines.append)
-    assert lines[-1] == "The schema is up to date (version 0001)."
-    assert [row.version for row in schema.SchemaVersion.select()] == [1]
+    assert lines[-1] == f"The schema is up to date (version {HEAD:04d})."
+    assert [row.version for row in schema.SchemaVersion.select()] == list(range(1, HEAD + 1))
 
 
 def test_a_shop_older_than_the_baseline_is_refused(old_shop):
@@ -303,13 +312,13 @@ def order_columns():
 
 
 def with_extra(*steps):
-    return schema.available() + [schema.Migration(2 + i, name, upgrade, f"Test step {name}")
+    return schema.available() + [schema.Migration(HEAD + 1 + i, name, upgrade, f"Test step {name}")
                                  for i, (name, upgrade) in enumerate(steps)]
 
 
 @pytest.fixture
 def migrated_shop(old_shop):
-    """A database of its own (never the session's PostgreSQL database) at version 1."""
+    """A database of its own (never the session's PostgreSQL database) at the head."""
     schema.migrate(out=lambda line: None)
     return old_shop
 
@@ -317,7 +326,7 @@ def migrated_shop(old_shop):
 def test_dry_run_prints_the_sql_and_changes_nothing(migrated_shop):
     migrations = with_extra(("order_note", add_order_note))
     before, lines = order_columns(), []
-    assert schema.migrate(migrations=migrations, dry_run=True, out=lines.append) == ["0002_order_note"]
+    assert schema.migrate(migrations=migrations, dry_run=True, out=lines.append) == [f"{NEXT}_order_note"]
     text = "\n".join(lines)
     assert re.search(r'ALTER TABLE "order" ADD COLUMN "note" TEXT', text), text
     assert 'CREATE INDEX "order_note" ON "order" ("note")' in text and "Dry run: nothing was changed." in text
@@ -328,9 +337,9 @@ def test_dry_run_prints_the_sql_and_changes_nothing(migrated_shop):
 def test_pending_migrations_apply_in_order_and_a_newer_schema_is_refused(migrated_shop):
     migrations = with_extra(("order_note", add_order_note))
     problem = schema.status(migrations=migrations).problem()
-    assert problem == ("The database schema is at version 1, but this code needs version 2: "
+    assert problem == (f"The database schema is at version {HEAD}, but this code needs version {HEAD + 1}: "
                        "run `marketplace migrate`.")
-    assert schema.migrate(migrations=migrations, out=lambda line: None) == ["0002_order_note"]
+    assert schema.migrate(migrations=migrations, out=lambda line: None) == [f"{NEXT}_order_note"]
     assert "note" in order_columns() and schema.status(migrations=migrations).state is schema.State.CURRENT
     # The code of the release before runs on this database: it must refuse, not guess.
     older = schema.status()
@@ -351,7 +360,7 @@ def job_indexes():
 
 def test_an_index_built_outside_a_transaction(migrated_shop):
     """PostgreSQL builds an index on a big table CONCURRENTLY, which no transaction may hold."""
-    migrations = schema.available() + [schema.Migration(2, "job_name_index", add_job_index_concurrently,
+    migrations = schema.available() + [schema.Migration(HEAD + 1, "job_name_index", add_job_index_concurrently,
                                                         "An index built while the shop writes", atomic=False)]
     lines = []
     schema.migrate(migrations=migrations, dry_run=True, out=lines.append)
@@ -359,7 +368,7 @@ def test_an_index_built_outside_a_transaction(migrated_shop):
         " CONCURRENTLY" if TEST_DATABASE == "postgres" else "")
     assert any(statement in line for line in lines), lines
     assert "job_name_created_at" not in job_indexes()
-    assert schema.migrate(migrations=migrations, out=lambda line: None) == ["0002_job_name_index"]
+    assert schema.migrate(migrations=migrations, out=lambda line: None) == [f"{NEXT}_job_name_index"]
     assert "job_name_created_at" in job_indexes()
     assert schema.status(migrations=migrations).state is schema.State.CURRENT
 
@@ -373,7 +382,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(migrated_shop):
 
     before_rows, before_tables = every_row(), describe_all(models.db)
     lines = []
-    with pytest.raises(MigrationError, match="0002_rebuild_then_fail failed and was rolled back"):
+    with pytest.raises(MigrationError, match=f"{NEXT}_rebuild_then_fail failed and was rolled back"):
         schema.migrate(migrations=with_extra(("rebuild_then_fail", rebuild_then_fail)), out=lines.append)
     assert describe_all(models.db) == before_tables and every_row() == before_rows
     assert schema.status().state is schema.State.CURRENT
@@ -418,14 +427,14 @@ def test_the_web_app_and_the_consumer_refuse_a_schema_behind_or_ahead(old_shop, 
         assert code == 1 and line == ("Refusing to start: The database was made by release 0.1.0 and has no "
                                       "schema version yet: run `marketplace migrate`."), (name, line)
     schema.migrate(out=lambda line: None)
-    schema.SchemaVersion.create(version=2, name="from_a_newer_release")
+    schema.SchemaVersion.create(version=HEAD + 1, name="from_a_newer_release")
     for name, (code, line) in refusals(app_env).items():
         assert code == 1 and "this database was migrated by a newer release" in line, (name, line)
 
 
 def test_healthz_reports_the_schema_version(client):
     report = client.get("/healthz").json
-    assert report["schema"] == {"ok": True, "version": 1, "head": 1, "state": "current"}
+    assert report["schema"] == {"ok": True, "version": HEAD, "head": HEAD, "state": "current"}
 
 
 def test_healthz_is_unhealthy_on_an_old_schema(old_shop, client):
@@ -440,4 +449,4 @@ def test_list_shows_each_migration_and_where_the_database_stands(app_env):
     output = result.communicate(timeout=60)[0]
     assert result.returncode == 0, output
     assert re.search(r"0001_baseline\s+applied \d{4}-\d\d-\d\d", output)
-    assert output.strip().endswith("The schema is up to date (version 0001).")
+    assert output.strip().endswith(f"The schema is up to date (version {HEAD:04d}).")
