@@ -86,11 +86,11 @@ def count_attempt(key, now=None):
     query = LoginAttempt.insert(key=key, attempts=1, window_started_at=now).on_conflict(
         conflict_target=[LoginAttempt.key],
         update={LoginAttempt.attempts: Case(None, [(expired, 1)], LoginAttempt.attempts + 1),
-                LoginAttempt.window_started_at: Case(None, [(expired, now)], LoginAttempt.window_started_at)})
-    sql, params = query.sql()
-    # peewee writes RETURNING only for PostgreSQL; SQLite has had it since 3.35.
-    cursor = db.execute_sql(f'{sql} RETURNING "attempts", "window_started_at"', params)
-    attempts, started = cursor.fetchone()
+                LoginAttempt.window_started_at: Case(None, [(expired, now)], LoginAttempt.window_started_at)},
+    ).returning(LoginAttempt.attempts, LoginAttempt.window_started_at)
+    # Run as plain SQL: peewee reads RETURNING rows back only on PostgreSQL; SQLite has had
+    # the clause since 3.35.
+    attempts, started = db.execute_sql(*query.sql()).fetchone()
     return attempts, LoginAttempt.window_started_at.python_value(started)
 
 
