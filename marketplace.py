@@ -120,9 +120,8 @@ def error_page(status, message):
 
 
 def _plain_error(status, message):
-    """What answers when nothing else can: the status and the message, with no cookie."""
+    """What answers when nothing else can: the status and the message."""
     response.status = status
-    response.delete_header("Set-Cookie")
     response.content_type = "text/plain; charset=utf-8"
     return message
 

@@ -219,3 +219,19 @@ def test_the_web_layer_reads_headers_only_through_common_header():
             if re.search(r"\.get_header\(|request\.headers\b|\.remote_addr\b", line) and not line.lstrip().startswith("#"):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_an_error_page_that_cannot_be_rendered_still_answers_its_status(client, monkeypatch):
+    from shop_web import common
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database is down")
+
+    monkeypatch.setattr(common, "render", broken)
+    response = client.get("/nothing-here", expect_errors=True)
+    assert response.status_int == 404 and response.content_type == "text/plain"
+    assert "Critical error" not in response.text and "Not found" in response.text
+    monkeypatch.setattr(common, "json_response", broken)
+    response = client.post("/webhooks/stripe", b"{}", headers={"Content-Type": "application/json"},
+                           expect_errors=True)
+    assert 400 <= response.status_int < 500 and "Critical error" not in response.text
