@@ -6,8 +6,8 @@ The routes are read from the app's own table (marketplace.app.routes), so a rout
 fuzzed the day it is added. Each role has a real session and, most of the time, a valid
 CSRF token, so requests get past the login and the token check to the code behind them.
 
-The in-process suite runs a few dozen examples per role (seconds); FUZZ_EXAMPLES=2000
-runs a deeper search.
+The in-process suite runs a few dozen examples per role (seconds), the same ones every
+time; FUZZ_EXAMPLES=2000 runs a deeper search, new examples each run.
 """
 
 import http.cookiejar
