@@ -25,6 +25,8 @@ log = logging.getLogger("marketplace")
 tasks.start()
 
 app = Bottle()
+# <id:int> in a route takes only ids a row can have; a larger number is a 400, not a 500.
+app.router.add_filter("int", common.id_filter)
 app.install(common.CSRFPlugin())
 
 # Bodies larger than this are spooled to a temporary file instead of memory.
@@ -44,10 +46,13 @@ def _max_body_bytes():
 @app.hook("before_request")
 def before_request():
     request.environ["app.started"] = time.perf_counter()
-    length = request.content_length
+    try:
+        length = request.content_length
+    except ValueError:
+        raise HTTPError(400, "The Content-Length is not a number.") from None
     if length > _max_body_bytes():
         raise HTTPError(413, f"The upload is too large: the limit is {config.UPLOAD_MAX_MB} MB.")
-    if length < 0 and "chunked" in (request.get_header("Transfer-Encoding") or "").lower():
+    if length < 0 and "chunked" in (common.header("Transfer-Encoding") or "").lower():
         raise HTTPError(411, "Send a Content-Length with the request body.")
     common.check_address()
     models.db.connect(reuse_if_open=True)
@@ -95,22 +100,30 @@ def content_security_policy():
 
 
 def _wants_json():
-    accept = request.get_header("Accept") or ""
+    # Read leniently: the error page answers whatever the request held, Accept included.
+    accept = common.lenient_header("Accept")
     return request.path.startswith(("/webhooks/", "/api/")) or (
         "application/json" in accept and "text/html" not in accept)
 
 
 def error_page(status, message):
-    if _wants_json():
-        return common.json_response({"error": message}, status)
+    """The error page of `status`; it cannot fail. When the page cannot be rendered (the
+    database is down, the request holds what the page cannot read), plain text answers."""
     try:
+        if _wants_json():
+            return common.json_response({"error": message}, status)
         return common.render("error.tpl", status=status, title=f"Error {status}", status_code=status,
-                          message=message)
-    except Exception:  # the page itself failed (database down): plain text still answers
-        log.exception("error page could not be rendered")
-        response.status = status
-        response.content_type = "text/plain; charset=utf-8"
-        return message
+                             message=message)
+    except Exception:
+        log.exception("error page %s could not be rendered; answered in plain text", status)
+    return _plain_error(status, message)
+
+
+def _plain_error(status, message):
+    """What answers when nothing else can: the status and the message."""
+    response.status = status
+    response.content_type = "text/plain; charset=utf-8"
+    return message
 
 
 class ErrorPlugin:

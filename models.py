@@ -151,12 +151,17 @@ class Session(BaseModel):
     last_seen_at = DateTimeField(default=utcnow)
 
 
-class LoginFailure(BaseModel):
-    """One failed login, kept for a while to slow down guessing from one address."""
+class LoginAttempt(BaseModel):
+    """The login attempts of one address, or of one account, in the current window.
 
-    ip = CharField(index=True)
-    email = CharField()
-    created_at = DateTimeField(default=utcnow, index=True)
+    Counted before the password is checked, by one INSERT ... ON CONFLICT, so that
+    attempts sent at once cannot all pass the check before any is counted
+    (shop/accounts/users.py). `key` is "address:<ip>" or "account:<digest of the email>".
+    """
+
+    key = CharField(unique=True)
+    attempts = IntegerField()
+    window_started_at = DateTimeField(index=True)
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@ _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD":
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
 MAX_PRICE_MAJOR = Decimal("1000000")
 _AMOUNT_RE = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+# Thousands grouped by commas: 1 to 3 digits, then groups of exactly three.
+_GROUPED_RE = re.compile(r"[0-9]{1,3}(,[0-9]{3})+")
 
 
 def exponent(currency):
@@ -48,12 +50,30 @@ def minor_amount(text, currency):
     return int(scaled)
 
 
+def _without_grouping(text, currency, field):
+    """`text` with its thousands commas removed, when they can only be thousands commas.
+
+    A comma is read as grouping only in whole groups of three before a decimal point
+    ("1,250.00"), or in a currency without minor units ("¥1,250"). Anything else with a
+    comma is refused, never guessed: "12,50" is 12.50 to half the world and was stored
+    as 1,250.00; "1,250" alone may mean 1.25; "1,2,3" means nothing.
+    """
+    if "," not in text:
+        return text
+    whole, point, _ = text.partition(".")
+    if _GROUPED_RE.fullmatch(whole) and (point or exponent(currency) == 0):
+        return text.replace(",", "")
+    raise ValidationError(errors={field: "Use a point for the decimals and commas only between thousands, "
+                                         "such as 12.50 or 1,250.00."})
+
+
 def parse_money(text, currency, field="price"):
     """A positive amount typed by a person ("12", "12.5", "1,299.00", "$12", "12.500 KWD") in
     minor units. Whatever format_money writes for a positive amount reads back the same.
 
     Only ASCII digits: Decimal would also take "1e3", "Infinity" or Arabic-Indic digits,
-    none of which a seller means as a price.
+    none of which a seller means as a price. A comma that could be a decimal comma is
+    a form error (see _without_grouping).
     """
     cleaned = (text or "").strip()
     code = currency.upper()
@@ -65,7 +85,7 @@ def parse_money(text, currency, field="price"):
     cleaned = cleaned.removeprefix("-")
     for symbol in _SYMBOLS.values():
         cleaned = cleaned.removeprefix(symbol)
-    cleaned = cleaned.replace(",", "")
+    cleaned = _without_grouping(cleaned, code, field)
     if not _AMOUNT_RE.fullmatch(cleaned):
         raise ValidationError(errors={field: "Enter an amount such as 12.50."})
     value = Decimal(cleaned)

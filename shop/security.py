@@ -74,7 +74,10 @@ def sign(purpose, message):
 
 
 def verify_signature(purpose, message, signature):
-    return hmac.compare_digest(sign(purpose, message), signature or "")
+    """Whether `signature` is sign(purpose, message). Compared as bytes: compare_digest
+    raises on text with non-ASCII characters, and a forged token may hold any."""
+    sent = signature.encode("utf-8", "surrogateescape") if isinstance(signature, str) else (signature or b"")
+    return hmac.compare_digest(sign(purpose, message).encode("ascii"), sent)
 
 
 def _fernet():

@@ -62,6 +62,57 @@ class RouteTable:
 
 
 # ---------------------------------------------------------------------------
+# Request headers and numbers: what cannot be read is a 400, in one place
+# ---------------------------------------------------------------------------
+
+# Every header the shop reads (an address, a token, a signature, a media type) is ASCII
+# by its grammar. A WSGI server hands header bytes over as latin-1 text; bottle's own
+# get_header decodes them again as UTF-8 and raises on anything else, and a token
+# with non-ASCII characters makes hmac.compare_digest raise: either was a 500.
+NOT_ASCII_MESSAGE = "The {} header is not ASCII text."
+
+
+def header(name, default=None):
+    """The request header `name` as ASCII text, `default` when absent; 400 when not ASCII."""
+    value = lenient_header(name, None)
+    if value is None:
+        return default
+    if not value.isascii():
+        raise HTTPError(400, NOT_ASCII_MESSAGE.format(name))
+    return value
+
+
+def lenient_header(name, default=""):
+    """The header as the server received it (latin-1 text), never raising: for the error
+    pages, which must answer whatever the request held."""
+    key = name.upper().replace("-", "_")
+    key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+    value = request.environ.get(key)
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return default if value is None else value
+
+
+# The largest id a row can have on every database the shop runs on: PostgreSQL's
+# `integer` (the type of peewee's AutoField there) is 32 bits, SQLite's 64. A number
+# beyond it names no row, and handing it to the database raises (OverflowError on
+# SQLite, "integer out of range" on PostgreSQL) instead of finding nothing.
+MAX_ID = 2 ** 31 - 1
+
+
+def id_filter(config):
+    """The route filter behind <name:int>: ids from 0 to MAX_ID; anything else is bottle's 400."""
+
+    def to_python(text):
+        number = int(text)
+        if not 0 <= number <= MAX_ID:
+            raise ValueError("not an id")  # bottle answers a ValueError of a filter with 400
+        return number
+
+    return r"[0-9]+", to_python, lambda number: str(int(number))
+
+
+# ---------------------------------------------------------------------------
 # The visitor
 # ---------------------------------------------------------------------------
 
@@ -78,12 +129,17 @@ def current_user():
 
 
 def client_ip():
-    # Behind nginx the app listens on loopback; nginx sets X-Real-IP (deploy/nginx).
-    if request.remote_addr in ("127.0.0.1", "::1"):
-        forwarded = request.get_header("X-Real-IP")
+    """The visitor's address: the connection's, or nginx's X-Real-IP when nginx is the connection.
+
+    REMOTE_ADDR, never bottle's remote_addr: that one believes the first address of
+    X-Forwarded-For, which any client can write, and the login throttle counts by it.
+    """
+    remote = request.environ.get("REMOTE_ADDR") or ""
+    if remote in ("127.0.0.1", "::1"):
+        forwarded = header("X-Real-IP")
         if forwarded:
             return forwarded.strip()[:64]
-    return (request.remote_addr or "unknown")[:64]
+    return (remote or "unknown")[:64]
 
 
 def set_cookie(name, value, max_age=None, httponly=True):
@@ -155,7 +211,7 @@ def csrf_token():
 
 def check_csrf():
     binding = _csrf_binding()
-    sent = request.forms.get("csrf_token") or request.get_header("X-CSRF-Token") or ""
+    sent = form_fields().get("csrf_token") or header("X-CSRF-Token") or ""
     if not binding or not security.verify_signature("csrf", binding, sent):
         raise HTTPError(403, "The form has expired or did not come from this site. "
                              "Go back, reload the page and try again.")
@@ -296,10 +352,19 @@ def redirect_to(location, status=303):
 
 
 def safe_next(target, default="/"):
-    """Only same-site relative paths, so ?next= cannot send people elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Where a `next=` may send the visitor: a path on this site, else `default`.
+
+    Every `next=` goes through here. Refused: anything not starting with one "/"
+    (absolute and scheme-relative URLs), backslashes (browsers read them as "/"),
+    and control characters and spaces: browsers strip tabs and line breaks from a
+    URL, so "/\t/evil.example" would become "//evil.example", and a header cannot
+    carry them at all. Non-ASCII text is sent percent-encoded, as a Location must be.
+    """
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(char) <= 0x20 or 0x7f <= ord(char) <= 0x9f for char in target):
+        return default
+    return quote(target, safe="/?&=#%:@!$'()*+,;~-._")
 
 
 def json_response(data, status=200):
@@ -315,12 +380,14 @@ def get_object_or_404(query, message="Not found."):
     return obj
 
 
-def int_param(value, default=None, minimum=None):
+def int_param(value, default=None, minimum=None, maximum=MAX_ID):
+    """A whole number from a form or query field, or `default` when it is none or out of range:
+    a number past the database's range would raise there instead of finding nothing."""
     try:
         number = int(value)
     except (TypeError, ValueError):
         return default
-    if minimum is not None and number < minimum:
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         return default
     return number
 
@@ -365,4 +432,5 @@ __all__ = [
     "RouteTable", "current_user", "require_login", "require_role", "render", "redirect_to",
     "json_response", "get_object_or_404", "flash", "Page", "form_data", "validation_page",
     "ValidationError", "Forbidden", "NotFound", "request", "response", "csrf_token", "form_fields",
+    "header", "lenient_header", "id_filter", "int_param", "safe_next", "client_ip",
 ]

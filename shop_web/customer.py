@@ -19,6 +19,7 @@ from shop.payments import methods
 import tasks
 from shop.errors import ValidationError
 from models import Invoice
+from shop_web.product_files import attachment_headers, send_file
 from shop_web.common import (
     RouteTable,
     current_user,
@@ -109,13 +110,6 @@ def invoice_status(order_id):
 # ---------------------------------------------------------------------------
 
 
-def content_disposition(filename):
-    """attachment with an ASCII fallback name and the exact name in RFC 5987 form."""
-    name = downloads.safe_filename(filename)
-    ascii_name = name.encode("ascii", "ignore").decode("ascii").strip() or "download"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 @routes.get("/download/<token>")
 def download(token):
     user = current_user()
@@ -128,16 +122,11 @@ def download(token):
         return render("download_refused.tpl", status=exc.status, title=exc.title, heading=exc.title,
                       message=str(exc))
     filename = link.product.file_name or path.name
-    headers = {"Content-Disposition": content_disposition(filename), "Cache-Control": "private, no-store",
-               "X-Content-Type-Options": "nosniff"}
     if config.DOWNLOAD_ACCEL_PREFIX:
         # nginx streams the file from its internal location; the app only decided who may have it.
         relative = path.relative_to(config.UPLOADS_DIR.resolve()).as_posix()
-        headers["X-Accel-Redirect"] = config.DOWNLOAD_ACCEL_PREFIX.rstrip("/") + "/" + quote(relative)
-        return HTTPResponse(status=200, body="", headers={"Content-Type": "application/octet-stream", **headers})
+        accel = config.DOWNLOAD_ACCEL_PREFIX.rstrip("/") + "/" + quote(relative)
+        return HTTPResponse(status=200, body="", headers={**attachment_headers(filename), "X-Accel-Redirect": accel})
     # One request is one counted download: the whole file, never a byte range of it.
     request.environ.pop("HTTP_RANGE", None)
-    reply = static_file(path.name, root=str(path.parent), mimetype="application/octet-stream")
-    for name, value in headers.items():
-        reply.set_header(name, value)
-    return reply
+    return send_file(path.parent, path.name, filename)

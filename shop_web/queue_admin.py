@@ -42,6 +42,7 @@ from shop_web.common import (
     client_ip,
     csrf_token,
     flash,
+    header,
     int_param,
     json_response,
     redirect_to,
@@ -403,7 +404,7 @@ def queue_metrics_page():
 
 def _loopback_request():
     """A request made on this machine, not one forwarded by a proxy in front of the app."""
-    if request.get_header("X-Forwarded-For") or request.get_header("Forwarded"):
+    if header("X-Forwarded-For") or header("Forwarded"):
         return False
     try:
         return ipaddress.ip_address(client_ip()).is_loopback
@@ -416,7 +417,7 @@ def metrics():
     """Prometheus text format. With METRICS_TOKEN set, only with `Authorization: Bearer <token>`;
     without it, only from loopback (a Prometheus on the same machine)."""
     if config.METRICS_TOKEN:
-        sent = request.get_header("Authorization") or ""
+        sent = header("Authorization") or ""
         scheme, _, token = sent.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
                                                                  config.METRICS_TOKEN.encode()):

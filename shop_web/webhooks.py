@@ -12,7 +12,7 @@ import tasks
 from shop.payments import webhooks
 from shop.errors import NotFound
 from models import db
-from shop_web.common import RouteTable, form_fields, json_response, request
+from shop_web.common import RouteTable, form_fields, header, json_response, request
 
 routes = RouteTable()
 
@@ -34,7 +34,7 @@ def webhook_stripe():
         raise NotFound("Stripe is not configured in this shop.")
     body = _raw_body()
     with db.atomic():
-        received = webhooks.receive_stripe(body, request.get_header("Stripe-Signature"))
+        received = webhooks.receive_stripe(body, header("Stripe-Signature"))
         tasks.dispatch_webhook(received)
     return _answer(received)
 
@@ -62,6 +62,6 @@ def webhook_test():
         raise NotFound("Test payments are switched off.")
     body = _raw_body()
     with db.atomic():
-        received = webhooks.receive_test(body, request.get_header("Stripe-Signature"))
+        received = webhooks.receive_test(body, header("Stripe-Signature"))
         tasks.dispatch_webhook(received)
     return _answer(received)

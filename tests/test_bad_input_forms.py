@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from models import LoginFailure, Product, ProductReview, User
+from models import LoginAttempt, Product, ProductReview, User
 from tests.bad_input import HOSTILE_TEXT, RAW_MARKUP, clear_error, database_snapshot, still_serving
 from tests.catalog_helpers import form_for, jpeg_bytes, make_product, uploaded_files
 from tests.conftest import login
@@ -106,7 +106,7 @@ def test_nul_bytes_in_the_login_form_are_a_400(client, make_user):
         fields = {"email": user.email, "password": "correct-horse-42", "next": "/", "csrf_token": token(client)}
         fields[field] += "\x00"
         clear_error(client.post("/login", fields, expect_errors=True))
-    assert LoginFailure.select().count() == 0
+    assert LoginAttempt.select().count() == 0
     assert login(client, user).status_int == 303  # and the real login still works
 
 
@@ -164,6 +164,22 @@ def test_hostile_prices_are_a_form_error(client, login_as):
         assert_escaped(response, price)
     assert Product.select().count() == 0 and uploaded_files() == []
     still_serving(client)
+
+
+def test_a_decimal_comma_in_a_price_is_a_form_error_not_a_hundredfold_price(client, login_as):
+    """"12,50" was stored as $1,250.00, "0,99" as $99.00 and "1,2,3" as $123.00."""
+    seller = login_as("seller")
+    for price in ("12,50", "0,99", "1,2,3", "1,250"):
+        response = clear_error(create(client, price=price))
+        assert "Use a point for the decimals" in response.html.select_one("#e-price").text, price
+    assert Product.select().count() == 0 and uploaded_files() == []
+    assert create(client, price="1,250.00").status_int == 303
+    product = Product.get(Product.seller == seller)
+    assert product.price == 125000
+    fields = product_fields(client, price="12,50")
+    fields["csrf_token"] = token(client, f"/seller/products/{product.id}/edit", f"/seller/products/{product.id}/edit")
+    clear_error(client.post(f"/seller/products/{product.id}/edit", fields, expect_errors=True))
+    assert Product.get_by_id(product.id).price == 125000
 
 
 def test_nul_bytes_in_product_fields_are_a_400_and_nothing_is_stored(client, login_as):

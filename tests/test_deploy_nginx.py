@@ -213,7 +213,7 @@ def test_nginx_serves_the_app_static_files_and_thumbnails(app_env, web_unit, ngi
 
 
 def test_the_app_sees_the_visitors_address(app_env, web_unit, nginx):
-    from models import LoginFailure
+    from models import LoginAttempt
 
     server = nginx(web_unit(), app_env.data_dir).start()
     # The visitor connects from 127.0.0.7; nginx reaches gunicorn from 127.0.0.1.
@@ -224,7 +224,7 @@ def test_the_app_sees_the_visitors_address(app_env, web_unit, nginx):
     status, _, body = client.request("POST", "/login", body=form, headers={
         "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies_of(headers)})
     assert status < 500 and b"email or password" in body.lower(), body[:500]
-    assert [f.ip for f in LoginFailure.select()] == ["127.0.0.7"]
+    assert "address:127.0.0.7" in [a.key for a in LoginAttempt.select()]
 
 
 def test_uploads_up_to_the_apps_limit_reach_the_app(app_env, web_unit, nginx):

@@ -177,3 +177,35 @@ def test_purchases_page_lists_links_and_states(client, purchase):
     DownloadLink.update(expires_at=utcnow() - datetime.timedelta(hours=1)).execute()
     page = client.get("/purchases")
     assert f'href="{url}"' not in page.text and ">expired<" in page.text
+
+
+# ---------------------------------------------------------------------------
+# Every product file is an attachment of a neutral type, whatever it holds
+# ---------------------------------------------------------------------------
+
+HOSTILE_FILES = [("page.html", b"<html><script>alert(document.cookie)</script></html>"),
+                 ("drawing.svg", b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>"),
+                 ("no-extension", b"<script>alert(1)</script>"),
+                 ("notes.txt", b"plain text"), ("photo.jpg", b"\xff\xd8\xff not really")]
+
+
+def assert_attachment(response, body):
+    assert response.status_int == 200 and response.body == body
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=\"")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "private" in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("file_name, content", HOSTILE_FILES)
+def test_every_product_file_is_sent_as_a_neutral_attachment_to_buyer_seller_and_admin(
+        client, make_user, file_name, content):
+    seller, admin, buyer = make_user("seller"), make_user("admin"), make_user("customer")
+    product = make_product(seller, "Hostile file", content=content, file_name=file_name)
+    cart.add(buyer, product.id)
+    orders.mark_paid(orders.create_from_cart(buyer, "test").id)
+    for user, path in [(seller, f"/seller/products/{product.id}/file"), (admin, f"/admin/products/{product.id}/file"),
+                       (buyer, downloads.url_for(DownloadLink.get()))]:
+        client.reset()
+        login(client, user)
+        assert_attachment(client.get(path), content)

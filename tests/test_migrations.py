@@ -284,8 +284,13 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert "made by release 0.1.0: recording them as version 0001" in output
 
     assert schema.status().state is schema.State.CURRENT
-    assert kept(every_row(), before) == before
+    after = every_row()
+    assert kept(after, before) == before
     assert differences(shop_models()) == []
+    # The login throttle's counters (the login_attempts migration) start empty, and count from here on.
+    assert after["login_attempt"] == []
+    assert login(client, "casey@example.com", "not-her-password").status_int == 401
+    assert [attempt.attempts for attempt in models.LoginAttempt.select()] == [1, 1]
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.

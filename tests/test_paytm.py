@@ -159,3 +159,60 @@ def test_paytm_is_offered_only_for_rupees(client, make_user, paytm_api):
     token = page.forms[2]["csrf_token"].value
     response = client.post("/checkout", {"gateway": "paytm", "csrf_token": token}, expect_errors=True)
     assert response.status_int == 400 and Order.select().count() == 0
+
+
+# ---------------------------------------------------------------------------
+# Times ahead of now
+# ---------------------------------------------------------------------------
+
+
+def india_time(seconds_from_now):
+    import datetime
+
+    from shop.payments.paytm_gateway import IST
+
+    when = datetime.datetime.now(IST) + datetime.timedelta(seconds=seconds_from_now)
+    return when.strftime("%Y-%m-%d %H:%M:%S.0")
+
+
+@pytest.mark.parametrize("path", ["/checkout/paytm/callback", "/webhooks/paytm"])
+def test_a_notification_dated_in_the_future_is_refused(paytm_order, paytm_api, client, path):
+    """Paytm signs no time; the transaction's own must not lie ahead of now (India's time)."""
+    from paytmchecksum import PaytmChecksum
+
+    from tests.shop_fixtures import PAYTM_KEY
+
+    paytm_api.pay(paytm_order.reference)
+    for ahead in (86400, 3600 * 24 * 365):
+        fields = paytm_api.notification(paytm_order.reference)
+        del fields["CHECKSUMHASH"]
+        fields["TXNDATE"] = india_time(ahead)
+        fields["CHECKSUMHASH"] = PaytmChecksum.generateSignature(dict(fields), PAYTM_KEY)
+        assert post_form(client, path, fields).status_int == 400, ahead
+    assert WebhookEvent.select().count() == 0 and Order.get_by_id(paytm_order.id).status == "pending"
+    # A time a moment ago, or a clock a little ahead, is fine.
+    fields = paytm_api.notification(paytm_order.reference)
+    del fields["CHECKSUMHASH"]
+    fields["TXNDATE"] = india_time(120)
+    fields["CHECKSUMHASH"] = PaytmChecksum.generateSignature(dict(fields), PAYTM_KEY)
+    assert post_form(client, path, fields).status_int in (200, 303)
+
+
+def test_a_refund_webhook_dated_in_the_future_is_refused(paytm_order, paytm_api, client):
+    import json
+
+    from paytmchecksum import PaytmChecksum
+
+    from tests.shop_fixtures import PAYTM_KEY
+
+    paytm_api.pay(paytm_order.reference)
+    paytm_api.refunds["RF-future"] = {"order_id": paytm_order.reference, "amount": "698.00",
+                                      "status": "TXN_SUCCESS", "refund_id": "78"}
+    body = json.loads(paytm_api.refund_webhook("RF-future"))["body"]
+    body["acceptRefundTimestamp"] = india_time(7 * 86400)
+    text = json.dumps(body)
+    signed = '{"head": {"signature": "%s"}, "body": %s}' % (PaytmChecksum.generateSignature(text, PAYTM_KEY), text)
+    response = client.post("/webhooks/paytm", signed.encode(), headers={"Content-Type": "application/json"},
+                           expect_errors=True)
+    assert response.status_int == 400 and "in the future" in response.json["error"]
+    assert WebhookEvent.select().count() == 0

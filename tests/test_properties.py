@@ -79,6 +79,22 @@ def test_any_bytes_or_stale_signature_are_refused(body, age):
         raise AssertionError(f"accepted {body!r} with {signature!r}")
 
 
+@SOME
+@given(offset=st.integers(min_value=-10**7, max_value=10**7))
+def test_a_signature_is_accepted_only_within_the_tolerance_either_way(offset):
+    """Stripe's own signing, dated `offset` seconds from now: the shop holds the tolerance
+    both ways (a few seconds of slack at the edges, for the time the test itself takes)."""
+    body = json.dumps({"id": "evt_1", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})
+    tolerance = stripe_gateway.TOLERANCE_SECONDS
+    assume(abs(abs(offset) - tolerance) > 5)
+    try:
+        stripe_gateway.parse_signed_event(body.encode(), signed(body, timestamp=int(time.time()) + offset), SECRET)
+    except WebhookError:
+        assert abs(offset) > tolerance, offset
+        return
+    assert abs(offset) < tolerance, offset
+
+
 # ---------------------------------------------------------------------------
 # Paytm checksums
 # ---------------------------------------------------------------------------
@@ -157,6 +173,54 @@ def test_parse_money_answers_any_text_with_an_amount_or_a_form_error(text):
         assert set(exc.errors) == {"price"}
         return
     assert 0 < minor < int(MAX_PRICE_MAJOR) * 100
+
+
+@SOME
+@given(units=st.integers(min_value=0, max_value=99_999), cents=st.integers(min_value=0, max_value=99),
+       currency=st.sampled_from(["USD", "EUR", "INR", "KWD"]))
+def test_a_decimal_comma_is_refused_never_read_as_thousands(units, cents, currency):
+    """"12,50" was stored as 1,250.00: a comma before one or two digits is a decimal comma."""
+    for text in (f"{units},{cents:02d}", f"{units},{cents % 10}", f"{currency} {units},{cents:02d}"):
+        try:
+            parse_money(text, currency)
+        except ValidationError as exc:
+            assert set(exc.errors) == {"price"}
+            continue
+        raise AssertionError(f"{text!r} was read as an amount")
+
+
+@SOME
+@given(text=st.text(alphabet="0123456789,.", min_size=1, max_size=14),
+       currency=st.sampled_from(["USD", "JPY", "KWD"]))
+def test_an_accepted_comma_only_ever_groups_thousands(text, currency):
+    """Whatever is accepted with a comma reads as the same digits without it, and the comma
+    could have meant nothing else: whole groups of three, before a decimal point (or in a
+    currency without minor units)."""
+    try:
+        minor = parse_money(text, currency)
+    except ValidationError:
+        return
+    if "," in text:
+        whole, point, _ = text.partition(".")
+        assert point or exponent(currency) == 0, text
+        groups = whole.split(",")
+        assert 1 <= len(groups[0]) <= 3 and all(len(group) == 3 for group in groups[1:]), text
+    assert minor == parse_money(text.replace(",", ""), currency)
+
+
+def test_prices_with_commas_are_read_only_when_unambiguous():
+    assert parse_money("12.50", "USD") == 1250
+    assert parse_money("12", "USD") == 1200
+    assert parse_money("1,250.00", "USD") == 125000
+    assert parse_money("$1,299.99", "USD") == 129999
+    assert parse_money("¥1,250", "JPY") == 1250
+    for text in ("12,50", "0,99", "1,2,3", "1,250", "1,25.00", ",99", "12,5", "1,250,5.00"):
+        try:
+            parse_money(text, "USD")
+        except ValidationError as exc:
+            assert "Use a point for the decimals" in exc.errors["price"], text
+        else:
+            raise AssertionError(f"{text!r} was read as an amount")
 
 
 # ---------------------------------------------------------------------------

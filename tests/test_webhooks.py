@@ -42,6 +42,35 @@ def test_a_stale_signature_is_refused(client, stripe_keys):
     assert post_stripe_event(client, completed(), timestamp=int(time.time()) - 250).status_int == 200
 
 
+@pytest.mark.parametrize("path", ["/webhooks/stripe", "/webhooks/test"])
+def test_a_signature_dated_in_the_future_is_refused(client, stripe_keys, app_env, path):
+    """Stripe's helper checks only the past: a signature dated a day ahead stayed valid."""
+    if path == "/webhooks/test":  # the test gateway exists only while Stripe is not configured
+        app_env.reload(STRIPE_SECRET_KEY="", STRIPE_WEBHOOK_SECRET="")
+    secret = STRIPE_WEBHOOK_SECRET if path == "/webhooks/stripe" else testpay.webhook_secret()
+    job_runtime.huey.immediate = False  # only what the endpoint stores is looked at
+    for ahead in (301, 3600, 86400 * 365, 10 ** 12):
+        response = post_stripe_event(client, completed(f"evt_future_{ahead}"), secret=secret, path=path,
+                                     timestamp=int(time.time()) + ahead)
+        assert response.status_int == 400, (ahead, response.text)
+        assert response.json["error"] in ("The signature's timestamp is in the future.",
+                                          "The signature does not match, or its timestamp is too old.")
+    assert nothing_stored()
+    # A clock a little ahead of ours is fine.
+    assert post_stripe_event(client, completed("evt_near"), secret=secret, path=path,
+                             timestamp=int(time.time()) + 250).status_int == 200
+
+
+def test_a_signature_header_that_is_not_ascii_is_refused(client, stripe_keys):
+    body = json.dumps(completed())
+    good = sign_stripe(body)
+    for signature in (good + ",v1=\u00e9", "t=1,v1=\u00ff\u00fe", good.replace("t=", "t=\u0661")):
+        for raw in (signature.encode("utf-8").decode("latin-1"), signature.encode("latin-1", "replace").decode("latin-1")):
+            response = post_stripe_event(client, body, signature=raw)
+            assert response.status_int == 400, (signature, response.status)
+    assert nothing_stored()
+
+
 def test_a_body_changed_after_signing_is_refused(client, stripe_keys):
     body = json.dumps(completed())
     signature = sign_stripe(body)

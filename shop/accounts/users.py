@@ -1,14 +1,17 @@
-"""Accounts: registration, password login slowed down per address, server-side sessions."""
+"""Accounts: registration, password login slowed down per address and per account,
+server-side sessions."""
 
 import datetime
+import hashlib
+import math
 import re
 
-from peewee import IntegrityError
+from peewee import Case, IntegrityError
 
 from shop import config
 from shop import security
 from shop.errors import TooManyRequests, ValidationError
-from models import ROLES, LoginFailure, Session, User, db, utcnow
+from models import ROLES, LoginAttempt, Session, User, db, utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MIN_PASSWORD = 8
@@ -57,32 +60,70 @@ def register(name, email, password, role):
     return create_user(name, email, password, role)
 
 
-def _recent_failures(ip):
-    since = utcnow() - datetime.timedelta(seconds=config.LOGIN_LOCKOUT_SECONDS)
-    return LoginFailure.select().where((LoginFailure.ip == ip) & (LoginFailure.created_at > since))
+# ---------------------------------------------------------------------------
+# The login throttle: at most LOGIN_MAX_FAILURES passwords checked per address and
+# per account in LOGIN_LOCKOUT_SECONDS
+# ---------------------------------------------------------------------------
 
 
-def check_login_allowed(ip):
-    """After LOGIN_MAX_FAILURES recent failures from one address, refuse for a while."""
-    failures = _recent_failures(ip)
-    if failures.count() >= config.LOGIN_MAX_FAILURES:
-        oldest = failures.order_by(LoginFailure.created_at.desc()).offset(
-            config.LOGIN_MAX_FAILURES - 1).first()
-        wait = config.LOGIN_LOCKOUT_SECONDS - (utcnow() - oldest.created_at).total_seconds()
-        raise TooManyRequests(
-            "Too many failed logins from your address. Try again in a few minutes.",
-            retry_after=max(1, wait))
+def throttle_keys(email, ip):
+    """The counters a login attempt raises: its address's and its account's. The account's
+    is counted whether or not the account exists, so the answer reveals nothing; its key is
+    a digest, so the table holds no email address."""
+    account = hashlib.sha256(email.encode("utf-8", "surrogateescape")).hexdigest()[:40]
+    return {"address": f"address:{ip[:64]}", "account": f"account:{account}"}
+
+
+def count_attempt(key, now=None):
+    """Count one attempt for `key` and return (attempts in this window, when it started).
+
+    One statement, so that concurrent attempts each see their own count: a window
+    older than LOGIN_LOCKOUT_SECONDS starts again at 1, otherwise the count goes up.
+    """
+    now = now or utcnow()
+    since = now - datetime.timedelta(seconds=config.LOGIN_LOCKOUT_SECONDS)
+    expired = LoginAttempt.window_started_at <= since
+    query = LoginAttempt.insert(key=key, attempts=1, window_started_at=now).on_conflict(
+        conflict_target=[LoginAttempt.key],
+        update={LoginAttempt.attempts: Case(None, [(expired, 1)], LoginAttempt.attempts + 1),
+                LoginAttempt.window_started_at: Case(None, [(expired, now)], LoginAttempt.window_started_at)},
+    ).returning(LoginAttempt.attempts, LoginAttempt.window_started_at)
+    # Run as plain SQL: peewee reads RETURNING rows back only on PostgreSQL; SQLite has had
+    # the clause since 3.35.
+    attempts, started = db.execute_sql(*query.sql()).fetchone()
+    return attempts, LoginAttempt.window_started_at.python_value(started)
+
+
+def give_back_attempt(key):
+    """A correct password does not count against its address."""
+    LoginAttempt.update(attempts=LoginAttempt.attempts - 1).where(
+        (LoginAttempt.key == key) & (LoginAttempt.attempts > 0)).execute()
+
+
+def check_login_allowed(email, ip):
+    """Count this attempt against its address and its account, before the password is
+    checked; past LOGIN_MAX_FAILURES in the window, refuse until the window ends."""
+    now = utcnow()
+    for kind, key in throttle_keys(email, ip).items():
+        attempts, started = count_attempt(key, now)
+        if attempts > config.LOGIN_MAX_FAILURES:
+            wait = config.LOGIN_LOCKOUT_SECONDS - (now - started).total_seconds()
+            whom = "your address" if kind == "address" else "this account"
+            raise TooManyRequests(f"Too many failed logins for {whom}. Try again in a few minutes.",
+                                  retry_after=max(1, math.ceil(wait)))
 
 
 def authenticate(email, password, ip):
-    """The user for these credentials, or ValidationError; slowed down per address."""
-    check_login_allowed(ip)
+    """The user for these credentials, or ValidationError; slowed down per address and per account."""
     email = normalize_email(email)
+    check_login_allowed(email, ip)
     user = User.get_or_none(User.email == email)
     if not security.verify_password(user.password_hash if user else None, password or ""):
-        LoginFailure.create(ip=ip, email=email[:254])
         raise ValidationError("Wrong email or password.", errors={"password": "Wrong email or password."})
-    LoginFailure.delete().where(LoginFailure.ip == ip).execute()
+    keys = throttle_keys(email, ip)
+    give_back_attempt(keys["address"])
+    # The account's owner is in: earlier wrong guesses at it no longer hold it back.
+    LoginAttempt.delete().where(LoginAttempt.key == keys["account"]).execute()
     return user
 
 
@@ -113,5 +154,5 @@ def prune_sessions():
     now = utcnow()
     removed = Session.delete().where(Session.expires_at <= now).execute()
     since = now - datetime.timedelta(seconds=config.LOGIN_LOCKOUT_SECONDS)
-    removed += LoginFailure.delete().where(LoginFailure.created_at <= since).execute()
+    removed += LoginAttempt.delete().where(LoginAttempt.window_started_at <= since).execute()
     return removed

@@ -9,6 +9,7 @@ Paytm's Order Status (or Refund Status) API before changing anything.
 PAYTM_HOST names the Paytm server (staging by default; tests use a local one).
 """
 
+import datetime
 import hashlib
 import json
 import logging
@@ -158,6 +159,35 @@ def checkout_page(order):
 # ---------------------------------------------------------------------------
 
 
+# Paytm signs no time of its own; its notifications carry the times of the transaction
+# and the refund, in India's time. A replay is stopped by the event's unique id, and a
+# late notification is normal (Paytm retries for days), but none can be dated ahead of
+# now: that is refused, with the same tolerance as Stripe's signatures.
+IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+FUTURE_TOLERANCE_SECONDS = 300
+TIME_FIELDS = ("TXNDATE", "txnTimestamp", "acceptRefundTimestamp", "userCreditInitiateTimestamp")
+
+
+def paytm_time(text):
+    """"2025-03-12 10:31:00.0" (India's time) as an aware datetime; None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.datetime.strptime(text.strip()[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
+    except ValueError:
+        return None
+
+
+def check_not_in_future(fields, now=None):
+    """Refuse a notification whose transaction or refund times lie ahead of now."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    limit = now + datetime.timedelta(seconds=FUTURE_TOLERANCE_SECONDS)
+    for name in TIME_FIELDS:
+        when = paytm_time(fields.get(name))
+        if when is not None and when > limit:
+            raise WebhookError(f"The notification's {name} is in the future.")
+
+
 def parse_form(fields):
     """Verify a callback or notification (form fields with CHECKSUMHASH).
 
@@ -169,6 +199,7 @@ def parse_form(fields):
         raise WebhookError("Missing CHECKSUMHASH.")
     if not verify(dict(fields), checksum):
         raise WebhookError("The checksum does not match.")
+    check_not_in_future(fields)
     order_ref, status = fields.get("ORDERID"), fields.get("STATUS")
     if not order_ref or status not in (SUCCESS, FAILURE, PENDING) or fields.get("MID") != config.PAYTM_MID:
         raise WebhookError("The notification lacks ORDERID, STATUS or this shop's MID.")
@@ -190,6 +221,7 @@ def parse_json(text):
         raise WebhookError("The signature does not match.")
     if not isinstance(body, dict) or not _text(body.get("orderId")) or not _text(body.get("refId")):
         raise WebhookError("The refund webhook lacks orderId or refId.")
+    check_not_in_future(body)
     if body.get("mid") not in (None, config.PAYTM_MID):
         raise WebhookError("The webhook is for another merchant.")
     order = orders.find_by_reference(body["orderId"])

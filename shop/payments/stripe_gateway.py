@@ -10,6 +10,7 @@ local server, and every call carries its own timeout, shorter than the job's.
 import functools
 import json
 import logging
+import time
 
 import stripe
 
@@ -114,6 +115,20 @@ def parse_webhook(body, signature):
     return parse_signed_event(body, signature, config.STRIPE_WEBHOOK_SECRET)
 
 
+# How far a signature's time may be from ours, either way. Stripe's helper checks only
+# the past; a signature dated ahead would stay valid for a replay long after it was sent.
+TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE
+
+
+def signed_at(signature):
+    """The time (t=) of a Stripe-Signature header that stripe has verified, read as stripe reads it."""
+    for item in signature.split(","):
+        key, _, value = item.partition("=")
+        if key == "t":
+            return int(value)
+    raise WebhookError("The signature has no timestamp.")
+
+
 def parse_signed_event(body, signature, secret):
     if not signature:
         raise WebhookError("Missing Stripe-Signature header.")
@@ -124,10 +139,14 @@ def parse_signed_event(body, signature, secret):
         payload = body.decode("utf-8") if isinstance(body, bytes) else body
     except UnicodeDecodeError:
         raise WebhookError("The body is not UTF-8 text.") from None
+    if not signature.isascii():  # stripe compares with compare_digest, which raises on such text
+        raise WebhookError("The Stripe-Signature header is not ASCII text.")
     try:
-        stripe.WebhookSignature.verify_header(payload, signature, secret, stripe.Webhook.DEFAULT_TOLERANCE)
+        stripe.WebhookSignature.verify_header(payload, signature, secret, TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError:
         raise WebhookError("The signature does not match, or its timestamp is too old.") from None
+    if signed_at(signature) > time.time() + TOLERANCE_SECONDS:
+        raise WebhookError("The signature's timestamp is in the future.")
     try:
         data = json.loads(payload)
     except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
