@@ -274,6 +274,9 @@ def render(name, status=200, **context):
         "errors": {},
         "form": {},
         "title": None,
+        # The header's search box shows this and nothing else: a page's own loop
+        # variables share the base template's namespace, so it has a name no page reuses.
+        "site_search": "",
     }
     for processor in context_processors:
         base.update(processor(user))
