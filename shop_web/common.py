@@ -19,6 +19,7 @@ import bottle
 from bottle import HTTPError, HTTPResponse, request, response
 
 from shop.accounts import users
+from shop.catalog.products import human_size
 from shop import config
 import models
 from shop import security
@@ -268,6 +269,7 @@ def render(name, status=200, **context):
         "flash": _pop_flash(),
         "unread_count": unread_notifications(user),
         "money": format_money,
+        "filesize": human_size,
         "app_name": config.APP_NAME,
         "path": request.path,
         "test_payments": config.TEST_PAYMENTS_ENABLED,
