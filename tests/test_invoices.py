@@ -125,6 +125,9 @@ def test_only_the_buyer_and_admins_fetch_the_invoice(client, shop, make_user):
     login(client, shop["customer"])
     response = client.get(url)
     assert response.content_type == "application/pdf" and response.body.startswith(b"%PDF-")
+    # "Download invoice" saves the file; ?view=1 shows it in the browser instead.
+    assert response.headers["Content-Disposition"] == 'attachment; filename="INV-000001.pdf"'
+    assert client.get(url + "?view=1").headers["Content-Disposition"] == 'inline; filename="INV-000001.pdf"'
     for other in (make_user("customer"), shop["sam"]):
         client.reset()
         login(client, other)
@@ -159,8 +162,8 @@ def test_while_the_job_runs_a_page_waits_for_the_pdf(client, shop):
     page = client.post(f"/orders/{order.id}/invoice", {"csrf_token": token}).follow()
     assert "Preparing your invoice" in page.text
     assert f'data-invoice-status-url="/orders/{order.id}/invoice.json"' in page.text
-    assert client.get(f"/orders/{order.id}/invoice.json").json == {"ready": False,
-                                                                    "url": f"/orders/{order.id}/invoice"}
+    assert client.get(f"/orders/{order.id}/invoice.json").json == {
+        "ready": False, "url": f"/orders/{order.id}/invoice", "view_url": f"/orders/{order.id}/invoice?view=1"}
     assert JobRecord.get(JobRecord.name == "generate_invoice").state == "pending"
     tasks.generate_invoice.run_now(order.id)
     assert client.get(f"/orders/{order.id}/invoice.json").json["ready"] is True

@@ -1,5 +1,5 @@
 /* The order page turns from "processing" into download links without a reload, and the
-   invoice page opens the PDF once it is ready: both poll a small JSON endpoint of the shop.
+   invoice page downloads the PDF once it is ready: both poll a small JSON endpoint of the shop.
    Without JavaScript both pages still work (they say to refresh). */
 (function () {
   "use strict";
@@ -70,7 +70,14 @@
   var invoice = document.getElementById("invoice-wait");
   if (invoice) {
     poll(invoice.getAttribute("data-invoice-status-url"), function (data) {
-      if (data.ready) { window.location.assign(data.url); }
+      if (data.ready) {
+        // The PDF comes as a download, so this page stays: it says so and offers the links.
+        invoice.querySelector("[data-role=heading]").textContent = "Your invoice is ready";
+        invoice.querySelector("[data-role=waiting]").hidden = true;
+        invoice.querySelector("[data-role=check]").hidden = true;
+        invoice.querySelector("[data-role=ready]").hidden = false;
+        window.location.assign(data.url);
+      }
       return data.ready;
     });
   }
