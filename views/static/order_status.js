@@ -58,7 +58,7 @@
       status.querySelector("[data-role=message]").textContent = data.message;
       renderLinks(status.querySelector("[data-role=links]"), data.links);
       status.querySelector("[data-role=invoice]").hidden = !(data.invoice_url && data.state === "ready");
-      status.querySelector("[data-role=retry]").hidden = !(data.state === "failed" || data.state === "expired");
+      status.querySelector("[data-role=retry]").hidden = !(data.state === "failed" || data.state === "expired" || data.late);
       var cartLink = document.querySelector(".main-nav a[href='/cart']");
       if (cartLink && typeof data.cart_count === "number") {
         cartLink.textContent = data.cart_count ? "Cart (" + data.cart_count + ")" : "Cart";
