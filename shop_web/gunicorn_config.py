@@ -8,7 +8,8 @@ workers import it, and so do the tests); starting the server does. `marketplace
 serve` makes the same checks itself.
 """
 
-from shop import config
+# Not `config`: gunicorn reads every module-level name here that is one of its settings.
+from shop import config as shop_settings
 from shop.operations import reachability  # in the master, before the workers fork
 from shop.operations import schema
 
@@ -16,9 +17,9 @@ from shop.operations import schema
 def on_starting(server):
     schema.refuse_to_start_unless_current()
     for address in server.cfg.bind:
-        reachability.check_before_serving(config.APP_URL, address)
+        reachability.check_before_serving(shop_settings.APP_URL, address)
 
 
 def when_ready(server):
     """Once listening: does APP_URL reach this server? (A warning, never a refusal.)"""
-    reachability.start_checking(config.APP_URL)
+    reachability.start_checking(shop_settings.APP_URL)

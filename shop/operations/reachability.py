@@ -19,7 +19,8 @@ import ipaddress
 import json
 import logging
 import secrets
-import threading
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +28,8 @@ from urllib.parse import urlparse
 
 from shop import config
 
-log = logging.getLogger(__name__)
+# Named, not __name__: the probe also runs as `python -m` (see start_checking).
+log = logging.getLogger("shop.operations.reachability")
 
 SERVER_ID = secrets.token_hex(8)
 PROBE_TIMEOUT = 5
@@ -118,8 +120,23 @@ def check_once_serving(app_url, server_id=SERVER_ID, wait=PROBE_FOR_SECONDS, int
         time.sleep(interval)
 
 
-def start_checking(app_url):
-    """check_once_serving in a daemon thread, so the server starts without waiting."""
-    thread = threading.Thread(target=check_once_serving, args=(app_url,), name="app-url-check", daemon=True)
-    thread.start()
-    return thread
+def start_checking(app_url, server_id=SERVER_ID):
+    """check_once_serving in a process of its own, so the server starts without waiting.
+
+    Not a thread: the server's main process forks its workers meanwhile, and a worker
+    forked while a thread holds the import or the logging lock hangs for ever.
+    The probe's output goes where the server's does.
+    """
+    return subprocess.Popen([sys.executable, "-m", __name__, app_url, server_id], close_fds=True)
+
+
+def main(argv=None):
+    """`python -m shop.operations.reachability APP_URL SERVER_ID`: the probe, for start_checking."""
+    app_url, server_id = (sys.argv[1:] if argv is None else argv)[:2]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    check_once_serving(app_url, server_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
