@@ -181,9 +181,11 @@ for _code in (400, 401, 403, 404, 405, 411, 413, 429, 500):
 
 @app.get("/healthz")
 def healthz():
-    from shop.operations import health
+    from shop.operations import health, reachability
 
     report = health.check()
+    # Which server answered: the start-up check of APP_URL looks for its own.
+    report["server"] = reachability.SERVER_ID
     return common.json_response(report, 200 if report["ok"] else 503)
 
 

@@ -284,6 +284,11 @@ def deliver_test_event(order_id, event_type):
     testpay.send_event(order_id, event_type)
 
 
+@deliver_test_event.failed
+def _test_event_undelivered(exc, order_id, event_type):
+    testpay.delivery_failed(order_id, event_type, f"{type(exc).__name__}: {exc}")
+
+
 def dispatch_webhook(received):
     """Start the work for a newly stored event; call inside the transaction that stored it.
 

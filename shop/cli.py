@@ -91,6 +91,8 @@ class _GunicornApp:
     def run(bind, workers, threads):
         from gunicorn.app.base import BaseApplication
 
+        from shop.operations import reachability  # in the master, before the workers fork
+
         class Application(BaseApplication):
             def load_config(self):
                 self.cfg.set("bind", bind)
@@ -100,6 +102,7 @@ class _GunicornApp:
                 self.cfg.set("accesslog", "-")
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("proc_name", "marketplace-web")
+                self.cfg.set("when_ready", lambda server: reachability.start_checking(config.APP_URL))
                 if "control_socket_disable" in self.cfg.settings:
                     # gunicorn 27's control socket lives in $HOME, shared by every
                     # gunicorn of the user; the shop does not use it.
@@ -118,8 +121,11 @@ class _GunicornApp:
 def cmd_serve(args):
     from shop.operations import schema
 
+    from shop.operations import reachability
+
     schema.refuse_to_start_unless_current()
     bind = args.bind or config.WEB_BIND
+    reachability.check_before_serving(config.APP_URL, bind)
     _GunicornApp.run(bind, args.workers or config.WEB_CONCURRENCY, config.WEB_THREADS)
     return 0
 
@@ -138,7 +144,9 @@ def cmd_run(args):
     with models.db.connection_context():
         fresh = demo.load()
     bind = args.bind or config.WEB_BIND
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # The consumer sends test payments' events to APP_URL: with --bind and no APP_URL,
+    # both processes derive it from the address really served.
+    env = dict(os.environ, PYTHONUNBUFFERED="1", WEB_BIND=bind)
     web = subprocess.Popen([sys.executable, "-m", "shop.cli", "serve", "--bind", bind],
                            cwd=config.APP_ROOT, env=env)
     consumer = subprocess.Popen(consumer_command(4), cwd=config.APP_ROOT, env=env)

@@ -241,6 +241,32 @@ def _app_secret(read, app_env, data_dir):
         return None
 
 
+DEFAULT_WEB_BIND = "127.0.0.1:8080"
+DEFAULT_APP_URL = "http://127.0.0.1:8080"
+
+
+def bind_address(bind):
+    """(host, port) of a gunicorn bind (127.0.0.1:8080, [::1]:8080, 0.0.0.0:80); None for unix:."""
+    if bind.startswith("unix:") or ":" not in bind:
+        return None
+    host, _, port = bind.rpartition(":")
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        return None
+
+
+def local_url(bind):
+    """The http:// URL at which a server bound to `bind` answers on this machine, or None."""
+    address = bind_address(bind)
+    if address is None:
+        return None
+    host, port = address
+    if host in ("", "0.0.0.0", "::"):
+        host = "::1" if host == "::" else "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def load_settings(environ=None, dotenv=True):
     """The Settings of `environ` (default: os.environ), over the app root's .env when
     `dotenv` is true. Reads, never writes; raises ConfigError naming a bad setting."""
@@ -257,7 +283,9 @@ def load_settings(environ=None, dotenv=True):
 
     s["APP_ENV"] = app_env
     s["DEBUG"] = read.bool("DEBUG", False)
-    s["APP_URL"] = read.url("APP_URL", "http://127.0.0.1:8080")
+    # Unset, APP_URL is where WEB_BIND serves on this machine, so that a changed
+    # WEB_BIND takes the test gateway's events and the email links along.
+    s["APP_URL"] = read.url("APP_URL", local_url(read.str("WEB_BIND", DEFAULT_WEB_BIND)) or DEFAULT_APP_URL)
     s["APP_NAME"] = read.str("APP_NAME", "Marketplace")
     s["DATA_DIR"] = data_dir
     s["APP_SECRET"] = _app_secret(read, app_env, data_dir)
@@ -348,7 +376,7 @@ def load_settings(environ=None, dotenv=True):
     s["MEDIA_DIR"] = data_dir / "media"
     s["INVOICES_DIR"] = data_dir / "invoices"
 
-    s["WEB_BIND"] = read.str("WEB_BIND", "127.0.0.1:8080")
+    s["WEB_BIND"] = read.str("WEB_BIND", DEFAULT_WEB_BIND)
     s["WEB_CONCURRENCY"] = read.int("WEB_CONCURRENCY", 2, 1)
     s["WEB_THREADS"] = read.int("WEB_THREADS", 4, 1)
     s["LOGIN_MAX_FAILURES"] = read.int("LOGIN_MAX_FAILURES", 5, 1)

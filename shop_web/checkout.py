@@ -18,7 +18,7 @@ import tasks
 from shop.payments import testpay
 from shop.payments import webhooks
 from shop.errors import NotFound, PaymentError, ValidationError, WebhookError
-from models import Invoice, db
+from models import Invoice, SimulatedPayment, db, utcnow
 from shop_web.common import (
     RouteTable,
     context_processors,
@@ -254,6 +254,39 @@ MESSAGES = {
 }
 
 
+# After this long "waiting for the payment to be confirmed" is no longer an answer.
+CONFIRMATION_EXPECTED_SECONDS = 60
+
+NOT_CONFIRMED = "Payment not confirmed yet"
+
+
+def late_confirmation(order):
+    """What to say when a pending order's payment is overdue, or None while it is not.
+
+    The test gateway's event leaves the moment the customer clicks: if it has not
+    landed a minute later, it could not reach the shop at APP_URL, and saying so
+    is what lets the owner trying the shop out see why. A real gateway may take a
+    few minutes more; the customer learns what to do meanwhile.
+    """
+    if order.status != "pending":
+        return None
+    if order.gateway == "test":
+        decided = SimulatedPayment.get_or_none(SimulatedPayment.order == order)
+        since = decided.created_at if decided else None
+    else:
+        since = order.created_at
+    if since is None or (utcnow() - since).total_seconds() < CONFIRMATION_EXPECTED_SECONDS:
+        return None
+    if order.gateway == "test":
+        return (f"The test gateway has not been able to tell the shop about this payment: it sends it "
+                f"to {config.APP_URL}, which does not seem to reach this shop. If the shop is served at "
+                f"another address, its APP_URL setting must name that address. Nothing was charged "
+                f"(test mode); you can keep this page open or go back to your cart.")
+    return ("The payment has not been confirmed yet. If you completed it, there is nothing more to do: "
+            "the confirmation can take a few minutes, and your downloads will appear here and in your "
+            "email. If you did not finish paying, you can go back to your cart and try again.")
+
+
 def progress(order):
     """What the order page shows, as JSON-ready values (also its polling endpoint's answer)."""
     links = downloads.links_for_order(order) if order.status == "paid" else []
@@ -261,13 +294,15 @@ def progress(order):
     ready = order.status == "paid" and len(links) == item_count
     state = "ready" if ready else order.status
     invoice = Invoice.get_or_none(Invoice.order == order)
+    late = late_confirmation(order)
     return {
         "status": order.status,
         "state": state,
         "done": state in ("ready", "failed", "expired", "refunded"),
-        "heading": HEADINGS[state],
-        "message": order.status_reason if order.status in ("failed", "expired") and order.status_reason
-        else MESSAGES[state],
+        "late": late is not None,
+        "heading": NOT_CONFIRMED if late else HEADINGS[state],
+        "message": late or (order.status_reason if order.status in ("failed", "expired") and order.status_reason
+                            else MESSAGES[state]),
         "links": [{"title": link.order_item.title, "url": downloads.url_for(link),
                    "file": link.product.file_name or "", "state": downloads.state(link),
                    "remaining": downloads.remaining(link),

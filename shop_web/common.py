@@ -19,6 +19,7 @@ import bottle
 from bottle import HTTPError, HTTPResponse, request, response
 
 from shop.accounts import users
+from shop.catalog.products import human_size
 from shop import config
 import models
 from shop import security
@@ -324,12 +325,16 @@ def render(name, status=200, **context):
         "flash": _pop_flash(),
         "unread_count": unread_notifications(user),
         "money": format_money,
+        "filesize": human_size,
         "app_name": config.APP_NAME,
         "path": request.path,
         "test_payments": config.TEST_PAYMENTS_ENABLED,
         "errors": {},
         "form": {},
         "title": None,
+        # The header's search box shows this and nothing else: a page's own loop
+        # variables share the base template's namespace, so it has a name no page reuses.
+        "site_search": "",
     }
     for processor in context_processors:
         base.update(processor(user))

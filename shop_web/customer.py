@@ -83,7 +83,8 @@ def invoice_request(order_id):
 @routes.get("/orders/<order_id:int>/invoice")
 @require_login
 def invoice_show(order_id):
-    """The PDF when it is ready; until then a page that waits for it."""
+    """The PDF when it is ready, as a download (or shown in the browser with ?view=1);
+    until then a page that waits for it."""
     order = _invoice_order(order_id)
     invoice = Invoice.get_or_none(Invoice.order == order)
     path = invoices.pdf_file(invoice) if invoice else None
@@ -91,7 +92,10 @@ def invoice_show(order_id):
         return render("invoice_wait.tpl", title="Preparing your invoice", order=order,
                       scripts=["/static/order_status.js"])
     reply = static_file(path.name, root=str(path.parent), mimetype="application/pdf")
-    reply.set_header("Content-Disposition", f'inline; filename="{invoice.label}.pdf"')
+    # "Download invoice" saves the file; the browser's viewer is one click away for those
+    # who only want to read it.
+    disposition = "inline" if request.query.get("view") == "1" else "attachment"
+    reply.set_header("Content-Disposition", f'{disposition}; filename="{invoice.label}.pdf"')
     reply.set_header("Cache-Control", "private, no-store")
     return reply
 
@@ -102,7 +106,8 @@ def invoice_status(order_id):
     order = _invoice_order(order_id)
     invoice = Invoice.get_or_none(Invoice.order == order)
     return json_response({"ready": bool(invoice and invoices.pdf_file(invoice)),
-                          "url": f"/orders/{order.id}/invoice"})
+                          "url": f"/orders/{order.id}/invoice",
+                          "view_url": f"/orders/{order.id}/invoice?view=1"})
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,6 @@ of the page, its HTML rendered by the same template as the page, so the page
 and its refreshes can never disagree.
 """
 
-import datetime
 import hmac
 import ipaddress
 import json
@@ -375,8 +374,7 @@ def queue_metrics_page():
     job_name = (request.query.getunicode("job") or "").strip()[:200] or None
     queue = request.query.get("queue") if request.query.get("queue") in QUEUES else None
     now = utcnow()
-    since = now - datetime.timedelta(minutes=minutes)
-    rows = queue_metrics.window(since, now=now)
+    rows = queue_metrics.window(queue_dashboard.period_start(minutes, step, now), now=now)
     by_job = sorted(queue_dashboard.merge_by(rows, "name").values(), key=lambda r: (-r["processed"], r["name"]))
     by_queue = queue_dashboard.merge_by(rows, "queue")
     queue_rows = [by_queue.get(q) or {"queue": q, "processed": 0, "failed": 0, "avg_duration": None,

@@ -11,7 +11,6 @@ from shop import config
 from shop.catalog import products
 from shop.orders import ledger
 import tasks
-from shop_web import common
 from shop.errors import ValidationError
 from models import Product, db
 from shop_web.product_files import send_product_file
@@ -29,9 +28,6 @@ from shop_web.common import (
 )
 
 routes = RouteTable()
-
-# File sizes appear on the seller's and the moderator's pages.
-common.context_processors.append(lambda user: {"filesize": products.human_size})
 
 FORM_TEMPLATE = "seller_product_form.tpl"
 

@@ -50,7 +50,8 @@ def catalog_index():
     page = Page(query.order_by(Product.approved_at.desc(), Product.id.desc()),
                 int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
     return render("catalog.tpl", title="Digital products" if not text else f"Search: {text}",
-                  page=page, q=text, base_query=urlencode({"q": text}) + "&" if text else "", owned_ids=owned_ids())
+                  page=page, q=text, site_search=text, base_query=urlencode({"q": text}) + "&" if text else "",
+                  owned_ids=owned_ids())
 
 
 @routes.get("/products/<slug>")

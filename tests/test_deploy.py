@@ -97,7 +97,8 @@ def test_services_are_sandboxed(units, service):
 @pytest.mark.consumer
 def test_web_unit_serves_reloads_on_new_workers_and_stops(app_env, units, tmp_path):
     port = free_port()
-    web = UnitProcess(units / "marketplace-web.service", unit_settings(app_env, WEB_BIND=f"127.0.0.1:{port}"),
+    web = UnitProcess(units / "marketplace-web.service",
+                      unit_settings(app_env, WEB_BIND=f"127.0.0.1:{port}", APP_URL=f"http://127.0.0.1:{port}"),
                       tmp_path / "web.log")
     assert web.argv[0] == f"{BIN}/gunicorn" and "marketplace:app" in web.argv
     assert web.argv[web.argv.index("--bind") + 1] == f"127.0.0.1:{port}"
@@ -119,6 +120,8 @@ def test_web_unit_serves_reloads_on_new_workers_and_stops(app_env, units, tmp_pa
         code = web.stop()
     assert code == 0, web.output()[-3000:]
     assert "Handling signal: hup" in web.output() and "Shutting down: Master" in web.output()
+    # APP_URL leads to this server, and the start-up check found so.
+    assert "reaches this server" in web.output() and "APP_URL does not reach" not in web.output()
 
 
 @pytest.mark.consumer

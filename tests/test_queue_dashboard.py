@@ -3,6 +3,7 @@
 import datetime
 import json
 import re
+import uuid
 
 import pytest
 
@@ -430,6 +431,33 @@ def test_metrics_page_per_job_and_per_queue(client, login_as):
     assert len(week.html.select("svg.chart-plot")[0].select("g")) == 84  # 7 days of 2-hour bars
 
 
+def test_the_runtime_chart_averages_per_job_and_agrees_with_the_tables(client, login_as):
+    """One slow job in one minute and nine quick ones in another: the average per job is
+    (10 + 9 x 0.1) / 10 = 1.09 s, not the average of the two minutes (5.05 s)."""
+    now = utcnow()
+    for minutes_ago, duration, count in ((5, 10.0, 1), (3, 0.1, 9)):
+        at = now - datetime.timedelta(minutes=minutes_ago)
+        for _ in range(count):
+            JobRecord.create(uuid=str(uuid.uuid4()), name="timed_job", queue="default", payload="[[],{}]",
+                             state="completed", attempts=1, finished_at=at, duration=duration,
+                             created_at=at, available_at=at)
+    login_as("admin")
+    for url in ("/admin/queue/metrics", "/admin/queue/metrics?period=24h",
+                "/admin/queue/metrics?job=timed_job", "/admin/queue/metrics?queue=default"):
+        page = client.get(url)
+        runtime_chart = page.html.select("figure.chart-runtime figcaption")[0]
+        assert "average 1.09 s" in text_of(runtime_chart), url
+        tables = page.html.select("table.metrics-table")
+        queues = {text_of(r.select_one("td")): r for r in tables[0].select("tbody tr")}
+        jobs = {text_of(r.select_one("td")): r for r in tables[1].select("tbody tr")}
+        for row in (queues["default"], jobs["timed_job"]):
+            assert text_of(row.select_one("td[data-label='Average runtime']")) == "1.09 s", url
+            assert text_of(row.select_one("td[data-label=Jobs]")) == "10", url
+        assert "10 jobs, 0 failed" in text_of(page.html.select("figure.chart-throughput figcaption")[0])
+    dashboard = client.get("/admin/queue")
+    assert "average 1.09 s" in text_of(dashboard.html.select_one("figure.chart-runtime figcaption"))
+
+
 def test_charts_and_formats():
     assert [queue_charts.nice_ceiling(v) for v in (0, 1, 3, 7, 10, 11, 240)] == [1, 1, 5, 10, 10, 20, 500]
     assert queue_format.duration(0.0042) == "4 ms" and queue_format.duration(1.254) == "1.25 s"
@@ -437,13 +465,16 @@ def test_charts_and_formats():
     assert queue_format.size(83886080) == "80.0 MB"
     now = datetime.datetime(2025, 1, 1, 12, 0, 0)
     assert queue_format.ago("2025-01-01T11:55:00Z", now) == "5 min ago"
-    points = [{"at": now, "completed": 3, "failed": 1, "processed": 4, "avg_duration": 0.5, "duration_max": 1.0},
-              {"at": now, "completed": 0, "failed": 0, "processed": 0, "avg_duration": None, "duration_max": 0.0}]
+    points = [{"at": now, "completed": 3, "failed": 1, "processed": 4, "duration_sum": 2.0, "duration_count": 4,
+               "avg_duration": 0.5, "duration_max": 1.0},
+              {"at": now, "completed": 0, "failed": 0, "processed": 0, "duration_sum": 0.0, "duration_count": 0,
+               "avg_duration": None, "duration_max": 0.0}]
     bars = queue_charts.throughput(points)
     assert bars["y_top"] == "5" and "12:00: 3 completed, 1 failed" in bars["svg"]
     assert bars["svg"].count('class="chart-bar-ok"') == 1 and bars["svg"].count('class="chart-bar-bad"') == 1
     line = queue_charts.runtime(points)
     assert line["y_top"] == "500 ms" and "average 500 ms, slowest 1.00 s" in line["svg"]
+    assert line["summary"] == "average 500 ms, highest 500 ms"
     assert json.dumps(bars)  # plain values, ready for the live JSON
 
 

@@ -121,6 +121,9 @@ def test_the_installed_wheel_serves_pages_and_runs_jobs_from_another_folder(tmp_
                     "--disable-pip-version-check", str(wheel)], check=True, env=environ, cwd=tmp_path, timeout=120)
     installed = files_under(site_packages)
     assert "shop_web/views/base.tpl" in installed and "shop_web/views/static/style.css" in installed
+    # The font every invoice embeds, and its licence.
+    assert {"shop/orders/fonts/DejaVuSans.ttf", "shop/orders/fonts/DejaVuSans-Bold.ttf",
+            "shop/orders/fonts/LICENSE"} <= set(installed)
 
     shop_folder = tmp_path / "shop"
     shop_folder.mkdir()

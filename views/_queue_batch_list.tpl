@@ -2,7 +2,7 @@
 % if not batches and get('compact'):
 <p class="muted">{{get('empty', 'No batches yet.')}}</p>
 % elif not batches:
-<div class="empty"><p>{{get('empty', 'No batches yet.')}}</p></div>
+<div class="empty"><p>{{get('empty', 'No batches yet. A batch is a group of jobs started together; it shows here with its progress until every job in it has finished.')}}</p></div>
 % end
 <ul class="batch-list">
 % for b in batches:

@@ -16,7 +16,7 @@
     <a class="brand" href="/"><span class="brand-mark" aria-hidden="true">◆</span> {{app_name}}</a>
     <form class="search" action="/" method="get" role="search">
       <label class="visually-hidden" for="site-search">Search products</label>
-      <input id="site-search" type="search" name="q" placeholder="Search products" value="{{get('q', '')}}">
+      <input id="site-search" type="search" name="q" placeholder="Search products" value="{{site_search}}">
     </form>
     <nav class="main-nav" aria-label="Main">
       % if user is None:

@@ -1,7 +1,7 @@
 % rebase('base.tpl')
 <section class="page-head">
   <h1>Checkout</h1>
-  <p class="muted">Choose how to pay. You can review everything on the next page before any money moves.</p>
+  <p class="muted">Choose how to pay. The payment itself is made on the next page: nothing is charged until you confirm it there.</p>
 </section>
 % if get('error_message') and not errors.get('gateway'):
 <div class="flash flash-error" role="alert">{{error_message}}</div>
@@ -35,7 +35,7 @@
     </fieldset>
     <p class="muted small">Billed to {{user.name}} ({{user.email}}).</p>
     % for currency, total in totals.items():
-    <button class="button button-block" type="submit"{{!' disabled' if not gateways else ''}}>Pay {{money(total, currency)}}</button>
+    <button class="button button-block" type="submit"{{!' disabled' if not gateways else ''}}>Continue to payment · {{money(total, currency)}}</button>
     % end
   </form>
   <aside class="panel order-summary" aria-label="Your order">

@@ -1,9 +1,10 @@
 % rebase('base.tpl')
 <section class="panel narrow center" id="invoice-wait" data-invoice-status-url="/orders/{{order.id}}/invoice.json" aria-live="polite">
   <p class="eyebrow">Order {{order.reference}}</p>
-  <h1>Preparing your invoice</h1>
-  <p class="status-line"><span class="spinner" aria-hidden="true"></span> The PDF is being made; it opens here by itself in a moment.</p>
-  <form method="post" action="/orders/{{order.id}}/invoice">
+  <h1 data-role="heading">Preparing your invoice</h1>
+  <p class="status-line" data-role="waiting"><span class="spinner" aria-hidden="true"></span> The PDF is being made; it downloads by itself in a moment.</p>
+  <p data-role="ready" hidden>Your invoice is downloading. <a href="/orders/{{order.id}}/invoice">Download it again</a> · <a href="/orders/{{order.id}}/invoice?view=1">View it in the browser</a> · <a href="/purchases">Back to your purchases</a></p>
+  <form method="post" action="/orders/{{order.id}}/invoice" data-role="check">
     <input type="hidden" name="csrf_token" value="{{csrf_token}}">
     <button class="button button-secondary" type="submit">Check again</button>
   </form>

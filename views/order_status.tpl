@@ -15,7 +15,7 @@
   <p data-role="invoice"{{!'' if progress['invoice_url'] and progress['state'] == 'ready' else ' hidden'}}>
     <a href="/purchases">All your purchases</a> · the invoice is emailed to you and can be downloaded there.
   </p>
-  <p data-role="retry"{{!'' if progress['state'] in ('failed', 'expired') else ' hidden'}}><a class="button" href="/cart">Back to your cart</a></p>
+  <p data-role="retry"{{!'' if progress['state'] in ('failed', 'expired') or progress['late'] else ' hidden'}}><a class="button" href="/cart">Back to your cart</a></p>
   % if can_cancel:
   <form method="post" action="/orders/{{order.id}}/cancel" data-role="cancel">
     <input type="hidden" name="csrf_token" value="{{csrf_token}}">

@@ -28,6 +28,6 @@
       <p>{{paragraph}}</p>
       % end
     </div>
-    <p class="muted small">Digital download · {{'%.1f MB' % (product.file_size / 1048576) if product.file_size >= 104858 else '%d KB' % max(1, product.file_size // 1024)}} · {{product.file_name or ''}}</p>
+    <p class="muted small">Digital download · {{filesize(product.file_size)}} · {{product.file_name or ''}}</p>
   </div>
 </article>

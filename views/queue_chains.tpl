@@ -1,7 +1,7 @@
 % rebase('base.tpl')
 % include('_queue_nav.tpl')
 % if not chains:
-<div class="empty"><p>No chains yet. A chain appears here when code dispatches one with job_flow.chain([...]).</p></div>
+<div class="empty"><p>No chains yet. A chain is a series of jobs that run one after another: each paid order starts one (the payment, then its invoice, then the invoice email), and it shows here step by step.</p></div>
 % else:
 <div class="table-wrap">
 <table class="list responsive queue-table chains">

@@ -160,12 +160,25 @@ def overview(now=None):
     }
 
 
+def chart_minutes(minutes=60, step=1, now=None):
+    """The first and the end minute of the last `minutes` minutes in buckets of `step`,
+    the bucket `now` is in the last one."""
+    current = metrics.epoch_minute(now or utcnow())
+    end = current - current % step + step
+    return end - minutes, end
+
+
+def period_start(minutes=60, step=1, now=None):
+    """When the chart of the last `minutes` minutes begins, so the tables beside it count
+    the same jobs as the chart."""
+    return metrics.minute_start(chart_minutes(minutes, step, now)[0])
+
+
 def throughput(minutes=60, step=1, name=None, queue=None, now=None):
     """The chart series of the last `minutes` minutes in buckets of `step`, the current one last."""
     now = now or utcnow()
-    current = metrics.epoch_minute(now)
-    end = current - current % step + step  # the end of the bucket `now` is in
-    return metrics.series(end - minutes, end, step, name=name, queue=queue, now=now)
+    start, end = chart_minutes(minutes, step, now)
+    return metrics.series(start, end, step, name=name, queue=queue, now=now)
 
 
 # ---------------------------------------------------------------------------

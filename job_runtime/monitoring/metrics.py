@@ -331,8 +331,9 @@ def summary(since, name=None, queue=None, now=None):
 def series(start_minute, end_minute, step=1, name=None, queue=None, now=None):
     """Buckets of `step` minutes from start_minute to end_minute (exclusive), zero-filled.
 
-    Each: {"minute", "completed", "failed", "processed", "avg_duration", "duration_max",
-    "avg_wait", "wait_max"}.
+    Each: {"minute", "completed", "failed", "processed", "duration_sum", "duration_count",
+    "avg_duration", "duration_max", "avg_wait", "wait_max"}; the sums let a reader average
+    over several buckets per job (weighted by how many ran), not per bucket.
     """
     mark = ensure_recent(now)
     start_minute -= start_minute % step
@@ -352,6 +353,8 @@ def series(start_minute, end_minute, step=1, name=None, queue=None, now=None):
             "minute": minute, "at": minute_start(minute),
             "completed": row["completed"] if row else 0, "failed": row["failed"] if row else 0,
             "processed": row["processed"] if row else 0,
+            "duration_sum": row["duration_sum"] if row else 0.0,
+            "duration_count": row["duration_count"] if row else 0,
             "avg_duration": row["avg_duration"] if row else None,
             "duration_max": row["duration_max"] if row else 0.0,
             "avg_wait": row["avg_wait"] if row else None,

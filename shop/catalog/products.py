@@ -51,10 +51,6 @@ def _size(fileobj):
     return size
 
 
-def _megabytes(size):
-    return f"{size / 1048576:.1f} MB"
-
-
 def clean_filename(name):
     """The name a buyer's download will carry: no folders, no control characters."""
     name = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
@@ -137,12 +133,12 @@ def check_sizes(file, thumbnail):
     if file is not None:
         size = _size(file.file)
         if size > config.UPLOAD_MAX_MB * 1048576:
-            raise PayloadTooLarge(f"The product file is {_megabytes(size)}; the limit is "
+            raise PayloadTooLarge(f"The product file is {human_size(size)}; the limit is "
                                   f"{config.UPLOAD_MAX_MB} MB.")
     if thumbnail is not None:
         size = _size(thumbnail.file)
         if size > config.THUMBNAIL_MAX_MB * 1048576:
-            raise PayloadTooLarge(f"The thumbnail is {_megabytes(size)}; the limit is "
+            raise PayloadTooLarge(f"The thumbnail is {human_size(size)}; the limit is "
                                   f"{config.THUMBNAIL_MAX_MB} MB.")
 
 
@@ -273,10 +269,12 @@ def products_of(seller):
 
 
 def human_size(size):
-    """1536 -> "1.5 KB"; for file sizes on the seller's and the moderator's pages."""
+    """605 -> "605 bytes", 1229 -> "1.2 KB": the shop's one way to write a file size,
+    on the product page, the seller's and the moderator's pages and in upload errors.
+    Small sizes are exact, since rounding 605 bytes up to "1 KB" misleads a buyer."""
     size = int(size or 0)
     if size < 1024:
-        return f"{size} bytes"
+        return "1 byte" if size == 1 else f"{size} bytes"
     for unit in ("KB", "MB", "GB"):
         size /= 1024
         if size < 1024 or unit == "GB":

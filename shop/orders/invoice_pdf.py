@@ -5,69 +5,8 @@ drawing needs: no database, no settings.
 """
 
 import os
-import unicodedata
 
-from shop.money import exponent, format_money
-
-
-def _amount_text(minor, currency, unicode_font):
-    text = format_money(minor, currency)
-    if unicode_font or _is_latin1(text):
-        return text
-    # The core fonts have no ₹ and friends: amounts are written with the code.
-    return f"{minor / 10 ** exponent(currency):,.{exponent(currency)}f} {currency}"
-
-
-def _is_latin1(text):
-    try:
-        text.encode("latin-1")
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _strings(item)
-
-
-def needs_unicode_font(data):
-    """Whether the invoice has text the core fonts cannot print (₹, €, Cyrillic, CJK ...).
-
-    Embedding the Unicode font costs about half a second per PDF (fpdf2 parses
-    and subsets the whole font); most invoices are plain Latin and do not need it.
-    """
-    amounts = [format_money(item["price"], data["currency"]) for item in data["items"]]
-    amounts.append(format_money(data["total"], data["currency"]))
-    return not all(_is_latin1(_with_standins(text)) for text in [*_strings(data), *amounts])
-
-
-_LATIN1_STANDINS = {"\u2014": "-", "\u2013": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                    "\u2026": "..."}
-
-
-def _with_standins(text):
-    return "".join(_LATIN1_STANDINS.get(char, char) for char in text)
-
-
-def latin1(value):
-    """`value` in the core fonts' Latin-1: accents kept where they exist, others dropped, else "?"."""
-    out = []
-    for char in value:
-        char = _LATIN1_STANDINS.get(char, char)
-        try:
-            char.encode("latin-1")
-            out.append(char)
-        except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
-            out.append("".join(c for c in base if not unicodedata.combining(c)) or "?")
-    return "".join(out)
+from shop.money import format_money
 
 
 def render_pdf(data, path):
@@ -76,15 +15,11 @@ def render_pdf(data, path):
     from fpdf.enums import XPos, YPos
     from fpdf.fonts import FontFace
 
-    fonts = data["fonts"]
-    unicode_font = bool(fonts)
-
     def text(value):
-        value = str(value)
-        return value if unicode_font else latin1(value)
+        return str(value)
 
     def amount(minor):
-        return _amount_text(minor, data["currency"], unicode_font)
+        return format_money(minor, data["currency"])
 
     class InvoicePDF(FPDF):
         def footer(self):
@@ -97,12 +32,11 @@ def render_pdf(data, path):
     pdf = InvoicePDF(format="A4")
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(True, margin=22)
-    if unicode_font:
-        for style, font in fonts.items():
-            pdf.add_font("DejaVu", style, font)
-        family = "DejaVu"
-    else:
-        family = "Helvetica"
+    # Always an embedded font: a PDF viewer that substitutes its own for a core font
+    # (chromium's does) draws wider text than fpdf2 measured, past the margins.
+    for style, font in data["fonts"].items():
+        pdf.add_font("DejaVu", style, font)
+    family = "DejaVu"
     pdf.set_title(text(f"Invoice {data['label']}"))
     pdf.set_author(text(data["shop"]))
     pdf.set_creator(text(data["shop"]))

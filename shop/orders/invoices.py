@@ -24,9 +24,10 @@ from shop.money import format_money
 
 log = logging.getLogger(__name__)
 
-# Debian's fonts-dejavu-core: a Unicode font, so names and currency signs
-# such as ₹ print as typed. Without it the PDF falls back to a core font.
-FONT_DIRS = ("/usr/share/fonts/truetype/dejavu",)
+# DejaVu Sans travels with the shop (fonts/, with its licence), so every invoice embeds
+# the same Unicode font on any machine: names and currency signs such as ₹ print as
+# typed, and no viewer swaps in a font of other widths.
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 
@@ -37,12 +38,8 @@ class InvoiceNotReady(MarketplaceError):
 
 
 def font_paths():
-    """{style: path} of the Unicode font, or None when it is not installed."""
-    for folder in FONT_DIRS:
-        paths = {style: os.path.join(folder, name) for style, name in FONT_FILES.items()}
-        if all(os.path.isfile(path) for path in paths.values()):
-            return paths
-    return None
+    """{style: path} of the font every invoice embeds."""
+    return {style: str(FONT_DIR / name) for style, name in FONT_FILES.items()}
 
 
 def allocate(order):
@@ -98,7 +95,7 @@ def invoice_data(invoice):
         "currency": order.currency,
         "refunded": f"{order.refunded_at:%d %B %Y}" if order.status == "refunded" and order.refunded_at else None,
     }
-    data["fonts"] = font_paths() if invoice_pdf.needs_unicode_font(data) else None
+    data["fonts"] = font_paths()
     return data
 
 

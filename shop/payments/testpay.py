@@ -26,6 +26,7 @@ import stripe
 from peewee import IntegrityError
 
 from shop import config
+from shop.accounts import notifications
 from shop.orders import fulfilment
 from shop.orders import orders
 from shop.payments import outcomes
@@ -33,12 +34,13 @@ from shop.payments.outcomes import Change
 from shop import security
 from shop.payments import stripe_gateway
 from shop.errors import PaymentError, ValidationError
-from models import Order, SimulatedPayment, db, utcnow
+from models import Order, SimulatedPayment, User, db, utcnow
 
 log = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = 10
 EVENT_TYPES = ("checkout.session.completed", "checkout.session.async_payment_failed", "charge.refunded")
+TEST_EVENT_UNDELIVERED = "test_event_undelivered"
 
 
 def webhook_secret():
@@ -105,6 +107,25 @@ def send_event(order_id, event_type):
     except (urllib.error.URLError, OSError) as exc:
         raise PaymentError(f"the shop's webhook at {config.APP_URL} could not be reached: {exc}") from exc
     return status
+
+
+def delivery_failed(order_id, event_type, error):
+    """The test gateway gave up on an event: tell the admins, on the notifications page and
+    by email, since the order will wait for ever and nothing else would say why."""
+    order = Order.get_or_none(Order.id == order_id)
+    reference = order.reference if order else f"#{order_id}"
+    log.error("the test gateway could not deliver %s for order %s to %s/webhooks/test: %s",
+              event_type, reference, config.APP_URL, error)
+    message = f"Test payment for order {reference} could not reach the shop at {config.APP_URL}."
+    detail = (f"The test gateway sends its signed {event_type} event to {config.APP_URL}/webhooks/test and "
+              f"gave up after its last attempt: {error}. If the shop is served at another address "
+              f"(WEB_BIND {config.WEB_BIND}), set APP_URL to it and restart the web app and the consumer; "
+              f"then retry the failed job from the queue's Failed page.")
+    for admin in User.select().where(User.role == "admin").order_by(User.id):
+        key = f"test-event-undelivered:{order_id}:{event_type}:{admin.id}"
+        notifications.deliver(admin, TEST_EVENT_UNDELIVERED, key,
+                              {"message": message, "detail": detail, "url": "/admin/queue/failed"},
+                              f"[{config.APP_NAME}] {message}", f"{message}\n\n{detail}\n")
 
 
 def parse_webhook(body, signature):

@@ -1,5 +1,5 @@
 /* The order page turns from "processing" into download links without a reload, and the
-   invoice page opens the PDF once it is ready: both poll a small JSON endpoint of the shop.
+   invoice page downloads the PDF once it is ready: both poll a small JSON endpoint of the shop.
    Without JavaScript both pages still work (they say to refresh). */
 (function () {
   "use strict";
@@ -58,7 +58,7 @@
       status.querySelector("[data-role=message]").textContent = data.message;
       renderLinks(status.querySelector("[data-role=links]"), data.links);
       status.querySelector("[data-role=invoice]").hidden = !(data.invoice_url && data.state === "ready");
-      status.querySelector("[data-role=retry]").hidden = !(data.state === "failed" || data.state === "expired");
+      status.querySelector("[data-role=retry]").hidden = !(data.state === "failed" || data.state === "expired" || data.late);
       var cancel = status.querySelector("[data-role=cancel]");
       if (cancel) cancel.hidden = data.status !== "pending";
       var cartLink = document.querySelector(".main-nav a[href='/cart']");
@@ -72,7 +72,14 @@
   var invoice = document.getElementById("invoice-wait");
   if (invoice) {
     poll(invoice.getAttribute("data-invoice-status-url"), function (data) {
-      if (data.ready) { window.location.assign(data.url); }
+      if (data.ready) {
+        // The PDF comes as a download, so this page stays: it says so and offers the links.
+        invoice.querySelector("[data-role=heading]").textContent = "Your invoice is ready";
+        invoice.querySelector("[data-role=waiting]").hidden = true;
+        invoice.querySelector("[data-role=check]").hidden = true;
+        invoice.querySelector("[data-role=ready]").hidden = false;
+        window.location.assign(data.url);
+      }
       return data.ready;
     });
   }
