@@ -91,30 +91,32 @@ def throughput(points, step=1, title="Throughput"):
     }
 
 
-def average_per_job(points):
-    """The average runtime of every job in `points`: their summed durations over their count.
+def average_per_job(points, measure="duration"):
+    """The average runtime (or wait) of every job in `points`: their summed durations
+    (waits) over their count.
 
     An average of the buckets' averages would weigh a minute with one slow job like a
     minute with a thousand quick ones, and disagree with the tables beside the chart.
     """
-    count = sum(p.get("duration_count") or 0 for p in points)
-    return sum(p.get("duration_sum") or 0.0 for p in points) / count if count else None
+    count = sum(p.get(f"{measure}_count") or 0 for p in points)
+    return sum(p.get(f"{measure}_sum") or 0.0 for p in points) / count if count else None
 
 
 def runtime(points, step=1, title="Average runtime"):
     """A line of the average runtime per bucket (gaps where nothing ran)."""
-    return _seconds_line(points, step, title, "avg_duration", "duration_max", "runtime",
-                         ("average", "slowest"), "average per job")
+    return _seconds_line(points, step, title, "duration", "runtime", ("average", "slowest"), "average per job")
 
 
 def wait(points, step=1, title="Average wait"):
     """A line of the average wait per bucket: from due to claimed, of the jobs that finished in it."""
-    return _seconds_line(points, step, title, "avg_wait", "wait_max", "wait",
-                         ("average wait", "longest"), "average wait before a worker took the job")
+    return _seconds_line(points, step, title, "wait", "wait", ("average wait", "longest"),
+                         "average wait before a worker took the job")
 
 
-def _seconds_line(points, step, title, key, max_key, kind, words, unit):
-    """A line of a value in seconds per bucket (gaps where there is none), its maximum in the tooltips."""
+def _seconds_line(points, step, title, measure, kind, words, unit):
+    """A line of the average of `measure` ("duration" or "wait") per bucket (gaps where
+    there is none), its maximum in the tooltips."""
+    key, max_key = f"avg_{measure}", f"{measure}_max"
     values = [p[key] for p in points]
     top_value = max((v for v in values if v is not None), default=0.0)
     top = _nice_seconds(top_value)
@@ -148,7 +150,7 @@ def _seconds_line(points, step, title, key, max_key, kind, words, unit):
         else:
             lines.append(f'<polyline class="chart-line" points="{" ".join(segment)}" '
                          'vector-effect="non-scaling-stroke"/>')
-    average = average_per_job(points)
+    average = average_per_job(points, measure)
     summary = (f"average {formatting.duration(average)}, highest "
                f"{formatting.duration(top_value)}" if average is not None else "no jobs finished")
     return {

@@ -332,7 +332,8 @@ def series(start_minute, end_minute, step=1, name=None, queue=None, now=None):
     """Buckets of `step` minutes from start_minute to end_minute (exclusive), zero-filled.
 
     Each: {"minute", "completed", "failed", "processed", "duration_sum", "duration_count",
-    "avg_duration", "duration_max", "avg_wait", "wait_max"}; the sums let a reader average
+    "avg_duration", "duration_max", "wait_sum", "wait_count", "avg_wait", "wait_max"}; the sums
+    let a reader average
     over several buckets per job (weighted by how many ran), not per bucket.
     """
     mark = ensure_recent(now)
@@ -355,6 +356,8 @@ def series(start_minute, end_minute, step=1, name=None, queue=None, now=None):
             "processed": row["processed"] if row else 0,
             "duration_sum": row["duration_sum"] if row else 0.0,
             "duration_count": row["duration_count"] if row else 0,
+            "wait_sum": row["wait_sum"] if row else 0.0,
+            "wait_count": row["wait_count"] if row else 0,
             "avg_duration": row["avg_duration"] if row else None,
             "duration_max": row["duration_max"] if row else 0.0,
             "avg_wait": row["avg_wait"] if row else None,
