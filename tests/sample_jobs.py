@@ -99,7 +99,8 @@ def spin(key, seconds):
 
 @job(tries=2, timeout=1, backoff=0)
 def block(key, seconds):
-    """Blocked in a C call (sleep): only the watchdog's give-up frees the worker."""
+    """Blocked in a C call (sleep): the watchdog hands its worker slot to a fresh thread, and
+    the attempt's timeout is recorded when the call returns."""
     _run(key, "block")
     time.sleep(seconds)
     _effect(key)

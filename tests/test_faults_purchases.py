@@ -495,7 +495,10 @@ def test_jobs_hung_past_their_timeout_do_not_hold_up_a_burst(consumer, stripe_ap
     events = shop.webhook_events(stripe_api)
     processes = [consumer(workers=4, args=["-k", "thread", "-c", "1"])]
     started = time.monotonic()
-    hung = [spin.dispatch("hung-in-python", 600), block.dispatch("hung-in-c", 600),
+    # A thread blocked in C cannot be interrupted: its worker slot goes to a fresh thread at
+    # once, and its attempt is recorded (and retried) only when the call returns, so that
+    # two attempts never overlap. Its call ends after 8 s; Python loops stop at their timeout.
+    hung = [spin.dispatch("hung-in-python", 600), block.dispatch("hung-in-c", 8),
             spin.dispatch("hung-in-python-2", 600)]
     poster = Poster(events, delay=0.01)
     poster.start()
