@@ -70,7 +70,7 @@ def test_queue_work_tries_and_timeout_are_defaults_for_jobs_that_name_none(app_e
     jobs.huey.immediate = False
     runtime.setup_job_runtime()
     undeclared_fail.dispatch("thrice")
-    undeclared_fail.dispatch("slow", 30)
+    undeclared_fail.dispatch("slow", 3)  # each attempt holds its record until its sleep returns
     make_effect.dispatch("own-tries")  # declares tries=3 and no failure: runs once
     log = tmp_path / "work.log"
     with open(log, "wb") as out:
