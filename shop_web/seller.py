@@ -10,6 +10,8 @@ page reads the seller's entries in the ledger (shop/orders/ledger.py).
 from shop import config
 from shop.catalog import products
 from shop.orders import ledger
+from shop.payouts import balances as payout_balances
+from shop.payouts import manual as manual_payouts
 import tasks
 from shop_web import common
 from shop.errors import ValidationError
@@ -142,6 +144,8 @@ def seller_products_file(product_id):
 def seller_balance():
     seller = current_user()
     entries = ledger.entries(seller, limit=200)
-    return render("seller_balance.tpl", title="Balance", balances=ledger.balances(seller),
+    return render("seller_balance.tpl", title="Balance", balances=payout_balances.balances(seller),
                   summary=ledger.sales_summary(seller), entries=entries,
-                  commission=config.COMMISSION_PERCENT, currency=config.CURRENCY)
+                  payouts=manual_payouts.payouts(seller, limit=50), methods=manual_payouts.METHODS,
+                  hold_days=config.PAYOUT_HOLD_DAYS, commission=config.COMMISSION_PERCENT,
+                  currency=config.CURRENCY)

@@ -10,6 +10,8 @@ from shop.payouts import balances
 from shop.payouts import manual
 from shop.payouts import notices
 from models import LedgerEntry, Notification, Order, Payout, utcnow
+from tests.catalog_helpers import form_for
+from tests.conftest import login
 from tests.shop_fixtures import make_product
 from tests.test_ledger import paid_order
 
@@ -114,3 +116,75 @@ def test_the_seller_is_told_once_of_a_payout(make_user, app_env):
     mails = [m for m in app_env.mails if m["To"] == sam.email]
     assert len(mails) == 1 and mails[0]["Subject"] == "You were paid $18.00"
     assert Order.select().count() == 1
+
+
+# ---------------------------------------------------------------------------
+# The pages
+# ---------------------------------------------------------------------------
+
+
+def test_the_admin_sees_each_sellers_figures_and_records_a_payout_once(client, login_as, make_user, app_env):
+    sam, priya, customer = make_user("seller", name="Sam"), make_user("seller", name="Priya"), make_user("customer")
+    age(paid_order(customer, [make_product(sam, "Presets", 2000)]), 10)
+    paid_order(customer, [make_product(priya, "Book", 1000)])  # pending: nothing to pay Priya yet
+    admin = login_as("admin")
+    page = client.get("/admin/payouts")
+    row = page.html.select_one(f"tr#seller-{sam.id}").get_text(" ", strip=True)
+    assert "$0.00" in row and "$18.00" in row and "due" in row
+    assert "$9.00" in page.html.select_one(f"tr#seller-{priya.id}").get_text() and "$300.00" not in page.text
+    assert "Commission earned" in page.text and "$3.00" in page.text
+    assert all(f.action != f"/admin/payouts/{priya.id}" for f in page.forms.values())
+
+    form = form_for(page, f"/admin/payouts/{sam.id}")
+    form["reference"] = "BANK-2026-12"
+    form["method"] = "paypal"
+    assert "recorded. The seller is being notified" in form.submit().follow().text
+    # The double-click: the same form again records nothing more and tells the seller nothing more.
+    assert "already recorded" in form.submit().follow().text
+    payout = Payout.get()
+    assert (payout.seller_id, payout.amount, payout.method, payout.reference, payout.recorded_by_id) == \
+        (sam.id, 1800, "paypal", "BANK-2026-12", admin.id)
+    assert balances.balance_of(sam).available == 0
+    assert [m["Subject"] for m in app_env.mails if m["To"] == sam.email] == ["You were paid $18.00"]
+    assert Notification.get(Notification.user == sam).type == notices.PAYOUT_SENT
+
+
+def test_a_payout_form_with_a_bad_amount_is_shown_again_with_its_error(client, login_as, make_user):
+    sam, customer = make_user("seller"), make_user("customer")
+    age(paid_order(customer, [make_product(sam, "Presets", 2000)]), 10)
+    login_as("admin")
+    form = form_for(client.get("/admin/payouts"), f"/admin/payouts/{sam.id}")
+    form["amount"] = "18.01"
+    form["reference"] = "BANK-1"
+    page = form.submit(expect_errors=True)
+    assert page.status_int == 400 and "available balance" in page.html.select_one(".field-error").get_text()
+    assert Payout.select().count() == 0
+
+
+def test_only_an_admin_records_payouts_and_only_with_the_csrf_token(client, login_as, make_user):
+    sam, customer = make_user("seller"), make_user("customer")
+    age(paid_order(customer, [make_product(sam, "Presets", 2000)]), 10)
+    login_as("seller")
+    assert client.get("/admin/payouts", expect_errors=True).status_int == 403
+    assert client.post(f"/admin/payouts/{sam.id}", {"amount": "1", "reference": "x", "method": "bank",
+                                                    "request_key": "k"}, expect_errors=True).status_int in (400, 403)
+    client.reset()
+    login_as("admin")
+    assert client.post(f"/admin/payouts/{sam.id}", {"amount": "1", "reference": "x", "method": "bank",
+                                                    "request_key": "k"}, expect_errors=True).status_int in (400, 403)
+    assert Payout.select().count() == 0
+
+
+def test_the_seller_sees_pending_available_paid_out_and_each_payout(client, make_user):
+    sam, customer = make_user("seller"), make_user("customer")
+    age(paid_order(customer, [make_product(sam, "Presets", 2000)]), 10)
+    paid_order(customer, [make_product(sam, "Loops", 1000)])
+    pay(sam, 1000, "key-1", reference="PP-42")
+    login(client, sam)
+    page = client.get("/seller/balance")
+    stat = {s.select_one(".stat-label").get_text(): s.select_one(".stat-value").get_text()
+            for s in page.html.select(".stat")}
+    assert stat["Balance"] == "$17.00" and stat["Pending"] == "$9.00"
+    assert stat["Available to pay out"] == "$8.00" and stat["Paid out"] == "$10.00"
+    assert "PP-42" in page.html.select_one("table.payouts").get_text()
+    assert ">payout<" in page.text and "Presets" in page.text

@@ -32,6 +32,7 @@
         % elif user.role == 'admin':
           <a href="/admin/products">Moderation</a>
           <a href="/admin/orders">Orders</a>
+          <a href="/admin/payouts">Payouts</a>
           <a href="/admin/queue">Queue</a>
         % end
         <a href="/notifications" class="notif-link">Notifications
