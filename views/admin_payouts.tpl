@@ -47,7 +47,7 @@
           % for name, label, value in (('amount', 'Amount paid', form.get('amount') if here else money(balance.available, balance.currency)), ('reference', 'Bank or PayPal reference', form.get('reference') if here else '')):
           <div class="field{{' has-error' if field_errors.get(name) else ''}}">
             <label for="f-{{name}}-{{seller.id}}">{{label}}</label>
-            <input id="f-{{name}}-{{seller.id}}" name="{{name}}" value="{{value or ''}}" required>
+            <input id="f-{{name}}-{{seller.id}}" name="{{name}}" type="text" value="{{value or ''}}" required>
             % if field_errors.get(name):
             <p class="field-error">{{field_errors[name]}}</p>
             % end

@@ -62,8 +62,13 @@
     <td data-label="Product">{{entry.order_item.title}}</td>
     <td data-label="Entry"><span class="badge badge-{{'paid' if entry.kind == 'sale' else 'refunded'}}">{{'sale' if entry.kind == 'sale' else 'refund'}}</span></td>
     % end
+    % if entry.kind == 'payout':
+    <td data-label="Sale" class="num">—</td>
+    <td data-label="Commission" class="num">—</td>
+    % else:
     <td data-label="Sale" class="num">{{money(entry.gross, entry.currency)}}</td>
     <td data-label="Commission" class="num">{{money(-entry.fee, entry.currency)}}</td>
+    % end
     <td data-label="Your share" class="num"><strong>{{money(entry.amount, entry.currency)}}</strong></td>
   </tr>
   % end
