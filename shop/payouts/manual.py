@@ -52,8 +52,11 @@ def _check(amount, currency, method, reference, request_key, available):
         raise ValidationError(errors=errors)
 
 
-def record_payout(seller, amount, currency, method, reference, request_key, recorded_by, hold_days=None):
+def record_payout(seller, amount, currency, method, reference, request_key, recorded_by, hold_days=None,
+                  now=None):
     """Record a payout paid outside the shop; returns (payout, created).
+
+    The available balance is read as of `now` (the present by default).
 
     created is False when this request key already recorded one: the earlier
     payout is returned and nothing is written. Raises ValidationError for an
@@ -66,13 +69,15 @@ def record_payout(seller, amount, currency, method, reference, request_key, reco
     try:
         with db.atomic():
             _lock_seller(seller_id)
-            available = balances.balance_of(seller_id, currency, hold_days=hold_days).available
+            available = balances.balance_of(seller_id, currency, now=now, hold_days=hold_days).available
             _check(amount, currency, method, reference, request_key, available)
+            stamp = {"created_at": now} if now else {}
             payout = Payout.create(seller=seller_id, amount=amount, currency=currency, method=method,
                                    reference=reference.strip(), request_key=request_key,
-                                   recorded_by=getattr(recorded_by, "id", recorded_by))
+                                   recorded_by=getattr(recorded_by, "id", recorded_by),
+                                   **stamp)
             LedgerEntry.create(seller=seller_id, payout=payout, kind="payout", gross=0, fee=0,
-                               amount=-amount, currency=currency)
+                               amount=-amount, currency=currency, **stamp)
             return payout, True
     except IntegrityError:
         # The same form sent at the same moment: the other request wrote it.
