@@ -29,6 +29,7 @@
         % elif user.role == 'seller':
           <a href="/seller/products">My products</a>
           <a href="/seller/balance">Balance</a>
+          <a href="/seller/reports">Reports</a>
         % elif user.role == 'admin':
           <a href="/admin/products">Moderation</a>
           <a href="/admin/orders">Orders</a>
