@@ -361,16 +361,36 @@ class TransactionItem(BaseModel):
 LEDGER_KINDS = ("sale", "refund")
 
 
+class Payout(BaseModel):
+    """Money paid to a seller, booked as one ledger debit (LedgerEntry.payout).
+
+    A manual payout was made outside the shop (a bank transfer, PayPal) and is
+    recorded with its reference. request_key is the key of the form that
+    recorded it, unique, so the admin's double-click records one payout.
+    """
+
+    seller = ForeignKeyField(User, backref="payouts", on_delete="RESTRICT")
+    amount = BigIntegerField()  # positive: what the seller received
+    currency = CharField(max_length=3)
+    method = CharField()        # "bank", "paypal" or "other"
+    reference = CharField()
+    request_key = CharField(unique=True)
+    recorded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="payouts_recorded")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
 class LedgerEntry(BaseModel):
     """One movement of a seller's money. A balance is their sum; no entry is ever changed.
 
     A sale credits the seller's share; a refund adds a reversing entry with the
     opposite signs. Unique per order item and kind, so no job can book twice.
+    A payout debits what was paid and has no order; it is unique per payout.
     """
 
     seller = ForeignKeyField(User, backref="ledger_entries", on_delete="RESTRICT")
-    order = ForeignKeyField(Order, on_delete="RESTRICT")
-    order_item = ForeignKeyField(OrderItem, on_delete="RESTRICT")
+    order = ForeignKeyField(Order, null=True, on_delete="RESTRICT")
+    order_item = ForeignKeyField(OrderItem, null=True, on_delete="RESTRICT")
+    payout = ForeignKeyField(Payout, null=True, unique=True, on_delete="RESTRICT")
     kind = CharField()
     gross = BigIntegerField()   # what the customer paid for the item (negative on a refund)
     fee = BigIntegerField()     # the platform's commission (negative on a refund)

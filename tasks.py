@@ -307,6 +307,23 @@ def dispatch_webhook(received):
 
 
 # ---------------------------------------------------------------------------
+# Payouts: the seller's notice of a payout, keyed by the payout
+# ---------------------------------------------------------------------------
+
+from shop.payouts import notices as payout_notices  # noqa: E402
+
+
+def payout_tags(payout_id):
+    return [f"payout:{payout_id}"]
+
+
+@job(tries=3, backoff=[30, 120], timeout=60, tags=payout_tags)
+def notify_payout_sent(payout_id):
+    """PayoutSent: the seller's notification and email; a retry sends only what is missing."""
+    payout_notices.payout_sent(payout_id)
+
+
+# ---------------------------------------------------------------------------
 # Start-up of a process that runs or dispatches jobs
 # ---------------------------------------------------------------------------
 

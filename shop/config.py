@@ -193,6 +193,8 @@ class Settings:
     # Money, downloads and uploads.
     CURRENCY: str
     COMMISSION_PERCENT: float
+    PAYOUT_HOLD_DAYS: int
+    PAYOUT_MINIMUM: int
     DOWNLOAD_LINK_TTL_HOURS: int
     DOWNLOAD_LIMIT: int
     DOWNLOAD_ACCEL_PREFIX: str | None
@@ -364,6 +366,10 @@ def load_settings(environ=None, dotenv=True):
     if len(s["CURRENCY"]) != 3 or not s["CURRENCY"].isalpha():
         raise ConfigError(f"CURRENCY must be a three-letter ISO code; got {s['CURRENCY']!r}")
     s["COMMISSION_PERCENT"] = read.percent("COMMISSION_PERCENT", 10.0)
+    # A sale stays pending this long, so that a refund can still come back before it is paid out.
+    s["PAYOUT_HOLD_DAYS"] = read.int("PAYOUT_HOLD_DAYS", 7, 0)
+    # The smallest available balance worth a payout, in minor units of CURRENCY.
+    s["PAYOUT_MINIMUM"] = read.int("PAYOUT_MINIMUM", 1000, 0)
     s["DOWNLOAD_LINK_TTL_HOURS"] = read.int("DOWNLOAD_LINK_TTL_HOURS", 48, 1)
     s["DOWNLOAD_LIMIT"] = read.int("DOWNLOAD_LIMIT", 5, 1)
     s["DOWNLOAD_ACCEL_PREFIX"] = read.str("DOWNLOAD_ACCEL_PREFIX")

@@ -6,6 +6,11 @@ exists exactly when the decision does and is sent after it is committed. A
 refund is recorded and its request_refund job dispatched the same way; the
 order changes only when the gateway confirms the refund.
 
+The payouts page shows every seller's pending, available and paid-out
+balance (shop/payouts/balances.py) and records a payout made outside the shop
+(shop/payouts/manual.py); the seller's notice is dispatched in the same
+transaction as the payout's ledger debit.
+
 The queue dashboard, also for admins, is shop_web/queue_admin.py.
 """
 
@@ -16,6 +21,10 @@ from shop.orders import downloads
 from shop.orders import orders
 from shop.payments import gateways
 from shop.payments import methods
+from shop.payouts import balances as payout_balances
+from shop.payouts import manual as manual_payouts
+from shop import config
+from shop.money import format_money, parse_money
 import tasks
 from shop.errors import ValidationError
 from models import Invoice, Order, OrderItem, Product, Refund, User, WebhookEvent, db
@@ -153,3 +162,49 @@ def admin_order_refund(order_id):
           f"{methods.LABELS.get(order.gateway, order.gateway)}. The order changes once the gateway confirms it.",
           "success")
     redirect_to(f"/admin/orders/{order.id}")
+
+
+# ---------------------------------------------------------------------------
+# Payouts
+# ---------------------------------------------------------------------------
+
+
+def _payouts_page(errors=None, failed_id=None, form=None, http_status=200):
+    due = {seller.id for seller, _ in payout_balances.payouts_due()}
+    return render("admin_payouts.tpl", status=http_status, title="Payouts",
+                  sellers=payout_balances.every_seller(), due=due,
+                  commission=payout_balances.commission_earned(), payouts=manual_payouts.payouts(limit=50),
+                  methods=manual_payouts.METHODS, request_key=manual_payouts.new_request_key(),
+                  hold_days=config.PAYOUT_HOLD_DAYS, minimum=config.PAYOUT_MINIMUM, currency=config.CURRENCY,
+                  errors=errors or {}, failed_id=failed_id, form=form or {})
+
+
+@routes.get("/admin/payouts")
+@require_role("admin")
+def admin_payouts():
+    return _payouts_page()
+
+
+@routes.post("/admin/payouts/<seller_id:int>")
+@require_role("admin")
+def admin_payout_record(seller_id):
+    """Record a payout made by bank or PayPal; the form's request key makes a double-click record one."""
+    seller = get_object_or_404(User.select().where((User.id == seller_id) & (User.role == "seller")),
+                               "No such seller.")
+    form = {name: request.forms.getunicode(name) or "" for name in ("amount", "currency", "method", "reference",
+                                                                      "request_key")}
+    currency = form["currency"] if form["currency"] in payout_balances.balances(seller) else config.CURRENCY
+    try:
+        amount = parse_money(form["amount"], currency, field="amount")
+        with db.atomic():
+            payout, created = manual_payouts.record_payout(seller, amount, currency, form["method"],
+                                                           form["reference"], form["request_key"], current_user())
+            if created:
+                tasks.notify_payout_sent.dispatch(payout.id)
+    except ValidationError as exc:
+        return _payouts_page(errors=exc.errors, failed_id=seller.id, form=form, http_status=400)
+    if created:
+        flash(f"Payout of {format_money(payout.amount, payout.currency)} to {seller.name} recorded. The seller is being notified.", "success")
+    else:
+        flash(f"This payout to {seller.name} was already recorded.", "warning")
+    redirect_to("/admin/payouts")

@@ -4,12 +4,17 @@ Sellers see only their own products: another seller's product answers 404, as
 if it did not exist. The work is done by shop/catalog/products.py; these views
 turn form posts into its calls and dispatch the thumbnail job in the same
 transaction, so the job exists exactly when the product row does. The balance
-page reads the seller's entries in the ledger (shop/orders/ledger.py).
+page reads the seller's entries in the ledger (shop/orders/ledger.py); the
+reports page and its CSV files read them through shop/payouts/reports.py.
 """
 
 from shop import config
 from shop.catalog import products
 from shop.orders import ledger
+from shop.payouts import balances as payout_balances
+from shop.payouts import chart as sales_chart
+from shop.payouts import manual as manual_payouts
+from shop.payouts import reports
 import tasks
 from shop.errors import ValidationError
 from models import Product, db
@@ -22,8 +27,10 @@ from shop_web.common import (
     get_object_or_404,
     redirect_to,
     render,
+    int_param,
     request,
     require_role,
+    response,
     validation_page,
 )
 
@@ -138,6 +145,48 @@ def seller_products_file(product_id):
 def seller_balance():
     seller = current_user()
     entries = ledger.entries(seller, limit=200)
-    return render("seller_balance.tpl", title="Balance", balances=ledger.balances(seller),
+    return render("seller_balance.tpl", title="Balance", balances=payout_balances.balances(seller),
                   summary=ledger.sales_summary(seller), entries=entries,
-                  commission=config.COMMISSION_PERCENT, currency=config.CURRENCY)
+                  payouts=manual_payouts.payouts(seller, limit=50), methods=manual_payouts.METHODS,
+                  hold_days=config.PAYOUT_HOLD_DAYS, commission=config.COMMISSION_PERCENT,
+                  currency=config.CURRENCY)
+
+
+# ---------------------------------------------------------------------------
+# The seller's reports, and their CSV files for an accountant
+# ---------------------------------------------------------------------------
+
+
+def _period():
+    days = int_param(request.query.get("days"), 30, 1)
+    return days if days in reports.PERIODS else 30
+
+
+@routes.get("/seller/reports")
+@require_role("seller")
+def seller_reports():
+    seller, days = current_user(), _period()
+    figures = reports.summary(seller, days)
+    chart = sales_chart.sales_per_day(reports.daily_sales(seller, days), figures["currency"])
+    return render("seller_reports.tpl", title="Reports", days=days, periods=reports.PERIODS, chart=chart,
+                  figures=figures)
+
+
+def _csv_download(text, name):
+    response.content_type = "text/csv; charset=utf-8"
+    response.set_header("Content-Disposition", f'attachment; filename="{name}"')
+    return text
+
+
+@routes.get("/seller/reports/sales.csv")
+@require_role("seller")
+def seller_reports_sales_csv():
+    days = _period()
+    return _csv_download(reports.sales_csv(current_user(), days), f"sales-last-{days}-days.csv")
+
+
+@routes.get("/seller/reports/payouts.csv")
+@require_role("seller")
+def seller_reports_payouts_csv():
+    days = _period()
+    return _csv_download(reports.payouts_csv(current_user(), days), f"payouts-last-{days}-days.csv")

@@ -21,6 +21,8 @@ from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, Invoice, LedgerEntry, Order, Product, Refund, User
 from shop.errors import MigrationError, SchemaMismatch
 from shop.operations import schema
+from shop.payouts import balances as payout_balances
+from shop.payouts import manual as manual_payouts
 from tests.conftest import (
     BIN,
     POSTGRES_ADMIN_URL,
@@ -270,7 +272,7 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     # ledger, invoices, download links, and job records in each state.
     assert len(before["user"]) == 6 and len(before["product"]) >= 10
     assert sorted(Order.select(Order.status).tuples()) == [("paid",), ("paid",), ("pending",), ("refunded",)]
-    assert {e.kind for e in LedgerEntry.select()} == {"sale", "refund"} and len(before["ledger_entry"]) == 7
+    assert {kind for (kind,) in LedgerEntry.select(LedgerEntry.kind).tuples()} == {"sale", "refund"} and len(before["ledger_entry"]) == 7
     assert Refund.get().status == "succeeded" and Invoice.select().count() == 2
     assert {state for (state,) in JobRecord.select(JobRecord.state).tuples()} == {"completed", "pending", "failed"}
     assert FailedJob.select().count() == 1 and DownloadLink.select().count() == 6
@@ -291,6 +293,17 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert after["login_attempt"] == []
     assert login(client, "casey@example.com", "not-her-password").status_int == 401
     assert [attempt.attempts for attempt in models.LoginAttempt.select()] == [1, 1]
+    # The seller payouts migration: no payouts yet, every old entry keeps its order, and a
+    # payout recorded now debits an old seller's old balance once.
+    assert after["payout"] == [] and all(e.order_id and e.order_item_id for e in LedgerEntry.select())
+    old_seller, before_payout = max(payout_balances.every_seller(hold_days=0), key=lambda pair: pair[1].available)
+    assert before_payout.available > 0
+    admin = User.get(User.role == "admin")
+    payout, created = manual_payouts.record_payout(old_seller, before_payout.available, before_payout.currency,
+                                                   "bank", "upgrade-1", "key-upgrade-1", admin, hold_days=0)
+    assert created and payout_balances.balance_of(old_seller, hold_days=0).available == 0
+    assert manual_payouts.record_payout(old_seller, before_payout.available, before_payout.currency, "bank",
+                                        "upgrade-1", "key-upgrade-1", admin, hold_days=0)[1] is False
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.

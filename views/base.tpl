@@ -29,9 +29,11 @@
         % elif user.role == 'seller':
           <a href="/seller/products">My products</a>
           <a href="/seller/balance">Balance</a>
+          <a href="/seller/reports">Reports</a>
         % elif user.role == 'admin':
           <a href="/admin/products">Moderation</a>
           <a href="/admin/orders">Orders</a>
+          <a href="/admin/payouts">Payouts</a>
           <a href="/admin/queue">Queue</a>
         % end
         <a href="/notifications" class="notif-link">Notifications

@@ -1,21 +1,47 @@
 % rebase('base.tpl')
 <section class="page-head">
   <h1>Balance</h1>
-  <p class="muted">Your share of each sale after the platform's {{('%g' % commission)}}% commission. Refunds are booked as reversing entries.</p>
+  <p class="muted">Your share of each sale after the platform's {{('%g' % commission)}}% commission. Refunds are booked as reversing entries. A sale stays pending for {{hold_days}} day{{'' if hold_days == 1 else 's'}}, while it can still be refunded; then it is available and paid out to you.</p>
 </section>
 <div class="stat-grid">
   % if not balances:
-  <div class="stat"><span class="stat-label">Available balance</span><span class="stat-value">{{money(0, currency)}}</span></div>
+  <div class="stat stat-main"><span class="stat-label">Balance</span><span class="stat-value">{{money(0, currency)}}</span></div>
   % end
-  % for code, amount in balances.items():
+  % for code, balance in balances.items():
   % figures = summary.get(code, {})
-  <div class="stat stat-main"><span class="stat-label">Available balance{{' (' + code + ')' if len(balances) > 1 else ''}}</span><span class="stat-value">{{money(amount, code)}}</span></div>
+  % suffix = ' (' + code + ')' if len(balances) > 1 else ''
+  <div class="stat stat-main"><span class="stat-label">Balance{{suffix}}</span><span class="stat-value">{{money(balance.total, code)}}</span></div>
+  <div class="stat stat-pending"><span class="stat-label">Pending{{suffix}}</span><span class="stat-value">{{money(balance.pending, code)}}</span></div>
+  <div class="stat stat-available"><span class="stat-label">Available to pay out{{suffix}}</span><span class="stat-value">{{money(balance.available, code)}}</span>
+    % if balance.available < 0:
+    <span class="muted small">A refund came after a payout; your next payout is smaller by this.</span>
+    % end
+  </div>
+  <div class="stat stat-paid"><span class="stat-label">Paid out{{suffix}}</span><span class="stat-value">{{money(balance.paid_out, code)}}</span></div>
   <div class="stat"><span class="stat-label">Items sold</span><span class="stat-value">{{figures.get('sold', 0)}}</span></div>
   <div class="stat"><span class="stat-label">Gross sales</span><span class="stat-value">{{money(figures.get('gross', 0), code)}}</span></div>
   <div class="stat"><span class="stat-label">Commission</span><span class="stat-value">{{money(figures.get('fee', 0), code)}}</span></div>
   <div class="stat"><span class="stat-label">Refunded</span><span class="stat-value">{{money(-figures.get('refunds', 0), code)}}</span></div>
   % end
 </div>
+% if payouts:
+<h2>Payouts</h2>
+<div class="table-wrap">
+<table class="list responsive payouts">
+  <thead><tr><th>Date</th><th>Paid by</th><th>Reference</th><th class="num">Amount</th></tr></thead>
+  <tbody>
+  % for payout in payouts:
+  <tr>
+    <td data-label="Date" class="nowrap">{{payout.created_at.strftime('%d %b %Y')}}</td>
+    <td data-label="Paid by">{{methods.get(payout.method, payout.method)}}</td>
+    <td data-label="Reference">{{payout.reference}}</td>
+    <td data-label="Amount" class="num"><strong>{{money(payout.amount, payout.currency)}}</strong></td>
+  </tr>
+  % end
+  </tbody>
+</table>
+</div>
+% end
 <h2>Ledger</h2>
 % if not entries:
 <div class="empty"><p>No sales yet. Your share of each sale appears here as soon as it is paid.</p></div>
@@ -27,11 +53,22 @@
   % for entry in entries:
   <tr>
     <td data-label="Date" class="nowrap">{{entry.created_at.strftime('%d %b %Y %H:%M')}}</td>
+    % if entry.kind == 'payout':
+    <td data-label="Order">—</td>
+    <td data-label="Product">Payout</td>
+    <td data-label="Entry"><span class="badge badge-approved">payout</span></td>
+    % else:
     <td data-label="Order">{{entry.order.reference}}</td>
     <td data-label="Product">{{entry.order_item.title}}</td>
     <td data-label="Entry"><span class="badge badge-{{'paid' if entry.kind == 'sale' else 'refunded'}}">{{'sale' if entry.kind == 'sale' else 'refund'}}</span></td>
+    % end
+    % if entry.kind == 'payout':
+    <td data-label="Sale" class="num">—</td>
+    <td data-label="Commission" class="num">—</td>
+    % else:
     <td data-label="Sale" class="num">{{money(entry.gross, entry.currency)}}</td>
     <td data-label="Commission" class="num">{{money(-entry.fee, entry.currency)}}</td>
+    % end
     <td data-label="Your share" class="num"><strong>{{money(entry.amount, entry.currency)}}</strong></td>
   </tr>
   % end

@@ -53,7 +53,10 @@ def balances(seller):
 
 
 def sales_summary(seller):
-    """Per currency: items sold, gross sales, commission and refunds (for the balance page)."""
+    """Per currency: items sold, gross sales, commission and refunds (for the balance page).
+
+    net is every entry's sum, payouts included: what the ledger still owes the seller.
+    """
     summary = {}
     rows = (LedgerEntry.select(LedgerEntry.currency, LedgerEntry.kind,
                                fn.COUNT(LedgerEntry.id).alias("n"),
@@ -68,7 +71,7 @@ def sales_summary(seller):
             figures["sold"] += row.n
             figures["gross"] += int(row.gross or 0)
             figures["fee"] += int(row.fee or 0)
-        else:
+        elif row.kind == "refund":
             figures["refunded"] += row.n
             figures["refunds"] += int(row.gross or 0)
             figures["fee"] += int(row.fee or 0)
@@ -77,9 +80,9 @@ def sales_summary(seller):
 
 
 def entries(seller, limit=100):
-    """The seller's latest entries with their order and item."""
+    """The seller's latest entries with their order and item (a payout has neither)."""
     return list(LedgerEntry.select(LedgerEntry, Order, OrderItem)
-                .join(Order, JOIN.INNER, on=(LedgerEntry.order == Order.id))
-                .switch(LedgerEntry).join(OrderItem, JOIN.INNER, on=(LedgerEntry.order_item == OrderItem.id))
+                .join(Order, JOIN.LEFT_OUTER, on=(LedgerEntry.order == Order.id))
+                .switch(LedgerEntry).join(OrderItem, JOIN.LEFT_OUTER, on=(LedgerEntry.order_item == OrderItem.id))
                 .where(LedgerEntry.seller == seller)
                 .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit))
