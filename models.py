@@ -151,6 +151,20 @@ class Session(BaseModel):
     last_seen_at = DateTimeField(default=utcnow)
 
 
+class PasswordReset(BaseModel):
+    """A password reset link sent by email: single-use, expiring, only the token's SHA-256 stored.
+
+    `used_at` is set by one conditional UPDATE when the link is used, so two uses
+    at once cannot both change the password (shop/accounts/password_reset.py).
+    """
+
+    token_hash = CharField(unique=True)
+    user = ForeignKeyField(User, backref="password_resets", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)
+    used_at = DateTimeField(null=True)
+
+
 class LoginAttempt(BaseModel):
     """The login attempts of one address, or of one account, in the current window.
 

@@ -38,12 +38,26 @@ def prune_job_records():
     log.info("pruned %s", ", ".join(f"{n} {kind}" for kind, n in removed.items()))
 
 
+# A password reset link lasts an hour: its email retries for about 20 minutes
+# (10 s, 30 s, 1, 2, 5 and 10 min), after which a new link is the better help.
+MAIL_RETRIES_SHORT = {"tries": 7, "backoff": [10, 30, 60, 120, 300, 600]}
+
+
 @periodic(crontab(minute="17"), queue="low", tries=2, timeout=120)
 def prune_sessions():
-    """Drop expired sessions and old failed-login records."""
-    from shop.accounts import users
+    """Drop expired sessions, old failed-login records and long-expired reset links."""
+    from shop.accounts import password_reset, users
 
+    password_reset.prune()
     users.prune_sessions()
+
+
+@job(queue="high", **MAIL_RETRIES_SHORT, timeout=60, encrypted=True)
+def send_password_reset(reset_id, token):
+    """The password reset link's email (once per link). Encrypted: its arguments hold the link."""
+    from shop.accounts import password_reset
+
+    password_reset.send_reset_email(reset_id, token)
 
 
 # The queue dashboard's figures and alerts run on the high queue, so a backlog of

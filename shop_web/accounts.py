@@ -1,4 +1,4 @@
-"""The account: register, log in, log out, and the account's notifications.
+"""The account: register, log in, log out, reset a forgotten password, and the account's notifications.
 
 These pages serve every visitor about their own account, whatever the role:
 customers and sellers alike are notified (a purchase, a moderation decision),
@@ -6,7 +6,9 @@ so the notifications page sits with the account, as shop/accounts/ holds both
 the users and their notifications.
 """
 
+import tasks
 from shop.accounts import notifications
+from shop.accounts import password_reset
 from shop.accounts import users
 from shop.errors import ValidationError
 from shop_web.common import (
@@ -23,6 +25,7 @@ from shop_web.common import (
     render,
     request,
     require_login,
+    response,
     safe_next,
     validation_page,
 )
@@ -85,6 +88,56 @@ def logout_submit():
     log_out()
     flash("You are logged out.")
     redirect_to("/")
+
+
+# ---------------------------------------------------------------------------
+# A forgotten password: ask for a link by email, then choose a new password with it
+# ---------------------------------------------------------------------------
+
+
+@routes.get("/password/forgot")
+def password_forgot_form():
+    return render("password_forgot.tpl", title="Forgot your password?", form={})
+
+
+@routes.post("/password/forgot")
+def password_forgot_submit():
+    form = form_data("email")
+    try:
+        password_reset.request_reset(form["email"], client_ip(), tasks.send_password_reset.dispatch)
+    except ValidationError as exc:
+        return validation_page("password_forgot.tpl", exc, form, title="Forgot your password?")
+    # The same page whether or not the address has an account.
+    return render("password_forgot.tpl", title="Check your email", form={}, sent=password_reset.REQUESTED)
+
+
+def _reset_page(token, status=200, **context):
+    # The token is in the address: no page it links to may be told it.
+    response.set_header("Referrer-Policy", "no-referrer")
+    return render("password_reset.tpl", status=status, title="Choose a new password", token=token, **context)
+
+
+@routes.get("/password/reset/<token>")
+def password_reset_form(token):
+    if password_reset.usable(token) is None:
+        return _reset_page(token, status=400, form={}, errors={}, unusable=password_reset.LINK_UNUSABLE)
+    return _reset_page(token, form={}, errors={})
+
+
+@routes.post("/password/reset/<token>")
+def password_reset_submit(token):
+    try:
+        user = password_reset.reset_password(token, request.forms.getunicode("password") or "",
+                                             for_user=current_user())
+    except password_reset.LinkUnusable as exc:
+        return _reset_page(token, status=400, form={}, errors={}, unusable=str(exc))
+    except ValidationError as exc:
+        return _reset_page(token, status=400, form={}, errors=exc.errors or {"_": str(exc)},
+                           error_message=str(exc))
+    # Every session of the account has ended, this visitor's too: a fresh one.
+    log_in(user)
+    flash("Your password is changed, and your account is logged out everywhere else.", "success")
+    redirect_to(_landing(user))
 
 
 # ---------------------------------------------------------------------------

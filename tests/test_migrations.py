@@ -291,6 +291,15 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert after["login_attempt"] == []
     assert login(client, "casey@example.com", "not-her-password").status_int == 401
     assert [attempt.attempts for attempt in models.LoginAttempt.select()] == [1, 1]
+    # Password reset links (the password_resets migration): none yet; an old customer asks
+    # for one, and its row is stored by its digest and refers to her old account.
+    assert after["password_reset"] == []
+    page = client.get("/password/forgot")
+    form = next(f for f in page.forms.values() if f.action == "/password/forgot")
+    form["email"] = "casey@example.com"
+    assert "we have emailed it a link" in form.submit().text
+    reset = models.PasswordReset.get()
+    assert reset.user.email == "casey@example.com" and reset.used_at is None and len(reset.token_hash) == 64
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.
