@@ -127,10 +127,17 @@ class User(BaseModel):
     role = CharField(index=True)
     password_hash = CharField()
     created_at = DateTimeField(default=utcnow)
+    # When the owner proved the address is theirs (the link of shop/accounts/verification.py);
+    # None until then. An unverified seller cannot submit products for review.
+    email_verified_at = DateTimeField(null=True)
 
     @property
     def is_admin(self):
         return self.role == "admin"
+
+    @property
+    def email_verified(self):
+        return self.email_verified_at is not None
 
     @property
     def is_seller(self):

@@ -60,6 +60,14 @@ def send_password_reset(reset_id, token):
     password_reset.send_reset_email(reset_id, token)
 
 
+@job(queue="high", **MAIL_RETRIES_SHORT, timeout=60)
+def send_email_verification(user_id, expires, request_id):
+    """The link that verifies an account's address (once per request)."""
+    from shop.accounts import verification
+
+    verification.send_link(user_id, expires, request_id)
+
+
 # The queue dashboard's figures and alerts run on the high queue, so a backlog of
 # ordinary jobs does not hold them up.
 @periodic(crontab(), queue="high", tries=2, timeout=300)

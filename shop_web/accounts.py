@@ -1,4 +1,5 @@
-"""The account: register, log in, log out, reset a forgotten password, and the account's notifications.
+"""The account: register, log in, log out, verify the address, reset a forgotten password, and the
+account's notifications.
 
 These pages serve every visitor about their own account, whatever the role:
 customers and sellers alike are notified (a purchase, a moderation decision),
@@ -10,7 +11,9 @@ import tasks
 from shop.accounts import notifications
 from shop.accounts import password_reset
 from shop.accounts import users
+from shop.accounts import verification
 from shop.errors import ValidationError
+from models import db
 from shop_web.common import (
     Page,
     RouteTable,
@@ -56,12 +59,16 @@ def register_form():
 def register_submit():
     form = form_data("name", "email", "role")
     try:
-        user = users.register(form["name"], form["email"], request.forms.getunicode("password") or "",
-                                 form["role"])
+        # The account and its verification email's job, together or not at all.
+        with db.atomic():
+            user = users.register(form["name"], form["email"], request.forms.getunicode("password") or "",
+                                  form["role"])
+            tasks.send_email_verification.dispatch(user.id, *verification.new_request())
     except ValidationError as exc:
         return validation_page("register.tpl", exc, form, title="Create an account")
     log_in(user)
-    flash(f"Welcome, {user.name}! Your account is ready.", "success")
+    flash(f"Welcome, {user.name}! Your account is ready. We have emailed you a link to confirm "
+          "your address.", "success")
     redirect_to(_landing(user))
 
 
@@ -88,6 +95,34 @@ def logout_submit():
     log_out()
     flash("You are logged out.")
     redirect_to("/")
+
+
+# ---------------------------------------------------------------------------
+# Verifying the address: the link from the email, and sending it again
+# ---------------------------------------------------------------------------
+
+
+@routes.get("/email/verify/<token>")
+def email_verify(token):
+    try:
+        user = verification.verify(token)
+    except verification.LinkUnusable as exc:
+        return render("error.tpl", status=400, title="Link not valid", message=str(exc), status_code=400)
+    flash(f"Thank you: {user.email} is verified.", "success")
+    redirect_to(_landing(current_user()) if current_user() else "/login")
+
+
+@routes.post("/email/verify/resend")
+@require_login
+def email_verify_resend():
+    user = current_user()
+    if user.email_verified:
+        flash("Your email address is already verified.")
+    else:
+        verification.check_resend_allowed(user)
+        tasks.send_email_verification.dispatch(user.id, *verification.new_request())
+        flash(f"We have sent the link again to {user.email}.", "success")
+    redirect_to(safe_next(request.forms.getunicode("next"), _landing(user)))
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ page reads the seller's entries in the ledger (shop/orders/ledger.py).
 """
 
 from shop import config
+from shop.accounts import verification
 from shop.catalog import products
 from shop.orders import ledger
 import tasks
@@ -81,6 +82,7 @@ def seller_products_new():
 @routes.post("/seller/products")
 @require_role("seller")
 def seller_products_create():
+    verification.require_verified(current_user())
     form = form_data(*products.FORM_FIELDS)
     try:
         with products.StagedFiles() as staged, db.atomic():
@@ -105,6 +107,7 @@ def seller_products_edit(product_id):
 @routes.post("/seller/products/<product_id:int>/edit")
 @require_role("seller")
 def seller_products_update(product_id):
+    verification.require_verified(current_user())
     product = _own_product(product_id)
     form = form_data(*products.FORM_FIELDS)
     was = product.status

@@ -51,6 +51,15 @@
 <div class="test-banner" role="note">Test mode: payments are simulated and no money moves.</div>
 % end
 <main class="wrap">
+% if user and not user.email_verified:
+  <div class="flash flash-warning verify-reminder" role="note">
+    Please confirm your email address: we sent a link to {{user.email}}.
+    <form class="inline" action="/email/verify/resend" method="post">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <button class="link-button" type="submit">Send it again</button>
+    </form>
+  </div>
+% end
 % if flash:
   <div class="flash flash-{{flash['kind']}}" role="status">{{flash['message']}}</div>
 % end

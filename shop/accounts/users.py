@@ -49,13 +49,18 @@ def validate_registration(name, email, password, role):
     return name, email
 
 
-def create_user(name, email, password, role):
-    """Create an account; a duplicate email is a form error, not a crash."""
+def create_user(name, email, password, role, verified=True):
+    """Create an account; a duplicate email is a form error, not a crash.
+
+    An account the operator makes (`marketplace user create`, the demo shop) is taken as
+    verified; one made by signing up is not (`verified=False`) until its link is opened.
+    """
     name, email = validate_registration(name, email, password, role)
     try:
         with db.atomic():
             return User.create(name=name, email=email, role=role,
-                               password_hash=security.hash_password(password))
+                               password_hash=security.hash_password(password),
+                               email_verified_at=utcnow() if verified else None)
     except IntegrityError:
         raise ValidationError(errors={"email": "An account with this email already exists."}) from None
 
@@ -63,7 +68,7 @@ def create_user(name, email, password, role):
 def register(name, email, password, role):
     if role not in SELF_SERVICE_ROLES:
         raise ValidationError(errors={"role": "Choose customer or seller."})
-    return create_user(name, email, password, role)
+    return create_user(name, email, password, role, verified=False)
 
 
 # ---------------------------------------------------------------------------
