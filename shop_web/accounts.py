@@ -1,5 +1,5 @@
-"""The account: register, log in, log out, verify the address, reset a forgotten password, and the
-account's notifications.
+"""The account: register, log in, log out, verify the address, reset a forgotten password, the
+account's settings and its notifications.
 
 These pages serve every visitor about their own account, whatever the role:
 customers and sellers alike are notified (a purchase, a moderation decision),
@@ -10,6 +10,7 @@ the users and their notifications.
 import tasks
 from shop.accounts import notifications
 from shop.accounts import password_reset
+from shop.accounts import settings
 from shop.accounts import users
 from shop.accounts import verification
 from shop.errors import ValidationError
@@ -173,6 +174,93 @@ def password_reset_submit(token):
     log_in(user)
     flash("Your password is changed, and your account is logged out everywhere else.", "success")
     redirect_to(_landing(user))
+
+
+# ---------------------------------------------------------------------------
+# Settings: name, address, password, sessions
+# ---------------------------------------------------------------------------
+
+SETTINGS_TITLE = "Account settings"
+
+
+def _settings_page(status=200, **context):
+    user = current_user()
+    token = request.environ.get("app.session_token")
+    sessions = [(session, settings.is_this_session(session, token)) for session in settings.sessions_of(user)]
+    return render("account_settings.tpl", status=status, title=SETTINGS_TITLE, sessions=sessions, **context)
+
+
+def _settings_error(failed, exc, form=None):
+    """The settings page again, with the errors of the form `failed` (name, email or password)."""
+    return _settings_page(status=400, errors=exc.errors or {"_": str(exc)}, form=form or {},
+                          error_message=str(exc), failed=failed)
+
+
+@routes.get("/account")
+@require_login
+def account_settings():
+    return _settings_page()
+
+
+@routes.post("/account/name")
+@require_login
+def account_name_submit():
+    form = form_data("name")
+    try:
+        settings.change_name(current_user(), form["name"])
+    except ValidationError as exc:
+        return _settings_error("name", exc, form)
+    flash("Your name is saved.", "success")
+    redirect_to("/account")
+
+
+@routes.post("/account/password")
+@require_login
+def account_password_submit():
+    try:
+        settings.change_password(current_user(), request.forms.getunicode("current_password"),
+                                 request.forms.getunicode("password") or "",
+                                 request.environ.get("app.session_token"))
+    except ValidationError as exc:
+        return _settings_error("password", exc)
+    flash("Your password is changed, and your account is logged out everywhere else.", "success")
+    redirect_to("/account")
+
+
+@routes.post("/account/email")
+@require_login
+def account_email_submit():
+    form = form_data("email")
+    user = current_user()
+    try:
+        new_email, expires = settings.request_email_change(
+            user, form["email"], request.forms.getunicode("current_password"))
+    except ValidationError as exc:
+        return _settings_error("email", exc, form)
+    tasks.send_email_change_link.dispatch(user.id, new_email, expires, verification.new_request()[1])
+    flash(f"We have emailed a link to {new_email}. Your address changes once you open it; "
+          f"until then it stays {user.email}.", "success")
+    redirect_to("/account")
+
+
+@routes.get("/account/email/confirm/<token>")
+def account_email_confirm(token):
+    try:
+        with db.atomic():
+            user, old_email = settings.confirm_email_change(token)
+            tasks.send_email_change_notice.dispatch(user.id, old_email, user.email, settings.notice_key(token))
+    except ValidationError as exc:
+        return render("error.tpl", status=400, title="Link not valid", message=str(exc), status_code=400)
+    flash(f"Your email address is now {user.email}.", "success")
+    redirect_to("/account" if current_user() else "/login")
+
+
+@routes.post("/account/sessions/end-others")
+@require_login
+def account_sessions_end_others():
+    ended = users.end_other_sessions(current_user(), request.environ.get("app.session_token"))
+    flash(f"Logged out everywhere else ({ended} {'session' if ended == 1 else 'sessions'}).", "success")
+    redirect_to("/account")
 
 
 # ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@
           <span class="badge badge-count" aria-label="{{unread_count}} unread">{{unread_count}}</span>
           % end
         </a>
+        <a href="/account">Settings</a>
         <form class="inline" action="/logout" method="post">
           <input type="hidden" name="csrf_token" value="{{csrf_token}}">
           <button class="link-button" type="submit">Log out</button>
