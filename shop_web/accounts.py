@@ -10,6 +10,7 @@ the users and their notifications.
 import tasks
 from shop.accounts import notifications
 from shop.accounts import password_reset
+from shop.accounts import personal_data
 from shop.accounts import settings
 from shop.accounts import users
 from shop.accounts import verification
@@ -23,6 +24,7 @@ from shop_web.common import (
     flash,
     form_data,
     int_param,
+    json_response,
     log_in,
     log_out,
     redirect_to,
@@ -261,6 +263,36 @@ def account_sessions_end_others():
     ended = users.end_other_sessions(current_user(), request.environ.get("app.session_token"))
     flash(f"Logged out everywhere else ({ended} {'session' if ended == 1 else 'sessions'}).", "success")
     redirect_to("/account")
+
+
+# ---------------------------------------------------------------------------
+# Personal data: the download of everything held, and deleting the account
+# ---------------------------------------------------------------------------
+
+
+@routes.get("/account/data")
+@require_login
+def account_data():
+    data = json_response(personal_data.export(current_user()))
+    response.set_header("Content-Disposition", 'attachment; filename="my-account-data.json"')
+    return data
+
+
+@routes.post("/account/delete")
+@require_login
+def account_delete_submit():
+    user = current_user()
+    try:
+        with db.atomic():
+            redraw = personal_data.delete_account(user, request.forms.getunicode("current_password"))
+            for order_id in redraw:
+                tasks.generate_invoice.dispatch(order_id)
+    except ValidationError as exc:
+        return _settings_error("delete", exc)
+    log_out()
+    flash("Your account is deleted. Your orders stay in the shop's books without your name or address.",
+          "success")
+    redirect_to("/")
 
 
 # ---------------------------------------------------------------------------

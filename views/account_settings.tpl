@@ -45,4 +45,20 @@
     <button class="button button-secondary" type="submit">Log out everywhere else</button>
   </form>
   % end
+
+  <h2>Your data</h2>
+  <p><a class="button button-secondary" href="/account/data" download>Download everything we hold about you (JSON)</a></p>
+
+  <h2>Delete your account</h2>
+  % if user.role == 'customer':
+  <p>Your name and address are removed and you can no longer log in or download your purchases.
+    Your orders and invoices stay in the shop's books, without your name or address.</p>
+  <form method="post" action="/account/delete" class="stack">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    % include('_field.tpl', name='current_password', field_id='delete-current-password', label='Current password', type='password', value='', required=True, attrs='autocomplete="current-password"', errors=mine('delete'))
+    <button class="button button-danger" type="submit">Delete my account</button>
+  </form>
+  % else:
+  <p class="muted">A seller or admin account is closed by the shop's team, so that products and balances are settled first.</p>
+  % end
 </section>
