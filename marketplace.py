@@ -63,7 +63,9 @@ def before_request():
 def after_request():
     response.set_header("X-Content-Type-Options", "nosniff")
     response.set_header("X-Frame-Options", "DENY")
-    response.set_header("Referrer-Policy", "same-origin")
+    # A page whose address holds a secret (a password reset link) asks for no referrer at all.
+    if "Referrer-Policy" not in response.headers:
+        response.set_header("Referrer-Policy", "same-origin")
     response.set_header("Content-Security-Policy", content_security_policy())
     if not models.db.is_closed():
         models.db.close()

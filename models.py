@@ -127,10 +127,17 @@ class User(BaseModel):
     role = CharField(index=True)
     password_hash = CharField()
     created_at = DateTimeField(default=utcnow)
+    # When the owner proved the address is theirs (the link of shop/accounts/verification.py);
+    # None until then. An unverified seller cannot submit products for review.
+    email_verified_at = DateTimeField(null=True)
 
     @property
     def is_admin(self):
         return self.role == "admin"
+
+    @property
+    def email_verified(self):
+        return self.email_verified_at is not None
 
     @property
     def is_seller(self):
@@ -149,6 +156,20 @@ class Session(BaseModel):
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(index=True)
     last_seen_at = DateTimeField(default=utcnow)
+
+
+class PasswordReset(BaseModel):
+    """A password reset link sent by email: single-use, expiring, only the token's SHA-256 stored.
+
+    `used_at` is set by one conditional UPDATE when the link is used, so two uses
+    at once cannot both change the password (shop/accounts/password_reset.py).
+    """
+
+    token_hash = CharField(unique=True)
+    user = ForeignKeyField(User, backref="password_resets", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)
+    used_at = DateTimeField(null=True)
 
 
 class LoginAttempt(BaseModel):

@@ -38,12 +38,57 @@ def prune_job_records():
     log.info("pruned %s", ", ".join(f"{n} {kind}" for kind, n in removed.items()))
 
 
+# A mail server can be down for minutes. The purchase path's jobs (and the notices of an account's
+# changes) that end with an email retry with a growing backoff for about 40 minutes (10 s, 30 s, 1, 2, 5, 10
+# and 20 min) before they land in the failed-job store; every retry finds the work
+# already done and the mailer's keys send only what is still unsent.
+MAIL_RETRIES = {"tries": 8, "backoff": [10, 30, 60, 120, 300, 600, 1200]}
+
+
+# A password reset link lasts an hour: its email retries for about 20 minutes
+# (10 s, 30 s, 1, 2, 5 and 10 min), after which a new link is the better help.
+MAIL_RETRIES_SHORT = {"tries": 7, "backoff": [10, 30, 60, 120, 300, 600]}
+
+
 @periodic(crontab(minute="17"), queue="low", tries=2, timeout=120)
 def prune_sessions():
-    """Drop expired sessions and old failed-login records."""
-    from shop.accounts import users
+    """Drop expired sessions, old failed-login records and long-expired reset links."""
+    from shop.accounts import password_reset, users
 
+    password_reset.prune()
     users.prune_sessions()
+
+
+@job(queue="high", **MAIL_RETRIES_SHORT, timeout=60, encrypted=True)
+def send_password_reset(reset_id, token):
+    """The password reset link's email (once per link). Encrypted: its arguments hold the link."""
+    from shop.accounts import password_reset
+
+    password_reset.send_reset_email(reset_id, token)
+
+
+@job(queue="high", **MAIL_RETRIES_SHORT, timeout=60)
+def send_email_verification(user_id, expires, request_id):
+    """The link that verifies an account's address (once per request)."""
+    from shop.accounts import verification
+
+    verification.send_link(user_id, expires, request_id)
+
+
+@job(queue="high", **MAIL_RETRIES_SHORT, timeout=60)
+def send_email_change_link(user_id, new_email, expires, request_id):
+    """The link, to the new address, that makes it the account's (once per request)."""
+    from shop.accounts import settings
+
+    settings.send_change_link(user_id, new_email, expires, request_id)
+
+
+@job(**MAIL_RETRIES, timeout=60)
+def send_email_change_notice(user_id, old_email, new_email, key):
+    """Tell the old address that the account's address changed (once per change)."""
+    from shop.accounts import settings
+
+    settings.send_change_notice(user_id, old_email, new_email, key)
 
 
 # The queue dashboard's figures and alerts run on the high queue, so a backlog of
@@ -198,13 +243,6 @@ from shop.payments import testpay  # noqa: E402
 from shop.payments import webhooks  # noqa: E402
 from shop.events import OrderRefunded, PurchaseCompleted  # noqa: E402
 from job_runtime import chain  # noqa: E402
-
-
-# A mail server can be down for minutes. The purchase path's jobs that end with an
-# email retry with a growing backoff for about 40 minutes (10 s, 30 s, 1, 2, 5, 10
-# and 20 min) before they land in the failed-job store; every retry finds the work
-# already done and the mailer's keys send only what is still unsent.
-MAIL_RETRIES = {"tries": 8, "backoff": [10, 30, 60, 120, 300, 600, 1200]}
 
 
 @job(queue="high", tries=3, backoff=10, timeout=60, tags=event_tags)

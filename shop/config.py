@@ -213,6 +213,9 @@ class Settings:
     LOGIN_MAX_FAILURES: int
     LOGIN_LOCKOUT_SECONDS: int
     SESSION_DAYS: int
+    PASSWORD_RESET_MINUTES: int
+    PASSWORD_RESET_MAX_REQUESTS: int
+    PASSWORD_RESET_WINDOW_SECONDS: int
     METRICS_TOKEN: str | None
     ALERT_WAIT_SECONDS: int
     ALERT_FAILURE_RATE: float
@@ -388,6 +391,10 @@ def load_settings(environ=None, dotenv=True):
     s["LOGIN_MAX_FAILURES"] = read.int("LOGIN_MAX_FAILURES", 5, 1)
     s["LOGIN_LOCKOUT_SECONDS"] = read.int("LOGIN_LOCKOUT_SECONDS", 300, 1)
     s["SESSION_DAYS"] = read.int("SESSION_DAYS", 14, 1)
+    # A reset link works once, for an hour; an address or an account asks for a few an hour at most.
+    s["PASSWORD_RESET_MINUTES"] = read.int("PASSWORD_RESET_MINUTES", 60, 1)
+    s["PASSWORD_RESET_MAX_REQUESTS"] = read.int("PASSWORD_RESET_MAX_REQUESTS", 3, 1)
+    s["PASSWORD_RESET_WINDOW_SECONDS"] = read.int("PASSWORD_RESET_WINDOW_SECONDS", 3600, 1)
     s["METRICS_TOKEN"] = read.str("METRICS_TOKEN")
     s["ALERT_WAIT_SECONDS"] = read.int("ALERT_WAIT_SECONDS", 120, 1)
     s["ALERT_FAILURE_RATE"] = read.percent("ALERT_FAILURE_RATE", 20.0)

@@ -9,6 +9,7 @@ reports page and its CSV files read them through shop/payouts/reports.py.
 """
 
 from shop import config
+from shop.accounts import verification
 from shop.catalog import products
 from shop.orders import ledger
 from shop.payouts import balances as payout_balances
@@ -84,6 +85,7 @@ def seller_products_new():
 @routes.post("/seller/products")
 @require_role("seller")
 def seller_products_create():
+    verification.require_verified(current_user())
     form = form_data(*products.FORM_FIELDS)
     try:
         with products.StagedFiles() as staged, db.atomic():
@@ -108,6 +110,7 @@ def seller_products_edit(product_id):
 @routes.post("/seller/products/<product_id:int>/edit")
 @require_role("seller")
 def seller_products_update(product_id):
+    verification.require_verified(current_user())
     product = _own_product(product_id)
     form = form_data(*products.FORM_FIELDS)
     was = product.status

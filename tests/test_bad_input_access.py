@@ -19,7 +19,10 @@ from tests.shop_fixtures import make_product
 
 # Routes anyone may open; everything else needs an account.
 PUBLIC = {"/", "/healthz", "/login", "/register", "/favicon.ico", "/metrics", "/products/<slug>",
-          "/media/<path:path>", "/static/<path:path>"}
+          "/media/<path:path>", "/static/<path:path>",
+          # The account's emailed links: the token in the address is the permission.
+          "/password/forgot", "/password/reset/<token>", "/email/verify/<token>",
+          "/account/email/confirm/<token>"}
 # Routes that gateways post to without a session, checked by their own signatures.
 CSRF_EXEMPT = {"/webhooks/stripe", "/webhooks/paytm", "/webhooks/test", "/checkout/paytm/callback"}
 CSRF_MESSAGE = "The form has expired or did not come from this site."

@@ -41,6 +41,7 @@
           <span class="badge badge-count" aria-label="{{unread_count}} unread">{{unread_count}}</span>
           % end
         </a>
+        <a href="/account">Settings</a>
         <form class="inline" action="/logout" method="post">
           <input type="hidden" name="csrf_token" value="{{csrf_token}}">
           <button class="link-button" type="submit">Log out</button>
@@ -53,6 +54,15 @@
 <div class="test-banner" role="note">Test mode: payments are simulated and no money moves.</div>
 % end
 <main class="wrap">
+% if user and not user.email_verified:
+  <div class="flash flash-warning verify-reminder" role="note">
+    Please confirm your email address: we sent a link to {{user.email}}.
+    <form class="inline" action="/email/verify/resend" method="post">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <button class="link-button" type="submit">Send it again</button>
+    </form>
+  </div>
+% end
 % if flash:
   <div class="flash flash-{{flash['kind']}}" role="status">{{flash['message']}}</div>
 % end

@@ -11,5 +11,6 @@
     % include('_field.tpl', name='password', label='Password', type='password', value='', required=True, attrs='autocomplete="current-password"', errors={})
     <button class="button" type="submit">Log in</button>
   </form>
+  <p class="muted"><a href="/password/forgot">Forgot your password?</a></p>
   <p class="muted">New here? <a href="/register">Create an account</a>.</p>
 </section>

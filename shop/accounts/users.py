@@ -22,6 +22,15 @@ def normalize_email(email):
     return (email or "").strip().lower()
 
 
+def password_errors(password):
+    """{"password": what is wrong} for a password the shop will not take, else {}."""
+    if len(password or "") < MIN_PASSWORD:
+        return {"password": f"Use at least {MIN_PASSWORD} characters."}
+    if len(password) > 1024:
+        return {"password": "That password is too long."}
+    return {}
+
+
 def validate_registration(name, email, password, role):
     errors = {}
     name = (name or "").strip()
@@ -32,10 +41,7 @@ def validate_registration(name, email, password, role):
         errors["name"] = "Use at most 100 characters."
     if not EMAIL_RE.match(email) or len(email) > 254:
         errors["email"] = "Enter a valid email address."
-    if len(password or "") < MIN_PASSWORD:
-        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
-    elif len(password) > 1024:
-        errors["password"] = "That password is too long."
+    errors.update(password_errors(password))
     if role not in ROLES:
         errors["role"] = "Choose customer or seller."
     if errors:
@@ -43,13 +49,18 @@ def validate_registration(name, email, password, role):
     return name, email
 
 
-def create_user(name, email, password, role):
-    """Create an account; a duplicate email is a form error, not a crash."""
+def create_user(name, email, password, role, verified=True):
+    """Create an account; a duplicate email is a form error, not a crash.
+
+    An account the operator makes (`marketplace user create`, the demo shop) is taken as
+    verified; one made by signing up is not (`verified=False`) until its link is opened.
+    """
     name, email = validate_registration(name, email, password, role)
     try:
         with db.atomic():
             return User.create(name=name, email=email, role=role,
-                               password_hash=security.hash_password(password))
+                               password_hash=security.hash_password(password),
+                               email_verified_at=utcnow() if verified else None)
     except IntegrityError:
         raise ValidationError(errors={"email": "An account with this email already exists."}) from None
 
@@ -57,7 +68,7 @@ def create_user(name, email, password, role):
 def register(name, email, password, role):
     if role not in SELF_SERVICE_ROLES:
         raise ValidationError(errors={"role": "Choose customer or seller."})
-    return create_user(name, email, password, role)
+    return create_user(name, email, password, role, verified=False)
 
 
 # ---------------------------------------------------------------------------
@@ -66,22 +77,28 @@ def register(name, email, password, role):
 # ---------------------------------------------------------------------------
 
 
+def email_digest(email):
+    """The form in which a counter names an account: no email address in the table."""
+    return hashlib.sha256(email.encode("utf-8", "surrogateescape")).hexdigest()[:40]
+
+
 def throttle_keys(email, ip):
     """The counters a login attempt raises: its address's and its account's. The account's
     is counted whether or not the account exists, so the answer reveals nothing; its key is
     a digest, so the table holds no email address."""
-    account = hashlib.sha256(email.encode("utf-8", "surrogateescape")).hexdigest()[:40]
-    return {"address": f"address:{ip[:64]}", "account": f"account:{account}"}
+    return {"address": f"address:{ip[:64]}", "account": f"account:{email_digest(email)}"}
 
 
-def count_attempt(key, now=None):
+def count_attempt(key, now=None, window_seconds=None):
     """Count one attempt for `key` and return (attempts in this window, when it started).
 
     One statement, so that concurrent attempts each see their own count: a window
-    older than LOGIN_LOCKOUT_SECONDS starts again at 1, otherwise the count goes up.
+    older than `window_seconds` (LOGIN_LOCKOUT_SECONDS unless told) starts again at
+    1, otherwise the count goes up. Password reset requests count here too, under
+    keys of their own.
     """
     now = now or utcnow()
-    since = now - datetime.timedelta(seconds=config.LOGIN_LOCKOUT_SECONDS)
+    since = now - datetime.timedelta(seconds=window_seconds or config.LOGIN_LOCKOUT_SECONDS)
     expired = LoginAttempt.window_started_at <= since
     query = LoginAttempt.insert(key=key, attempts=1, window_started_at=now).on_conflict(
         conflict_target=[LoginAttempt.key],
@@ -149,10 +166,20 @@ def end_session(token):
         Session.delete().where(Session.token_hash == security.token_digest(token)).execute()
 
 
+def end_other_sessions(user, keep_token=None):
+    """Log the account out everywhere but the session of `keep_token`; returns how many ended."""
+    query = Session.delete().where(Session.user == user)
+    if keep_token:
+        query = query.where(Session.token_hash != security.token_digest(keep_token))
+    return query.execute()
+
+
 def prune_sessions():
-    """Delete expired sessions and old login failures; returns how many rows went."""
+    """Delete expired sessions and old login failures and reset requests; returns how many rows went."""
     now = utcnow()
     removed = Session.delete().where(Session.expires_at <= now).execute()
-    since = now - datetime.timedelta(seconds=config.LOGIN_LOCKOUT_SECONDS)
+    # The counters share one table: a row goes once the longest window it may belong to is over.
+    window = max(config.LOGIN_LOCKOUT_SECONDS, config.PASSWORD_RESET_WINDOW_SECONDS)
+    since = now - datetime.timedelta(seconds=window)
     removed += LoginAttempt.delete().where(LoginAttempt.window_started_at <= since).execute()
     return removed

@@ -1,0 +1,118 @@
+"""A customer's personal data: everything the shop holds about them, as JSON, and the deletion
+of their account, which anonymises it while keeping what the books need.
+
+Kept, because the books and the sellers' money rest on them: the account's row (orders,
+transactions and invoices point at it), its orders and their items, transactions,
+invoices (numbers and amounts; the PDFs are drawn again with the anonymised name),
+refunds and ledger entries. Replaced: the name and the email address, on the account and
+on the record of the emails sent to it. Removed: the password, sessions, reset links,
+the cart, notifications and login counters. Download links are revoked.
+"""
+
+import datetime
+
+from shop.accounts import settings
+from shop.accounts import users
+from shop.errors import Forbidden
+from models import (
+    CartItem,
+    DownloadLink,
+    Invoice,
+    LoginAttempt,
+    Notification,
+    Order,
+    OrderItem,
+    OutboundMail,
+    PasswordReset,
+    Product,
+    Refund,
+    Session,
+    User,
+    db,
+    utcnow,
+)
+
+DELETED_NAME = "Deleted customer"
+DELETED_DOMAIN = "deleted.invalid"
+# Not an argon2 hash: no password verifies against it.
+NO_PASSWORD = "!deleted"
+
+
+def _when(value):
+    return value.replace(tzinfo=datetime.timezone.utc).isoformat() if value else None
+
+
+def export(user):
+    """Everything the shop holds about `user`, as JSON-ready values."""
+    orders = []
+    for order in Order.select().where(Order.buyer == user).order_by(Order.id):
+        invoice = Invoice.get_or_none(Invoice.order == order)
+        refund = Refund.get_or_none(Refund.order == order)
+        orders.append({
+            "reference": order.reference, "status": order.status, "gateway": order.gateway,
+            "total": order.total, "currency": order.currency, "created_at": _when(order.created_at),
+            "paid_at": _when(order.paid_at), "refunded_at": _when(order.refunded_at),
+            "items": [{"title": item.title, "price": item.price}
+                      for item in OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id)],
+            "invoice": {"label": invoice.label, "issued_at": _when(invoice.issued_at)} if invoice else None,
+            "refund": {"status": refund.status} if refund else None,
+        })
+    return {
+        "account": {"name": user.name, "email": user.email, "role": user.role,
+                    "created_at": _when(user.created_at), "email_verified_at": _when(user.email_verified_at)},
+        "sessions": [{"created_at": _when(s.created_at), "expires_at": _when(s.expires_at)}
+                     for s in Session.select().where(Session.user == user).order_by(Session.id)],
+        "orders": orders,
+        "download_links": [
+            {"product": link.product.title, "expires_at": _when(link.expires_at),
+             "downloads": link.download_count, "max_downloads": link.max_downloads,
+             "last_downloaded_at": _when(link.last_downloaded_at), "revoked_at": _when(link.revoked_at)}
+            for link in DownloadLink.select(DownloadLink, Product).join(Product)
+            .where(DownloadLink.buyer == user).order_by(DownloadLink.id)],
+        "cart": [{"product": item.product.title, "added_at": _when(item.added_at)}
+                 for item in CartItem.select(CartItem, Product).join(Product).where(CartItem.user == user)],
+        "notifications": [{"type": n.type, "data": n.data, "created_at": _when(n.created_at),
+                           "read_at": _when(n.read_at)}
+                          for n in Notification.select().where(Notification.user == user).order_by(Notification.id)],
+        "emails": [{"subject": m.subject, "sent_at": _when(m.sent_at)}
+                   for m in OutboundMail.select().where(OutboundMail.to == user.email).order_by(OutboundMail.id)],
+        "products": [{"title": p.title, "status": p.status, "price": p.price}
+                     for p in Product.select().where(Product.seller == user).order_by(Product.id)],
+    }
+
+
+def check_deletable(user):
+    """Only customers delete their own accounts: a seller's products and balance, and an
+    admin's decisions, need the shop's hand."""
+    if user.role != "customer":
+        raise Forbidden("A seller or admin account cannot be deleted here: ask the shop's team to close it, "
+                        "so products and balances are settled first.")
+
+
+def delete_account(user, password):
+    """Anonymise the account (see the module's docstring). Needs the current password.
+    Returns the ids of the orders whose invoice PDFs must be drawn again."""
+    check_deletable(user)
+    settings.check_current_password(user, password)
+    old_email = user.email
+    anonymous_email = f"deleted-{user.id}@{DELETED_DOMAIN}"
+    with db.atomic():
+        User.update(name=DELETED_NAME, email=anonymous_email, password_hash=NO_PASSWORD,
+                    email_verified_at=None).where(User.id == user.id).execute()
+        OutboundMail.update(to=anonymous_email).where(OutboundMail.to == old_email).execute()
+        for model, field in ((Session, Session.user), (PasswordReset, PasswordReset.user),
+                             (CartItem, CartItem.user), (Notification, Notification.user)):
+            model.delete().where(field == user.id).execute()
+        LoginAttempt.delete().where(LoginAttempt.key == users.throttle_keys(old_email, "")["account"]).execute()
+        DownloadLink.update(revoked_at=utcnow()).where(
+            (DownloadLink.buyer == user.id) & DownloadLink.revoked_at.is_null()).execute()
+        redraw = [order_id for (order_id,) in Invoice.select(Invoice.order).join(Order)
+                  .where(Order.buyer == user.id).tuples()]
+        # The PDFs show the old name: drawn again (same numbers, same amounts) by generate_invoice.
+        Invoice.update(pdf_path=None, generated_at=None).where(Invoice.order.in_(redraw)).execute()
+    return redraw
+
+
+def is_deleted(user):
+    return user.email.endswith(f"@{DELETED_DOMAIN}") and user.password_hash == NO_PASSWORD
+
