@@ -12,7 +12,6 @@ from models import OutboundMail, Session, User, utcnow
 from shop.accounts import settings
 from shop.accounts import verification
 from tests.conftest import PASSWORD, login
-from tests.smtp_server import smtp  # noqa: F401  (the fixture)
 
 NEW_PASSWORD = "a-brand-new-secret"
 

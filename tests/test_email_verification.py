@@ -11,7 +11,6 @@ from webtest import TestApp
 import marketplace
 from models import OutboundMail, Product, User, utcnow
 from shop.accounts import verification
-from tests.smtp_server import smtp  # noqa: F401  (the fixture)
 
 PASSWORD = "sign-up-pass-77"
 REMINDER = "Please confirm your email address"

@@ -13,7 +13,6 @@ from job_runtime.models import JobRecord
 from models import OutboundMail, PasswordReset, Session, User, utcnow
 from shop import security
 from tests.conftest import PASSWORD, login
-from tests.smtp_server import smtp  # noqa: F401  (the fixture)
 from tests.test_notifications import retry_now
 
 NEW_PASSWORD = "battery-staple-99"
