@@ -379,7 +379,7 @@ class TransactionItem(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-LEDGER_KINDS = ("sale", "refund")
+LEDGER_KINDS = ("sale", "refund", "payout")
 
 
 class Payout(BaseModel):

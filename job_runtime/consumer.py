@@ -130,6 +130,8 @@ class ProcessRuntime:
                 if attempt.deadline is None or now < attempt.deadline or attempt.abandoned:
                     continue
                 if not attempt.interrupted:
+                    if not attempt.in_user_code:
+                        continue  # its code has returned: only its outcome is being written
                     log.warning("job %s (%s) passed its %ss timeout; stopping it",
                                 attempt.name, attempt.uuid, attempt.job.timeout)
                     attempt.interrupted_at = now

@@ -52,6 +52,11 @@ def retry(failed_id):
         failed = FailedJob.get_or_none(FailedJob.id == failed_id)
         if failed is None:
             return None
+        # Taking the failed job out of the store first is the claim: of two retries of
+        # it at once (a double click), the second deletes nothing and stops here, so the
+        # job and its batch are put back once.
+        if not FailedJob.delete().where(FailedJob.id == failed.id).execute():
+            return None
         record = JobRecord.get_or_none(JobRecord.uuid == failed.uuid)
         now = utcnow()
         fields = dict(state="pending", attempts=0, exceptions=0, lost=0, available_at=now,
@@ -69,14 +74,15 @@ def retry(failed_id):
             job_ = registry.declared(record.name)
             deadline = (job_.policy.deadline(now) if job_ else None) or now
             JobRecord.update(retry_until=deadline).where(JobRecord.id == record.id).execute()
-        batch = Batch.get_or_none(Batch.id == failed.batch_id) if failed.batch_id else None
-        if batch is not None:
-            # The batch waits for this job again, and no longer lists it as failed. Its
-            # callbacks are stamped once dispatched (runner.batch_job_done): none runs twice.
-            Batch.update(pending_jobs=Batch.pending_jobs + 1, failed_jobs=Batch.failed_jobs - 1,
-                         failed_job_ids=[i for i in batch.failed_job_ids or [] if i != failed.uuid],
-                         finished_at=None).where(Batch.id == batch.id).execute()
-        failed.delete_instance()
+        if failed.batch_id and Batch.update(pending_jobs=Batch.pending_jobs + 1, failed_jobs=Batch.failed_jobs - 1,
+                                            finished_at=None).where(Batch.id == failed.batch_id).execute():
+            # The batch waits for this job again, and no longer lists it as failed. The
+            # counters' update holds the batch's row, so its list is read after any other
+            # job's change to it. Its callbacks are stamped once dispatched
+            # (runner.batch_job_done): none runs twice.
+            batch = Batch.get_by_id(failed.batch_id)
+            Batch.update(failed_job_ids=[i for i in batch.failed_job_ids or [] if i != failed.uuid]).where(
+                Batch.id == batch.id).execute()
         name, queue, job_uuid = record.name, record.queue, record.uuid
         db.after_commit(lambda: ring(job_uuid, name, queue))
     return job_uuid

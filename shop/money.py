@@ -67,6 +67,11 @@ def _without_grouping(text, currency, field):
                                          "such as 12.50 or 1,250.00."})
 
 
+def _noun(field):
+    """How an error names the amount: "price" for a price field, "amount" for any other."""
+    return "price" if "price" in field else "amount"
+
+
 def parse_money(text, currency, field="price"):
     """A positive amount typed by a person ("12", "12.5", "1,299.00", "$12", "12.500 KWD") in
     minor units. Whatever format_money writes for a positive amount reads back the same.
@@ -90,9 +95,9 @@ def parse_money(text, currency, field="price"):
         raise ValidationError(errors={field: "Enter an amount such as 12.50."})
     value = Decimal(cleaned)
     if negative or value <= 0:
-        raise ValidationError(errors={field: "The price must be more than zero."})
+        raise ValidationError(errors={field: f"The {_noun(field)} must be more than zero."})
     if value >= MAX_PRICE_MAJOR:
-        raise ValidationError(errors={field: "The price is too large."})
+        raise ValidationError(errors={field: f"The {_noun(field)} is too large."})
     digits = exponent(currency)
     if value != value.quantize(Decimal(1).scaleb(-digits)):
         raise ValidationError(errors={field: f"Use at most {digits} decimal places."})

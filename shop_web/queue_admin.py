@@ -17,6 +17,7 @@ and its refreshes can never disagree.
 import hmac
 import ipaddress
 import json
+from urllib.parse import quote
 
 import bottle
 
@@ -175,7 +176,7 @@ def queue_job_delete(job_uuid):
         flash("The job is deleted: it will not run. Its record stays, marked cancelled.", "success")
     else:
         flash("That job is no longer waiting: it has started, finished or gone.", "warning")
-    redirect_to(_back(f"/admin/queue/jobs/{job_uuid}"))
+    redirect_to(_back(f"/admin/queue/jobs/{quote(job_uuid)}"))
 
 
 @routes.post("/admin/queue/jobs/<job_uuid>/run-now")
@@ -185,7 +186,7 @@ def queue_job_run_now(job_uuid):
         flash("The job is due now: the next free worker takes it.", "success")
     else:
         flash("That job is no longer waiting: it has started, finished or gone.", "warning")
-    redirect_to(_back(f"/admin/queue/jobs/{job_uuid}"))
+    redirect_to(_back(f"/admin/queue/jobs/{quote(job_uuid)}"))
 
 
 # ---------------------------------------------------------------------------
@@ -225,10 +226,13 @@ def queue_failed_retry(failed_id):
         flash("That failed job is no longer in the store: it was retried, forgotten or pruned.", "warning")
         redirect_to(_back("/admin/queue/failed"))
     job_uuid = failed_jobs.retry(failed_id)
+    if job_uuid is None:  # another request retried it first
+        flash("That failed job is no longer in the store: it was retried, forgotten or pruned.", "warning")
+        redirect_to(_back("/admin/queue/failed"))
     flash(f"{failed.name} is back on the {failed.queue} queue with fresh attempts.", "success")
     # The failed job's own page would 404 now; its record's page follows the retry.
     target = _back("/admin/queue/failed")
-    redirect_to(f"/admin/queue/jobs/{job_uuid}" if target.startswith("/admin/queue/jobs/") else target)
+    redirect_to(f"/admin/queue/jobs/{quote(job_uuid)}" if target.startswith("/admin/queue/jobs/") else target)
 
 
 @routes.post("/admin/queue/failed/<failed_id:int>/forget")

@@ -87,10 +87,14 @@ def every_seller(now=None, hold_days=None):
 
 
 def payouts_due(minimum=None, now=None, hold_days=None):
-    """[(seller, Balance)] whose available balance reaches PAYOUT_MINIMUM."""
+    """[(seller, Balance)] whose available balance reaches PAYOUT_MINIMUM.
+
+    PAYOUT_MINIMUM is in minor units of the shop's CURRENCY; a balance in another
+    currency (from before the shop changed its currency) is due as soon as it is positive.
+    """
     minimum = config.PAYOUT_MINIMUM if minimum is None else minimum
     return [(seller, balance) for seller, balance in every_seller(now, hold_days)
-            if balance.available > 0 and balance.available >= minimum]
+            if balance.available > 0 and (balance.currency != config.CURRENCY or balance.available >= minimum)]
 
 
 def commission_earned():

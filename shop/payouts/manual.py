@@ -69,6 +69,11 @@ def record_payout(seller, amount, currency, method, reference, request_key, reco
     try:
         with db.atomic():
             _lock_seller(seller_id)
+            # Again under the seller's lock: the same form sent twice at once waits here
+            # for the first, and must then find its payout rather than a spent balance.
+            earlier = Payout.get_or_none(Payout.request_key == request_key) if request_key else None
+            if earlier is not None:
+                return earlier, False
             available = balances.balance_of(seller_id, currency, now=now, hold_days=hold_days).available
             _check(amount, currency, method, reference, request_key, available)
             stamp = {"created_at": now} if now else {}

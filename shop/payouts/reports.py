@@ -8,12 +8,11 @@ day they were booked and refunds on the day they were refunded, as the ledger ha
 import csv
 import datetime
 import io
-from decimal import Decimal
 
 from peewee import JOIN
 
 from shop import config
-from shop.money import exponent
+from shop.money import decimal_amount
 from models import LedgerEntry, Order, OrderItem, Payout, utcnow
 
 PERIODS = (30, 90, 365)
@@ -72,12 +71,6 @@ def summary(seller, days=30, currency=None, now=None):
     return {"currency": currency, "products": ordered, "totals": totals}
 
 
-def major(minor, currency):
-    """An amount in minor units as the decimal text a spreadsheet reads: 1250 USD -> "12.50"."""
-    digits = exponent(currency)
-    return f"{Decimal(minor).scaleb(-digits):.{digits}f}"
-
-
 SALES_COLUMNS = ("date", "time_utc", "order", "item", "product", "type", "currency", "gross", "commission",
                  "net")
 PAYOUT_COLUMNS = ("date", "time_utc", "payout", "method", "reference", "currency", "amount")
@@ -102,8 +95,8 @@ def sales_csv(seller, days=365, now=None):
     for entry in _entries(seller, period_start(days, now), now).where(LedgerEntry.kind != "payout"):
         rows.append((entry.created_at.strftime("%Y-%m-%d"), entry.created_at.strftime("%H:%M:%S"),
                      entry.order.reference, entry.order_item_id, _safe(entry.order_item.title), entry.kind,
-                     entry.currency, major(entry.gross, entry.currency), major(entry.fee, entry.currency),
-                     major(entry.amount, entry.currency)))
+                     entry.currency, decimal_amount(entry.gross, entry.currency), decimal_amount(entry.fee, entry.currency),
+                     decimal_amount(entry.amount, entry.currency)))
     return _csv(SALES_COLUMNS, rows)
 
 
@@ -113,5 +106,5 @@ def payouts_csv(seller, days=365, now=None):
     query = (Payout.select().where((Payout.seller == seller_id) & (Payout.created_at >= period_start(days, now)))
              .order_by(Payout.created_at, Payout.id))
     rows = [(p.created_at.strftime("%Y-%m-%d"), p.created_at.strftime("%H:%M:%S"), p.id, p.method,
-             _safe(p.reference), p.currency, major(p.amount, p.currency)) for p in query]
+             _safe(p.reference), p.currency, decimal_amount(p.amount, p.currency)) for p in query]
     return _csv(PAYOUT_COLUMNS, rows)

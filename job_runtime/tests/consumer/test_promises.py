@@ -108,13 +108,13 @@ def test_a_job_blocked_past_its_timeout_is_retried_only_after_its_attempt_return
     consumer(workers=1)
     # Longer than the sweeper waits before it takes back a job its live worker no
     # longer reports: the stuck thread's heartbeat must keep naming it.
-    job_uuid = block.dispatch("stuck", 12)
+    job_uuid = block.dispatch("stuck", 20)
     wait_for(lambda: runs("stuck") == 1, message="the first attempt")
     # The slot is handed on: other jobs run while the first attempt still sleeps.
     make_effect.dispatch("meanwhile")
     wait_for(lambda: effect_done("meanwhile"), timeout=15, message="a job on the replacement worker")
     assert _state(job_uuid) == "running" and runs("stuck") == 1
-    wait_for(lambda: FailedJob.select().exists(), timeout=60, message="both attempts to time out")
+    wait_for(lambda: FailedJob.select().exists(), timeout=90, message="both attempts to time out")
     spans = sorted((s.started, s.finished) for s in SampleSpan.select().where(SampleSpan.key == "stuck"))
     assert len(spans) == 2 and runs("stuck") == 2
     assert spans[1][0] >= spans[0][1], "the retry started while the first attempt still ran"
