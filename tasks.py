@@ -280,10 +280,11 @@ def process_purchase(order_id):
         return fulfilment.process_purchase(order_id)
     finally:
         # Also when the receipt's email failed (the sales are recorded by then): the sellers'
-        # notices do not wait for the buyer's. A minute late and unique per seller, so a
-        # burst of sales is one notice, and a retry of this job asks for nothing new.
+        # notices do not wait for the buyer's. A little late (SALE_NOTICE_DELAY_SECONDS, less
+        # than the five minutes it is unique for) and unique per seller, so a burst of sales
+        # is one notice, and a retry of this job asks for nothing new.
         for seller_id in sale_notices.sellers_of(order_id):
-            notify_seller_of_sales.s(seller_id).delay(60).dispatch()
+            notify_seller_of_sales.s(seller_id).delay(config.SALE_NOTICE_DELAY_SECONDS).dispatch()
 
 
 @job(**MAIL_RETRIES, timeout=60, unique_for=300, unique_key=lambda seller_id: seller_id)
