@@ -443,6 +443,18 @@ class DownloadLink(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+class DownloadRenewal(BaseModel):
+    """One renewal of a download link from the customer's library: the link got a fresh
+    token, expiry and count. The rows are the log, and counting a customer's rows of the
+    last day is the daily cap (shop/orders/renewals.py)."""
+
+    link = ForeignKeyField(DownloadLink, backref="renewals", on_delete="CASCADE")
+    buyer = ForeignKeyField(User, on_delete="CASCADE")
+    previous_expires_at = DateTimeField()
+    previous_download_count = IntegerField()
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
 class Invoice(BaseModel):
     """An order's invoice: its number is sequential and given once; the PDF lives under INVOICES_DIR."""
 

@@ -229,6 +229,22 @@ def notify_product_rejected(review_id):
     notifications.product_rejected(review_id)
 
 
+from shop.catalog import review_notices  # noqa: E402
+
+
+# The admins' notice of a product submitted for review, keyed by the product and the time it
+# was submitted: a retry after a mail failure only sends what is missing.
+@job(**MAIL_RETRIES, timeout=60, tags=product_tags)
+def notify_admins_of_submission(product_id, submitted_at):
+    """Tell every admin that a product waits for review (in the app and by email)."""
+    review_notices.notify(product_id, submitted_at)
+
+
+def submitted_for_review(product):
+    """Ask for the admins' notice of `product`, just submitted (or submitted again) for review."""
+    notify_admins_of_submission.dispatch(product.id, models.utcnow().isoformat(timespec="microseconds"))
+
+
 # ---------------------------------------------------------------------------
 # Orders and payments: a payment's webhook -> process_webhook, which fires
 # PurchaseCompleted -> process_purchase; and the payment chain process_webhook ->
@@ -236,6 +252,7 @@ def notify_product_rejected(review_id):
 # ---------------------------------------------------------------------------
 
 from shop.orders import fulfilment  # noqa: E402
+from shop.orders import sale_notices  # noqa: E402
 from shop.payments import gateways  # noqa: E402
 from shop.payments.outcomes import Change  # noqa: E402
 from shop.orders import invoices  # noqa: E402
@@ -257,8 +274,30 @@ def process_webhook(event_id):
 
 @PurchaseCompleted.listen(**MAIL_RETRIES, timeout=120, tags=order_tags)
 def process_purchase(order_id):
-    """Fulfil a paid order: sales, ledger credits, links, counts, cart, confirmation email."""
-    return fulfilment.process_purchase(order_id)
+    """Fulfil a paid order: sales, ledger credits, links, counts, cart, confirmation email;
+    then ask for each seller's notice of the sale."""
+    try:
+        return fulfilment.process_purchase(order_id)
+    finally:
+        # Also when the receipt's email failed (the sales are recorded by then): the sellers'
+        # notices do not wait for the buyer's. A little late (SALE_NOTICE_DELAY_SECONDS, less
+        # than the five minutes it is unique for) and unique per seller, so a burst of sales
+        # is one notice, and a retry of this job asks for nothing new.
+        for seller_id in sale_notices.sellers_of(order_id):
+            notify_seller_of_sales.s(seller_id).delay(config.SALE_NOTICE_DELAY_SECONDS).dispatch()
+
+
+@job(**MAIL_RETRIES, timeout=60, unique_for=300, unique_key=lambda seller_id: seller_id)
+def notify_seller_of_sales(seller_id):
+    """Tell a seller of their sales since the last notice (in the app and by email), once."""
+    sale_notices.notify(seller_id)
+
+
+@periodic(crontab(minute="41"), queue="low", tries=2, timeout=120)
+def sweep_sale_notices():
+    """Ask for the notices of sales made while an earlier notice was being sent."""
+    for seller_id in sale_notices.sweep():
+        notify_seller_of_sales.dispatch(seller_id)
 
 
 def _never_paid(order_id):

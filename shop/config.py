@@ -197,6 +197,8 @@ class Settings:
     PAYOUT_MINIMUM: int
     DOWNLOAD_LINK_TTL_HOURS: int
     DOWNLOAD_LIMIT: int
+    DOWNLOAD_RENEWALS_PER_DAY: int
+    SALE_NOTICE_DELAY_SECONDS: int
     DOWNLOAD_ACCEL_PREFIX: str | None
     UPLOAD_MAX_MB: int
     THUMBNAIL_MAX_MB: int
@@ -375,6 +377,10 @@ def load_settings(environ=None, dotenv=True):
     s["PAYOUT_MINIMUM"] = read.int("PAYOUT_MINIMUM", 1000, 0)
     s["DOWNLOAD_LINK_TTL_HOURS"] = read.int("DOWNLOAD_LINK_TTL_HOURS", 48, 1)
     s["DOWNLOAD_LIMIT"] = read.int("DOWNLOAD_LIMIT", 5, 1)
+    # How many expired or used-up links one customer may renew from the library in 24 hours.
+    s["DOWNLOAD_RENEWALS_PER_DAY"] = read.int("DOWNLOAD_RENEWALS_PER_DAY", 10, 0)
+    # A seller's notice of a sale waits this long, so that the sales of a burst make one notice.
+    s["SALE_NOTICE_DELAY_SECONDS"] = read.int("SALE_NOTICE_DELAY_SECONDS", 60, 0, 240)
     s["DOWNLOAD_ACCEL_PREFIX"] = read.str("DOWNLOAD_ACCEL_PREFIX")
 
     s["UPLOAD_MAX_MB"] = read.int("UPLOAD_MAX_MB", 100, 1)

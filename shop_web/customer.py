@@ -15,6 +15,7 @@ from shop import config
 from shop.orders import downloads
 from shop.orders import invoices
 from shop.orders import orders
+from shop.orders import renewals
 from shop.payments import methods
 import tasks
 from shop.errors import ValidationError
@@ -23,6 +24,7 @@ from shop_web.product_files import attachment_headers, send_file
 from shop_web.common import (
     RouteTable,
     current_user,
+    flash,
     json_response,
     redirect_to,
     render,
@@ -54,7 +56,20 @@ def _purchase_rows(user):
 def purchases_index():
     return render("purchases.tpl", title="Your purchases", rows=_purchase_rows(current_user()),
                   link_state=downloads.state, link_url=downloads.url_for, remaining=downloads.remaining,
-                  labels=methods.LABELS)
+                  renewable=renewals.renewable, labels=methods.LABELS)
+
+
+@routes.post("/purchases/links/<link_id:int>/renew")
+@require_role("customer")
+def renew_link(link_id):
+    """"Get a new link" on the Purchases page: an expired or used-up link made fresh."""
+    try:
+        link = renewals.renew(link_id, current_user())
+    except renewals.RenewalRefused as exc:
+        return render("download_refused.tpl", status=exc.status, title="Link not renewed",
+                      heading="Link not renewed", message=str(exc))
+    flash(f"A new download link for {link.order_item.title} is ready below.", "success")
+    redirect_to(f"/purchases#{link.order_item.order.reference}")
 
 
 # ---------------------------------------------------------------------------

@@ -92,6 +92,7 @@ def seller_products_create():
             product = products.create_product(current_user(), form, _upload("file"), _upload("thumbnail"),
                                               staged)
             _dispatch_thumbnail(product)
+            tasks.submitted_for_review(product)
     except ValidationError as exc:
         return _form_page(None, exc, form)
     flash(f"“{product.title}” is saved and waiting for review. You will be notified of the decision.",
@@ -119,6 +120,8 @@ def seller_products_update(product_id):
             product, review_again = products.update_product(product, form, _upload("file"),
                                                             _upload("thumbnail"), staged)
             _dispatch_thumbnail(product)
+            if review_again:
+                tasks.submitted_for_review(product)
     except ValidationError as exc:
         return _form_page(product, exc, form)
     if review_again and was == "approved":

@@ -36,7 +36,7 @@ import pytest
 from shop import config
 from shop import security
 from job_runtime.models import FailedJob, JobRecord
-from models import (DownloadLink, Invoice, LedgerEntry, Order, OrderItem, OutboundMail, Product,
+from models import (DownloadLink, Invoice, LedgerEntry, Notification, Order, OrderItem, OutboundMail, Product,
                     TransactionItem, User, WebhookEvent, db, utcnow)
 from shop.money import split_sale
 from tests.conftest import CI, PASSWORD, TEST_DATABASE, TEST_QUEUE, free_port, marks_its_tests, port_open, wait_for
@@ -169,8 +169,13 @@ def file_mail_deliveries():
     return [delivery(path.read_bytes()) for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
 
 
+def purchase_mails():
+    """The buyers' emails (receipts and invoices), not the sellers' notices of their sales."""
+    return OutboundMail.select().where(~OutboundMail.key.startswith("sales:"))
+
+
 def emails_done(shop):
-    return OutboundMail.select().where(OutboundMail.sent_at.is_null(False)).count() >= 2 * len(shop.orders)
+    return purchase_mails().where(OutboundMail.sent_at.is_null(False)).count() >= 2 * len(shop.orders)
 
 
 def jobs_settled():
@@ -219,11 +224,16 @@ def check_books(shop, delivered, killed=False):
     assert sorted(i.number for i in invoices) == list(range(1, len(ids) + 1))
     assert all(i.pdf_path and (config.INVOICES_DIR / i.pdf_path).is_file() for i in invoices)
     # Every email once: one record per key, sent, and one delivery per message.
-    keys = Counter(m.key for m in OutboundMail.select(OutboundMail.key))
+    keys = Counter(m.key for m in purchase_mails())
     expected_keys = {f"purchase-confirmation:{i}" for i in ids} | {f"invoice:{i}" for i in ids}
     assert set(keys) == expected_keys and set(keys.values()) == {1}
-    assert not OutboundMail.select().where(OutboundMail.sent_at.is_null()).exists()
-    subjects = Counter(subject for subject, _ in delivered)
+    assert not purchase_mails().where(OutboundMail.sent_at.is_null()).exists()
+    # The sellers' notices of their sales tell no sale twice, however often their jobs ran.
+    told = [sale_id for notice in Notification.select().where(Notification.type == "sales")
+            for sale_id in notice.data["sale_ids"]]
+    assert len(told) == len(set(told)) and set(told) <= {i for (i,) in TransactionItem.select(TransactionItem.id).tuples()}
+    notice_subjects = {m.subject for m in OutboundMail.select().where(OutboundMail.key.startswith("sales:"))}
+    subjects = Counter(subject for subject, _ in delivered if subject not in notice_subjects)
     expected_subjects = {f"Your order {o.reference} is ready to download" for o in orders.values()}
     expected_subjects |= {f"Invoice {i.label} for order {orders[i.order_id].reference}" for i in invoices}
     assert set(subjects) == expected_subjects, f"{len(expected_subjects - set(subjects))} never delivered"

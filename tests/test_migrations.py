@@ -7,6 +7,7 @@ release's own code by make_fixtures.py there), loaded into SQLite or PostgreSQL 
 TEST_DATABASE says. Each later migration extends these tests with rows of its own.
 """
 
+import datetime
 import re
 import sqlite3
 import subprocess
@@ -18,9 +19,11 @@ from peewee import CharField, Model, TextField
 
 import models
 from job_runtime.models import FailedJob, JobRecord
-from models import DownloadLink, Invoice, LedgerEntry, Order, Product, Refund, User
+from models import DownloadLink, Invoice, LedgerEntry, Order, OrderItem, Product, Refund, User
 from shop.errors import MigrationError, SchemaMismatch
 from shop.operations import schema
+from shop.orders import downloads
+from shop.orders import renewals
 from shop.payouts import balances as payout_balances
 from shop.payouts import manual as manual_payouts
 from tests.conftest import (
@@ -316,6 +319,17 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert "we have emailed it a link" in form.submit().text
     reset = models.PasswordReset.get()
     assert reset.user.email == "casey@example.com" and reset.used_at is None and len(reset.token_hash) == 64
+    # Renewed download links (the download_renewals migration): none yet; an old link, expired
+    # long ago, is renewed by its old buyer, logged against it, and its old token stops working.
+    assert after["download_renewal"] == []
+    old_link = DownloadLink.select().join(OrderItem).join(Order).where(Order.status == "paid").first()
+    old_url = downloads.url_for(old_link)
+    DownloadLink.update(expires_at=models.utcnow() - datetime.timedelta(days=1)).where(
+        DownloadLink.id == old_link.id).execute()
+    renewed = renewals.renew(old_link.id, old_link.buyer)
+    assert downloads.state(renewed) is downloads.LinkState.ACTIVE and downloads.url_for(renewed) != old_url
+    assert downloads.find(old_url.rsplit("/", 1)[1]) is None
+    assert models.DownloadRenewal.get().link_id == old_link.id
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.

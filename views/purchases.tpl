@@ -35,6 +35,14 @@
         <a class="button button-small" href="{{link_url(link)}}">Download</a>
         <span class="muted small">{{remaining(link)}} of {{link.max_downloads}} left · until {{link.expires_at.strftime('%d %b %Y %H:%M')}} UTC</span>
       </div>
+      % elif link is not None and renewable(link):
+      <div class="purchase-item-action">
+        <span class="badge badge-failed">{{link_state(link)}}</span>
+        <form method="post" action="/purchases/links/{{link.id}}/renew">
+          <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+          <button class="button button-small" type="submit">Get a new link</button>
+        </form>
+      </div>
       % elif link is not None:
       <div class="purchase-item-action"><span class="badge badge-failed">{{link_state(link)}}</span></div>
       % elif order.status == 'paid':

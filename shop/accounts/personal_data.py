@@ -17,6 +17,7 @@ from shop.errors import Forbidden
 from models import (
     CartItem,
     DownloadLink,
+    DownloadRenewal,
     Invoice,
     LoginAttempt,
     Notification,
@@ -66,7 +67,9 @@ def export(user):
         "download_links": [
             {"product": link.product.title, "expires_at": _when(link.expires_at),
              "downloads": link.download_count, "max_downloads": link.max_downloads,
-             "last_downloaded_at": _when(link.last_downloaded_at), "revoked_at": _when(link.revoked_at)}
+             "last_downloaded_at": _when(link.last_downloaded_at), "revoked_at": _when(link.revoked_at),
+             "renewed_at": [_when(renewal.created_at) for renewal in
+                            DownloadRenewal.select().where(DownloadRenewal.link == link).order_by(DownloadRenewal.id)]}
             for link in DownloadLink.select(DownloadLink, Product).join(Product)
             .where(DownloadLink.buyer == user).order_by(DownloadLink.id)],
         "cart": [{"product": item.product.title, "added_at": _when(item.added_at)}

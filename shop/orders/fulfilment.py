@@ -114,7 +114,8 @@ def send_purchase_confirmation(order_id):
     for link in downloads.links_for_order(order):
         lines.append(f"  - {link.order_item.title}: {config.APP_URL}{downloads.url_for(link)}")
     lines += ["", f"Each link works {config.DOWNLOAD_LIMIT} times within {config.DOWNLOAD_LINK_TTL_HOURS} hours; "
-              f"you need to be logged in as {buyer.email}. Your purchases page keeps them all:",
+              f"you need to be logged in as {buyer.email}. Your library keeps everything you bought, "
+              "and gives you a new link when one has expired or been used up:",
               f"{config.APP_URL}/purchases", "", "Your invoice follows in a separate email.", "",
               f"{config.APP_NAME}"]
     return mail.send(f"purchase-confirmation:{order.id}", buyer.email,
