@@ -6,14 +6,12 @@ Screenshots of the pages go to the test's folder (and to SCREENSHOTS, when set).
 """
 
 import os
-import re
 from pathlib import Path
 
 import pytest
 
 from models import User
 from tests.browser import PHONE, no_horizontal_scroll, shop_environment, unlabelled_fields
-from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.consumer]
 
@@ -32,16 +30,6 @@ def shot(visitor, tmp_path, name):
     visitor.page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
-def mail_to(shop, address, subject, path):
-    """The link to `path` in the newest mail to `address` with `subject`, once the consumer has sent it."""
-    def found():
-        mails = [m for m in shop.mails if m["To"] == address and m["Subject"] == subject]
-        return mails[-1] if mails else None
-
-    wait_for(found, timeout=30, message=f"the mail {subject!r} to {address}")
-    return re.search(r"https?://[^/\s]+" + path + r"\S+", found().get_content()).group(0)
-
-
 def test_sign_up_verify_forget_and_reset_the_password(visit, shop, tmp_path):
     visitor = visit()
     visitor.go("/register")
@@ -51,7 +39,7 @@ def test_sign_up_verify_forget_and_reset_the_password(visit, shop, tmp_path):
     visitor.follow("form[action='/register'] button[type=submit]")
     assert "Please confirm your email address" in visitor.text()
 
-    link = mail_to(shop, "robin@example.com", "Confirm your email address", "/email/verify/")
+    link = shop.emailed_link("robin@example.com", "Confirm your email address", "/email/verify/")
     visitor.go(link)
     assert "robin@example.com is verified" in visitor.flash()
     assert User.get(User.email == "robin@example.com").email_verified
@@ -64,7 +52,7 @@ def test_sign_up_verify_forget_and_reset_the_password(visit, shop, tmp_path):
     visitor.follow("form[action='/password/forgot'] button[type=submit]")
     assert "we have emailed it a link" in visitor.text()
 
-    link = mail_to(shop, "robin@example.com", "Reset your password", "/password/reset/")
+    link = shop.emailed_link("robin@example.com", "Reset your password", "/password/reset/")
     visitor.go(link)
     shot(visitor, tmp_path, "password-reset")
     visitor.page.fill("#f-password", NEW_PASSWORD)

@@ -97,6 +97,10 @@ def test_journey_1_a_seller_signs_up_and_uploads_a_product(visit, shop):
     sam.page.wait_for_url("**/seller/products")
     assert "Welcome, Sam Seller!" in sam.flash()
     assert "You have no products yet" in sam.text()
+    # A seller submits products once the address is confirmed, from the emailed link.
+    assert "Please confirm your email address" in sam.text()
+    sam.go(shop.emailed_link(SAM_EMAIL, "Confirm your email address", "/email/verify/"))
+    assert f"{SAM_EMAIL} is verified" in sam.flash()
 
     drums = demo_files.drum_loops()
     cover = demo_files.cover(DRUMS, "Audio", "Sam Seller", ((30, 27, 75), (109, 40, 217), (196, 181, 253)),
