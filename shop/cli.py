@@ -220,11 +220,12 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
         config.start()
-        import tasks  # every job declared, and the job runtime set up, for the commands that dispatch or run them
-
-        tasks.start()
         parser = build_parser()
         args = parser.parse_args(argv)
+        if getattr(args, "needs_jobs", True):
+            import tasks  # every job declared, and the job runtime set up, for the commands that dispatch or run them
+
+            tasks.start()
         setup_logging(logging.DEBUG if getattr(args, "verbose", False) else None)
         return args.func(args) or 0
     except ConfigError as exc:

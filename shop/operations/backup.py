@@ -270,4 +270,6 @@ def add_command(commands):
     parser.add_argument("--keep", type=int, default=7,
                         help="keep this many newest backups, delete older ones (default 7; 0 keeps all)")
     parser.add_argument("--no-files", action="store_true", help="databases only, no files.tar")
-    parser.set_defaults(func=cmd_backup)
+    # A backup reads the database and data/ only: it neither dispatches nor runs jobs, so it
+    # must not need the queue (a backup of a shop whose queue server is down still runs).
+    parser.set_defaults(func=cmd_backup, needs_jobs=False)
