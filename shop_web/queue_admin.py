@@ -169,24 +169,26 @@ def queue_job(job_uuid):
                   next_url=f"/admin/queue/jobs/{job_uuid}")
 
 
-@routes.post("/admin/queue/jobs/<job_uuid>/delete")
-@require_role("admin")
-def queue_job_delete(job_uuid):
-    if pending_jobs.delete(job_uuid):
-        flash("The job is deleted: it will not run. Its record stays, marked cancelled.", "success")
+def _act_on_waiting_job(job_uuid, act, done_message):
+    """Delete or run now a job that is still waiting, and say which happened."""
+    if act(job_uuid):
+        flash(done_message, "success")
     else:
         flash("That job is no longer waiting: it has started, finished or gone.", "warning")
     redirect_to(_back(f"/admin/queue/jobs/{quote(job_uuid)}"))
+
+
+@routes.post("/admin/queue/jobs/<job_uuid>/delete")
+@require_role("admin")
+def queue_job_delete(job_uuid):
+    _act_on_waiting_job(job_uuid, pending_jobs.delete,
+                        "The job is deleted: it will not run. Its record stays, marked cancelled.")
 
 
 @routes.post("/admin/queue/jobs/<job_uuid>/run-now")
 @require_role("admin")
 def queue_job_run_now(job_uuid):
-    if pending_jobs.run_now(job_uuid):
-        flash("The job is due now: the next free worker takes it.", "success")
-    else:
-        flash("That job is no longer waiting: it has started, finished or gone.", "warning")
-    redirect_to(_back(f"/admin/queue/jobs/{quote(job_uuid)}"))
+    _act_on_waiting_job(job_uuid, pending_jobs.run_now, "The job is due now: the next free worker takes it.")
 
 
 # ---------------------------------------------------------------------------
