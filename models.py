@@ -119,6 +119,11 @@ class BaseModel(Model):
 # ---------------------------------------------------------------------------
 
 ROLES = ("admin", "seller", "customer")
+# A visitor who puts something in the cart without an account gets a guest user: the
+# cart, the order and its links hang on it as on any buyer. It has no password and no
+# address of its own (its email column holds a unique placeholder that is never
+# mailed); the address the guest gives at checkout is the order's guest_email.
+GUEST_ROLE = "guest"
 
 
 class User(BaseModel):
@@ -146,6 +151,10 @@ class User(BaseModel):
     @property
     def is_customer(self):
         return self.role == "customer"
+
+    @property
+    def is_guest(self):
+        return self.role == GUEST_ROLE
 
 
 class Session(BaseModel):
@@ -327,6 +336,9 @@ class Order(BaseModel):
     updated_at = DateTimeField(default=utcnow)
     paid_at = DateTimeField(null=True)
     refunded_at = DateTimeField(null=True)
+    # A guest's order: the address its receipt, links and invoice go to, and by which
+    # it joins the account that later verifies this address (shop/accounts/guests.py).
+    guest_email = CharField(null=True, index=True)
 
     @property
     def is_settled(self):

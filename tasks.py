@@ -52,11 +52,13 @@ MAIL_RETRIES_SHORT = {"tries": 7, "backoff": [10, 30, 60, 120, 300, 600]}
 
 @periodic(crontab(minute="17"), queue="low", tries=2, timeout=120)
 def prune_sessions():
-    """Drop expired sessions, old failed-login records and long-expired reset links."""
-    from shop.accounts import password_reset, users
+    """Drop expired sessions, old failed-login records, long-expired reset links, and the
+    guests who left a cart and bought nothing."""
+    from shop.accounts import guests, password_reset, users
 
     password_reset.prune()
     users.prune_sessions()
+    guests.prune_guests()
 
 
 @job(queue="high", **MAIL_RETRIES_SHORT, timeout=60, encrypted=True)

@@ -1,5 +1,5 @@
 """Who may see and do what, across every route of the app (so a new route is covered the day it
-is added): logged-out visitors are sent to log in; every POST without its CSRF token, or with
+is added): logged-out visitors are sent to log in, except from the pages a guest buys through; every POST without its CSRF token, or with
 another visitor's, is a 403 that changes nothing; and another customer's order, invoice,
 download link and payment pages answer 403/404, as do seller and admin actions for the
 wrong role."""
@@ -22,7 +22,12 @@ PUBLIC = {"/", "/healthz", "/login", "/register", "/favicon.ico", "/metrics", "/
           "/media/<path:path>", "/static/<path:path>",
           # The account's emailed links: the token in the address is the permission.
           "/password/forgot", "/password/reset/<token>", "/email/verify/<token>",
-          "/account/email/confirm/<token>"}
+          "/account/email/confirm/<token>",
+          # A guest's order: the receipt's signed link, and the download links it carries.
+          "/orders/<reference>/guest/<key>", "/orders/<reference>/guest/<key>/invoice",
+          "/orders/<reference>/guest/<key>/invoice.json", "/download/<token>",
+          # Buying needs no account: a visitor's cart is empty until a product is put in it.
+          "/cart", "/checkout"}
 # Routes that gateways post to without a session, checked by their own signatures.
 CSRF_EXEMPT = {"/webhooks/stripe", "/webhooks/paytm", "/webhooks/test", "/checkout/paytm/callback"}
 CSRF_MESSAGE = "The form has expired or did not come from this site."

@@ -20,6 +20,7 @@ from peewee import CharField, Model, TextField
 import models
 from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, Invoice, LedgerEntry, Order, OrderItem, Product, Refund, User
+from shop.accounts import guests
 from shop.errors import MigrationError, SchemaMismatch
 from shop.operations import schema
 from shop.orders import downloads
@@ -330,6 +331,10 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert downloads.state(renewed) is downloads.LinkState.ACTIVE and downloads.url_for(renewed) != old_url
     assert downloads.find(old_url.rsplit("/", 1)[1]) is None
     assert models.DownloadRenewal.get().link_id == old_link.id
+    # Guest checkout (the guest_checkout migration): old orders have no guest address and
+    # stay their buyers', so verifying an old account claims nothing of anyone else's.
+    assert all(order.guest_email is None for order in Order.select())
+    assert guests.claim_orders(User.get(User.email == "casey@example.com")) == 0
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.
@@ -341,7 +346,7 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     page = checkout(client, "test").follow()
     next(f for f in page.forms.values() if f.action.startswith("/pay/test/")).submit("action", value="pay")
     order = Order.select().order_by(Order.id.desc()).get()
-    assert order.status == "paid" and order.buyer.email == "casey@example.com"
+    assert order.status == "paid" and order.buyer.email == "casey@example.com" and order.guest_email is None
     assert order.id > max(row[0] for row in before["order"])
     sale = LedgerEntry.get(LedgerEntry.order == order)
     assert (sale.kind, sale.seller_id, sale.gross) == ("sale", sam.id, 1200)

@@ -15,6 +15,7 @@ import time
 import stripe
 
 from shop import config
+from shop.accounts import guests
 from shop.orders import fulfilment
 from shop.orders import orders
 from shop.payments import outcomes
@@ -82,7 +83,7 @@ def session_params(order, items, buyer):
         "metadata": {"order_id": str(order.id), "order_reference": order.reference},
         # Copied onto the PaymentIntent too, so a refund made in Stripe's dashboard maps back.
         "payment_intent_data": {"metadata": {"order_id": str(order.id), "order_reference": order.reference}},
-        "customer_email": buyer.email,
+        "customer_email": guests.receipt_contact(order, buyer)[1],
         "success_url": f"{config.APP_URL}/orders/{order.id}/success?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{config.APP_URL}/cart?cancelled={order.reference}",
     }
