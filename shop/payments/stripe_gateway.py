@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 HTTP_TIMEOUT = 12
 SESSION_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
                   "checkout.session.async_payment_failed", "checkout.session.expired")
-HANDLED_EVENTS = SESSION_EVENTS + ("charge.refunded",)
+# Stripe Connect's events, about the sellers' connected accounts and the payouts sent to them;
+# shop/payouts/stripe_payouts.py acts on them (process_webhook is handed its handlers).
+CONNECT_EVENTS = ("account.updated", "transfer.created", "transfer.updated", "transfer.reversed",
+                  "payout.paid", "payout.failed")
+HANDLED_EVENTS = SESSION_EVENTS + ("charge.refunded",) + CONNECT_EVENTS
 
 
 class PaymentMismatch(PaymentError):
