@@ -439,7 +439,8 @@ class LedgerEntry(BaseModel):
     seller = ForeignKeyField(User, backref="ledger_entries", on_delete="RESTRICT")
     order = ForeignKeyField(Order, null=True, on_delete="RESTRICT")
     order_item = ForeignKeyField(OrderItem, null=True, on_delete="RESTRICT")
-    payout = ForeignKeyField(Payout, null=True, on_delete="RESTRICT")
+    # Found through the unique (payout, kind) index, which starts with it.
+    payout = ForeignKeyField(Payout, null=True, index=False, on_delete="RESTRICT")
     kind = CharField()
     gross = BigIntegerField()   # what the customer paid for the item (negative on a refund)
     fee = BigIntegerField()     # the platform's commission (negative on a refund)

@@ -20,6 +20,7 @@ from job_runtime import pending
 from job_runtime.models import JobRecord
 from shop import config
 from shop.errors import ConfigError
+from shop.orders import fulfilment
 from shop.payouts import balances, connect
 from models import ConnectAccount, LedgerEntry, Notification, Payout, utcnow
 from tests.conftest import login
@@ -54,6 +55,8 @@ def connected_seller(make_user, connect_api, available=1800):
     if available:
         price = available * 10 // 9  # the seller's share after the 10% commission
         order = paid_order(customer, [make_product(seller, f"Presets {uuid.uuid4().hex[:6]}", price)])
+        # Done already in immediate mode; with a real consumer, its queued job then finds it done.
+        fulfilment.process_purchase(order.id)
         LedgerEntry.update(created_at=utcnow() - datetime.timedelta(days=10)).where(
             LedgerEntry.order == order).execute()
         assert balances.balance_of(seller).available == available
