@@ -429,15 +429,14 @@ def payout_schedule(moment):
 def pay_connected_sellers():
     """Book each connected seller's available balance above PAYOUT_MINIMUM as a payout, and send it."""
     booked = 0
-    for seller, account in stripe_connect.connected_sellers():
-        for currency in stripe_payouts.due_currencies(seller):
-            # The payout, its debit and its transfer job in one transaction: no transfer
-            # without its debit, no debit without the job that sends it.
-            with models.db.atomic():
-                result = stripe_payouts.book_payout(seller.id, currency)
-                if result is not None and result[1]:
-                    send_stripe_payout.dispatch(result[0].id)
-                    booked += 1
+    for seller_id, currency in stripe_payouts.due():
+        # The payout, its debit and its transfer job in one transaction: no transfer
+        # without its debit, no debit without the job that sends it.
+        with models.db.atomic():
+            result = stripe_payouts.book_payout(seller_id, currency)
+            if result is not None and result[1]:
+                send_stripe_payout.dispatch(result[0].id)
+                booked += 1
     log.info("booked %d Stripe payout(s)", booked)
     return booked
 

@@ -171,6 +171,7 @@ class Settings:
     # Payment gateways.
     STRIPE_SECRET_KEY: str | None
     STRIPE_WEBHOOK_SECRET: str | None
+    STRIPE_CONNECT_WEBHOOK_SECRET: str | None
     STRIPE_API_BASE: str | None
     STRIPE_ENABLED: bool
     PAYTM_MID: str | None
@@ -360,6 +361,8 @@ def load_settings(environ=None, dotenv=True):
     if bool(s["STRIPE_SECRET_KEY"]) != bool(s["STRIPE_WEBHOOK_SECRET"]):
         missing = "STRIPE_WEBHOOK_SECRET" if s["STRIPE_SECRET_KEY"] else "STRIPE_SECRET_KEY"
         raise ConfigError(f"{missing} must be set too: Stripe needs both keys")
+    # Stripe signs the events of connected accounts (a Connect endpoint) with a secret of their own.
+    s["STRIPE_CONNECT_WEBHOOK_SECRET"] = read.str("STRIPE_CONNECT_WEBHOOK_SECRET")
     s["STRIPE_API_BASE"] = read.str("STRIPE_API_BASE")
     s["STRIPE_ENABLED"] = bool(s["STRIPE_SECRET_KEY"])
 

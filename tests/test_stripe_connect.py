@@ -105,6 +105,19 @@ def test_a_seller_connects_through_stripe_onboarding(client, make_user, connect_
     assert connect_api.problems == []
 
 
+def test_connected_accounts_events_may_come_signed_by_the_connect_endpoint(client, make_user, connect_api, app_env):
+    seller = connected_seller(make_user, connect_api, available=0)
+    account_id = connect.account_of(seller).account_id
+    connect_api.accounts[account_id]["payouts_enabled"] = False
+    event = connect_event("account.updated", dict(connect_api.accounts[account_id]), account=account_id)
+    assert post_stripe_event(client, event, secret="whsec_connect_endpoint").status_int == 400
+    app_env.reload(STRIPE_CONNECT_WEBHOOK_SECRET="whsec_connect_endpoint")
+    assert post_stripe_event(client, event, secret="whsec_connect_endpoint").status_int == 200
+    assert post_stripe_event(client, connect_event("account.updated", {"id": account_id}),
+                             secret="whsec_forged").status_int == 400
+    assert not connect.can_be_paid(connect.account_of(seller))
+
+
 def test_connecting_needs_the_form_and_stripe(client, make_user, app_env):
     login(client, make_user("seller"))
     assert client.post("/seller/payouts/connect", expect_errors=True).status_int == 403  # no CSRF token

@@ -116,6 +116,14 @@ def parse_webhook(body, signature):
     """Verify a delivery and describe it: (event id, type, order id hint, claims payment), or None
     for an event type we do not handle. Raises WebhookError for anything forged, stale or malformed.
     """
+    connect_secret = config.STRIPE_CONNECT_WEBHOOK_SECRET
+    if connect_secret:
+        # Stripe sends connected accounts' events from a Connect endpoint, signed with its
+        # own secret, to the same URL: a delivery is genuine if either secret signed it.
+        try:
+            return parse_signed_event(body, signature, config.STRIPE_WEBHOOK_SECRET)
+        except WebhookError:
+            return parse_signed_event(body, signature, connect_secret)
     return parse_signed_event(body, signature, config.STRIPE_WEBHOOK_SECRET)
 
 

@@ -44,10 +44,11 @@ METHOD = "stripe"
 # ---------------------------------------------------------------------------
 
 
-def due_currencies(seller, minimum=None, now=None):
-    """The currencies in which this seller's available balance is due for a payout."""
-    due = balances.payouts_due(minimum=minimum, now=now)
-    return [balance.currency for due_seller, balance in due if due_seller.id == getattr(seller, "id", seller)]
+def due(minimum=None, now=None):
+    """[(seller id, currency)] of the payouts due to sellers whose Stripe account can be paid."""
+    payable = {account.seller_id for _, account in connect.connected_sellers()}
+    return [(seller.id, balance.currency) for seller, balance in balances.payouts_due(minimum=minimum, now=now)
+            if seller.id in payable]
 
 
 def book_payout(seller_id, currency, minimum=None, now=None):
