@@ -251,9 +251,13 @@ def test_the_owner_downloads_every_sellers_payouts(client, make_user, connect_ap
     first, _ = paid_out_seller(make_user, connect_api)
     second = connected_seller(make_user, connect_api, available=2700)
     pay_sellers()
+    manual = make_user("seller")
+    paid_order(make_user("customer"), [make_product(manual, "Loops", 2000)])
     login_as("admin")
     page = client.get("/admin/payouts")
     assert "/admin/payouts.csv" in page.text
+    assert "paid on the schedule (0 6 * * 5 UTC)" in page.html.select_one(f"#seller-{first.id}").text
+    assert "paid on the schedule" not in page.html.select_one(f"#seller-{manual.id}").text
     response = client.get("/admin/payouts.csv")
     assert response.content_type == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.text)))

@@ -28,6 +28,9 @@
       % if seller.id in due:
       <span class="badge badge-pending">due</span>
       % end
+      % if seller.id in on_stripe:
+      <br><span class="badge badge-approved">Stripe</span> <span class="muted small">paid on the schedule ({{schedule}} UTC)</span>
+      % end
     </td>
     <td data-label="Pending" class="num">{{money(balance.pending, balance.currency)}}</td>
     <td data-label="Available" class="num"><strong>{{money(balance.available, balance.currency)}}</strong>
