@@ -2,7 +2,7 @@
 events about them, and the faults (Stripe answering 500, the same event twice, a bank refusing).
 
 The real `stripe` library talks to tests/stripe_connect_server.py, which checks each
-request; the events coming back are signed with stripe's own helper and posted to
+request; the events coming back are signed with stripe's own signing function and posted to
 /webhooks/stripe, as Stripe delivers them.
 """
 
