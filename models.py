@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from peewee import (
+    BooleanField,
     BigIntegerField,
     CharField,
     DatabaseProxy,
@@ -391,7 +392,13 @@ class TransactionItem(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-LEDGER_KINDS = ("sale", "refund", "payout")
+# payout_returned credits back a Stripe payout that failed or whose transfer was reversed.
+LEDGER_KINDS = ("sale", "refund", "payout", "payout_returned")
+
+# A payout's way through Stripe: written with its debit before any call ("sending"), its
+# transfer recorded ("transferred"), in the seller's bank ("paid"), or its money back in the
+# seller's balance ("returned"). A manual payout is paid when it is recorded.
+PAYOUT_STATUSES = ("sending", "transferred", "paid", "returned")
 
 
 class Payout(BaseModel):
@@ -400,16 +407,36 @@ class Payout(BaseModel):
     A manual payout was made outside the shop (a bank transfer, PayPal) and is
     recorded with its reference. request_key is the key of the form that
     recorded it, unique, so the admin's double-click records one payout.
+
+    A Stripe payout (method "stripe") is written by the payout schedule with a
+    key of its own; its transfer to the seller's connected account and the
+    bank payout on that account carry idempotency keys derived from its id.
     """
 
     seller = ForeignKeyField(User, backref="payouts", on_delete="RESTRICT")
     amount = BigIntegerField()  # positive: what the seller received
     currency = CharField(max_length=3)
-    method = CharField()        # "bank", "paypal" or "other"
+    method = CharField()        # "bank", "paypal", "other" or "stripe"
     reference = CharField()
     request_key = CharField(unique=True)
     recorded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="payouts_recorded")
     created_at = DateTimeField(default=utcnow, index=True)
+    status = CharField(default="paid")  # PAYOUT_STATUSES
+    transfer_id = CharField(null=True, unique=True)      # Stripe's transfer to the connected account
+    stripe_payout_id = CharField(null=True, unique=True)  # the bank payout on the connected account
+    account_id = CharField(null=True)  # the connected account it was sent to
+
+
+class ConnectAccount(BaseModel):
+    """A seller's Stripe Express account, created once, and what Stripe last told us of it."""
+
+    seller = ForeignKeyField(User, unique=True, backref="connect_accounts", on_delete="RESTRICT")
+    account_id = CharField(unique=True)
+    details_submitted = BooleanField(default=False)
+    charges_enabled = BooleanField(default=False)
+    payouts_enabled = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
 
 
 class LedgerEntry(BaseModel):
@@ -417,13 +444,15 @@ class LedgerEntry(BaseModel):
 
     A sale credits the seller's share; a refund adds a reversing entry with the
     opposite signs. Unique per order item and kind, so no job can book twice.
-    A payout debits what was paid and has no order; it is unique per payout.
+    A payout debits what was paid and has no order; a Stripe payout that failed
+    credits it back once (kind payout_returned). Unique per payout and kind.
     """
 
     seller = ForeignKeyField(User, backref="ledger_entries", on_delete="RESTRICT")
     order = ForeignKeyField(Order, null=True, on_delete="RESTRICT")
     order_item = ForeignKeyField(OrderItem, null=True, on_delete="RESTRICT")
-    payout = ForeignKeyField(Payout, null=True, unique=True, on_delete="RESTRICT")
+    # Found through the unique (payout, kind) index, which starts with it.
+    payout = ForeignKeyField(Payout, null=True, index=False, on_delete="RESTRICT")
     kind = CharField()
     gross = BigIntegerField()   # what the customer paid for the item (negative on a refund)
     fee = BigIntegerField()     # the platform's commission (negative on a refund)
@@ -432,7 +461,7 @@ class LedgerEntry(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
     class Meta:
-        indexes = ((("order_item", "kind"), True), (("seller", "created_at"), False))
+        indexes = ((("order_item", "kind"), True), (("payout", "kind"), True), (("seller", "created_at"), False))
 
 
 class DownloadLink(BaseModel):

@@ -264,14 +264,26 @@ from shop.events import OrderRefunded, PurchaseCompleted  # noqa: E402
 from job_runtime import chain  # noqa: E402
 
 
+from shop.payouts import connect as stripe_connect  # noqa: E402
+from shop.payouts import stripe_payouts  # noqa: E402
+
+
 @job(queue="high", tries=3, backoff=10, timeout=60, tags=event_tags)
 def process_webhook(event_id):
-    """Verify a stored gateway event with the gateway's API and update its order."""
+    """Verify a stored gateway event with the gateway's API and update its order (or, for
+    Stripe Connect's events, the seller's account or payout)."""
     try:
-        return webhooks.process(event_id)
-    except gateways.MISMATCH_ERRORS as exc:
-        # The gateway contradicts our order (amount, currency, order): no retry can fix that.
+        outcome = webhooks.process(event_id, stripe_payouts.EVENT_HANDLERS)
+    except (*gateways.MISMATCH_ERRORS, stripe_connect.StripeRefused) as exc:
+        # The gateway contradicts our order (amount, currency, order), or refuses the
+        # request outright: no retry can fix that.
         raise Fail(str(exc)) from exc
+    # The seller's notices are keyed by the payout: an event told twice tells the seller once.
+    if outcome.change is Change.PAYOUT_PAID:
+        notify_payout_sent.dispatch(outcome.payout_id)
+    elif outcome.change is Change.PAYOUT_RETURNED:
+        notify_payout_returned.dispatch(outcome.payout_id)
+    return outcome
 
 
 @PurchaseCompleted.listen(**MAIL_RETRIES, timeout=120, tags=order_tags)
@@ -400,6 +412,53 @@ def payout_tags(payout_id):
 def notify_payout_sent(payout_id):
     """PayoutSent: the seller's notification and email; a retry sends only what is missing."""
     payout_notices.payout_sent(payout_id)
+
+
+@job(tries=3, backoff=[30, 120], timeout=60, tags=payout_tags)
+def notify_payout_returned(payout_id):
+    """A Stripe payout came back: the seller's notification and email, once."""
+    payout_notices.payout_returned(payout_id)
+
+
+def payout_schedule(moment):
+    """PAYOUT_SCHEDULE read when the scheduler asks, so that it follows the settings of the
+    consumer that runs it (this module is imported before any settings are loaded)."""
+    minute, hour, day, month, day_of_week = config.PAYOUT_SCHEDULE.split()
+    return crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)(moment)
+
+
+@periodic(payout_schedule, queue="low", tries=2, timeout=300)
+def pay_connected_sellers():
+    """Book each connected seller's available balance above PAYOUT_MINIMUM as a payout, and send it."""
+    booked = 0
+    for seller_id, currency in stripe_payouts.due():
+        # The payout, its debit and its transfer job in one transaction: no transfer
+        # without its debit, no debit without the job that sends it.
+        with models.db.atomic():
+            result = stripe_payouts.book_payout(seller_id, currency)
+            if result is not None and result[1]:
+                send_stripe_payout.dispatch(result[0].id)
+                booked += 1
+    log.info("booked %d Stripe payout(s)", booked)
+    return booked
+
+
+# Stripe answering 5xx, or not at all, for a while: the transfer is asked again with the
+# same idempotency key for about half an hour, and Stripe pays it once.
+@job(tries=6, backoff=[10, 30, 60, 300, 900], timeout=60, tags=payout_tags)
+def send_stripe_payout(payout_id):
+    """Transfer a booked payout to the seller's connected account and pay it out to their bank."""
+    try:
+        return stripe_payouts.send(payout_id)
+    except stripe_connect.StripeRefused as exc:
+        raise Fail(str(exc)) from exc
+
+
+@send_stripe_payout.failed
+def _stripe_payout_failed(exc, payout_id):
+    if isinstance(exc, Fail):
+        if stripe_payouts.refused(payout_id, str(exc)):
+            notify_payout_returned.dispatch(payout_id)
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ web app through tasks.start(), the `marketplace` command in its main().
 
 import dataclasses
 import os
+import re
 import secrets
 import socket
 from pathlib import Path
@@ -170,6 +171,7 @@ class Settings:
     # Payment gateways.
     STRIPE_SECRET_KEY: str | None
     STRIPE_WEBHOOK_SECRET: str | None
+    STRIPE_CONNECT_WEBHOOK_SECRET: str | None
     STRIPE_API_BASE: str | None
     STRIPE_ENABLED: bool
     PAYTM_MID: str | None
@@ -195,6 +197,7 @@ class Settings:
     COMMISSION_PERCENT: float
     PAYOUT_HOLD_DAYS: int
     PAYOUT_MINIMUM: int
+    PAYOUT_SCHEDULE: str
     DOWNLOAD_LINK_TTL_HOURS: int
     DOWNLOAD_LIMIT: int
     DOWNLOAD_RENEWALS_PER_DAY: int
@@ -227,6 +230,21 @@ class Settings:
 
 
 SETTING_NAMES = frozenset(field.name for field in dataclasses.fields(Settings))
+
+
+# Fridays at 06:00 UTC: a week of sales past their hold, paid before the weekend.
+DEFAULT_PAYOUT_SCHEDULE = "0 6 * * 5"
+_CRON_FIELD = re.compile(r"^(\*|\*/[1-9]\d*|\d+(-\d+)?(,\d+(-\d+)?)*)$")
+CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+
+
+def payout_schedule(value):
+    """A cron line: minute hour day-of-month month day-of-week (0 is Sunday), as the job runtime's crontab reads it."""
+    fields = value.split()
+    if len(fields) != len(CRON_FIELDS) or not all(_CRON_FIELD.match(field) for field in fields):
+        raise ConfigError("PAYOUT_SCHEDULE must be a cron line of five fields (minute hour day month weekday), "
+                          f"such as {DEFAULT_PAYOUT_SCHEDULE!r}; got {value!r}")
+    return " ".join(fields)
 
 
 def _local_secret_path(data_dir):
@@ -343,6 +361,8 @@ def load_settings(environ=None, dotenv=True):
     if bool(s["STRIPE_SECRET_KEY"]) != bool(s["STRIPE_WEBHOOK_SECRET"]):
         missing = "STRIPE_WEBHOOK_SECRET" if s["STRIPE_SECRET_KEY"] else "STRIPE_SECRET_KEY"
         raise ConfigError(f"{missing} must be set too: Stripe needs both keys")
+    # Stripe signs the events of connected accounts (a Connect endpoint) with a secret of their own.
+    s["STRIPE_CONNECT_WEBHOOK_SECRET"] = read.str("STRIPE_CONNECT_WEBHOOK_SECRET")
     s["STRIPE_API_BASE"] = read.str("STRIPE_API_BASE")
     s["STRIPE_ENABLED"] = bool(s["STRIPE_SECRET_KEY"])
 
@@ -375,6 +395,8 @@ def load_settings(environ=None, dotenv=True):
     s["PAYOUT_HOLD_DAYS"] = read.int("PAYOUT_HOLD_DAYS", 7, 0)
     # The smallest available balance worth a payout, in minor units of CURRENCY.
     s["PAYOUT_MINIMUM"] = read.int("PAYOUT_MINIMUM", 1000, 0)
+    # When the sellers with a connected Stripe account are paid: a cron line in UTC.
+    s["PAYOUT_SCHEDULE"] = payout_schedule(read.str("PAYOUT_SCHEDULE", DEFAULT_PAYOUT_SCHEDULE))
     s["DOWNLOAD_LINK_TTL_HOURS"] = read.int("DOWNLOAD_LINK_TTL_HOURS", 48, 1)
     s["DOWNLOAD_LIMIT"] = read.int("DOWNLOAD_LIMIT", 5, 1)
     # How many expired or used-up links one customer may renew from the library in 24 hours.

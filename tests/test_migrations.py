@@ -19,7 +19,7 @@ from peewee import CharField, Model, TextField
 
 import models
 from job_runtime.models import FailedJob, JobRecord
-from models import DownloadLink, Invoice, LedgerEntry, Order, OrderItem, Product, Refund, User
+from models import DownloadLink, Invoice, LedgerEntry, Order, OrderItem, Payout, Product, Refund, User
 from shop.accounts import guests
 from shop.errors import MigrationError, SchemaMismatch
 from shop.operations import schema
@@ -27,6 +27,7 @@ from shop.orders import downloads
 from shop.orders import renewals
 from shop.payouts import balances as payout_balances
 from shop.payouts import manual as manual_payouts
+from shop.payouts import stripe_payouts
 from tests.conftest import (
     BIN,
     POSTGRES_ADMIN_URL,
@@ -308,6 +309,13 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert created and payout_balances.balance_of(old_seller, hold_days=0).available == 0
     assert manual_payouts.record_payout(old_seller, before_payout.available, before_payout.currency, "bank",
                                         "upgrade-1", "key-upgrade-1", admin, hold_days=0)[1] is False
+    # Stripe Connect (the stripe_connect migration): no connected account yet; a payout is
+    # "paid" unless the payout schedule sent it, and one payout may now carry its debit and,
+    # once, the credit of its failure (unique per payout and kind, no longer per payout).
+    assert after["connect_account"] == [] and Payout.get_by_id(payout.id).status == "paid"
+    assert stripe_payouts.return_to_balance(payout, payout.amount) is True
+    assert stripe_payouts.return_to_balance(payout, payout.amount) is False
+    assert payout_balances.balance_of(old_seller, hold_days=0).available == before_payout.available
     # Verified addresses (the email_verification migration): every account made before is
     # taken as verified when it was made, so the old sellers still submit products.
     assert all(user.email_verified_at == user.created_at for user in User.select())
