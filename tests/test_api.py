@@ -132,3 +132,31 @@ def test_the_rate_limit_counts_each_token_and_answers_429(client, app_env, two_s
     assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
     assert answers[0].headers["RateLimit-Limit"] == "3" and 1 <= int(answers[0].headers["RateLimit-Reset"]) <= 60
     assert answers[3].json["error"]["code"] == "rate_limited" and int(answers[3].headers["Retry-After"]) >= 1
+
+
+def paid_order(customer, products):
+    from shop.orders import cart, orders
+
+    for product in products:
+        cart.add(customer, product.id)
+    order = orders.create_from_cart(customer, "test")
+    assert orders.mark_paid(order.id, f"pi_{order.id}")
+    return order
+
+
+def test_a_seller_sees_only_their_sales_their_buyers_and_their_part_of_an_order(client, two_sellers, make_user,
+                                                                                  seller_token):
+    both = make_user("customer", name="Both Buyer")
+    only_priya = make_user("customer", name="Priya's Buyer")
+    order = paid_order(both, [two_sellers["presets"], two_sellers["ebook"]])
+    paid_order(only_priya, [two_sellers["ebook"]])
+    sales = get(client, "/api/v1/sales", seller_token).json["data"]
+    assert [(s["product_id"], s["buyer"]["email"]) for s in sales] == [(two_sellers["presets"].id, both.email)]
+    assert [c["email"] for c in get(client, "/api/v1/customers", seller_token).json["data"]] == [both.email]
+    get(client, f"/api/v1/customers/{only_priya.id}", seller_token, 404)
+    seen = get(client, f"/api/v1/orders/{order.id}", seller_token).json
+    assert [item["title"] for item in seen["items"]] == ["Field recorder presets"] and seen["total"] == 1500
+    assert len(get(client, "/api/v1/orders", seller_token).json["data"]) == 1
+    admin = tokens.make_token(make_user("admin"), "books", "read", 7)[1]
+    assert get(client, f"/api/v1/orders/{order.id}", admin).json["total"] == 1500 + 999
+    assert len(get(client, "/api/v1/customers", admin).json["data"]) == 2
