@@ -28,7 +28,7 @@
     % for sent, attempts in log:
     <tr id="delivery-{{sent.id}}">
       <td><code>{{sent.event.type}}</code><br><code>{{sent.event.event_id}}</code></td>
-      <td>{{'delivered' if sent.delivered_at else ('given up' if sent.gave_up_at else 'retrying')}}</td>
+      <td>{{'delivered' if sent.delivered_at else 'given up' if sent.gave_up_at else 'stopped: the endpoint is disabled' if endpoint.disabled_at else 'retrying'}}</td>
       <td>
       % for attempt in attempts:
         <div class="attempt">{{attempt.started_at.strftime('%d %b %H:%M:%S')}} · {{attempt.status_code or 'no answer'}} · {{attempt.duration_ms}} ms{{' · ' + attempt.error if attempt.error else ''}}</div>

@@ -7,7 +7,7 @@ first characters (to tell tokens apart on the page). A token has the scopes "rea
 
 import datetime
 
-from models import API_SCOPES, PersonalAccessToken, db, utcnow
+from models import API_SCOPES, PersonalAccessToken, User, db, utcnow
 from shop import security
 from shop.api import errors
 from shop.errors import Forbidden, NotFound, ValidationError
@@ -67,7 +67,7 @@ def authenticate(authorization):
     if scheme.lower() != "bearer" or not token:
         raise errors.unauthorized("Send a personal access token as `Authorization: Bearer <token>`.")
     row = (PersonalAccessToken.select(PersonalAccessToken, PersonalAccessToken.user)
-           .join(PersonalAccessToken.user.rel_model)
+           .join(User)
            .where(PersonalAccessToken.token_hash == security.token_digest(token)).first())
     if row is None:
         raise errors.unauthorized("The token is not known.", "invalid_token")

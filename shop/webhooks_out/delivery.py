@@ -13,7 +13,7 @@ import http.client
 import logging
 import time
 
-from shop import config
+from shop import config, security
 from shop.errors import NotFound
 from models import User, WebhookAttempt, WebhookDelivery, WebhookEndpoint, db, utcnow
 from shop.webhooks_out import address_guard, endpoints, events, signing
@@ -117,7 +117,8 @@ def resend(owner, delivery_id, request_key):
                 .where((WebhookDelivery.id == delivery_id) & (WebhookEndpoint.owner == owner)).first())
     if delivery is None:
         raise NotFound("No such delivery.")
-    return events.add_delivery(delivery.event, delivery.endpoint, f"resend:{delivery.id}:{request_key[:64]}")
+    request_key = request_key[:64] or security.random_token(12)
+    return events.add_delivery(delivery.event, delivery.endpoint, f"resend:{delivery.id}:{request_key}")
 
 
 def log_of(endpoint, limit=50):

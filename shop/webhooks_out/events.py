@@ -9,6 +9,8 @@ so a retried job, a retried delivery or a "send again" all send the same bytes.
 import json
 import types
 
+from peewee import IntegrityError
+
 from models import (Order, OrderItem, OutgoingEvent, Payout, Product, ProductReview, User, WebhookDelivery, db,
                     utcnow)
 from shop import security
@@ -72,11 +74,16 @@ def record(event_type, key, audience_id, data):
 
 
 def add_delivery(event, endpoint, request_key):
-    """The delivery of `event` to `endpoint` under `request_key`: (row, whether it is new)."""
-    inserted = (WebhookDelivery.insert(event=event, endpoint=endpoint, request_key=request_key)
-                .on_conflict_ignore().execute())
-    row = WebhookDelivery.get(WebhookDelivery.request_key == request_key)
-    return row, bool(inserted) and row.event_id == event.id
+    """The delivery of `event` to `endpoint` under `request_key`: (row, whether it is new).
+    Two jobs or two clicks at once make one row; only the one that made it is told "new"."""
+    existing = WebhookDelivery.get_or_none(WebhookDelivery.request_key == request_key)
+    if existing is not None:
+        return existing, False
+    try:
+        with db.atomic():  # a savepoint: a lost race leaves the caller's transaction usable
+            return WebhookDelivery.create(event=event, endpoint=endpoint, request_key=request_key), True
+    except IntegrityError:
+        return WebhookDelivery.get(WebhookDelivery.request_key == request_key), False
 
 
 def publish(event_type, subject_id):
@@ -98,7 +105,9 @@ def publish(event_type, subject_id):
 
 
 def test_event(endpoint, request_key):
-    """A webhook.test event for `endpoint` alone (its page's button): the delivery's id."""
+    """A webhook.test event for `endpoint` alone (its page's button): (delivery, whether it
+    is new). The form's request key makes a double click one event."""
+    request_key = request_key or security.random_token(12)
     with db.atomic():
         event = record(endpoints.TEST_EVENT, f"{endpoints.TEST_EVENT}:{endpoint.id}:{request_key}",
                        endpoint.owner_id, {"endpoint_id": endpoint.id, "message": "A test event from the shop."})
