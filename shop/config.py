@@ -419,6 +419,9 @@ def load_settings(environ=None, dotenv=True):
     # the owner allows them (a receiver on the shop's own network).
     s["WEBHOOK_ALLOW_PRIVATE"] = read.bool("WEBHOOK_ALLOW_PRIVATE", False)
     s["WEBHOOK_TIMEOUT_SECONDS"] = read.float("WEBHOOK_TIMEOUT_SECONDS", 10.0, 0.1)
+    if s["WEBHOOK_TIMEOUT_SECONDS"] > 50:
+        # The delivery job stops after 60 s: a longer wait would be cut short as a timed-out job.
+        raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be at most 50")
     s["WEBHOOK_DISABLE_AFTER_DAYS"] = read.int("WEBHOOK_DISABLE_AFTER_DAYS", 3, 1)
     return Settings(**s)
 
