@@ -29,9 +29,12 @@ def _dated(query, model, created_after, created_before):
     return query
 
 
-def listing(query, model, serialise, filters):
+def listing(query, model, serialise, filters, serialise_page=None):
+    """A page of `query` as {"data": [...], "next_cursor": ...}. `serialise_page(rows)`, when
+    given, makes a serialiser for the whole page (to load what the rows share in one query)."""
     rows, cursor = pagination.page(_dated(query, model, filters.get("created_after"), filters.get("created_before")),
                                    model, filters.get("cursor"), filters.get("limit") or pagination.DEFAULT_LIMIT)
+    serialise = serialise_page(rows) if serialise_page else serialise
     return {"data": [serialise(row) for row in rows], "next_cursor": cursor}
 
 
@@ -118,9 +121,17 @@ def get_sale(user, sale_id):
     return _one(sales_query(user).where(TransactionItem.id == sale_id), sale_json)
 
 
-def order_json_for(user):
+def order_json_for(user, orders=None):
+    """The serialiser of orders as `user` sees them; given the `orders` of a page, their
+    items are read in one query instead of one per order."""
+    items_of = {}
+    if orders is not None:
+        for item in OrderItem.select().where(OrderItem.order.in_([o.id for o in orders])).order_by(OrderItem.id):
+            items_of.setdefault(item.order_id, []).append(item)
+
     def order_json(order):
-        items = [item for item in order.items if user.is_admin or item.seller_id == user.id]
+        found = items_of.get(order.id, []) if orders is not None else order.items
+        items = [item for item in found if user.is_admin or item.seller_id == user.id]
         return {"id": order.id, "reference": order.reference, "status": order.status, "gateway": order.gateway,
                 "currency": order.currency,
                 "total": order.total if user.is_admin else sum(item.price for item in items),
@@ -146,7 +157,7 @@ def list_orders(user, filters):
     query = orders_query(user)
     if filters.get("status"):
         query = query.where(Order.status == filters["status"])
-    return listing(query, Order, order_json_for(user), filters)
+    return listing(query, Order, None, filters, lambda rows: order_json_for(user, rows))
 
 
 def get_order(user, order_id):
