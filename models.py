@@ -537,6 +537,96 @@ class SimulatedPayment(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
 
+# ---------------------------------------------------------------------------
+# The JSON API and outgoing webhooks
+# ---------------------------------------------------------------------------
+
+API_SCOPES = ("read", "write")
+
+
+class PersonalAccessToken(BaseModel):
+    """A seller's or an admin's key to /api/v1: shown once when made, only its SHA-256 kept.
+
+    `prefix` is the token's first characters, so the account page can tell tokens
+    apart without holding any of them. `scopes` is "read" or "read write".
+    """
+
+    user = ForeignKeyField(User, backref="api_tokens", on_delete="CASCADE")
+    name = CharField()
+    prefix = CharField()
+    token_hash = CharField(unique=True)
+    scopes = CharField()
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    @property
+    def scope_list(self):
+        return self.scopes.split()
+
+
+class ApiRateWindow(BaseModel):
+    """The requests of one token in the current minute, counted by one INSERT ... ON CONFLICT
+    (shop/api/rate_limit.py), so that requests sent at once are all counted."""
+
+    key = CharField(unique=True)
+    requests = IntegerField()
+    window_started_at = DateTimeField(index=True)
+
+
+class WebhookEndpoint(BaseModel):
+    """A URL of a seller (their events) or an admin (every event of the shop) that the shop
+    POSTs signed events to. The signing secret is derived from APP_SECRET and `nonce`
+    (shop/webhooks_out/signing.py), so the database alone cannot sign."""
+
+    owner = ForeignKeyField(User, backref="webhook_endpoints", on_delete="CASCADE")
+    url = TextField()
+    events = JSONField(default=list)
+    nonce = CharField()
+    created_at = DateTimeField(default=utcnow)
+    # Set at the first failed attempt after a success, cleared by the next success: an
+    # endpoint failing since longer than WEBHOOK_DISABLE_AFTER_DAYS is disabled.
+    failing_since = DateTimeField(null=True)
+    disabled_at = DateTimeField(null=True)
+    disabled_reason = TextField(null=True)
+
+
+class OutgoingEvent(BaseModel):
+    """Something that happened, as told to one audience (one seller, or the shop's admins
+    when `audience` is None): stored once under `key`, its body fixed, so that every
+    delivery and every retry sends the same event id and the same bytes."""
+
+    event_id = CharField(unique=True)
+    key = CharField(unique=True)
+    type = CharField(index=True)
+    audience = ForeignKeyField(User, null=True, on_delete="CASCADE")
+    body = TextField()
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class WebhookDelivery(BaseModel):
+    """One event to one endpoint, delivered by one job with its retries. `request_key` is
+    unique: the event's first delivery, or a "send again" of the endpoint page."""
+
+    event = ForeignKeyField(OutgoingEvent, backref="deliveries", on_delete="CASCADE")
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    request_key = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    delivered_at = DateTimeField(null=True)
+    gave_up_at = DateTimeField(null=True)
+
+
+class WebhookAttempt(BaseModel):
+    """One POST of a delivery: what the receiver answered and how long it took."""
+
+    delivery = ForeignKeyField(WebhookDelivery, backref="attempts", on_delete="CASCADE")
+    started_at = DateTimeField(default=utcnow)
+    duration_ms = IntegerField(default=0)
+    status_code = IntegerField(null=True)
+    error = TextField(null=True)
+
+
 def all_models():
     """Every table of the shop and of its job runtime (and any defined on BaseModel elsewhere)."""
     found, todo = list(job_runtime.MODELS), list(BaseModel.__subclasses__())

@@ -228,6 +228,12 @@ class Settings:
     ALERT_WEBHOOK_URL: str | None
     LOG_LEVEL: str
 
+    # The JSON API and outgoing webhooks.
+    API_RATE_LIMIT_PER_MINUTE: int
+    WEBHOOK_ALLOW_PRIVATE: bool
+    WEBHOOK_TIMEOUT_SECONDS: float
+    WEBHOOK_DISABLE_AFTER_DAYS: int
+
 
 SETTING_NAMES = frozenset(field.name for field in dataclasses.fields(Settings))
 
@@ -429,6 +435,16 @@ def load_settings(environ=None, dotenv=True):
     s["ALERT_COOLDOWN_MINUTES"] = read.int("ALERT_COOLDOWN_MINUTES", 30, 1)
     s["ALERT_WEBHOOK_URL"] = read.optional_url("ALERT_WEBHOOK_URL")
     s["LOG_LEVEL"] = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
+    # Requests per minute that one API token may make.
+    s["API_RATE_LIMIT_PER_MINUTE"] = read.int("API_RATE_LIMIT_PER_MINUTE", 120, 1)
+    # Webhook deliveries to loopback, private and link-local addresses are refused unless
+    # the owner allows them (a receiver on the shop's own network).
+    s["WEBHOOK_ALLOW_PRIVATE"] = read.bool("WEBHOOK_ALLOW_PRIVATE", False)
+    s["WEBHOOK_TIMEOUT_SECONDS"] = read.float("WEBHOOK_TIMEOUT_SECONDS", 10.0, 0.1)
+    if s["WEBHOOK_TIMEOUT_SECONDS"] > 50:
+        # The delivery job stops after 60 s: a longer wait would be cut short as a timed-out job.
+        raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be at most 50")
+    s["WEBHOOK_DISABLE_AFTER_DAYS"] = read.int("WEBHOOK_DISABLE_AFTER_DAYS", 3, 1)
     return Settings(**s)
 
 

@@ -77,6 +77,7 @@ def admin_products_approve(product_id):
         with db.atomic():
             review = moderation.approve(product.id, current_user())
             tasks.notify_product_approved.dispatch(review.id)
+            tasks.publish_after_commit("product.approved", review.id)
     except moderation.AlreadyDecided as exc:
         flash(str(exc), "warning")
         redirect_to("/admin/products")
@@ -93,6 +94,7 @@ def admin_products_reject(product_id):
         with db.atomic():
             review = moderation.reject(product.id, current_user(), reason)
             tasks.notify_product_rejected.dispatch(review.id)
+            tasks.publish_after_commit("product.rejected", review.id)
     except moderation.AlreadyDecided as exc:
         flash(str(exc), "warning")
         redirect_to("/admin/products")
@@ -216,6 +218,7 @@ def admin_payout_record(seller_id):
                                                            form["reference"], form["request_key"], current_user())
             if created:
                 tasks.notify_payout_sent.dispatch(payout.id)
+                tasks.publish_after_commit("payout.paid", payout.id)
     except ValidationError as exc:
         return _payouts_page(errors=exc.errors, failed_id=seller.id, form=form, http_status=400)
     if created:

@@ -25,6 +25,7 @@ from shop.errors import MigrationError, SchemaMismatch
 from shop.operations import schema
 from shop.orders import downloads
 from shop.orders import renewals
+from shop.api import tokens as api_tokens
 from shop.payouts import balances as payout_balances
 from shop.payouts import manual as manual_payouts
 from shop.payouts import stripe_payouts
@@ -343,6 +344,14 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     # stay their buyers', so verifying an old account claims nothing of anyone else's.
     assert all(order.guest_email is None for order in Order.select())
     assert guests.claim_orders(User.get(User.email == "casey@example.com")) == 0
+
+    # The JSON API and its webhooks (the api_and_webhooks migration): no tokens, endpoints or
+    # events yet; an old seller makes a token and reads their old products through it.
+    assert after["personal_access_token"] == [] and after["webhook_endpoint"] == [] and after["outgoing_event"] == []
+    old_sam = User.get(User.email == "sam@example.com")
+    _, token = api_tokens.make_token(old_sam, "after the upgrade", "read", 30)
+    listed = client.get("/api/v1/products", {"limit": 100}, headers={"Authorization": f"Bearer {token}"}).json
+    assert {p["id"] for p in listed["data"]} == {p.id for p in Product.select().where(Product.seller == old_sam)}
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.
