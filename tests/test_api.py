@@ -160,3 +160,20 @@ def test_a_seller_sees_only_their_sales_their_buyers_and_their_part_of_an_order(
     admin = tokens.make_token(make_user("admin"), "books", "read", 7)[1]
     assert get(client, f"/api/v1/orders/{order.id}", admin).json["total"] == 1500 + 999
     assert len(get(client, "/api/v1/customers", admin).json["data"]) == 2
+
+
+def test_a_guest_buyer_is_shown_by_the_address_given_at_checkout(client, two_sellers, seller_token, make_user):
+    from shop.accounts import guests
+    from shop.orders import cart, orders
+
+    guest = guests.create_guest()
+    cart.add(guest, two_sellers["presets"].id)
+    order = orders.create_from_cart(guest, "test", guest_email="gus@example.com")
+    assert orders.mark_paid(order.id, f"pi_{order.id}")
+    guests.create_guest()  # a guest who only filled a cart is nobody's customer
+    [sale] = get(client, "/api/v1/sales", seller_token).json["data"]
+    assert sale["buyer"] == {"id": guest.id, "name": "", "email": "gus@example.com"}
+    assert get(client, f"/api/v1/orders/{order.id}", seller_token).json["buyer"]["email"] == "gus@example.com"
+    assert [c["email"] for c in get(client, "/api/v1/customers", seller_token).json["data"]] == ["gus@example.com"]
+    admin = tokens.make_token(make_user("admin"), "books", "read", 7)[1]
+    assert [c["email"] for c in get(client, "/api/v1/customers", admin).json["data"]] == ["gus@example.com"]

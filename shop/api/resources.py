@@ -7,7 +7,7 @@ Every list is a page of the same (created_at, id) cursor (pagination.py).
 
 from peewee import fn
 
-from models import Order, OrderItem, Payout, Product, TransactionItem, User
+from models import GUEST_ROLE, Order, OrderItem, Payout, Product, TransactionItem, User
 from shop.api import errors, pagination
 from shop.catalog import products as catalog
 from shop.money import decimal_amount
@@ -17,7 +17,14 @@ def _iso(moment):
     return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
 
 
-def _person(user):
+def _person(user, order=None):
+    """A buyer as the API shows one. A guest has no address of its own: the address is the
+    one given at checkout (the order's, or the guest's latest order's)."""
+    if user.is_guest:
+        if order is None:
+            order = (Order.select(Order.guest_email).where(Order.buyer == user)
+                     .order_by(Order.id.desc()).first())
+        return {"id": user.id, "name": "", "email": (order.guest_email if order else None) or ""}
     return {"id": user.id, "name": user.name, "email": user.email}
 
 
@@ -100,7 +107,7 @@ def update_product(user, product_id, body):
 
 def sale_json(sale):
     return {"id": sale.id, "order_id": sale.order_id, "order_reference": sale.order.reference,
-            "product_id": sale.product_id, "seller_id": sale.seller_id, "buyer": _person(sale.buyer),
+            "product_id": sale.product_id, "seller_id": sale.seller_id, "buyer": _person(sale.buyer, sale.order),
             "amount": sale.amount, "platform_fee": sale.platform_fee, "seller_amount": sale.seller_amount,
             "currency": sale.currency, "refunded": sale.order.status == "refunded",
             "created_at": _iso(sale.created_at)}
@@ -135,7 +142,7 @@ def order_json_for(user, orders=None):
         return {"id": order.id, "reference": order.reference, "status": order.status, "gateway": order.gateway,
                 "currency": order.currency,
                 "total": order.total if user.is_admin else sum(item.price for item in items),
-                "buyer": _person(order.buyer),
+                "buyer": _person(order.buyer, order),
                 "items": [{"product_id": item.product_id, "seller_id": item.seller_id, "title": item.title,
                            "price": item.price, "currency": item.currency} for item in items],
                 "created_at": _iso(order.created_at), "paid_at": _iso(order.paid_at),
@@ -175,7 +182,9 @@ def customer_json(user):
 
 def customers_query(user):
     if user.is_admin:
-        return User.select().where(User.role == "customer")
+        # Guests who bought are customers too; those who only filled a cart are not.
+        return User.select().where((User.role == "customer")
+                                   | ((User.role == GUEST_ROLE) & User.id.in_(Order.select(Order.buyer))))
     buyers = TransactionItem.select(fn.DISTINCT(TransactionItem.buyer)).where(TransactionItem.seller == user)
     return User.select().where(User.id.in_(buyers))
 
