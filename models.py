@@ -136,6 +136,11 @@ class User(BaseModel):
     # When the owner proved the address is theirs (the link of shop/accounts/verification.py);
     # None until then. An unverified seller cannot submit products for review.
     email_verified_at = DateTimeField(null=True)
+    # A seller's own legal details, printed on invoices the shop issues on their behalf
+    # (INVOICE_ISSUER=seller); empty where the shop sells in its own name.
+    legal_name = CharField(null=True)
+    legal_address = TextField(null=True)
+    tax_number = CharField(null=True)
 
     @property
     def is_admin(self):
@@ -340,6 +345,19 @@ class Order(BaseModel):
     # A guest's order: the address its receipt, links and invoice go to, and by which
     # it joins the account that later verifies this address (shop/accounts/guests.py).
     guest_email = CharField(null=True, index=True)
+    # Who was billed and how they were taxed (shop/tax/checkout.py). An order made before
+    # tax was charged has none of these: its total is its net and gross, with no tax.
+    tax_country = CharField(null=True)         # the country the buyer gave, whose rate applies
+    buyer_business_name = CharField(null=True)
+    buyer_address = TextField(null=True)
+    buyer_tax_number = CharField(null=True)    # a VAT/GST number, as given (normalised)
+    # The evidence of the buyer's country tax rules ask for, as JSON: the country given,
+    # the billing address's and the VAT number's, and the card's as the gateway reports it.
+    tax_evidence = TextField(null=True)
+    tax_treatment = CharField(null=True)       # standard | reverse_charge | not_taxed | stripe
+    tax_rate = CharField(null=True)            # the percent charged, as a decimal string ("19")
+    net_total = BigIntegerField(null=True)
+    tax_total = BigIntegerField(null=True)
 
     @property
     def is_settled(self):
@@ -354,11 +372,22 @@ class OrderItem(BaseModel):
     product = ForeignKeyField(Product, on_delete="RESTRICT")
     seller = ForeignKeyField(User, on_delete="RESTRICT")
     title = CharField()
-    price = BigIntegerField()
+    price = BigIntegerField()  # what the buyer pays for the item: its gross, tax included
     currency = CharField(max_length=3)
+    # price = net + tax (shop/tax/calculation.py); None on an order made before tax was charged.
+    net = BigIntegerField(null=True)
+    tax = BigIntegerField(null=True)
 
     class Meta:
         indexes = ((("order", "product"), True),)
+
+    @property
+    def net_amount(self):
+        return self.price if self.net is None else self.net
+
+    @property
+    def tax_amount(self):
+        return self.tax or 0
 
 
 class WebhookEvent(BaseModel):
@@ -455,8 +484,10 @@ class LedgerEntry(BaseModel):
     payout = ForeignKeyField(Payout, null=True, index=False, on_delete="RESTRICT")
     kind = CharField()
     gross = BigIntegerField()   # what the customer paid for the item (negative on a refund)
-    fee = BigIntegerField()     # the platform's commission (negative on a refund)
-    amount = BigIntegerField()  # the seller's money: gross - fee
+    fee = BigIntegerField()     # the platform's commission on the net (negative on a refund)
+    amount = BigIntegerField()  # the seller's money: gross - tax - fee
+    # The tax in gross, which the shop owes the tax authority; None (none) before tax was charged.
+    tax = BigIntegerField(null=True)
     currency = CharField(max_length=3)
     created_at = DateTimeField(default=utcnow, index=True)
 
@@ -497,18 +528,29 @@ class DownloadRenewal(BaseModel):
 
 
 class Invoice(BaseModel):
-    """An order's invoice: its number is sequential and given once; the PDF lives under INVOICES_DIR."""
+    """An order's invoice, given once; the PDF lives under INVOICES_DIR and is never redrawn.
+
+    Numbered without gaps within its year (INV-2026-000001). An invoice issued before the
+    yearly series has no year and keeps the number of the shop's one old series (INV-000001).
+    """
 
     order = ForeignKeyField(Order, unique=True, backref="invoices", on_delete="RESTRICT")
-    number = IntegerField(unique=True)
+    number = IntegerField()
     issued_at = DateTimeField(default=utcnow)
     pdf_path = CharField(null=True)  # relative to config.INVOICES_DIR
     pdf_size = IntegerField(default=0)
     generated_at = DateTimeField(null=True)
+    year = IntegerField(null=True)
+    # The issuer's legal details as they were when the number was given (JSON), so that a
+    # later change of the settings never changes what an issued invoice says.
+    issuer = TextField(null=True)
+
+    class Meta:
+        indexes = ((("year", "number"), True),)
 
     @property
     def label(self):
-        return f"INV-{self.number:06d}"
+        return f"INV-{self.number:06d}" if self.year is None else f"INV-{self.year}-{self.number:06d}"
 
 
 class Refund(BaseModel):
@@ -524,6 +566,38 @@ class Refund(BaseModel):
     error = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
     completed_at = DateTimeField(null=True)
+
+
+class CreditNote(BaseModel):
+    """A refund's document: it cancels its invoice in full or in part. Numbered without gaps
+    within its year in a series of its own (CN-2026-000001); immutable like an invoice.
+
+    `key` says what it credits (a refund, or the items of a partial refund), so asking
+    twice issues one. Amounts are positive: what is credited back.
+    """
+
+    order = ForeignKeyField(Order, backref="credit_notes", on_delete="RESTRICT")
+    invoice = ForeignKeyField(Invoice, backref="credit_notes", on_delete="RESTRICT")
+    key = CharField(unique=True)
+    year = IntegerField()
+    number = IntegerField()
+    issued_at = DateTimeField(default=utcnow)
+    reason = TextField(null=True)
+    lines = TextField()  # JSON: [{"order_item": id, "title", "net", "tax", "gross"}]
+    net = BigIntegerField()
+    tax = BigIntegerField()
+    gross = BigIntegerField()
+    currency = CharField(max_length=3)
+    pdf_path = CharField(null=True)
+    pdf_size = IntegerField(default=0)
+    generated_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("year", "number"), True),)
+
+    @property
+    def label(self):
+        return f"CN-{self.year}-{self.number:06d}"
 
 
 class SimulatedPayment(BaseModel):

@@ -211,6 +211,17 @@ class Settings:
     MEDIA_DIR: Path
     INVOICES_DIR: Path
 
+    # Invoices and tax (shop/tax/, shop/orders/invoices.py).
+    SHOP_LEGAL_NAME: str
+    SHOP_LEGAL_ADDRESS: str
+    SHOP_COUNTRY: str
+    SHOP_TAX_NUMBER: str
+    SHOP_REGISTRATION: str
+    INVOICE_ISSUER: str
+    TAX_CALCULATION: str
+    PRICES_INCLUDE_TAX: bool
+    TAX_RATES_FILE: Path
+
     # The web app, sign-in, monitoring and logs.
     WEB_BIND: str
     WEB_CONCURRENCY: int
@@ -418,6 +429,27 @@ def load_settings(environ=None, dotenv=True):
     s["UPLOADS_DIR"] = data_dir / "products"
     s["MEDIA_DIR"] = data_dir / "media"
     s["INVOICES_DIR"] = data_dir / "invoices"
+
+    # Who the invoices name as their issuer, as a tax authority reads them. Addresses
+    # span lines: a "\n" in the value starts a new one.
+    s["SHOP_LEGAL_NAME"] = read.str("SHOP_LEGAL_NAME", s["APP_NAME"])
+    s["SHOP_LEGAL_ADDRESS"] = read.str("SHOP_LEGAL_ADDRESS", "").replace("\\n", "\n")
+    s["SHOP_COUNTRY"] = read.str("SHOP_COUNTRY", "").upper()
+    if s["SHOP_COUNTRY"] and not (len(s["SHOP_COUNTRY"]) == 2 and s["SHOP_COUNTRY"].isalpha()):
+        raise ConfigError(f"SHOP_COUNTRY must be a two-letter ISO country code; got {s['SHOP_COUNTRY']!r}")
+    s["SHOP_TAX_NUMBER"] = read.str("SHOP_TAX_NUMBER", "")
+    s["SHOP_REGISTRATION"] = read.str("SHOP_REGISTRATION", "")
+    # "marketplace": the shop sells in its own name (the seller of record, as a platform is
+    # deemed to be for digital services in the EU and the UK) and owes the tax.
+    # "seller": the shop invoices in each seller's name, on their behalf, printing their details.
+    s["INVOICE_ISSUER"] = read.choice("INVOICE_ISSUER", ("marketplace", "seller"), "marketplace")
+    # "table": the rates of TAX_RATES_FILE; "stripe": Stripe Tax works the tax out on its
+    # checkout page (automatic_tax); "off": no tax is charged.
+    s["TAX_CALCULATION"] = read.choice("TAX_CALCULATION", ("table", "stripe", "off"), "table")
+    if s["TAX_CALCULATION"] == "stripe" and not s["STRIPE_ENABLED"]:
+        raise ConfigError("TAX_CALCULATION=stripe needs Stripe: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
+    s["PRICES_INCLUDE_TAX"] = read.bool("PRICES_INCLUDE_TAX", True)
+    s["TAX_RATES_FILE"] = Path(read.str("TAX_RATES_FILE", str(_SOURCE_ROOT / "shop" / "tax" / "rates.json")))
 
     s["WEB_BIND"] = read.str("WEB_BIND", DEFAULT_WEB_BIND)
     s["WEB_CONCURRENCY"] = read.int("WEB_CONCURRENCY", 2, 1)

@@ -18,6 +18,8 @@ from shop.payments import paytm_gateway
 import tasks
 from shop.payments import testpay
 from shop.payments import webhooks
+from shop.tax import checkout as checkout_tax
+from shop.tax import rates as tax_rates
 from shop.errors import NotFound, PaymentError, ValidationError, WebhookError
 from models import Invoice, SimulatedPayment, db, utcnow
 from shop_web.common import (
@@ -119,7 +121,22 @@ def _checkout_context(user):
     currency = next(iter(context["totals"]), None)
     context["gateways"] = methods.available_gateways_for(currency)
     context["labels"] = methods.LABELS
+    context["countries"] = tax_rates.table().countries
+    context["prices_include_tax"] = config.PRICES_INCLUDE_TAX
+    context["tax_calculation"] = config.TAX_CALCULATION
     return context
+
+
+BILLING_FIELDS = ("country", "business_name", "address", "tax_number")
+
+
+def _latest_billing(shopper):
+    """The billing details of the buyer's last order, so a returning buyer need not type them again."""
+    order = orders.latest_of(shopper) if shopper is not None else None
+    if order is None or not order.tax_country:
+        return {"country": config.SHOP_COUNTRY}
+    return {"country": order.tax_country, "business_name": order.buyer_business_name or "",
+            "address": order.buyer_address or "", "tax_number": order.buyer_tax_number or ""}
 
 
 def _latest_guest_email(shopper):
@@ -139,7 +156,7 @@ def checkout_form():
         flash("Your cart is empty.")
         redirect_to("/cart")
     form = {"gateway": context["gateways"][0] if len(context["gateways"]) == 1 else "",
-            "email": _latest_guest_email(shopper)}
+            "email": _latest_guest_email(shopper), **_latest_billing(shopper)}
     return render("checkout.tpl", title="Checkout", form=form, **context)
 
 
@@ -151,10 +168,13 @@ def checkout_submit():
         flash("Your cart is empty.")
         redirect_to("/cart")
     form = {"gateway": (request.forms.get("gateway") or "").strip(),
-            "email": (request.forms.getunicode("email") or "").strip()}
+            "email": (request.forms.getunicode("email") or "").strip(),
+            **{name: (request.forms.getunicode(name) or "").strip() for name in BILLING_FIELDS}}
     try:
         guest_email = users.checked_email(form["email"]) if user.is_guest else None
-        order = orders.create_from_cart(user, form["gateway"], guest_email=guest_email)
+        billing = checkout_tax.billing_from_form(form["country"], form["business_name"], form["address"],
+                                                 form["tax_number"])
+        order = orders.create_from_cart(user, form["gateway"], guest_email=guest_email, billing=billing)
         target = gateways.start_checkout(order)
     except ValidationError as exc:
         return validation_page("checkout.tpl", exc, form, title="Checkout", **_checkout_context(user))

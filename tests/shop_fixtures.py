@@ -79,11 +79,16 @@ def add_to_cart(client, product):
     return form.submit()
 
 
-def checkout_form(client, gateway):
-    """The checkout page's form with `gateway` chosen, not yet submitted."""
+def checkout_form(client, gateway, country="US"):
+    """The checkout page's form with `gateway` and the buyer's country chosen, not yet submitted.
+
+    The United States by default: the rate table charges no tax there, so a test's
+    figures are the prices as set unless it chooses a taxed country.
+    """
     page = client.get("/checkout")
     form = next(f for f in page.forms.values() if f.action == "/checkout")
     form["gateway"] = gateway
+    form["country"] = country
     return form
 
 

@@ -39,6 +39,7 @@ def test_submitting_checkout_twice_makes_one_order(client, make_user, two_seller
     page = client.get("/checkout")
     form = next(f for f in page.forms.values() if f.action == "/checkout")
     form["gateway"] = "test"
+    form["country"] = "US"
     first, second = form.submit(), form.submit()
     assert first.headers["Location"] == second.headers["Location"]
     assert Order.select().count() == 1
@@ -48,7 +49,7 @@ def test_checkout_needs_a_payment_method(client, make_user, two_sellers):
     fill_cart(client, make_user, [two_sellers["presets"]])
     page = client.get("/checkout")
     form = next(f for f in page.forms.values() if f.action == "/checkout")
-    response = client.post("/checkout", {"csrf_token": form["csrf_token"].value, "gateway": "bitcoin"},
+    response = client.post("/checkout", {"csrf_token": form["csrf_token"].value, "gateway": "bitcoin", "country": "US"},
                            expect_errors=True)
     assert response.status_int == 400
     assert "Choose a payment method." in response.text

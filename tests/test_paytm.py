@@ -157,7 +157,7 @@ def test_paytm_is_offered_only_for_rupees(client, make_user, paytm_api):
     page = client.get("/checkout")
     assert "Paytm" not in page.text and "No payment method can take this currency" in page.text
     token = page.forms[2]["csrf_token"].value
-    response = client.post("/checkout", {"gateway": "paytm", "csrf_token": token}, expect_errors=True)
+    response = client.post("/checkout", {"gateway": "paytm", "country": "IN", "csrf_token": token}, expect_errors=True)
     assert response.status_int == 400 and Order.select().count() == 0
 
 

@@ -41,7 +41,7 @@ def test_sales_per_day_fill_every_day_of_the_period(make_user):
 def test_the_summary_counts_sales_refunds_fees_and_payouts_of_the_period(make_user):
     sam = history(make_user)
     month = reports.summary(sam, 30)
-    assert month["totals"] == {"sold": 2, "gross": 2000, "refunded": 1, "refunds": 1000, "fees": 100,
+    assert month["totals"] == {"sold": 2, "gross": 2000, "refunded": 1, "refunds": 1000, "tax": 0, "fees": 100,
                                "net": 900, "payouts": 1800}
     assert [row["title"] for row in month["products"]] == ["=Loops+1"]
     year = reports.summary(sam, 90)

@@ -39,6 +39,28 @@
     % else:
     <p class="muted small">Billed to {{user.name}} ({{user.email}}).</p>
     % end
+    <fieldset class="stack billing">
+      <legend>Billing details</legend>
+      <div class="field{{' has-error' if errors.get('country') else ''}}">
+        <label for="f-country">Country</label>
+        <select id="f-country" name="country" required{{!' aria-describedby="e-country"' if errors.get('country') else ''}}>
+          <option value="">Choose your country</option>
+          % for code, name in countries.items():
+          <option value="{{code}}"{{!' selected' if form.get('country') == code else ''}}>{{name}}</option>
+          % end
+        </select>
+        <p class="hint">Where you live, or where your business is established: its {{'VAT or GST' if tax_calculation == 'table' else 'tax'}} rules apply to this purchase, and your invoice shows it.</p>
+        % if errors.get('country'):
+        <p class="field-error" id="e-country">{{errors['country']}}</p>
+        % end
+      </div>
+      <details{{!' open' if form.get('business_name') or form.get('tax_number') or errors.get('tax_number') or errors.get('business_name') else ''}}>
+        <summary>Buying for a business?</summary>
+        % include('_field.tpl', name='business_name', label='Business name', value=form.get('business_name'), attrs='autocomplete="organization" maxlength="200"')
+        % include('_field.tpl', name='address', label='Billing address', type='textarea', rows=3, value=form.get('address'))
+        % include('_field.tpl', name='tax_number', label='VAT or GST number', value=form.get('tax_number'), hint='With its country prefix, such as FR12345678901. A business in another EU country than ours pays no VAT: the reverse charge applies.', attrs='maxlength="20"')
+      </details>
+    </fieldset>
     % for currency, total in totals.items():
     <button class="button button-block" type="submit"{{!' disabled' if not gateways else ''}}>Continue to payment · {{money(total, currency)}}</button>
     % end
@@ -53,6 +75,9 @@
     <dl class="summary-lines">
       % for currency, total in totals.items():
       <dt class="summary-total">Total</dt><dd class="summary-total">{{money(total, currency)}}</dd>
+      % if tax_calculation != 'off':
+      <dt class="muted small">{{'Prices include the tax of your country' if prices_include_tax else 'Plus the tax of your country, shown on the payment page'}}</dt><dd></dd>
+      % end
       % end
     </dl>
     <p class="small"><a href="/cart">Edit cart</a></p>

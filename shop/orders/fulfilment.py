@@ -38,7 +38,8 @@ def _record_sale(order, item):
     existing = TransactionItem.get_or_none(TransactionItem.order_item == item)
     if existing is not None:
         return existing
-    fee, share = split_sale(item.price, config.COMMISSION_PERCENT)
+    # Commission is taken on the net: the tax in the price is the tax authority's, not a sale.
+    fee, share = split_sale(item.net_amount, config.COMMISSION_PERCENT)
     sale = TransactionItem.create(order=order, order_item=item, product=item.product_id, seller=item.seller_id,
                                   buyer=order.buyer_id, amount=item.price, platform_fee=fee,
                                   seller_amount=share, currency=item.currency)

@@ -1,9 +1,10 @@
 """Sellers' money as a ledger: entries are only ever added, a balance is their sum.
 
-A sale credits the seller with the item's price minus the platform's
-COMMISSION_PERCENT, split by money.split_sale in integer minor units (the fee is
-the exact percentage rounded half up; the seller gets the rest, so the two
-always add up to the price). A refund adds a reversing entry with the same
+A sale credits the seller with the item's net (its price less the tax in it)
+minus the platform's COMMISSION_PERCENT, split by money.split_sale in integer
+minor units (the fee is the exact percentage rounded half up; the seller gets the
+rest, so the two always add up to the net). The entry keeps gross, tax, fee and
+the seller's amount apart: gross = tax + fee + amount. A refund adds a reversing entry with the same
 figures negated. Entries are unique per order item and kind, so a job that
 runs twice books nothing twice.
 """
@@ -29,6 +30,7 @@ def credit_sale(transaction_item):
         seller=transaction_item.seller_id, order=transaction_item.order_id,
         order_item=transaction_item.order_item_id, kind="sale", gross=transaction_item.amount,
         fee=transaction_item.platform_fee, amount=transaction_item.seller_amount,
+        tax=transaction_item.amount - transaction_item.platform_fee - transaction_item.seller_amount,
         currency=transaction_item.currency)
 
 
@@ -39,7 +41,8 @@ def reverse_order(order):
     for sale in sales:
         entry, created = _create_once(
             seller=sale.seller_id, order=sale.order_id, order_item=sale.order_item_id, kind="refund",
-            gross=-sale.gross, fee=-sale.fee, amount=-sale.amount, currency=sale.currency)
+            gross=-sale.gross, fee=-sale.fee, amount=-sale.amount,
+            tax=None if sale.tax is None else -sale.tax, currency=sale.currency)
         if created:
             reversed_entries.append(entry)
     return reversed_entries

@@ -13,6 +13,7 @@ from peewee import IntegrityError
 
 from shop.orders import cart
 from shop.payments import methods
+from shop.tax import checkout as checkout_tax
 from shop.errors import Forbidden, NotFound, ValidationError
 from shop.events import PurchaseCompleted
 from models import Order, OrderItem, Product, User, db, utcnow
@@ -50,7 +51,7 @@ def latest_pending(user):
             .order_by(Order.created_at.desc(), Order.id.desc()).first())
 
 
-def create_from_cart(user, gateway, guest_email=None):
+def create_from_cart(user, gateway, guest_email=None, billing=None):
     """The customer's pending order for the cart as it is, created once; it takes the cart's products.
 
     A guest's order records `guest_email`, the address its receipt goes to; a
@@ -63,6 +64,9 @@ def create_from_cart(user, gateway, guest_email=None):
     the first made. A product the customer owns, or has in another pending order,
     is not sold again: the cart that holds exactly a pending order's products
     (given back after a cancelled payment) reuses that order.
+
+    `billing` (shop/tax/checkout.Billing) is who is billed, in which country: the
+    pending order's tax is worked out from it, and its total becomes what the buyer pays.
     """
     if gateway not in methods.available_gateways_for(None):
         raise ValidationError("Choose one of the payment methods shown.", errors={"gateway": "Choose a payment method."})
@@ -73,6 +77,8 @@ def create_from_cart(user, gateway, guest_email=None):
                 if guest_email and order.guest_email != guest_email and order.status == "pending":
                     Order.update(guest_email=guest_email).where(Order.id == order.id).execute()
                     order.guest_email = guest_email
+                if billing is not None and order.status == "pending":
+                    checkout_tax.apply(order, billing)
                 return order
         except IntegrityError:
             continue  # a reference collision: try again with a new one

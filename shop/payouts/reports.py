@@ -51,14 +51,16 @@ def daily_sales(seller, days=30, currency=None, now=None):
 def summary(seller, days=30, currency=None, now=None):
     """The period's figures: per product (sold, gross, refunded, fees, net) and the totals with payouts."""
     currency = currency or config.CURRENCY
-    products, totals = {}, {"sold": 0, "gross": 0, "refunded": 0, "refunds": 0, "fees": 0, "net": 0, "payouts": 0}
+    products, totals = {}, {"sold": 0, "gross": 0, "refunded": 0, "refunds": 0, "tax": 0, "fees": 0, "net": 0,
+                            "payouts": 0}
     for entry in _entries(seller, period_start(days, now), now).where(LedgerEntry.currency == currency):
         if entry.kind in PAYOUT_KINDS:
             totals["payouts"] += -entry.amount
             continue
         title = entry.order_item.title
         row = products.setdefault(entry.order_item.product_id, {"title": title, "sold": 0, "gross": 0,
-                                                                "refunded": 0, "refunds": 0, "fees": 0, "net": 0})
+                                                                "refunded": 0, "refunds": 0, "tax": 0, "fees": 0,
+                                                                "net": 0})
         for figures in (row, totals):
             if entry.kind == "sale":
                 figures["sold"] += 1
@@ -66,13 +68,15 @@ def summary(seller, days=30, currency=None, now=None):
             else:
                 figures["refunded"] += 1
                 figures["refunds"] += -entry.gross
+            figures["tax"] += entry.tax or 0
             figures["fees"] += entry.fee
             figures["net"] += entry.amount
     ordered = sorted(products.values(), key=lambda row: (-row["gross"], row["title"].lower()))
     return {"currency": currency, "products": ordered, "totals": totals}
 
 
-SALES_COLUMNS = ("date", "time_utc", "order", "item", "product", "type", "currency", "gross", "commission",
+# gross = tax + commission + net: the tax is the buyer's, owed by the shop; commission is on gross less tax.
+SALES_COLUMNS = ("date", "time_utc", "order", "item", "product", "type", "currency", "gross", "tax", "commission",
                  "net")
 PAYOUT_COLUMNS = ("date", "time_utc", "payout", "method", "reference", "status", "currency", "amount")
 # The owner's file of every seller's payouts: the same columns, with whom each paid.
@@ -98,7 +102,8 @@ def sales_csv(seller, days=365, now=None):
     for entry in _entries(seller, period_start(days, now), now).where(LedgerEntry.kind.not_in(PAYOUT_KINDS)):
         rows.append((entry.created_at.strftime("%Y-%m-%d"), entry.created_at.strftime("%H:%M:%S"),
                      entry.order.reference, entry.order_item_id, _safe(entry.order_item.title), entry.kind,
-                     entry.currency, decimal_amount(entry.gross, entry.currency), decimal_amount(entry.fee, entry.currency),
+                     entry.currency, decimal_amount(entry.gross, entry.currency),
+                     decimal_amount(entry.tax or 0, entry.currency), decimal_amount(entry.fee, entry.currency),
                      decimal_amount(entry.amount, entry.currency)))
     return _csv(SALES_COLUMNS, rows)
 
