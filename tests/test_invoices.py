@@ -15,9 +15,13 @@ import job_runtime
 from shop.orders import orders
 import tasks
 from job_runtime.models import JobRecord
-from models import Invoice, Order
+from models import Invoice, Order, utcnow
 from tests.conftest import login
 from tests.shop_fixtures import make_product
+
+
+# The first invoice of this year's series.
+FIRST = f"INV-{utcnow().year}-000001"
 
 
 def paid_order(customer, products, gateway="test"):
@@ -56,7 +60,7 @@ def test_an_invoice_reads_as_an_invoice(shop):
     path = invoices.pdf_file(invoice)
     assert path.read_bytes().startswith(b"%PDF-") and invoice.pdf_size == path.stat().st_size
     text = pdf_text(path)
-    for expected in ("INVOICE", "INV-000001", order.reference, "Casey Customer", "casey@example.com",
+    for expected in ("INVOICE", invoice.label, order.reference, "Casey Customer", "casey@example.com",
                      "Field recorder presets", "Night photography e-book", "Sam Seller", "Priya Patel",
                      "$15.00", "$9.99", "Total paid", "$24.99", "Test payment (no money moves)",
                      "pi_test_123", "SELLERS", "priya@example.com"):
@@ -104,7 +108,7 @@ def test_every_font_of_the_invoice_is_embedded(shop, title, price, currency):
     assert fonts and all(embedded for _name, embedded in fonts), fonts
     assert {name.split("+")[-1] for name, _embedded in fonts} == {"DejaVuSansBook", "DejaVuSansBold"}
     text = pdf_text(path)
-    for expected in (title, "Casey Customer", "casey@example.com", "BILLED TO", "INVOICE", "INV-000001",
+    for expected in (title, "Casey Customer", "casey@example.com", "BILLED TO", "INVOICE", FIRST,
                      order.reference, "Sam Seller", "Total paid", "Thank you for your purchase."):
         assert expected in text, expected
 
@@ -123,7 +127,7 @@ def test_the_chain_generates_and_mails_the_invoice(shop, app_env):
     mails = [m for m in app_env.mails if m["Subject"].startswith("Invoice")]
     assert len(mails) == 1
     attachment = next(mails[0].iter_attachments())
-    assert attachment.get_filename() == "INV-000001.pdf"
+    assert attachment.get_filename() == f"{FIRST}.pdf"
     assert attachment.get_content().startswith(b"%PDF-")
 
 
@@ -146,8 +150,8 @@ def test_only_the_buyer_and_admins_fetch_the_invoice(client, shop, make_user):
     response = client.get(url)
     assert response.content_type == "application/pdf" and response.body.startswith(b"%PDF-")
     # "Download invoice" saves the file; ?view=1 shows it in the browser instead.
-    assert response.headers["Content-Disposition"] == 'attachment; filename="INV-000001.pdf"'
-    assert client.get(url + "?view=1").headers["Content-Disposition"] == 'inline; filename="INV-000001.pdf"'
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{FIRST}.pdf"'
+    assert client.get(url + "?view=1").headers["Content-Disposition"] == f'inline; filename="{FIRST}.pdf"'
     for other in (make_user("customer"), shop["sam"]):
         client.reset()
         login(client, other)
@@ -171,7 +175,7 @@ def test_the_button_makes_a_missing_invoice(client, shop):
     response = form.submit()
     assert response.headers["Location"].endswith(f"/orders/{order.id}/invoice")
     assert response.follow().content_type == "application/pdf"
-    assert "Download invoice INV-000001" in client.get("/purchases").text
+    assert f"Download invoice {FIRST}" in client.get("/purchases").text
 
 
 def test_while_the_job_runs_a_page_waits_for_the_pdf(client, shop):

@@ -1,4 +1,5 @@
-"""Drawing an invoice PDF with fpdf2, from plain data (see invoices.invoice_data).
+"""Drawing an invoice or a credit note PDF with fpdf2, from plain data (see
+invoices.invoice_data and credit_notes.credit_note_data).
 
 This module runs in a child process (killable.call), so it imports only what
 drawing needs: no database, no settings.
@@ -8,9 +9,15 @@ import os
 
 from shop.money import format_money
 
+TITLES = {"invoice": "INVOICE", "credit_note": "CREDIT NOTE"}
+
+
+def _lines(text):
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
 
 def render_pdf(data, path):
-    """Draw the invoice described by `data` into `path`. Runs in a child process."""
+    """Draw the document described by `data` into `path`. Runs in a child process."""
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
     from fpdf.fonts import FontFace
@@ -21,12 +28,16 @@ def render_pdf(data, path):
     def amount(minor):
         return format_money(minor, data["currency"])
 
+    kind = data.get("kind", "invoice")
+    title = TITLES[kind]
+    issuer = data["issuer"]
+
     class InvoicePDF(FPDF):
         def footer(self):
             self.set_y(-15)
             self.set_font(family, "", 8)
             self.set_text_color(120, 120, 130)
-            self.cell(0, 5, text(f"{data['shop']} · {data['shop_url']} · {data['label']} · page "
+            self.cell(0, 5, text(f"{issuer['legal_name']} · {data['shop_url']} · {data['label']} · page "
                                  f"{self.page_no()}/{{nb}}"), align="C")
 
     pdf = InvoicePDF(format="A4")
@@ -37,47 +48,67 @@ def render_pdf(data, path):
     for style, font in data["fonts"].items():
         pdf.add_font("DejaVu", style, font)
     family = "DejaVu"
-    pdf.set_title(text(f"Invoice {data['label']}"))
-    pdf.set_author(text(data["shop"]))
+    pdf.set_title(text(f"{title.title()} {data['label']}"))
+    pdf.set_author(text(issuer["legal_name"]))
     pdf.set_creator(text(data["shop"]))
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
     ink, muted, brand = (31, 36, 48), (93, 100, 117), (79, 70, 229)
 
-    # Heading: the shop on the left, INVOICE and its number on the right.
+    # Heading: the issuer with its legal details on the left, the title and number on the right.
     top = pdf.get_y()
-    pdf.set_font(family, "B", 18)
+    pdf.set_font(family, "B", 16)
     pdf.set_text_color(*brand)
-    pdf.cell(width / 2, 9, text(data["shop"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(width * 0.6, 8, text(issuer["legal_name"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(family, "", 9)
     pdf.set_text_color(*muted)
-    pdf.cell(width / 2, 5, text(data["shop_url"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.cell(width / 2, 5, text("Digital goods marketplace"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_xy(pdf.l_margin + width / 2, top)
-    pdf.set_font(family, "B", 22)
+    details = _lines(issuer.get("address"))
+    if issuer.get("country"):
+        details.append(issuer["country"])
+    if issuer.get("tax_number"):
+        details.append(f"VAT/tax number: {issuer['tax_number']}")
+    if issuer.get("registration"):
+        details.append(f"Registration: {issuer['registration']}")
+    details.append(data["shop_url"])
+    for line in details:
+        pdf.cell(width * 0.6, 4.6, text(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    left_bottom = pdf.get_y()
+    pdf.set_xy(pdf.l_margin + width * 0.5, top)
+    pdf.set_font(family, "B", 20)
     pdf.set_text_color(*ink)
-    pdf.cell(width / 2, 10, "INVOICE", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.cell(width * 0.5, 10, title, align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(family, "", 10)
-    pdf.cell(width / 2, 6, text(data["label"]), align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_y(top + 28)
+    pdf.cell(width * 0.5, 6, text(data["label"]), align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_y(max(left_bottom, top + 20) + 4)
     pdf.set_draw_color(227, 230, 238)
     pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
     pdf.ln(6)
 
-    # Who and when: billed-to on the left, the invoice's facts on the right.
+    # Who and when: billed-to on the left, the document's facts on the right.
     block_top = pdf.get_y()
+    buyer = data["buyer"]
     pdf.set_font(family, "B", 9)
     pdf.set_text_color(*muted)
-    pdf.cell(width / 2, 5, "BILLED TO", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(width * 0.45, 5, "BILLED TO", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(*ink)
-    if data["buyer"]["name"]:  # a guest gave only an address
-        pdf.set_font(family, "B", 11)
-        pdf.cell(width / 2, 6, text(data["buyer"]["name"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for value, bold in ((buyer.get("business_name"), True), (buyer["name"], not buyer.get("business_name"))):
+        if value:  # a guest gave only an address
+            pdf.set_font(family, "B" if bold else "", 11 if bold else 10)
+            pdf.cell(width * 0.45, 6, text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(family, "", 10)
-    pdf.cell(width / 2, 5, text(data["buyer"]["email"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    buyer_lines = _lines(buyer.get("address"))
+    if buyer.get("country"):
+        buyer_lines.append(buyer["country"])
+    if buyer.get("tax_number"):
+        buyer_lines.append(f"VAT/tax number: {buyer['tax_number']}")
+    buyer_lines.append(buyer["email"])
+    for line in buyer_lines:
+        pdf.cell(width * 0.45, 5, text(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     left_bottom = pdf.get_y()
-    facts = [("Invoice number", data["label"]), ("Invoice date", data["issued"]), ("Order", data["order"]),
-             ("Paid", data["paid"]), ("Payment method", data["method"])]
+    facts = [(f"{title.title()} number", data["label"]), (f"{title.title()} date", data["issued"])]
+    if kind == "credit_note":
+        facts.append(("Credits invoice", data["invoice_label"]))
+    facts += [("Order", data["order"]), ("Paid", data["paid"]), ("Payment method", data["method"])]
     if data["payment_ref"]:
         facts.append(("Payment reference", data["payment_ref"]))
     pdf.set_y(block_top)
@@ -91,38 +122,47 @@ def render_pdf(data, path):
         pdf.cell(width * 0.33, 5.5, text(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(left_bottom, pdf.get_y()) + 8)
 
-    # The items.
-    pdf.set_font(family, "", 10)
+    # The items: each with its net, rate, tax and gross.
+    pdf.set_font(family, "", 9)
     heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=brand)
-    with pdf.table(col_widths=(58, 28, 14), text_align=("LEFT", "LEFT", "RIGHT"), headings_style=heading,
-                   borders_layout="HORIZONTAL_LINES", line_height=7, padding=(1.5, 2),
+    with pdf.table(col_widths=(36, 20, 12, 8, 11, 13), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+                   headings_style=heading, borders_layout="HORIZONTAL_LINES", line_height=6.5, padding=(1.5, 2),
                    cell_fill_color=(246, 247, 251), cell_fill_mode="ROWS") as table:
         row = table.row()
-        for title in ("Item", "Sold by", "Amount"):
-            row.cell(title)
+        for heading_text in ("Item", "Sold by", "Net", "Rate", "Tax", "Amount"):
+            row.cell(heading_text)
         for item in data["items"]:
             row = table.row()
             row.cell(text(item["title"]))
             row.cell(text(item["seller"]))
+            row.cell(amount(item["net"]))
+            row.cell(text(item["rate"]))
+            row.cell(amount(item["tax"]))
             row.cell(amount(item["price"]))
     pdf.ln(3)
-    for label, value, bold in (("Subtotal", amount(data["total"]), False),
-                               ("Total paid", amount(data["total"]), True)):
-        pdf.set_x(pdf.l_margin + width * 0.55)
+    total_label = "Total credited" if kind == "credit_note" else "Total paid"
+    for label, value, bold in (("Net total", amount(data["net"]), False),
+                               (f"Tax ({data['rate']})", amount(data["tax"]), False),
+                               (total_label, amount(data["total"]), True)):
+        pdf.set_x(pdf.l_margin + width * 0.5)
         pdf.set_font(family, "B" if bold else "", 11 if bold else 10)
-        pdf.cell(width * 0.25, 7, text(label))
+        pdf.cell(width * 0.3, 7, text(label))
         pdf.cell(width * 0.20, 7, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    if data["refunded"]:
+    notes = []
+    if data.get("tax_note"):
+        notes.append(data["tax_note"])
+    if kind == "credit_note":
+        notes.append(f"This credit note cancels invoice {data['invoice_label']} "
+                     f"{'in full' if data['in_full'] else 'in part'}: {amount(data['total'])} is refunded"
+                     f"{' (' + data['reason'] + ')' if data.get('reason') else ''}.")
+    if notes:
         pdf.ln(2)
-        pdf.set_x(pdf.l_margin + width * 0.55)
-        pdf.set_font(family, "B", 10)
-        pdf.set_text_color(180, 35, 24)
-        pdf.cell(width * 0.45, 7, text(f"Refunded in full on {data['refunded']}"), align="R",
-                 new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_text_color(*ink)
-    pdf.ln(8)
+        pdf.set_font(family, "B", 9)
+        for note in notes:
+            pdf.multi_cell(width, 4.8, text(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(6)
 
-    # The sellers: who sold what, since the shop sells on their behalf.
+    # The sellers: who sold what, with their legal details when the shop invoices on their behalf.
     pdf.set_font(family, "B", 9)
     pdf.set_text_color(*muted)
     pdf.cell(width, 5, "SELLERS", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -134,12 +174,24 @@ def render_pdf(data, path):
         count = f"{seller['items']} item{'s' if seller['items'] != 1 else ''}"
         pdf.cell(width * 0.3, 6, text(f"{seller['email']} · {count}"))
         pdf.cell(width * 0.2, 6, amount(seller["total"]), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        legal = seller.get("legal")
+        if legal:
+            pdf.set_font(family, "", 8.5)
+            parts = [legal["legal_name"], *_lines(legal.get("address"))]
+            if legal.get("tax_number"):
+                parts.append(f"VAT/tax number: {legal['tax_number']}")
+            pdf.multi_cell(width, 4.5, text(" · ".join(parts)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
     pdf.set_font(family, "", 8.5)
     pdf.set_text_color(*muted)
-    pdf.multi_cell(width, 4.5, text(
-        f"{data['shop']} sells these digital products on behalf of the sellers named above and collects "
-        "payment for them. The products are delivered as downloads; no goods are shipped. "
-        "Thank you for your purchase."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if issuer["model"] == "seller":
+        model = (f"{issuer['legal_name']} issues this {title.lower()} in the name and on behalf of the sellers "
+                 "named above, who make the supply, and collects payment for them.")
+    else:
+        model = (f"{issuer['legal_name']} sells these digital products in its own name as the seller of record, "
+                 "for the sellers named above, and accounts for the tax on them.")
+    pdf.multi_cell(width, 4.5, text(f"{model} The products are delivered as downloads; no goods are shipped."),
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(width, 4.5, "Thank you for your purchase.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.output(path)
     return os.path.getsize(path)

@@ -1,12 +1,16 @@
-"""Invoices: a sequential number given once per order, and a PDF drawn with fpdf2.
+"""Invoices: a number given once per order, in a series without gaps per year, and a PDF drawn with fpdf2.
 
-The number is allocated in its own transaction (highest + 1, unique, retried on
-a collision), so numbers have no gaps from failed renders and never repeat.
+The number is allocated in its own transaction (the year's highest + 1, unique per
+year, retried on a collision), so numbers have no gaps from failed renders and never
+repeat. The issuer's legal details are kept with the number as they were then, and
+the PDF is drawn once: an issued invoice never changes (a refund is a credit note,
+shop/orders/credit_notes.py).
 The PDF is drawn in a child process (killable.call) from plain data gathered
 here, so a stuck render cannot outlive the job's timeout, and written under
 INVOICES_DIR atomically (a partial file is renamed into place).
 """
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -22,6 +26,7 @@ from shop.payments import methods
 from shop.errors import MarketplaceError
 from models import Invoice, Order, OrderItem, User, db, utcnow
 from shop.money import format_money
+from shop.tax import rates as tax_rates
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +48,39 @@ def font_paths():
     return {style: str(FONT_DIR / name) for style, name in FONT_FILES.items()}
 
 
+def issuer_details(order):
+    """Who issues the order's invoice, as the settings say now (kept with the invoice's number).
+
+    The shop itself, with its legal details; where it invoices on the sellers' behalf
+    (INVOICE_ISSUER=seller), each seller of the order with theirs as well.
+    """
+    details = {"model": config.INVOICE_ISSUER, "legal_name": config.SHOP_LEGAL_NAME,
+               "address": config.SHOP_LEGAL_ADDRESS, "country": config.SHOP_COUNTRY,
+               "tax_number": config.SHOP_TAX_NUMBER, "registration": config.SHOP_REGISTRATION, "sellers": {}}
+    if config.INVOICE_ISSUER == "seller":
+        sellers = User.select().where(User.id.in_(OrderItem.select(OrderItem.seller).where(OrderItem.order == order)))
+        details["sellers"] = {str(seller.id): {"legal_name": seller.legal_name or seller.name,
+                                               "address": seller.legal_address or "",
+                                               "tax_number": seller.tax_number or ""} for seller in sellers}
+    return details
+
+
+def next_number(model, year):
+    """The next number of `model`'s series of `year`: one after the year's highest."""
+    return (model.select(fn.MAX(model.number)).where(model.year == year).scalar() or 0) + 1
+
+
 def allocate(order):
-    """The order's Invoice, numbered once: the next number after the highest."""
+    """The order's Invoice, numbered once: the next number of the year's series."""
     for _ in range(10):
         existing = Invoice.get_or_none(Invoice.order == order)
         if existing is not None:
             return existing
         try:
             with db.atomic():
-                number = (Invoice.select(fn.MAX(Invoice.number)).scalar() or 0) + 1
-                return Invoice.create(order=order, number=number)
+                now = utcnow()
+                return Invoice.create(order=order, year=now.year, number=next_number(Invoice, now.year),
+                                      issued_at=now, issuer=json.dumps(issuer_details(order), sort_keys=True))
         except IntegrityError:
             continue  # another order took that number, or this order got its invoice meanwhile
     raise RuntimeError(f"could not allocate an invoice number for order {order.id}")
@@ -66,6 +94,35 @@ def pdf_file(invoice):
     return path if path.is_file() else None
 
 
+# What an invoice says of the tax, by the order's treatment.
+TAX_NOTES = {
+    "reverse_charge": "Reverse charge: VAT to be accounted for by the recipient (Article 196, "
+                      "Council Directive 2006/112/EC). No VAT is charged on this invoice.",
+    "not_taxed": "No VAT or GST is charged: the supply is outside the scope of the tax where the buyer is.",
+    "stripe": "Tax as calculated by Stripe Tax at checkout.",
+}
+
+
+def issuer_of(invoice):
+    """The issuer kept with the invoice; an invoice of the old series has the settings' of today."""
+    return json.loads(invoice.issuer) if invoice.issuer else issuer_details(Order.get_by_id(invoice.order_id))
+
+
+def buyer_block(order, buyer):
+    """The buyer as an invoice names them: their name and address, business, country and tax number."""
+    name, email = guests.receipt_contact(order, buyer)
+    return {"name": name, "email": email, "business_name": order.buyer_business_name or "",
+            "address": order.buyer_address or "",
+            "country": tax_rates.table().name_of(order.tax_country) if order.tax_country else "",
+            "tax_number": order.buyer_tax_number or ""}
+
+
+def item_lines(items, rate):
+    """The items as an invoice lists them: net, rate, tax and gross of each."""
+    return [{"title": item.title, "seller": item.seller.name, "seller_id": item.seller.id, "net": item.net_amount,
+             "rate": rate, "tax": item.tax_amount, "price": item.price} for item in items]
+
+
 def invoice_data(invoice):
     """Everything the PDF shows, as plain picklable values."""
     order = Order.get_by_id(invoice.order_id)
@@ -73,28 +130,37 @@ def invoice_data(invoice):
     Seller = User.alias()
     items = list(OrderItem.select(OrderItem, Seller).join(Seller, on=(OrderItem.seller == Seller.id))
                  .where(OrderItem.order == order).order_by(OrderItem.id))
+    issuer = issuer_of(invoice)
     sellers = {}
     for item in items:
         entry = sellers.setdefault(item.seller.id, {"name": item.seller.name, "email": item.seller.email,
-                                                    "items": 0, "total": 0})
+                                                    "items": 0, "total": 0,
+                                                    "legal": issuer["sellers"].get(str(item.seller.id))})
         entry["items"] += 1
         entry["total"] += item.price
     method = methods.LABELS.get(order.gateway, order.gateway)
+    rate = f"{order.tax_rate}%" if order.tax_rate is not None else "–"
     data = {
+        "kind": "invoice",
         "shop": config.APP_NAME,
         "shop_url": config.APP_URL,
+        "issuer": issuer,
         "label": invoice.label,
         "issued": f"{invoice.issued_at:%d %B %Y}",
         "order": order.reference,
         "paid": f"{order.paid_at:%d %B %Y %H:%M} UTC" if order.paid_at else "",
         "method": method,
         "payment_ref": order.payment_ref or order.gateway_ref or "",
-        "buyer": dict(zip(("name", "email"), guests.receipt_contact(order, buyer))),
-        "items": [{"title": item.title, "seller": item.seller.name, "price": item.price} for item in items],
+        "buyer": buyer_block(order, buyer),
+        "items": item_lines(items, rate),
         "sellers": list(sellers.values()),
+        "net": sum(item.net_amount for item in items),
+        "tax": sum(item.tax_amount for item in items),
+        "rate": rate,
         "total": order.total,
         "currency": order.currency,
-        "refunded": f"{order.refunded_at:%d %B %Y}" if order.status == "refunded" and order.refunded_at else None,
+        "tax_note": TAX_NOTES.get(order.tax_treatment or ""),
+        "refunded": None,
     }
     data["fonts"] = font_paths()
     return data
