@@ -260,6 +260,7 @@ from shop.orders import sale_notices  # noqa: E402
 from shop.payments import gateways  # noqa: E402
 from shop.payments.outcomes import Change  # noqa: E402
 from shop.orders import invoices  # noqa: E402
+from shop.orders import credit_notes  # noqa: E402
 from shop.payments import testpay  # noqa: E402
 from shop.payments import webhooks  # noqa: E402
 from shop.events import OrderRefunded, PurchaseCompleted  # noqa: E402
@@ -352,6 +353,23 @@ def send_refund_email(order_id):
     """Tell the customer their order was refunded (and the webhook endpoints that listen)."""
     publish_after_commit("order.refunded", order_id)
     fulfilment.send_refund_email(order_id)
+
+
+@OrderRefunded.listen(**MAIL_RETRIES, timeout=120, tags=order_tags)
+def issue_credit_note(order_id):
+    """A refunded order's credit note, cancelling its invoice: issued, drawn and emailed once."""
+    order = models.Order.get_by_id(order_id)
+    if order.paid_at is None:
+        log.info("order %s was refunded before it was paid: no invoice to credit", order_id)
+        return
+    note, _ = credit_notes.issue(order_id, reason=order.status_reason)
+    credit_notes.send_credit_note_email(note.id)
+
+
+@job(**MAIL_RETRIES, timeout=120, tags=order_tags)
+def send_credit_note(credit_note_id):
+    """Draw and email a credit note issued for a part of an order (once)."""
+    credit_notes.send_credit_note_email(credit_note_id)
 
 
 @job(queue="high", tries=3, backoff=10, timeout=60, unique_for=30, tags=order_tags)

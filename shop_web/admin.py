@@ -14,6 +14,7 @@ transaction as the payout's ledger debit.
 The queue dashboard, also for admins, is shop_web/queue_admin.py.
 """
 
+import datetime
 from urllib.parse import urlencode
 
 from shop.catalog import moderation
@@ -25,6 +26,7 @@ from shop.payouts import balances as payout_balances
 from shop.payouts import manual as manual_payouts
 from shop.payouts import reports
 from shop.payouts import connect as stripe_connect
+from shop.tax import report as tax_report
 from shop import config
 from shop.money import format_money, parse_money
 import tasks
@@ -200,6 +202,18 @@ def admin_payouts_csv():
     response.content_type = "text/csv; charset=utf-8"
     response.set_header("Content-Disposition", 'attachment; filename="payouts-all-sellers-last-365-days.csv"')
     return reports.all_payouts_csv()
+
+
+@routes.get("/admin/tax.csv")
+@require_role("admin")
+def admin_tax_csv():
+    """Net and tax per country and rate for a period (?from=YYYY-MM-DD&to=YYYY-MM-DD; the quarter so far
+    by default), for the owner's tax returns."""
+    start, end = tax_report.period(request.query.get("from"), request.query.get("to"))
+    response.content_type = "text/csv; charset=utf-8"
+    last = (end - datetime.timedelta(days=1)).date()
+    response.set_header("Content-Disposition", f'attachment; filename="tax-{start.date()}-to-{last}.csv"')
+    return tax_report.tax_csv(start, end)
 
 
 @routes.post("/admin/payouts/<seller_id:int>")

@@ -14,6 +14,7 @@ from bottle import HTTPResponse, static_file
 from shop import config
 from shop.accounts import guests
 from shop.orders import downloads
+from shop.orders import credit_notes
 from shop.orders import invoices
 from shop.orders import orders
 from shop.orders import renewals
@@ -49,7 +50,8 @@ def _purchase_rows(user):
         links = {link.order_item_id: link for link in downloads.links_for_order(order)}
         invoice = Invoice.get_or_none(Invoice.order == order)
         rows.append({"order": order, "items": orders.items_of(order), "links": links, "invoice": invoice,
-                     "invoice_ready": bool(invoice and invoices.pdf_file(invoice))})
+                     "invoice_ready": bool(invoice and invoices.pdf_file(invoice)),
+                     "credit_notes": _ready_credit_notes(order)})
     return rows
 
 
@@ -121,6 +123,34 @@ def _invoice_status(order, base):
                           "view_url": f"{base}?view=1"})
 
 
+def _ready_credit_notes(order):
+    """The order's credit notes whose PDF is drawn (the refund's job draws and emails each)."""
+    return [note for note in credit_notes.of_order(order) if credit_notes.pdf_file(note)]
+
+
+def _show_credit_note(order, note_id):
+    note = next((note for note in _ready_credit_notes(order) if note.id == note_id), None)
+    if note is None:
+        raise NotFound("This order has no such credit note, or it is still being prepared.")
+    path = credit_notes.pdf_file(note)
+    reply = static_file(path.name, root=str(path.parent), mimetype="application/pdf")
+    disposition = "inline" if request.query.get("view") == "1" else "attachment"
+    reply.set_header("Content-Disposition", f'{disposition}; filename="{note.label}.pdf"')
+    reply.set_header("Cache-Control", "private, no-store")
+    return reply
+
+
+@routes.get("/orders/<order_id:int>/credit-notes/<note_id:int>")
+@require_login_or_guest
+def credit_note_show(order_id, note_id):
+    return _show_credit_note(_invoice_order(order_id), note_id)
+
+
+@routes.get("/orders/<reference>/guest/<key>/credit-notes/<note_id:int>")
+def guest_credit_note_show(reference, key, note_id):
+    return _show_credit_note(_paid(_guest_order(reference, key)), note_id)
+
+
 @routes.post("/orders/<order_id:int>/invoice")
 @require_login_or_guest
 def invoice_request(order_id):
@@ -171,7 +201,8 @@ def guest_order_show(reference, key):
     return render("guest_order.tpl", title=f"Order {order.reference}", order=order, base=base,
                   items=orders.items_of(order), links=links, link_state=downloads.state,
                   link_url=downloads.url_for, remaining=downloads.remaining, renewable=renewals.renewable,
-                  invoice_ready=order.paid_at is not None, labels=methods.LABELS)
+                  invoice_ready=order.paid_at is not None, labels=methods.LABELS,
+                  credit_notes=_ready_credit_notes(order) if order.paid_at else [])
 
 
 @routes.post("/orders/<reference>/guest/<key>/links/<link_id:int>/renew")

@@ -84,7 +84,8 @@
 </div>
 % end
 <h2>Latest payouts</h2>
-<p><a class="button button-secondary" href="/admin/payouts.csv" download>Every payout of the last 365 days (CSV)</a></p>
+<p><a class="button button-secondary" href="/admin/payouts.csv" download>Every payout of the last 365 days (CSV)</a>
+  <a class="button button-secondary" href="/admin/tax.csv" download>Tax per country and rate, this quarter (CSV)</a></p>
 % if not payouts:
 <div class="empty"><p>No payouts recorded yet.</p></div>
 % else:

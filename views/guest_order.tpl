@@ -52,6 +52,9 @@
       <button class="button button-secondary button-small" type="submit">Download invoice</button>
     </form>
     % end
+    % for note in credit_notes:
+    <a class="button button-secondary button-small" href="{{base}}/credit-notes/{{note.id}}">Download credit note {{note.label}}</a>
+    % end
     % if order.status == 'pending':
     <span class="muted small">Waiting for the payment to be confirmed; reload this page in a moment.</span>
     % elif order.status in ('failed', 'expired'):

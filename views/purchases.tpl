@@ -58,6 +58,9 @@
       <button class="button button-secondary button-small" type="submit">Download invoice{{' ' + row['invoice'].label if row['invoice'] else ''}}</button>
     </form>
     % end
+    % for note in row['credit_notes']:
+    <a class="button button-secondary button-small" href="/orders/{{order.id}}/credit-notes/{{note.id}}">Download credit note {{note.label}}</a>
+    % end
     % if order.status == 'pending':
     <a class="small" href="/orders/{{order.id}}/success">Waiting for the payment: see its status</a>
     % elif order.status in ('failed', 'expired'):
