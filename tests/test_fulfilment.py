@@ -101,11 +101,12 @@ def test_refund_takes_everything_back(make_user, two_sellers, app_env):
     assert DownloadLink.select().where(DownloadLink.revoked_at.is_null()).count() == 0
     assert [e.kind for e in LedgerEntry.select().order_by(LedgerEntry.id)] == ["sale", "sale", "refund", "refund"]
     assert sum(e.amount for e in LedgerEntry.select()) == 0
-    refund_mail = app_env.mails[-1]
-    assert refund_mail["Subject"] == f"Your order {order.reference} was refunded"
+    refund_mail = next(m for m in app_env.mails if m["Subject"] == f"Your order {order.reference} was refunded")
     assert "$24.99" in refund_mail.get_content()
+    # The refund's credit note follows, cancelling the invoice.
+    assert app_env.mails[-1]["Subject"].startswith(f"Credit note CN-{order.refunded_at.year}-000001")
     assert not fulfilment.refund_order(order.id)
-    assert len(app_env.mails) == 2
+    assert len(app_env.mails) == 3
 
 
 def test_admin_refund_in_test_mode_travels_the_webhook_path(client, make_user, two_sellers, live_app, app_env):

@@ -227,6 +227,7 @@ def test_journey_3_a_customer_buys_from_two_sellers(visit, shop, make_user):
 
     casey.follow("text=Proceed to checkout")
     assert casey.page.is_checked("input[name=gateway][value=test]")
+    casey.page.select_option("select[name=country]", "US")
     casey.follow("button:has-text('Continue to payment · $21.99')")
     assert "TEST MODE · NO MONEY MOVES" in casey.text().upper()
     assert "$21.99" in casey.text(".testpay-facts")
@@ -399,6 +400,7 @@ def test_a_declined_payment_leaves_the_cart_as_it_was(visit):
     casey.follow(f"article.product-card >> text={DRUMS}")
     casey.follow("button:has-text('Add to cart')")
     casey.follow("text=Proceed to checkout")
+    casey.page.select_option("select[name=country]", "US")
     casey.follow("button:has-text('Continue to payment · $12.00')")
     casey.follow("button:has-text('Decline')")
     casey.page.wait_for_selector("text=Payment declined", timeout=30000)
@@ -523,6 +525,7 @@ def test_journey_7_every_page_fits_a_phone_and_labels_its_fields(visit, make_use
                  "/purchases", "/notifications"):
         checked.append(check_page(casey, path))
     casey.go("/checkout")
+    casey.page.select_option("select[name=country]", "US")
     casey.follow("button:has-text('Continue to payment · $12.00')")
     assert "Simulated payment" in casey.text("h1")
     checked.append(check_page(casey))  # the test-mode payment page
