@@ -303,3 +303,52 @@ def test_the_owner_sets_the_tax_rates_file(app_env, tmp_path):
     assert rates.table().rate_for("DE") == Decimal("7") and config.TAX_RATES_FILE == own
     with pytest.raises(ConfigError, match="TAX_CALCULATION=stripe needs Stripe"):
         config.load_settings({**app_env.environ, "TAX_CALCULATION": "stripe"}, dotenv=False)
+
+
+# ---------------------------------------------------------------------------
+# Stripe Tax instead of the rate table
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("include_tax", [True, False])
+def test_with_stripe_tax_stripe_works_the_tax_out_and_the_order_records_it(eu_shop, make_user, app_env, include_tax):
+    from shop.payments import stripe_gateway
+
+    app_env.reload(STRIPE_SECRET_KEY="sk_test_tax", STRIPE_WEBHOOK_SECRET="whsec_tax", TAX_CALCULATION="stripe",
+                   PRICES_INCLUDE_TAX=str(include_tax).lower())
+    buyer = make_user("customer")
+    for product in (eu_shop["presets"], eu_shop["ebook"]):
+        cart.add(buyer, product.id)
+    order = orders.create_from_cart(buyer, "stripe", billing=checkout_tax.Billing(country="DE"))
+    assert (order.tax_treatment, order.total) == ("stripe", 2189)
+    params = stripe_gateway.session_params(order, orders.items_of(order), buyer)
+    assert params["automatic_tax"] == {"enabled": True} and params["billing_address_collection"] == "required"
+    assert {line["price_data"]["tax_behavior"] for line in params["line_items"]} == {
+        "inclusive" if include_tax else "exclusive"}
+    total = 2189 if include_tax else 2189 + 350
+    session = {"id": "cs_tax", "payment_status": "paid", "amount_total": total, "currency": "eur",
+               "total_details": {"amount_tax": 350}, "customer_details": {"address": {"country": "DE"}},
+               "payment_intent": {"id": "pi_tax", "status": "succeeded", "amount": total, "currency": "eur",
+                                  "latest_charge": {"payment_method_details": {"card": {"country": "AT"}}}}}
+    stripe_gateway.settle_session(order, session)
+    order = Order.get_by_id(order.id)
+    items = list(OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id))
+    assert order.status == "paid" and (order.tax_total, order.total) == (350, total)
+    assert sum(i.tax for i in items) == 350 and all(i.net + i.tax == i.price for i in items)
+    assert order.net_total + order.tax_total == order.total == sum(i.price for i in items)
+    assert checkout_tax.evidence(order)["card_country"] == "AT"
+    # The same session told again (a redelivered event) changes nothing.
+    assert stripe_gateway.settle_session(order, session).change.name == "UNCHANGED"
+    assert Order.get_by_id(order.id).total == total
+    # Stripe charging another amount than the order's is refused, as before.
+    other = dict(session, amount_total=total + 1)
+    with pytest.raises(stripe_gateway.PaymentMismatch):
+        stripe_gateway.settle_session(order, other)
+
+
+@SOME
+@given(total=st.integers(min_value=0, max_value=10**7), weights=st.lists(st.integers(min_value=0, max_value=10**6),
+                                                                         min_size=1, max_size=10))
+def test_stripes_tax_is_shared_among_the_items_exactly(total, weights):
+    parts = checkout_tax.shares(total, weights)
+    assert sum(parts) == total and len(parts) == len(weights) and min(parts) >= 0

@@ -21,7 +21,8 @@ from shop.orders import orders
 from shop.payments import outcomes
 from shop.payments.outcomes import Change
 from shop.errors import PaymentError, WebhookError
-from models import Order, User, WebhookEvent
+from shop.tax import checkout as checkout_tax
+from models import Order, User, WebhookEvent, db
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,12 @@ def _call(description, func, *args, **kwargs):
 # ---------------------------------------------------------------------------
 
 
+# Stripe Tax's code for digital products delivered as downloads ("General - Electronically Supplied Services").
+DIGITAL_GOODS_TAX_CODE = "txcd_10000000"
+
+
 def session_params(order, items, buyer):
-    return {
+    params = {
         "mode": "payment",
         "line_items": [{
             "quantity": 1,
@@ -91,6 +96,28 @@ def session_params(order, items, buyer):
         "success_url": f"{config.APP_URL}/orders/{order.id}/success?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{config.APP_URL}/cart?cancelled={order.reference}",
     }
+    if config.TAX_CALCULATION == "stripe":
+        # Stripe Tax instead of the rate table: Stripe asks for the address and works the tax
+        # out on its page; settle_session records what it charged.
+        params["automatic_tax"] = {"enabled": True}
+        params["billing_address_collection"] = "required"
+        params["tax_id_collection"] = {"enabled": True}
+        behaviour = "inclusive" if config.PRICES_INCLUDE_TAX else "exclusive"
+        for line in params["line_items"]:
+            line["price_data"]["tax_behavior"] = behaviour
+            line["price_data"]["product_data"]["tax_code"] = DIGITAL_GOODS_TAX_CODE
+    return params
+
+
+def card_country(intent):
+    """The country of the card that paid, where Stripe reports it (the intent's latest charge)."""
+    charge = intent.get("latest_charge") if isinstance(intent, dict) else None
+    if not isinstance(charge, dict):
+        charges = ((intent or {}).get("charges") or {}).get("data") or []
+        charge = charges[-1] if charges and isinstance(charges[-1], dict) else None
+    card = ((charge or {}).get("payment_method_details") or {}).get("card") or {}
+    country = card.get("country")
+    return country if isinstance(country, str) and len(country) == 2 else None
 
 
 def start_checkout(order):
@@ -205,10 +232,13 @@ def settle_session(order, session):
     None while the session is not paid."""
     if session.get("payment_status") != "paid":
         return None
-    if session.get("amount_total") != order.total or (session.get("currency") or "").upper() != order.currency:
+    # With Stripe Tax, prices before tax are charged with the tax Stripe added on top.
+    amount_tax = ((session.get("total_details") or {}).get("amount_tax") or 0) if order.tax_treatment == "stripe" else 0
+    expected = checkout_tax.expected_stripe_total(order, amount_tax)
+    if session.get("amount_total") != expected or (session.get("currency") or "").upper() != order.currency:
         raise PaymentMismatch(
             f"session {session['id']} is for {session.get('amount_total')} {session.get('currency')}, "
-            f"order {order.reference} is for {order.total} {order.currency}")
+            f"order {order.reference} is for {expected} {order.currency}")
     intent = session.get("payment_intent")
     if isinstance(intent, str):
         intent = _plain(_call("retrieve the payment", client().v1.payment_intents.retrieve, intent))
@@ -216,9 +246,14 @@ def settle_session(order, session):
     if intent:
         if intent.get("status") != "succeeded":
             raise PaymentNotConfirmed(f"payment {payment_intent} is {intent.get('status')}, not succeeded")
-        if intent.get("amount") != order.total or (intent.get("currency") or "").upper() != order.currency:
+        if intent.get("amount") != expected or (intent.get("currency") or "").upper() != order.currency:
             raise PaymentMismatch(f"payment {payment_intent} is for {intent.get('amount')} {intent.get('currency')}")
-    changed = orders.mark_paid(order.id, payment_ref=payment_intent)
+    address = ((session.get("customer_details") or {}).get("address") or {})
+    with db.atomic():
+        if order.tax_treatment == "stripe":
+            checkout_tax.record_stripe_tax(order, amount_tax, address.get("country"))
+        checkout_tax.record_card_country(order.id, card_country(intent))
+        changed = orders.mark_paid(order.id, payment_ref=payment_intent)
     return outcomes.of_update(changed, Change.PAID, order.id)
 
 

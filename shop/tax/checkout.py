@@ -12,6 +12,7 @@ gateway reports it.
 import dataclasses
 import json
 import re
+from decimal import Decimal
 
 from shop import config
 from shop.errors import ValidationError
@@ -141,3 +142,58 @@ def evidence_conflicts(order):
     found = evidence(order)
     given = found.get("country_given")
     return {name: value for name, value in found.items() if value and value != given}
+
+
+# ---------------------------------------------------------------------------
+# Stripe Tax (TAX_CALCULATION=stripe): the tax Stripe's checkout page worked out
+# ---------------------------------------------------------------------------
+
+
+def shares(total, weights):
+    """`total` split in proportion to `weights`, in whole minor units that add up to it exactly
+    (the largest remainders get the leftover units, the earlier line on a tie)."""
+    weight = sum(weights)
+    if weight == 0:
+        return [total] + [0] * (len(weights) - 1) if weights else []
+    exact = [total * w for w in weights]
+    parts = [value // weight for value in exact]
+    leftover = total - sum(parts)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] % weight), i))
+    for i in by_remainder[:leftover]:
+        parts[i] += 1
+    return parts
+
+
+def expected_stripe_total(order, amount_tax):
+    """What Stripe should charge for the order: its prices, plus the tax when they exclude it
+    (once recorded, the order's total holds the tax already)."""
+    if order.tax_total or config.PRICES_INCLUDE_TAX:
+        return order.total
+    return order.total + amount_tax
+
+
+def record_stripe_tax(order, amount_tax, address_country=None):
+    """Record on the order and its items the tax Stripe Tax charged (its total_details.amount_tax).
+
+    Stripe reports the tax of the whole session; it is shared among the items in proportion
+    to their prices, so each item keeps net + tax = gross and the commission is taken on its net.
+    """
+    if order.tax_treatment != "stripe" or order.tax_total:
+        return False
+    items = list(OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id))
+    taxes = shares(amount_tax, [item.price for item in items])
+    for item, tax in zip(items, taxes):
+        if config.PRICES_INCLUDE_TAX:
+            net, gross = item.price - tax, item.price
+        else:
+            net, gross = item.price, item.price + tax
+        OrderItem.update(net=net, tax=tax, price=gross).where(OrderItem.id == item.id).execute()
+    net_total = sum(item.price for item in items) - (amount_tax if config.PRICES_INCLUDE_TAX else 0)
+    rate = (Decimal(amount_tax) * 100 / net_total).quantize(Decimal("0.01")) if net_total else Decimal(0)
+    found = evidence(order)
+    if address_country:
+        found["address_country"] = address_country.upper()
+    Order.update(tax_total=amount_tax, net_total=net_total, total=net_total + amount_tax,
+                 tax_rate=calculation.format_rate(rate),
+                 tax_evidence=json.dumps(found, sort_keys=True)).where(Order.id == order.id).execute()
+    return True
