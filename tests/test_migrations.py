@@ -24,6 +24,8 @@ from shop.accounts import guests
 from shop.errors import MigrationError, SchemaMismatch
 from shop.operations import schema
 from shop.orders import downloads
+from shop.orders import credit_notes
+from shop.orders import invoices
 from shop.orders import renewals
 from shop.api import tokens as api_tokens
 from shop.payouts import balances as payout_balances
@@ -353,6 +355,20 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     listed = client.get("/api/v1/products", {"limit": 100}, headers={"Authorization": f"Bearer {token}"}).json
     assert {p["id"] for p in listed["data"]} == {p.id for p in Product.select().where(Product.seller == old_sam)}
 
+    # Tax and credit notes (the tax_and_credit_notes migration): old orders bore no tax and keep
+    # their figures; old invoices keep the numbers of the old series, immutable; no credit notes
+    # yet, and one issued now for the old refunded order credits its old invoice in full.
+    assert after["credit_note"] == []
+    assert all(o.tax_country is None and o.tax_total is None for o in Order.select())
+    assert all(i.net_amount == i.price and i.tax_amount == 0 for i in OrderItem.select())
+    assert all(e.tax is None for e in LedgerEntry.select())
+    old_labels = {invoice.order_id: invoice.label for invoice in Invoice.select()}
+    assert sorted(old_labels.values()) == ["INV-000001", "INV-000002"]
+    paid_before = Order.select().where(Order.paid_at.is_null(False) & (Order.status == "paid")).first()
+    note, created = credit_notes.issue(paid_before.id, reason="after the upgrade")
+    assert created and note.invoice.label in old_labels.values() and note.gross == paid_before.total
+    assert credit_notes.in_full(note)
+
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.
     sam = User.get(User.email == "sam@example.com")
@@ -367,6 +383,9 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert order.id > max(row[0] for row in before["order"])
     sale = LedgerEntry.get(LedgerEntry.order == order)
     assert (sale.kind, sale.seller_id, sale.gross) == ("sale", sam.id, 1200)
+    # Its invoice starts this year's series beside the old one, whose numbers are as they were.
+    assert invoices.generate(order.id).label == f"INV-{models.utcnow().year}-000001"
+    assert {i.order_id: i.label for i in Invoice.select() if i.order_id in old_labels} == old_labels
     mail = next(m for m in app_env.mails if m["Subject"] == f"Your order {order.reference} is ready to download")
     link = re.search(r"/download/\S+", mail.get_content()).group(0)
     response = client.get(link)
