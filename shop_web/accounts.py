@@ -219,6 +219,18 @@ def account_name_submit():
     redirect_to("/account")
 
 
+@routes.post("/account/legal")
+@require_login
+def account_legal_submit():
+    form = form_data("legal_name", "legal_address", "tax_number")
+    try:
+        settings.change_legal_details(current_user(), form["legal_name"], form["legal_address"], form["tax_number"])
+    except ValidationError as exc:
+        return _settings_error("legal", exc, form)
+    flash("Your legal details are saved.", "success")
+    redirect_to("/account")
+
+
 @routes.post("/account/password")
 @require_login
 def account_password_submit():

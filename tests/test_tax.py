@@ -352,3 +352,17 @@ def test_with_stripe_tax_stripe_works_the_tax_out_and_the_order_records_it(eu_sh
 def test_stripes_tax_is_shared_among_the_items_exactly(total, weights):
     parts = checkout_tax.shares(total, weights)
     assert sum(parts) == total and len(parts) == len(weights) and min(parts) >= 0
+
+
+def test_invoicing_on_the_sellers_behalf_prints_their_legal_details(client, make_user, eu_shop, app_env):
+    app_env.reload(INVOICE_ISSUER="seller")
+    login(client, eu_shop["seller"])
+    page = client.get("/account")
+    form = next(f for f in page.forms.values() if f.action == "/account/legal")
+    form["legal_name"], form["legal_address"], form["tax_number"] = "Sam Seller Audio UG", "Seestraße 5\n80802 München", "de 987 654 321"
+    assert form.submit().status_int == 303
+    order = buy(client, make_user, [eu_shop["presets"]], "DE")
+    text = pdf_text(invoices.pdf_file(invoices.generate(order.id)))
+    for expected in ("Sam Seller Audio UG", "Seestraße 5", "80802 München", "DE987654321",
+                     "in the name and on behalf of the sellers named above", "Beispiel Marktplatz GmbH"):
+        assert expected in text, expected

@@ -15,6 +15,18 @@
     <button class="button" type="submit">Save name</button>
   </form>
 
+  % if user.is_seller:
+  <h2>Legal details for invoices</h2>
+  <p class="muted small">Printed on invoices when the shop invoices on your behalf: your legal or trading name, your address and your VAT/GST number, if you have one.</p>
+  <form method="post" action="/account/legal" class="stack">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    % include('_field.tpl', name='legal_name', label='Legal name', value=form.get('legal_name') or user.legal_name, attrs='autocomplete="organization" maxlength="200"', errors=mine('legal'))
+    % include('_field.tpl', name='legal_address', label='Address', type='textarea', rows=3, value=form.get('legal_address') or user.legal_address, errors=mine('legal'))
+    % include('_field.tpl', name='tax_number', label='VAT or GST number', value=form.get('tax_number') or user.tax_number, attrs='maxlength="200"', errors=mine('legal'))
+    <button class="button" type="submit">Save legal details</button>
+  </form>
+  % end
+
   <h2>Email address</h2>
   <p>Your address is <strong>{{user.email}}</strong>{{'' if user.email_verified else ' (not confirmed yet)'}}.
     A new address takes effect once you open the link we email to it; the old one is told of the change.</p>

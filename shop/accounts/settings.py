@@ -10,6 +10,7 @@ old address hears of the change when it happens.
 import base64
 import binascii
 import datetime
+import re
 
 from peewee import IntegrityError
 
@@ -40,6 +41,23 @@ def change_name(user, name):
         raise ValidationError("Use at most 100 characters.", errors={"name": "Use at most 100 characters."})
     User.update(name=name).where(User.id == user.id).execute()
     return name
+
+
+def change_legal_details(user, legal_name, address, tax_number):
+    """A seller's legal details, printed on the invoices the shop issues on their behalf
+    (INVOICE_ISSUER=seller). Empty fields are cleared; an invoice keeps the details it was issued with."""
+    if not user.is_seller:
+        raise ValidationError("Only sellers have legal details on invoices.")
+    fields = {"legal_name": (legal_name or "").strip(), "legal_address": (address or "").strip(),
+              "tax_number": re.sub(r"\s", "", tax_number or "").upper()}
+    errors = {name: "Use at most 200 characters." for name in ("legal_name", "tax_number")
+              if len(fields[name]) > 200}
+    if len(fields["legal_address"]) > 500:
+        errors["legal_address"] = "Use at most 500 characters."
+    if errors:
+        raise ValidationError("Please check your legal details.", errors=errors)
+    User.update(**{name: value or None for name, value in fields.items()}).where(User.id == user.id).execute()
+    return fields
 
 
 def change_password(user, current, new, keep_token):
