@@ -26,7 +26,9 @@ from shop.payouts import balances as payout_balances
 from shop.payouts import manual as manual_payouts
 from shop.payouts import reports
 from shop.payouts import connect as stripe_connect
+from shop.tax import checkout as checkout_tax
 from shop.tax import report as tax_report
+from shop.orders import credit_notes
 from shop import config
 from shop.money import format_money, parse_money
 import tasks
@@ -151,7 +153,8 @@ def admin_order_show(order_id):
                   events=list(WebhookEvent.select().where(WebhookEvent.order == order).order_by(WebhookEvent.id)),
                   refund=Refund.get_or_none(Refund.order == order),
                   invoice=Invoice.get_or_none(Invoice.order == order), labels=methods.LABELS,
-                  link_state=downloads.state)
+                  link_state=downloads.state, credit_notes=credit_notes.of_order(order),
+                  tax_evidence=checkout_tax.evidence(order), evidence_conflicts=checkout_tax.evidence_conflicts(order))
 
 
 @routes.post("/admin/orders/<order_id:int>/refund")

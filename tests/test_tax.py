@@ -208,6 +208,10 @@ def test_the_card_country_joins_the_evidence_and_a_conflict_shows(client, make_u
     assert checkout_tax.record_card_country(order.id, "at") is True
     assert checkout_tax.record_card_country(order.id, "AT") is False
     assert checkout_tax.evidence_conflicts(Order.get_by_id(order.id)) == {"card_country": "AT"}
+    client.reset()
+    login(client, make_user("admin"))
+    page = client.get(f"/admin/orders/{order.id}")
+    assert "card country: AT, country given: DE" in page.text and "names another country than the one taxed" in page.text
 
 
 # ---------------------------------------------------------------------------

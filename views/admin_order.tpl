@@ -18,6 +18,11 @@
     <dt>Created</dt><dd>{{order.created_at.strftime('%d %b %Y %H:%M')}} UTC</dd>
     <dt>Paid</dt><dd>{{order.paid_at.strftime('%d %b %Y %H:%M') + ' UTC' if order.paid_at else '—'}}</dd>
     <dt>Total</dt><dd>{{money(order.total, order.currency)}}</dd>
+    % if order.tax_country:
+    <dt>Net · tax</dt><dd>{{money(order.net_total, order.currency)}} · {{money(order.tax_total or 0, order.currency)}} ({{order.tax_rate}}%, {{order.tax_treatment.replace('_', ' ')}})</dd>
+    <dt>Billed to</dt><dd>{{', '.join(part for part in (order.buyer_business_name, order.buyer_tax_number, order.tax_country) if part)}}</dd>
+    <dt>Country evidence</dt><dd>{{', '.join(f"{name.replace('_', ' ')}: {value}" for name, value in sorted(tax_evidence.items()) if value)}}{{!' <strong>— names another country than the one taxed</strong>' if evidence_conflicts else ''}}</dd>
+    % end
     <dt>Gateway</dt><dd>{{labels.get(order.gateway, order.gateway)}}</dd>
     <dt>Gateway reference</dt><dd>{{order.gateway_ref or '—'}}</dd>
     <dt>Payment</dt><dd>{{order.payment_ref or '—'}}</dd>
@@ -28,6 +33,9 @@
       —
       % end
     </dd>
+    % for note in credit_notes:
+    <dt>Credit note</dt><dd>{{note.label}} · {{money(note.gross, note.currency)}}</dd>
+    % end
     % if refund:
     <dt>Refund</dt><dd>{{refund.status}}{{' · ' + refund.gateway_ref if refund.gateway_ref else ''}}{{' · ' + refund.error if refund.error else ''}}</dd>
     % end
