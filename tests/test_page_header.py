@@ -59,6 +59,7 @@ def test_the_search_box_is_empty_on_every_page_but_a_search(client, shop_with_ev
     order = Order.get_by_id(order_id)
     params = dict(everything["params"], order_id=order_id, reference=order.reference,
                   key=guests.order_link_key(order))
+    params["note_id"] = 1  # no credit note: its pages answer 404 (the header is checked on them all the same)
     checked = set()
     for role, user in everything["users"].items():
         client.reset()
