@@ -29,6 +29,7 @@ PRODUCTS = "products"
 MEDIA = "media"
 INVOICES = "invoices"
 BACKUPS = "backups"
+AREAS = (PRODUCTS, MEDIA, INVOICES, BACKUPS)
 # What `marketplace storage copy` moves: every file a row of the database names.
 # Backups stay where they were written.
 COPIED_AREAS = (PRODUCTS, MEDIA, INVOICES)
@@ -101,6 +102,11 @@ class Storage(abc.ABC):
         """The SHA-256 of the object's bytes as stored (read back, never taken on trust)."""
         with self.open(key) as handle:
             return sha256_of(handle)[0]
+
+    def recorded_checksum(self, key):
+        """The SHA-256 the store keeps for the object without reading it, else its checksum;
+        None when there is no object."""
+        return self.checksum(key) if self.exists(key) else None
 
     def local_path(self, key):
         """The object's file on this machine's disk, or None when it lives elsewhere."""

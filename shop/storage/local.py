@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 from shop.errors import MissingObject, StorageError
-from shop.storage.base import CHUNK, Storage, StoredObject
+from shop.storage.base import AREAS, CHUNK, Storage, StoredObject
 
 PARTIAL_MARK = ".partial-"
 
@@ -66,10 +66,11 @@ class LocalStorage(Storage):
             raise StorageError(f"could not delete {key}: {exc.strerror or exc}") from exc
 
     def keys(self, prefix=""):
-        folder, _, _ = prefix.rpartition("/")
-        start = self.root / folder if folder else self.root
+        # Only the stored areas: DATA_DIR also holds the databases, mail and the app secret.
+        folder = prefix.rpartition("/")[0]
+        starts = [self.root / folder] if folder else [self.root / area for area in AREAS]
         found = []
-        for directory, subfolders, names in os.walk(start):
+        for directory, subfolders, names in (step for start in starts for step in os.walk(start)):
             subfolders.sort()
             for name in names:
                 if name.startswith(".") and PARTIAL_MARK in name:

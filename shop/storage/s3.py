@@ -103,9 +103,11 @@ class S3Storage(Storage):
         return None if head is None else head["ContentLength"]
 
     def recorded_checksum(self, key):
-        """The SHA-256 the shop recorded when it uploaded the object, or None."""
+        """The SHA-256 the shop recorded when it uploaded the object (read whole if it has none)."""
         head = self._head(key)
-        return None if head is None else head.get("Metadata", {}).get("sha256")
+        if head is None:
+            return None
+        return head.get("Metadata", {}).get("sha256") or self.checksum(key)
 
     def delete(self, key):
         try:
