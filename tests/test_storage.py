@@ -209,3 +209,34 @@ def test_the_invoice_is_stored_mailed_and_served(store, client, make_user):
         body, headers = response.body, response.headers
     assert body == pdf and headers["Content-Type"] == "application/pdf"
     assert headers["Content-Disposition"].startswith('inline; filename="INV-000001.pdf"')
+
+
+# ---------------------------------------------------------------------------
+# Backups into the bucket
+# ---------------------------------------------------------------------------
+
+
+def test_a_backup_goes_into_the_bucket_whole(s3_server, app_env, make_user):
+    import json
+    import tarfile
+
+    from shop.operations import backup
+    from tests.s3_server import PREFIX, storage_settings
+
+    bucket = s3_server.new_bucket()
+    app_env.reload(**storage_settings(s3_server, bucket))
+    make_user("customer")
+    (config.DATA_DIR / "backups").mkdir(exist_ok=True)
+    (config.DATA_DIR / "backups" / "old-local-backup.bin").write_bytes(b"x" * 1000)
+    first, _ = backup.backup_to_storage(keep=1)
+    second, deleted = backup.backup_to_storage(keep=1)
+    assert first != second and deleted == [first.split("/")[1]]
+    objects = {name.removeprefix(PREFIX): data for name, data in s3_server.objects(bucket).items()}
+    manifest = json.loads(objects[second + "manifest.json"])
+    assert "files.tar" in manifest["files"] and manifest["storage"] == "s3"
+    assert sorted(objects) == sorted(f"{second}{name}" for name in [*manifest["files"], "manifest.json"])
+    for name, entry in manifest["files"].items():
+        assert hashlib.sha256(objects[second + name]).hexdigest() == entry["sha256"]
+    with tarfile.open(fileobj=io.BytesIO(objects[second + "files.tar"])) as tar:
+        assert not [n for n in tar.getnames() if n.startswith("backups") or n.startswith(".backup-upload")]
+    assert not list(config.DATA_DIR.glob(".backup-upload-*"))  # nothing left on the disk
