@@ -14,7 +14,7 @@ from shop.catalog import images
 from shop.errors import ConfigError, MissingObject
 from shop.orders import cart, downloads, invoices, orders
 from shop.storage import INVOICES, MEDIA, PRODUCTS, key_for, storage
-from models import DownloadLink, Order, Product
+from models import DownloadLink, Order, Product, utcnow
 from tests.catalog_helpers import form_for, jpeg_bytes
 from tests.conftest import login
 
@@ -36,7 +36,7 @@ def sell(seller, content=PDF, file_name="Grüße presets.zip", thumbnail=None):
     return Product.create(seller=seller, title="Grüße presets", slug=f"presets-{Product.select().count()}",
                           description="Presets.", price=1500, currency="USD", status="approved",
                           file_path=file_path, file_name=file_name, file_size=len(content),
-                          file_sha256=hashlib.sha256(content).hexdigest(), approved_at=Order.created_at.default(),
+                          file_sha256=hashlib.sha256(content).hexdigest(), approved_at=utcnow(),
                           **fields)
 
 
@@ -141,7 +141,7 @@ def test_a_sellers_upload_and_its_thumbnails_land_in_the_store(store, client, lo
         assert seller_copy.body == PDF + b"v2"
 
 
-def test_thumbnails_come_from_the_buckets_public_url(store, app_env, make_user):
+def test_thumbnails_come_from_the_buckets_public_url(store, app_env, make_user, client):
     if store[0] == "local":
         assert config.MEDIA_URL == "/media"
         return
@@ -150,6 +150,9 @@ def test_thumbnails_come_from_the_buckets_public_url(store, app_env, make_user):
     assert images.process_thumbnail(product.id, product.thumbnail_original) == images.ThumbnailOutcome.READY
     url = Product.get_by_id(product.id).thumbnail_url(480)
     assert url.startswith("https://cdn.example.com/shop-a/media/") and url.endswith("-480.webp")
+    # The pages allow images from there, and from nowhere else new.
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://cdn.example.com;" in policy
 
 
 def test_the_buyer_downloads_through_the_store(store, client, make_user):
