@@ -38,8 +38,9 @@ class S3Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
+        self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-                                        stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT)
+                                        stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(lambda: port_open("127.0.0.1", self.port) or self.process.poll() is not None, timeout=20,
                  message="moto_server to listen")
         assert self.process.poll() is None, Path(self.log_path).read_text()[-2000:]
@@ -53,6 +54,8 @@ class S3Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process is not None:
+            self.log.close()
 
     def client(self):
         return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",

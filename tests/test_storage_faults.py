@@ -11,6 +11,8 @@ import subprocess
 import pytest
 from webtest import Upload
 
+import tasks
+from job_runtime.models import JobRecord
 from shop.catalog import images
 from shop.errors import StorageError
 from shop.storage import MEDIA, PRODUCTS, INVOICES, build, key_for, storage
@@ -18,7 +20,7 @@ from shop.storage import copy as storage_copy
 from shop.storage.s3 import S3Storage
 from models import Product
 from tests.catalog_helpers import form_for, jpeg_bytes
-from tests.conftest import cli_process
+from tests.conftest import cli_process, wait_for
 from tests.s3_server import PREFIX, StorageOutage, storage_settings
 from tests.test_storage import sell
 
@@ -127,3 +129,22 @@ def test_storage_copy_cut_off_resumes_verified_and_copies_back(outage, own_s3_se
     assert report.copied == len(files) and {key: local.read_bytes(key) for key in files} == files
     assert storage_copy.copy_files(bucket_store, local).skipped == len(files)  # a second run copies nothing
     assert storage().kind == "local"
+
+
+def test_a_real_consumer_makes_the_thumbnails_once_the_storage_is_back(outage, own_s3_server, consumer, make_user):
+    """The job's own retry (backoff 10 s) completes it, in `huey_consumer` on the bucket."""
+    relay, bucket = outage
+    product = sell(make_user("seller"), thumbnail=jpeg_bytes())
+    relay.cut()
+    consumer(workers=1)
+    tasks.process_file_upload.dispatch(product.id, product.thumbnail_original)
+    failed = wait_for(lambda: JobRecord.get_or_none((JobRecord.name == "process_file_upload")
+                                                    & (JobRecord.exceptions >= 1)), timeout=60,
+                      message="the first try to fail")
+    assert "could not" in failed.last_error and Product.get_by_id(product.id).thumbnail_state == "processing"
+    relay.restore()
+    wait_for(lambda: Product.get_by_id(product.id).thumbnail_state == "ready", timeout=60,
+             message="the retry to make the thumbnails")
+    product = Product.get_by_id(product.id)
+    media = sorted(name for name in own_s3_server.objects(bucket) if name.startswith(PREFIX + "media/"))
+    assert media == sorted(PREFIX + key_for(MEDIA, p) for p in product.thumbnails.values()) and len(media) == 3
