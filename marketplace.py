@@ -19,6 +19,7 @@ import models
 import tasks
 from shop_web import common
 from shop.errors import MarketplaceError, MissingObject, StorageError, TooManyRequests
+from shop.api import errors as api_errors
 
 log = logging.getLogger("marketplace")
 
@@ -119,6 +120,8 @@ def error_page(status, message):
     """The error page of `status`; it cannot fail. When the page cannot be rendered (the
     database is down, the request holds what the page cannot read), plain text answers."""
     try:
+        if request.path.startswith("/api/"):
+            return common.json_response(api_errors.error_body(status, message), status)
         if _wants_json():
             return common.json_response({"error": message}, status)
         return common.render("error.tpl", status=status, title=f"Error {status}", status_code=status,
@@ -212,15 +215,17 @@ def healthz():
 # ---------------------------------------------------------------------------
 
 from shop_web import accounts  # noqa: E402
+from shop_web import api  # noqa: E402
 from shop_web import admin  # noqa: E402
 from shop_web import checkout  # noqa: E402
 from shop_web import customer  # noqa: E402
+from shop_web import integrations  # noqa: E402
 from shop_web import queue_admin  # noqa: E402
 from shop_web import seller  # noqa: E402
 from shop_web import storefront  # noqa: E402
 from shop_web import webhooks  # noqa: E402
 
-for _area in (accounts, storefront, seller, admin, checkout, customer, webhooks, queue_admin):
+for _area in (accounts, api, integrations, storefront, seller, admin, checkout, customer, webhooks, queue_admin):
     _area.routes.attach(app)
 
 

@@ -8,6 +8,7 @@ the users and their notifications.
 """
 
 import tasks
+from shop.accounts import guests
 from shop.accounts import notifications
 from shop.accounts import password_reset
 from shop.accounts import personal_data
@@ -90,6 +91,8 @@ def login_submit():
     except ValidationError as exc:
         return validation_page("login.tpl", exc, form, status=401, title="Log in")
     log_in(user)
+    # An account whose address is verified finds what was bought as a guest with it.
+    guests.claim_orders(user)
     redirect_to(safe_next(form["next"], _landing(user)))
 
 

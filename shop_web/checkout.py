@@ -6,6 +6,7 @@ browser callback; purchases, invoices and downloads are shop_web/customer.py.
 
 import logging
 
+from shop.accounts import users
 from shop.orders import cart
 from shop import config
 from shop.orders import downloads
@@ -22,6 +23,7 @@ from models import Invoice, SimulatedPayment, db, utcnow
 from shop_web.common import (
     RouteTable,
     context_processors,
+    current_shopper,
     current_user,
     flash,
     form_fields,
@@ -30,8 +32,9 @@ from shop_web.common import (
     redirect_to,
     render,
     request,
-    require_login,
-    require_role,
+    require_login_or_guest,
+    require_shopper,
+    shopper_for_cart,
     validation_page,
 )
 
@@ -40,8 +43,9 @@ routes = RouteTable()
 
 
 def _cart_count(user):
-    """The header's "Cart (n)" for customers."""
-    return {"cart_count": cart.count(user)} if user is not None and user.is_customer else {}
+    """The header's "Cart (n)" for customers and guests."""
+    shopper = current_shopper()
+    return {"cart_count": cart.count(shopper)} if shopper is not None else {}
 
 
 context_processors.append(_cart_count)
@@ -53,17 +57,17 @@ context_processors.append(_cart_count)
 
 
 def _cart_context(user):
-    items = cart.items(user)
+    items = cart.items(user) if user is not None else []
     available, unavailable, totals = cart.summary(items)
     return {"items": items, "available": available, "unavailable": unavailable, "totals": totals}
 
 
 @routes.get("/cart")
-@require_role("customer")
+@require_shopper
 def cart_show():
-    user = current_user()
+    user = current_shopper()
     cancelled = (request.query.getunicode("cancelled") or "")[:40]
-    if cancelled:
+    if cancelled and user is not None:
         _cancel_payment(user, cancelled)
     context = _cart_context(user)
     return render("cart.tpl", title="Your cart", cancelled=cancelled, **context)
@@ -83,11 +87,12 @@ def _cancel_payment(user, reference):
 
 
 @routes.post("/cart/add")
-@require_role("customer")
+@require_shopper
 def cart_add():
     product_id = int_param(request.forms.get("product_id"))
     try:
-        product = cart.add(current_user(), product_id)
+        with db.atomic():
+            product = cart.add(shopper_for_cart(), product_id)
     except ValidationError as exc:
         flash(str(exc), "error")
         redirect_to("/cart")
@@ -96,9 +101,10 @@ def cart_add():
 
 
 @routes.post("/cart/remove")
-@require_role("customer")
+@require_shopper
 def cart_remove():
-    if cart.remove(current_user(), int_param(request.forms.get("product_id"))):
+    shopper = current_shopper()
+    if shopper is not None and cart.remove(shopper, int_param(request.forms.get("product_id"))):
         flash("Removed from your cart.")
     redirect_to("/cart")
 
@@ -116,29 +122,44 @@ def _checkout_context(user):
     return context
 
 
+def _latest_guest_email(shopper):
+    """What a returning guest typed last time, so the form need not ask twice."""
+    if shopper is None or not shopper.is_guest:
+        return ""
+    order = orders.latest_of(shopper)
+    return order.guest_email if order and order.guest_email else ""
+
+
 @routes.get("/checkout")
-@require_role("customer")
+@require_shopper
 def checkout_form():
-    context = _checkout_context(current_user())
+    shopper = current_shopper()
+    context = _checkout_context(shopper)
     if not context["available"]:
         flash("Your cart is empty.")
         redirect_to("/cart")
-    form = {"gateway": context["gateways"][0] if len(context["gateways"]) == 1 else ""}
+    form = {"gateway": context["gateways"][0] if len(context["gateways"]) == 1 else "",
+            "email": _latest_guest_email(shopper)}
     return render("checkout.tpl", title="Checkout", form=form, **context)
 
 
 @routes.post("/checkout")
-@require_role("customer")
+@require_shopper
 def checkout_submit():
-    user = current_user()
-    form = {"gateway": (request.forms.get("gateway") or "").strip()}
+    user = current_shopper()
+    if user is None:
+        flash("Your cart is empty.")
+        redirect_to("/cart")
+    form = {"gateway": (request.forms.get("gateway") or "").strip(),
+            "email": (request.forms.getunicode("email") or "").strip()}
     try:
-        order = orders.create_from_cart(user, form["gateway"])
+        guest_email = users.checked_email(form["email"]) if user.is_guest else None
+        order = orders.create_from_cart(user, form["gateway"], guest_email=guest_email)
         target = gateways.start_checkout(order)
     except ValidationError as exc:
         return validation_page("checkout.tpl", exc, form, title="Checkout", **_checkout_context(user))
     except PaymentError as exc:
-        log.warning("checkout for %s could not start: %s", user.email, exc)
+        log.warning("checkout of order for user %s could not start: %s", user.id, exc)
         flash("The payment could not be started just now. Nothing was charged; please try again in a moment.",
               "error")
         redirect_to("/checkout")
@@ -150,17 +171,23 @@ def checkout_submit():
 # ---------------------------------------------------------------------------
 
 
+def order_for_visitor(order_id):
+    """The order if this visitor bought it (as a customer or a guest) or is an admin."""
+    return orders.for_viewer(order_id, current_user() or current_shopper())
+
+
 def _test_order(order_id):
     if not config.TEST_PAYMENTS_ENABLED:
         raise NotFound("Test payments are switched off.")
-    order = orders.for_viewer(order_id, current_user())
+    order = order_for_visitor(order_id)
     if order.gateway != "test":
         raise NotFound("This order is not paid through the test gateway.")
     return order
 
 
 @routes.get("/pay/test/<order_id:int>")
-@require_role("customer")
+@require_shopper
+@require_login_or_guest
 def testpay_page(order_id):
     order = _test_order(order_id)
     if order.status != "pending":
@@ -169,7 +196,8 @@ def testpay_page(order_id):
 
 
 @routes.post("/pay/test/<order_id:int>")
-@require_role("customer")
+@require_shopper
+@require_login_or_guest
 def testpay_decide(order_id):
     order = _test_order(order_id)
     action = request.forms.get("action")
@@ -189,11 +217,12 @@ def testpay_decide(order_id):
 
 
 @routes.get("/checkout/paytm/<order_id:int>")
-@require_role("customer")
+@require_shopper
+@require_login_or_guest
 def paytm_page(order_id):
     if not config.PAYTM_ENABLED:
         raise NotFound("Paytm is not available in this shop.")
-    order = orders.for_viewer(order_id, current_user())
+    order = order_for_visitor(order_id)
     if order.gateway != "paytm" or not order.gateway_ref:
         raise NotFound("This order is not paid through Paytm.")
     if order.status != "pending":
@@ -313,9 +342,9 @@ def progress(order):
 
 
 @routes.get("/orders/<order_id:int>/success")
-@require_login
+@require_login_or_guest
 def order_success(order_id):
-    order = orders.for_viewer(order_id, current_user())
+    order = order_for_visitor(order_id)
     session_id = request.query.get("session_id")
     if order.status == "pending" and (
             (order.gateway == "stripe" and session_id and session_id == order.gateway_ref)
@@ -329,10 +358,11 @@ def order_success(order_id):
 
 
 @routes.post("/orders/<order_id:int>/cancel")
-@require_role("customer")
+@require_shopper
+@require_login_or_guest
 def order_cancel(order_id):
     """The order page's "Cancel this order": its products go back to the cart."""
-    order = orders.for_viewer(order_id, current_user())
+    order = order_for_visitor(order_id)
     if not gateways.can_cancel(order):
         raise ValidationError(f"Order {order.reference} cannot be cancelled from here.")
     try:
@@ -353,12 +383,12 @@ def order_cancel(order_id):
 
 
 @routes.get("/orders/<order_id:int>/status.json")
-@require_login
+@require_login_or_guest
 def order_status_json(order_id):
-    user = current_user()
-    order = orders.for_viewer(order_id, user)
+    order = order_for_visitor(order_id)
     answer = progress(order)
-    if user.is_customer:
+    shopper = current_shopper()
+    if shopper is not None:
         # Fulfilment empties the cart; the open page's header says so without a reload.
-        answer["cart_count"] = cart.count(user)
+        answer["cart_count"] = cart.count(shopper)
     return json_response(answer)

@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote, urlencode
 import bottle
 from bottle import HTTPError, HTTPResponse, request, response
 
+from shop.accounts import guests
 from shop.accounts import users
 from shop.catalog.products import human_size
 from shop import config
@@ -119,14 +120,57 @@ def id_filter(config):
 
 
 def load_visitor():
-    """Before each request: find the signed-in user, if any."""
+    """Before each request: find the signed-in user, if any, and the shopper.
+
+    A guest (shop/accounts/guests.py) has a session like anyone, but is not a user
+    to the pages: current_user() is None for a guest, so every page that needs an
+    account sends a guest to log in, and only the cart, checkout and order pages,
+    which ask for current_shopper(), serve one.
+    """
     token = request.get_cookie(SESSION_COOKIE)
+    visitor = users.user_for_session(token) if token else None
     request.environ["app.session_token"] = token
-    request.environ["app.user"] = users.user_for_session(token) if token else None
+    request.environ["app.user"] = None if visitor is not None and visitor.is_guest else visitor
+    request.environ["app.shopper"] = visitor if visitor is not None and (visitor.is_guest or visitor.is_customer) else None
 
 
 def current_user():
     return request.environ.get("app.user")
+
+
+def current_shopper():
+    """Whoever fills the cart and pays: the logged-in customer, or this visitor's guest user (or None)."""
+    return request.environ.get("app.shopper")
+
+
+def shopper_for_cart():
+    """The shopper, made a guest on the spot for a visitor without an account: the first
+    product put in the cart starts a guest session. Sellers and admins do not buy."""
+    shopper = current_shopper()
+    if shopper is not None:
+        return shopper
+    if current_user() is not None:
+        raise Forbidden("This page is not available to your account.")
+    guest = guests.create_guest()
+    token = users.start_session(guest)
+    set_cookie(SESSION_COOKIE, token, max_age=config.SESSION_DAYS * 86400)
+    request.environ["app.session_token"] = token
+    request.environ["app.shopper"] = guest
+    return guest
+
+
+def require_shopper(callback):
+    """The cart's and checkout's pages: a customer or a guest (or a visitor yet to become
+    one); a seller or an admin gets 403."""
+
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        user = current_user()
+        if user is not None and not user.is_customer:
+            raise Forbidden("This page is not available to your account.")
+        return callback(*args, **kwargs)
+
+    return wrapper
 
 
 def client_ip():
@@ -150,24 +194,47 @@ def set_cookie(name, value, max_age=None, httponly=True):
 
 
 def log_in(user):
+    """Start the account's session. A guest's cart comes along, and the guest's session ends:
+    from here the visitor is the account."""
+    shopper = current_shopper()
+    if shopper is not None and shopper.is_guest:
+        guests.merge_cart(shopper, user)
     token = users.start_session(user)
     set_cookie(SESSION_COOKIE, token, max_age=config.SESSION_DAYS * 86400)
     request.environ["app.session_token"] = token
     request.environ["app.user"] = user
+    request.environ["app.shopper"] = user if user.is_customer else None
 
 
 def log_out():
     users.end_session(request.environ.get("app.session_token"))
     response.delete_cookie(SESSION_COOKIE, path="/")
     request.environ["app.user"] = None
+    request.environ["app.shopper"] = None
+
+
+def _to_login():
+    target = request.fullpath + (("?" + request.query_string) if request.query_string else "")
+    redirect_to("/login?" + urlencode({"next": target}))
 
 
 def require_login(callback):
     @functools.wraps(callback)
     def wrapper(*args, **kwargs):
         if current_user() is None:
-            target = request.fullpath + (("?" + request.query_string) if request.query_string else "")
-            redirect_to("/login?" + urlencode({"next": target}))
+            _to_login()
+        return callback(*args, **kwargs)
+
+    return wrapper
+
+
+def require_login_or_guest(callback):
+    """An order's pages: an account, or the guest session that bought it; anyone else logs in."""
+
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        if current_user() is None and current_shopper() is None:
+            _to_login()
         return callback(*args, **kwargs)
 
     return wrapper
@@ -321,6 +388,7 @@ def render(name, status=200, **context):
     user = current_user()
     base = {
         "user": user,
+        "shopper": current_shopper(),
         "csrf_token": csrf_token(),
         "flash": _pop_flash(),
         "unread_count": unread_notifications(user),
@@ -340,7 +408,7 @@ def render(name, status=200, **context):
         base.update(processor(user))
     base.update(context)
     response.status = status
-    response.set_header("Cache-Control", "no-store" if user else "no-cache")
+    response.set_header("Cache-Control", "no-store" if user or base["shopper"] else "no-cache")
     return bottle.template(name, **base)
 
 
@@ -434,7 +502,7 @@ def timed(callback):
 
 
 __all__ = [
-    "RouteTable", "current_user", "require_login", "require_role", "render", "redirect_to",
+    "RouteTable", "current_user", "current_shopper", "shopper_for_cart", "require_shopper", "require_login", "require_login_or_guest", "require_role", "render", "redirect_to",
     "json_response", "get_object_or_404", "flash", "Page", "form_data", "validation_page",
     "ValidationError", "Forbidden", "NotFound", "request", "response", "csrf_token", "form_fields",
     "header", "lenient_header", "id_filter", "int_param", "safe_next", "client_ip",

@@ -13,25 +13,27 @@ from urllib.parse import quote, urlencode
 from bottle import HTTPResponse
 
 from shop import config
+from shop.accounts import guests
 from shop.orders import downloads
 from shop.orders import invoices
 from shop.orders import orders
 from shop.orders import renewals
 from shop.payments import methods
 import tasks
-from shop.errors import ValidationError
-from models import Invoice
+from shop.errors import NotFound, ValidationError
+from models import Invoice, User
 from shop.storage import storage
 from shop_web.product_files import attachment_headers, send_stored
 from shop_web.common import (
     RouteTable,
+    current_shopper,
     current_user,
     flash,
     json_response,
     redirect_to,
     render,
     request,
-    require_login,
+    require_login_or_guest,
     require_role,
 )
 
@@ -80,48 +82,126 @@ def renew_link(link_id):
 
 
 def _invoice_order(order_id):
-    order = orders.for_viewer(order_id, current_user())
+    order = orders.for_viewer(order_id, current_user() or current_shopper())
+    return _paid(order)
+
+
+def _paid(order):
     if order.paid_at is None:
         raise ValidationError(f"Order {order.reference} has not been paid, so it has no invoice.")
     return order
 
 
-@routes.post("/orders/<order_id:int>/invoice")
-@require_login
-def invoice_request(order_id):
+def _request_invoice(order, base):
     """The "Download invoice" button: dispatch generate_invoice unless the PDF is there."""
-    order = _invoice_order(order_id)
     invoice = Invoice.get_or_none(Invoice.order == order)
     if not (invoice and invoices.pdf_key(invoice)):
         tasks.generate_invoice.dispatch(order.id)
-    redirect_to(f"/orders/{order.id}/invoice")
+    redirect_to(base)
 
 
-@routes.get("/orders/<order_id:int>/invoice")
-@require_login
-def invoice_show(order_id):
+def _show_invoice(order, base, back):
     """The PDF when it is ready, as a download (or shown in the browser with ?view=1);
     until then a page that waits for it."""
-    order = _invoice_order(order_id)
     invoice = Invoice.get_or_none(Invoice.order == order)
     key = invoices.pdf_key(invoice) if invoice else None
     if key is None:
-        return render("invoice_wait.tpl", title="Preparing your invoice", order=order,
-                      scripts=["/static/order_status.js"])
+        return render("invoice_wait.tpl", title="Preparing your invoice", order=order, invoice_url=base,
+                      back=back, scripts=["/static/order_status.js"])
     # "Download invoice" saves the file; the browser's viewer is one click away for those
     # who only want to read it.
     disposition = "inline" if request.query.get("view") == "1" else "attachment"
     return send_stored(key, f"{invoice.label}.pdf", "application/pdf", disposition)
 
 
+def _invoice_status(order, base):
+    invoice = Invoice.get_or_none(Invoice.order == order)
+    return json_response({"ready": bool(invoice and invoices.pdf_key(invoice)), "url": base,
+                          "view_url": f"{base}?view=1"})
+
+
+@routes.post("/orders/<order_id:int>/invoice")
+@require_login_or_guest
+def invoice_request(order_id):
+    order = _invoice_order(order_id)
+    _request_invoice(order, f"/orders/{order.id}/invoice")
+
+
+@routes.get("/orders/<order_id:int>/invoice")
+@require_login_or_guest
+def invoice_show(order_id):
+    order = _invoice_order(order_id)
+    back = "/purchases" if current_user() else f"/orders/{order.id}/success"
+    return _show_invoice(order, f"/orders/{order.id}/invoice", back)
+
+
 @routes.get("/orders/<order_id:int>/invoice.json")
-@require_login
+@require_login_or_guest
 def invoice_status(order_id):
     order = _invoice_order(order_id)
-    invoice = Invoice.get_or_none(Invoice.order == order)
-    return json_response({"ready": bool(invoice and invoices.pdf_key(invoice)),
-                          "url": f"/orders/{order.id}/invoice",
-                          "view_url": f"/orders/{order.id}/invoice?view=1"})
+    return _invoice_status(order, f"/orders/{order.id}/invoice")
+
+
+# ---------------------------------------------------------------------------
+# A guest's order, from the signed link of its receipt
+# ---------------------------------------------------------------------------
+
+
+def _guest_order(reference, key):
+    """The order a receipt's link names. Once the order has joined an account, the
+    link sends its reader to log in to that account's library instead."""
+    order = guests.order_for_link(reference, key)
+    if order is None:
+        raise NotFound("This order link is not valid. Check that the whole link from your email was opened.")
+    if not User.get_by_id(order.buyer_id).is_guest:
+        flash(f"Order {order.reference} is in the library of the account for its address now: "
+              "log in to find it under Purchases.")
+        redirect_to("/login?" + urlencode({"next": "/purchases"}))
+    return order
+
+
+@routes.get("/orders/<reference>/guest/<key>")
+def guest_order_show(reference, key):
+    """A guest's library for one order: its downloads (renewed here when used up or
+    expired), its invoice, and what was bought."""
+    order = _guest_order(reference, key)
+    base = f"/orders/{order.reference}/guest/{key}"
+    links = downloads.links_for_order(order) if order.status in ("paid", "refunded") else []
+    return render("guest_order.tpl", title=f"Order {order.reference}", order=order, base=base,
+                  items=orders.items_of(order), links=links, link_state=downloads.state,
+                  link_url=downloads.url_for, remaining=downloads.remaining, renewable=renewals.renewable,
+                  invoice_ready=order.paid_at is not None, labels=methods.LABELS)
+
+
+@routes.post("/orders/<reference>/guest/<key>/links/<link_id:int>/renew")
+def guest_renew_link(reference, key, link_id):
+    order = _guest_order(reference, key)
+    try:
+        link = renewals.renew(link_id, User.get_by_id(order.buyer_id), order_id=order.id)
+    except renewals.RenewalRefused as exc:
+        return render("download_refused.tpl", status=exc.status, title="Link not renewed",
+                      heading="Link not renewed", message=str(exc))
+    flash(f"A new download link for {link.order_item.title} is ready below.", "success")
+    redirect_to(f"/orders/{order.reference}/guest/{key}")
+
+
+@routes.post("/orders/<reference>/guest/<key>/invoice")
+def guest_invoice_request(reference, key):
+    order = _paid(_guest_order(reference, key))
+    _request_invoice(order, f"/orders/{order.reference}/guest/{key}/invoice")
+
+
+@routes.get("/orders/<reference>/guest/<key>/invoice")
+def guest_invoice_show(reference, key):
+    order = _paid(_guest_order(reference, key))
+    return _show_invoice(order, f"/orders/{order.reference}/guest/{key}/invoice",
+                         f"/orders/{order.reference}/guest/{key}")
+
+
+@routes.get("/orders/<reference>/guest/<key>/invoice.json")
+def guest_invoice_status(reference, key):
+    order = _paid(_guest_order(reference, key))
+    return _invoice_status(order, f"/orders/{order.reference}/guest/{key}/invoice")
 
 
 # ---------------------------------------------------------------------------
@@ -131,13 +211,12 @@ def invoice_status(order_id):
 
 @routes.get("/download/<token>")
 def download(token):
-    user = current_user()
-    if user is None:
-        redirect_to("/login?" + urlencode({"next": f"/download/{token}"}))
     try:
         # A HEAD request (a browser or download manager probing) does not use up a download.
-        link, key = downloads.claim(token, user, count=request.method != "HEAD")
+        link, key = downloads.claim(token, current_user() or current_shopper(), count=request.method != "HEAD")
     except downloads.DownloadRefused as exc:
+        if exc.status == 401:
+            redirect_to("/login?" + urlencode({"next": f"/download/{token}"}))
         return render("download_refused.tpl", status=exc.status, title=exc.title, heading=exc.title,
                       message=str(exc))
     filename = link.product.file_name or key.rsplit("/", 1)[-1]

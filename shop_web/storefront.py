@@ -9,7 +9,7 @@ from shop.errors import MissingObject
 from shop.storage import MEDIA, key_for, storage
 from shop.orders import cart
 from models import Product, User
-from shop_web.common import Page, RouteTable, current_user, get_object_or_404, int_param, render, request
+from shop_web.common import Page, RouteTable, current_shopper, get_object_or_404, int_param, render, request
 
 routes = RouteTable()
 
@@ -28,8 +28,8 @@ def _approved_ids():
 
 def owned_ids():
     """The products the visiting customer owns: their pages say so instead of offering the cart."""
-    user = current_user()
-    return cart.owned_product_ids(user) if user is not None and user.is_customer else set()
+    shopper = current_shopper()
+    return cart.owned_product_ids(shopper) if shopper is not None else set()
 
 
 def search(query, text):

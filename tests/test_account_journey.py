@@ -1,6 +1,8 @@
 """The account's pages in chromium, on a served shop with its consumer: a visitor signs up,
 verifies the address from the email, forgets the password, resets it from the emailed link
-and logs in with the new one; the settings page fits a phone and labels every field.
+and logs in with the new one; a guest buys with only an email address, signs up with it,
+resets the password and downloads again from the library; the settings page fits a phone
+and labels every field.
 
 Screenshots of the pages go to the test's folder (and to SCREENSHOTS, when set).
 """
@@ -10,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from models import User
-from tests.browser import PHONE, no_horizontal_scroll, shop_environment, unlabelled_fields
+from models import Order, User
+from tests.browser import PHONE, no_horizontal_scroll, read_download, shop_environment, unlabelled_fields
+from tests.shop_fixtures import make_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.consumer]
 
@@ -61,6 +64,60 @@ def test_sign_up_verify_forget_and_reset_the_password(visit, shop, tmp_path):
 
     visitor.follow("form[action='/logout'] button[type=submit]")
     visitor.log_in("robin@example.com", NEW_PASSWORD)
+
+
+def test_a_guest_buys_signs_up_resets_the_password_and_downloads_again(visit, shop, make_user, tmp_path):
+    content = b"guest journey bytes\n" * 500
+    product = make_product(make_user("seller", name="Sam Seller"), "Tape hiss textures", 700, content=content,
+                           file_name="tape-hiss.zip")
+    guest = visit()
+    guest.go(f"/products/{product.slug}")
+    guest.follow("button:has-text('Add to cart')")
+    assert "Cart (1)" in guest.header() and "Log in" in guest.header()
+    guest.follow("text=Proceed to checkout")
+    assert unlabelled_fields(guest.page) == []
+    guest.page.fill("#f-email", "gwen@example.com")
+    shot(guest, tmp_path, "guest-checkout")
+    guest.follow("button:has-text('Continue to payment')")
+    guest.follow("button:has-text('Pay $7.00')")
+    guest.page.wait_for_selector("text=Your downloads are ready", timeout=30000)
+    order = Order.get(Order.guest_email == "gwen@example.com")
+
+    # The receipt's link to the order works in a browser that never saw the shop.
+    order_link = shop.emailed_link("gwen@example.com", f"Your order {order.reference} is ready to download",
+                                   f"/orders/{order.reference}/guest/")
+    elsewhere = visit()
+    elsewhere.go(order_link)
+    assert "Bought as a guest with gwen@example.com" in elsewhere.text()
+    shot(elsewhere, tmp_path, "guest-order")
+    with elsewhere.page.expect_download() as download:
+        elsewhere.page.click("a:has-text('Download')")
+    assert read_download(download.value) == content
+
+    # Signing up with the address and confirming it brings the order into the library.
+    guest.go("/register")
+    guest.page.fill("#f-name", "Gwen")
+    guest.page.fill("#f-email", "gwen@example.com")
+    guest.page.fill("#f-password", FIRST_PASSWORD)
+    guest.follow("form[action='/register'] button[type=submit]")
+    guest.go(shop.emailed_link("gwen@example.com", "Confirm your email address", "/email/verify/"))
+    assert "gwen@example.com is verified" in guest.flash()
+    guest.follow("form[action='/logout'] button[type=submit]")
+
+    guest.go("/login")
+    guest.follow("text=Forgot your password?")
+    guest.page.fill("#f-email", "gwen@example.com")
+    guest.follow("form[action='/password/forgot'] button[type=submit]")
+    guest.go(shop.emailed_link("gwen@example.com", "Reset your password", "/password/reset/"))
+    guest.page.fill("#f-password", NEW_PASSWORD)
+    guest.follow("form[action^='/password/reset/'] button[type=submit]")
+    guest.go("/purchases")
+    purchase = guest.page.locator(f"article#{order.reference}")
+    with guest.page.expect_download() as download:
+        purchase.locator("a:has-text('Download')").click()
+    assert download.value.suggested_filename == "tape-hiss.zip" and read_download(download.value) == content
+    shot(guest, tmp_path, "guest-library")
+    assert guest.errors == [] and elsewhere.errors == []
 
 
 def test_the_settings_page_fits_a_phone_and_labels_every_field(visit, make_user, tmp_path):

@@ -1,5 +1,5 @@
 """Who may see and do what, across every route of the app (so a new route is covered the day it
-is added): logged-out visitors are sent to log in; every POST without its CSRF token, or with
+is added): logged-out visitors are sent to log in, except from the pages a guest buys through; every POST without its CSRF token, or with
 another visitor's, is a 403 that changes nothing; and another customer's order, invoice,
 download link and payment pages answer 403/404, as do seller and admin actions for the
 wrong role."""
@@ -22,7 +22,14 @@ PUBLIC = {"/", "/healthz", "/login", "/register", "/favicon.ico", "/metrics", "/
           "/media/<path:path>", "/static/<path:path>",
           # The account's emailed links: the token in the address is the permission.
           "/password/forgot", "/password/reset/<token>", "/email/verify/<token>",
-          "/account/email/confirm/<token>"}
+          "/account/email/confirm/<token>",
+          # A guest's order: the receipt's signed link, and the download links it carries.
+          "/orders/<reference>/guest/<key>", "/orders/<reference>/guest/<key>/invoice",
+          "/orders/<reference>/guest/<key>/invoice.json", "/download/<token>",
+          # Buying needs no account: a visitor's cart is empty until a product is put in it.
+          "/cart", "/checkout",
+          # The JSON API's description of itself.
+          "/api/v1/openapi.json"}
 # Routes that gateways post to without a session, checked by their own signatures.
 CSRF_EXEMPT = {"/webhooks/stripe", "/webhooks/paytm", "/webhooks/test", "/checkout/paytm/callback"}
 CSRF_MESSAGE = "The form has expired or did not come from this site."
@@ -44,6 +51,10 @@ def test_every_private_page_sends_logged_out_visitors_to_log_in(client):
     assert len(private) > 30
     for rule in private:
         response = client.get(url(rule), expect_errors=True)
+        if rule.startswith("/api/"):
+            # The API answers a request without its token, never sending it to a login page.
+            assert response.status_int == 401 and response.json["error"]["code"] == "unauthorized", rule
+            continue
         assert response.status_int == 303, (rule, response.status)
         assert response.headers["Location"].startswith("/login?next="), rule
     still_serving(client)

@@ -1,7 +1,7 @@
 """The cart: add, remove, view, the header count; it survives logging out and in."""
 
 from shop.orders import cart
-from models import CartItem
+from models import CartItem, User
 from tests.conftest import login
 from tests.shop_fixtures import add_to_cart, make_product
 
@@ -77,9 +77,10 @@ def test_only_customers_have_a_cart_and_posts_need_csrf(client, login_as, two_se
     assert CartItem.select().count() == 0
 
 
-def test_anonymous_visitors_are_asked_to_log_in(client):
-    response = client.get("/cart")
-    assert response.status_int == 303 and "/login?next=%2Fcart" in response.headers["Location"]
+def test_anonymous_visitors_see_an_empty_cart_and_no_guest_is_made_for_looking(client):
+    page = client.get("/cart")
+    assert page.status_int == 200 and "Your cart is empty." in page.text
+    assert User.select().where(User.role == "guest").count() == 0
 
 
 def test_empty_cart_invites_browsing(client, login_as):

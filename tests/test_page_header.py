@@ -9,7 +9,9 @@ import job_runtime
 import marketplace
 from job_runtime.flow import batch, chain
 from job_runtime.models import FailedJob
+from models import Order
 from shop import runtime
+from shop.accounts import guests
 from tests.conftest import login
 from tests.sample_jobs import always_fail, make_effect, step
 from tests.shop_fixtures import add_to_cart, checkout, make_product
@@ -54,7 +56,9 @@ def test_the_search_box_is_empty_on_every_page_but_a_search(client, shop_with_ev
     login(client, everything["users"]["customer"])
     add_to_cart(client, everything["product"])
     order_id = int(checkout(client, "test").headers["Location"].rsplit("/", 1)[1])
-    params = dict(everything["params"], order_id=order_id)
+    order = Order.get_by_id(order_id)
+    params = dict(everything["params"], order_id=order_id, reference=order.reference,
+                  key=guests.order_link_key(order))
     checked = set()
     for role, user in everything["users"].items():
         client.reset()

@@ -20,6 +20,7 @@
     </form>
     <nav class="main-nav" aria-label="Main">
       % if user is None:
+        <a href="/cart">Cart{{" (%d)" % cart_count if get('cart_count') else ""}}</a>
         <a href="/login">Log in</a>
         <a class="button button-small" href="/register">Sign up</a>
       % else:

@@ -33,7 +33,12 @@
       <p class="field-error">{{errors['gateway']}}</p>
       % end
     </fieldset>
+    % if user is None:
+    % include('_field.tpl', name='email', label='Your email address', type='email', value=form.get('email'), required=True, attrs='autocomplete="email"')
+    <p class="muted small">No account needed: the receipt, the download links and the invoice go to this address. To keep everything in one library, <a href="/login?next=/checkout">log in</a> or create an account later with the same address.</p>
+    % else:
     <p class="muted small">Billed to {{user.name}} ({{user.email}}).</p>
+    % end
     % for currency, total in totals.items():
     <button class="button button-block" type="submit"{{!' disabled' if not gateways else ''}}>Continue to payment · {{money(total, currency)}}</button>
     % end

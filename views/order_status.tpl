@@ -13,7 +13,11 @@
     % end
   </ul>
   <p data-role="invoice"{{!'' if progress['invoice_url'] and progress['state'] == 'ready' else ' hidden'}}>
+    % if user is None:
+    The links and the invoice are in your email too; its link brings you back to this order.
+    % else:
     <a href="/purchases">All your purchases</a> · the invoice is emailed to you and can be downloaded there.
+    % end
   </p>
   <p data-role="retry"{{!'' if progress['state'] in ('failed', 'expired') or progress['late'] else ' hidden'}}><a class="button" href="/cart">Back to your cart</a></p>
   % if can_cancel:

@@ -12,16 +12,19 @@
     <h1>{{product.title}}</h1>
     <p class="muted">by {{product.seller.name}}</p>
     <p class="price large">{{money(product.price, product.currency)}}</p>
-    % if user is None:
-    <p><a class="button" href="/login?next=/products/{{product.slug}}">Log in to buy</a></p>
-    % elif user.role == 'customer' and owned:
+    % if user is not None and user.role == 'customer' and owned:
     <p class="owned"><span class="badge badge-paid">In your library</span> <a href="/purchases">Download it from your purchases</a></p>
-    % elif user.role == 'customer':
+    % elif user is None and owned:
+    <p class="owned"><span class="badge badge-paid">Bought</span> The links are in your receipt email.</p>
+    % elif user is None or user.role == 'customer':
     <form method="post" action="/cart/add">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
       <input type="hidden" name="product_id" value="{{product.id}}">
       <button class="button" type="submit">Add to cart</button>
     </form>
+    % if user is None:
+    <p class="muted small">No account needed: check out with your email address, or <a href="/login?next=/products/{{product.slug}}">log in</a>.</p>
+    % end
     % end
     <div class="description">
       % for paragraph in product.description.split('\n\n'):

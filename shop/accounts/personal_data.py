@@ -107,6 +107,8 @@ def delete_account(user, password):
                              (CartItem, CartItem.user), (Notification, Notification.user)):
             model.delete().where(field == user.id).execute()
         LoginAttempt.delete().where(LoginAttempt.key == users.throttle_keys(old_email, "")["account"]).execute()
+        # An order bought as a guest and joined to the account kept the address it was bought with.
+        Order.update(guest_email=None).where(Order.buyer == user.id).execute()
         DownloadLink.update(revoked_at=utcnow()).where(
             (DownloadLink.buyer == user.id) & DownloadLink.revoked_at.is_null()).execute()
         redraw = [order_id for (order_id,) in Invoice.select(Invoice.order).join(Order)

@@ -16,6 +16,7 @@ from peewee import IntegrityError
 from shop import config
 from shop import mail
 from shop import security
+from shop.accounts import guests
 from shop.accounts import users
 from shop.accounts import verification
 from shop.errors import ValidationError
@@ -125,7 +126,10 @@ def confirm_email_change(token):
         raise ValidationError("Another account has taken that address meanwhile.") from None
     if changed != 1:
         raise ValidationError(LINK_UNUSABLE)
-    return User.get_by_id(user.id), old_email
+    user = User.get_by_id(user.id)
+    # The new address is proven: what a guest bought with it is the account's now.
+    guests.claim_orders(user)
+    return user, old_email
 
 
 def notice_key(token):

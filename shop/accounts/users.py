@@ -31,6 +31,14 @@ def password_errors(password):
     return {}
 
 
+def checked_email(email):
+    """The address, normalised, or a form error on the email field."""
+    email = normalize_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise ValidationError("Enter a valid email address.", errors={"email": "Enter a valid email address."})
+    return email
+
+
 def validate_registration(name, email, password, role):
     errors = {}
     name = (name or "").strip()

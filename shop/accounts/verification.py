@@ -13,6 +13,7 @@ import math
 from shop import config
 from shop import mail
 from shop import security
+from shop.accounts import guests
 from shop.accounts import users
 from shop.errors import Forbidden, TooManyRequests, ValidationError
 from models import User, utcnow
@@ -84,7 +85,10 @@ def verify(token):
         # Only the address the link was made for: it is part of the signature.
         User.update(email_verified_at=utcnow()).where(
             (User.id == user.id) & (User.email == user.email) & User.email_verified_at.is_null()).execute()
-    return User.get_by_id(user.id)
+    user = User.get_by_id(user.id)
+    # The address is proven: what a guest bought with it joins the account's library.
+    guests.claim_orders(user)
+    return user
 
 
 def require_verified(user):

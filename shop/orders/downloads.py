@@ -22,7 +22,7 @@ from shop import config
 from shop import security
 from shop.errors import MarketplaceError, MissingObject
 from shop.storage import PRODUCTS, key_for, storage
-from models import DownloadLink, Order, OrderItem, Product, db, utcnow
+from models import DownloadLink, Order, OrderItem, Product, User, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,9 @@ def remaining(link):
 def find(token):
     if not token or len(token) > 128:
         return None
-    return (DownloadLink.select(DownloadLink, OrderItem, Order, Product)
+    return (DownloadLink.select(DownloadLink, OrderItem, Order, Product, User)
             .join(OrderItem).join(Order).switch(DownloadLink).join(Product)
+            .switch(DownloadLink).join(User, on=(DownloadLink.buyer == User.id))
             .where(DownloadLink.token_hash == security.token_digest(token)).first())
 
 
@@ -131,14 +132,20 @@ def claim(token, user, count=True):
     """Count one download of the link named by `token` for `user`; returns (link, storage key).
 
     Raises DownloadRefused (a clear page) for an unknown token, someone else's
-    link, a refunded purchase, an expired link or a used-up limit. With
-    count=False (a HEAD request) the checks run but nothing is counted.
+    link (an account's link with no one logged in is status 401), a refunded
+    purchase, an expired link or a used-up limit. With count=False (a HEAD
+    request) the checks run but nothing is counted.
     """
     link = find(token)
     if link is None:
         raise DownloadRefused("Download link not found",
                               "This download link is not valid. Open your purchases to find your links.", 404)
-    if user is None or link.buyer_id != user.id:
+    if not link.buyer.is_guest and (user is None or link.buyer_id != user.id):
+        # A guest's link is the guest's only key, as the receipt's links are on Gumroad;
+        # an account's link needs the account.
+        if user is None:
+            raise DownloadRefused("Log in to download",
+                                  "This download belongs to an account: log in to it to download.", 401)
         raise DownloadRefused("Not your download",
                               "This download link belongs to another customer's purchase.", 403)
     now = utcnow()

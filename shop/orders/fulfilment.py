@@ -12,6 +12,7 @@ never interleave: whichever comes second sees what the first did.
 
 import logging
 
+from shop.accounts import guests
 from shop.orders import cart
 from shop import config
 from shop.orders import downloads
@@ -109,16 +110,23 @@ def send_purchase_confirmation(order_id):
     if order.status != "paid":
         return False
     buyer = User.get_by_id(order.buyer_id)
-    lines = [f"Hello {buyer.name},", "", f"Thank you for your order {order.reference}. Your payment of "
-             f"{format_money(order.total, order.currency)} is confirmed.", "", "Your downloads:"]
+    name, address = guests.receipt_contact(order, buyer)
+    lines = [f"Hello {name}," if name else "Hello,", "", f"Thank you for your order {order.reference}. "
+             f"Your payment of {format_money(order.total, order.currency)} is confirmed.", "", "Your downloads:"]
     for link in downloads.links_for_order(order):
         lines.append(f"  - {link.order_item.title}: {config.APP_URL}{downloads.url_for(link)}")
-    lines += ["", f"Each link works {config.DOWNLOAD_LIMIT} times within {config.DOWNLOAD_LINK_TTL_HOURS} hours; "
-              f"you need to be logged in as {buyer.email}. Your library keeps everything you bought, "
-              "and gives you a new link when one has expired or been used up:",
-              f"{config.APP_URL}/purchases", "", "Your invoice follows in a separate email.", "",
-              f"{config.APP_NAME}"]
-    return mail.send(f"purchase-confirmation:{order.id}", buyer.email,
+    limits = f"Each link works {config.DOWNLOAD_LIMIT} times within {config.DOWNLOAD_LINK_TTL_HOURS} hours"
+    if buyer.is_guest:
+        lines += ["", f"{limits}. Your order's page shows them again, with your invoice, and gives you a new "
+                  "link when one has expired or been used up:", guests.order_link(order), "",
+                  f"To keep all your purchases in one library, create an account with {address} and confirm "
+                  "the address: this order joins it.", f"{config.APP_URL}/register"]
+    else:
+        lines += ["", f"{limits}; you need to be logged in as {address}. Your library keeps everything you "
+                  "bought, and gives you a new link when one has expired or been used up:",
+                  f"{config.APP_URL}/purchases"]
+    lines += ["", "Your invoice follows in a separate email.", "", f"{config.APP_NAME}"]
+    return mail.send(f"purchase-confirmation:{order.id}", address,
                      f"Your order {order.reference} is ready to download", "\n".join(lines))
 
 
@@ -126,11 +134,11 @@ def send_refund_email(order_id):
     order = Order.get_by_id(order_id)
     if order.status != "refunded":
         return False
-    buyer = User.get_by_id(order.buyer_id)
+    name, address = guests.receipt_contact(order)
     text = "\n".join([
-        f"Hello {buyer.name},", "",
+        f"Hello {name}," if name else "Hello,", "",
         f"Your order {order.reference} has been refunded: {format_money(order.total, order.currency)} "
         f"goes back through {methods.LABELS.get(order.gateway, order.gateway)}.", "",
         "Refunded items:", _items_text(order), "",
         "Their download links no longer work.", "", config.APP_NAME])
-    return mail.send(f"order-refunded:{order.id}", buyer.email, f"Your order {order.reference} was refunded", text)
+    return mail.send(f"order-refunded:{order.id}", address, f"Your order {order.reference} was refunded", text)

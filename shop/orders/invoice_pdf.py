@@ -70,8 +70,9 @@ def render_pdf(data, path):
     pdf.set_text_color(*muted)
     pdf.cell(width / 2, 5, "BILLED TO", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(*ink)
-    pdf.set_font(family, "B", 11)
-    pdf.cell(width / 2, 6, text(data["buyer"]["name"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if data["buyer"]["name"]:  # a guest gave only an address
+        pdf.set_font(family, "B", 11)
+        pdf.cell(width / 2, 6, text(data["buyer"]["name"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(family, "", 10)
     pdf.cell(width / 2, 5, text(data["buyer"]["email"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     left_bottom = pdf.get_y()

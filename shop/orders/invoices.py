@@ -16,6 +16,7 @@ from pathlib import Path
 from peewee import IntegrityError, fn
 
 from shop import config
+from shop.accounts import guests
 from shop.orders import invoice_pdf
 from job_runtime import killable
 from shop import mail
@@ -91,7 +92,7 @@ def invoice_data(invoice):
         "paid": f"{order.paid_at:%d %B %Y %H:%M} UTC" if order.paid_at else "",
         "method": method,
         "payment_ref": order.payment_ref or order.gateway_ref or "",
-        "buyer": {"name": buyer.name, "email": buyer.email},
+        "buyer": dict(zip(("name", "email"), guests.receipt_contact(order, buyer))),
         "items": [{"title": item.title, "seller": item.seller.name, "price": item.price} for item in items],
         "sellers": list(sellers.values()),
         "total": order.total,
@@ -128,12 +129,15 @@ def send_invoice_email(order_id):
     if invoice is None or pdf_key(invoice) is None:
         invoice = generate(order_id)
     buyer = User.get_by_id(order.buyer_id)
+    name, address = guests.receipt_contact(order, buyer)
+    where = (f"from your order's page: {guests.order_link(order)}" if buyer.is_guest
+             else f"from your purchases page: {config.APP_URL}/purchases")
     text = "\n".join([
-        f"Hello {buyer.name},", "",
+        f"Hello {name}," if name else "Hello,", "",
         f"Attached is invoice {invoice.label} for your order {order.reference} "
         f"({format_money(order.total, order.currency)}).", "",
-        f"You can also download it from your purchases page: {config.APP_URL}/purchases", "",
+        f"You can also download it {where}", "",
         config.APP_NAME])
-    return mail.send(f"invoice:{order.id}", buyer.email, f"Invoice {invoice.label} for order {order.reference}",
+    return mail.send(f"invoice:{order.id}", address, f"Invoice {invoice.label} for order {order.reference}",
                      text, attachments=[(f"{invoice.label}.pdf", storage().read_bytes(pdf_key(invoice)),
-                                   "application/pdf")])
+                                         "application/pdf")])

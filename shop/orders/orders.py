@@ -50,8 +50,12 @@ def latest_pending(user):
             .order_by(Order.created_at.desc(), Order.id.desc()).first())
 
 
-def create_from_cart(user, gateway):
+def create_from_cart(user, gateway, guest_email=None):
     """The customer's pending order for the cart as it is, created once; it takes the cart's products.
+
+    A guest's order records `guest_email`, the address its receipt goes to; a
+    second submit with another address (a typo corrected) changes it on the
+    pending order.
 
     Prices and sellers are copied into the order items, so later edits to a
     product do not change what was bought. A second submit (a double click, the
@@ -65,13 +69,17 @@ def create_from_cart(user, gateway):
     for _ in range(3):
         try:
             with db.atomic():
-                return _order_for_cart(user, gateway)
+                order = _order_for_cart(user, gateway, guest_email)
+                if guest_email and order.guest_email != guest_email and order.status == "pending":
+                    Order.update(guest_email=guest_email).where(Order.id == order.id).execute()
+                    order.guest_email = guest_email
+                return order
         except IntegrityError:
             continue  # a reference collision: try again with a new one
     raise RuntimeError("could not create an order")  # pragma: no cover - three reference collisions
 
 
-def _order_for_cart(user, gateway):
+def _order_for_cart(user, gateway, guest_email):
     _lock_buyer(user)
     items = cart.items(user)
     available, unavailable, totals = cart.summary(items)
@@ -105,7 +113,8 @@ def _order_for_cart(user, gateway):
                               "its payment. Finish or cancel that payment (see Purchases), or remove the product to continue.")
     products = [item.product for item in available]
     order = Order.create(reference=new_reference(), buyer=user, gateway=gateway, total=total,
-                         currency=currency, checkout_key=checkout_key(user, products, gateway))
+                         currency=currency, checkout_key=checkout_key(user, products, gateway),
+                         guest_email=guest_email)
     for product in products:
         OrderItem.create(order=order, product=product, seller=product.seller_id,
                          title=product.title, price=product.price, currency=product.currency)
@@ -202,6 +211,11 @@ def of_buyer(user):
     """The customer's orders for Purchases, newest first."""
     return list(Order.select().where((Order.buyer == user) & Order.status.in_(LISTED_ON_PURCHASES))
                 .order_by(Order.created_at.desc(), Order.id.desc()))
+
+
+def latest_of(user):
+    """The buyer's newest order of any status, or None."""
+    return Order.select().where(Order.buyer == user).order_by(Order.created_at.desc(), Order.id.desc()).first()
 
 
 def find_by_reference(reference):

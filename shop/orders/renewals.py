@@ -42,17 +42,19 @@ def renewable(link, now=None):
             and downloads.state(link, now) in (downloads.LinkState.EXPIRED, downloads.LinkState.USED_UP))
 
 
-def renew(link_id, user, now=None):
+def renew(link_id, user, now=None, order_id=None):
     """Give `user`'s expired or used-up link `link_id` a fresh token; returns the link.
 
     Raises RenewalRefused for another customer's link (told apart from no link at
     all only by the log), a refunded order, a link still active, or the daily cap.
+    With `order_id` (a guest's order page) only a link of that order is renewed.
     """
     now = now or utcnow()
     with db.atomic():
         link = (DownloadLink.select(DownloadLink, OrderItem, Order).join(OrderItem).join(Order)
                 .where(DownloadLink.id == link_id).first())
-        if link is None or user is None or link.buyer_id != user.id:
+        if link is None or user is None or link.buyer_id != user.id or (
+                order_id is not None and link.order_item.order_id != order_id):
             if link is not None:
                 log.warning("download link %s: renewal refused to user %s, not its buyer", link_id,
                             getattr(user, "id", None))

@@ -19,6 +19,7 @@ import urllib.request
 from paytmchecksum import PaytmChecksum
 
 from shop import config, money
+from shop.accounts import guests
 from shop.orders import fulfilment
 from shop.orders import orders
 from shop.payments import outcomes
@@ -131,7 +132,7 @@ def start_checkout(order):
             "requestType": "Payment", "mid": config.PAYTM_MID, "websiteName": config.PAYTM_WEBSITE,
             "orderId": order.reference, "callbackUrl": callback_url(),
             "txnAmount": {"value": money.decimal_amount(order.total, order.currency), "currency": order.currency},
-            "userInfo": {"custId": f"CUST{buyer.id}", "email": buyer.email},
+            "userInfo": {"custId": f"CUST{buyer.id}", "email": guests.receipt_contact(order, buyer)[1]},
         }
         answer = _post(f"/theia/api/v1/initiateTransaction?mid={config.PAYTM_MID}&orderId={order.reference}", body)
         status, message = _result(answer)

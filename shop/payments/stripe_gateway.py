@@ -15,6 +15,7 @@ import time
 import stripe
 
 from shop import config
+from shop.accounts import guests
 from shop.orders import fulfilment
 from shop.orders import orders
 from shop.payments import outcomes
@@ -29,7 +30,11 @@ log = logging.getLogger(__name__)
 HTTP_TIMEOUT = 12
 SESSION_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
                   "checkout.session.async_payment_failed", "checkout.session.expired")
-HANDLED_EVENTS = SESSION_EVENTS + ("charge.refunded",)
+# Stripe Connect's events, about the sellers' connected accounts and the payouts sent to them;
+# shop/payouts/stripe_payouts.py acts on them (process_webhook is handed its handlers).
+CONNECT_EVENTS = ("account.updated", "transfer.created", "transfer.updated", "transfer.reversed",
+                  "payout.paid", "payout.failed")
+HANDLED_EVENTS = SESSION_EVENTS + ("charge.refunded",) + CONNECT_EVENTS
 
 
 class PaymentMismatch(PaymentError):
@@ -82,7 +87,7 @@ def session_params(order, items, buyer):
         "metadata": {"order_id": str(order.id), "order_reference": order.reference},
         # Copied onto the PaymentIntent too, so a refund made in Stripe's dashboard maps back.
         "payment_intent_data": {"metadata": {"order_id": str(order.id), "order_reference": order.reference}},
-        "customer_email": buyer.email,
+        "customer_email": guests.receipt_contact(order, buyer)[1],
         "success_url": f"{config.APP_URL}/orders/{order.id}/success?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{config.APP_URL}/cart?cancelled={order.reference}",
     }
@@ -112,6 +117,14 @@ def parse_webhook(body, signature):
     """Verify a delivery and describe it: (event id, type, order id hint, claims payment), or None
     for an event type we do not handle. Raises WebhookError for anything forged, stale or malformed.
     """
+    connect_secret = config.STRIPE_CONNECT_WEBHOOK_SECRET
+    if connect_secret:
+        # Stripe sends connected accounts' events from a Connect endpoint, signed with its
+        # own secret, to the same URL: a delivery is genuine if either secret signed it.
+        try:
+            return parse_signed_event(body, signature, config.STRIPE_WEBHOOK_SECRET)
+        except WebhookError:
+            return parse_signed_event(body, signature, connect_secret)
     return parse_signed_event(body, signature, config.STRIPE_WEBHOOK_SECRET)
 
 

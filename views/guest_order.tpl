@@ -1,0 +1,63 @@
+% rebase('base.tpl')
+<section class="page-head">
+  <p class="eyebrow">Order {{order.reference}}</p>
+  <h1>Your order</h1>
+  <p class="muted">Bought as a guest with {{order.guest_email}}. Keep this page's link: it is your order's library. <a href="/register">Create an account</a> with that address and confirm it, and this order joins your account's purchases.</p>
+</section>
+<article class="panel purchase" id="{{order.reference}}">
+  <header class="purchase-head">
+    <div>
+      <h2>Order {{order.reference}}</h2>
+      <p class="muted small">{{order.created_at.strftime('%d %b %Y')}} · {{labels.get(order.gateway, order.gateway)}}</p>
+    </div>
+    <div class="purchase-total">
+      <span class="badge badge-{{order.status}}">{{order.status}}</span>
+      <strong>{{money(order.total, order.currency)}}</strong>
+    </div>
+  </header>
+  % by_item = {link.order_item_id: link for link in links}
+  <ul class="purchase-items">
+    % for item in items:
+    % link = by_item.get(item.id)
+    <li>
+      <div class="purchase-item-text">
+        <span class="download-title">{{item.title}}</span>
+        <span class="muted small">by {{item.seller.name}}</span>
+      </div>
+      % if link is not None and link_state(link) == 'active':
+      <div class="purchase-item-action">
+        <a class="button button-small" href="{{link_url(link)}}">Download</a>
+        <span class="muted small">{{remaining(link)}} of {{link.max_downloads}} left · until {{link.expires_at.strftime('%d %b %Y %H:%M')}} UTC</span>
+      </div>
+      % elif link is not None and renewable(link):
+      <div class="purchase-item-action">
+        <span class="badge badge-failed">{{link_state(link)}}</span>
+        <form method="post" action="{{base}}/links/{{link.id}}/renew">
+          <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+          <button class="button button-small" type="submit">Get a new link</button>
+        </form>
+      </div>
+      % elif link is not None:
+      <div class="purchase-item-action"><span class="badge badge-failed">{{link_state(link)}}</span></div>
+      % elif order.status == 'paid':
+      <div class="purchase-item-action"><span class="badge badge-processing">preparing</span></div>
+      % end
+    </li>
+    % end
+  </ul>
+  <footer class="purchase-foot">
+    % if invoice_ready:
+    <form method="post" action="{{base}}/invoice">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <button class="button button-secondary button-small" type="submit">Download invoice</button>
+    </form>
+    % end
+    % if order.status == 'pending':
+    <span class="muted small">Waiting for the payment to be confirmed; reload this page in a moment.</span>
+    % elif order.status in ('failed', 'expired'):
+    <span class="muted small">{{order.status_reason or 'Not paid.'}}</span>
+    % elif order.status == 'refunded':
+    <span class="muted small">Refunded{{' on ' + order.refunded_at.strftime('%d %b %Y') if order.refunded_at else ''}}; the downloads no longer work.</span>
+    % end
+  </footer>
+</article>
