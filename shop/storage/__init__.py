@@ -16,12 +16,15 @@ __all__ = ["BACKUPS", "COPIED_AREAS", "INVOICES", "MEDIA", "PRODUCTS", "MissingO
            "StoredObject", "build", "key_for", "storage"]
 
 _lock = threading.Lock()
-_built = {}
+# (settings, store): settings change only in tests, so one entry is enough.
+_current = (None, None)
 
 
 def build(kind, settings=None):
     """A store of `kind` ("local" or "s3") from `settings` (the current ones by default)."""
     settings = settings or config.current()
+    # The stores are imported here: a shop on the local disk never loads boto3, and a
+    # thumbnail's child process (which imports the catalog) starts no slower for it.
     if kind == "local":
         from shop.storage.local import LocalStorage
 
@@ -38,12 +41,16 @@ def build(kind, settings=None):
 
 
 def storage():
-    """The store of the current settings, built once per settings (boto3's client is thread-safe)."""
+    """The store of the current settings, built once for them on first use.
+
+    Built lazily, so each gunicorn worker and each forked consumer worker makes its
+    own boto3 client after the fork (a client is thread-safe, not fork-safe)."""
+    global _current
     settings = config.current()
-    store = _built.get(id(settings))
-    if store is None or store[0] is not settings:
+    built_for, store = _current
+    if built_for is not settings:
         with _lock:
-            # One entry: settings change only in tests, and the old store is of no further use.
-            _built.clear()
-            store = _built[id(settings)] = (settings, build(settings.STORAGE, settings))
-    return store[1]
+            if _current[0] is not settings:
+                _current = (settings, build(settings.STORAGE, settings))
+            store = _current[1]
+    return store
