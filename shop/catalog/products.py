@@ -1,9 +1,10 @@
 """A seller's products: validation, private file storage, create and edit.
 
 Uploaded files are written to the shop's storage (products/ on the disk or in
-the bucket) with random names before the database row changes, inside a StagedFiles block: if anything fails (a form
-error, the database, the job dispatch in the same transaction) the new files
-are removed again, and files that a successful edit replaced are removed only
+the bucket) with random names before the database row changes, inside a
+StagedFiles block: if anything fails (a form error, the database, the job
+dispatch in the same transaction, the storage itself) the new files are
+removed again, and files that a successful edit replaced are removed only
 after the commit. So there is never a row without its file nor a file without
 its row.
 
