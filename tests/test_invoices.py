@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 
 from shop.orders import cart
-from shop import config
-from shop.orders import invoice_pdf
 from shop.orders import invoices
 import job_runtime
 from shop.orders import orders
