@@ -20,6 +20,7 @@ from shop.money import split_sale
 from shop.orders import cart, credit_notes, fulfilment, invoices, orders
 from shop.tax import calculation, rates, report
 from shop.tax import checkout as checkout_tax
+from shop.storage import storage
 from models import CreditNote, Invoice, LedgerEntry, Order, OrderItem, utcnow
 from tests.conftest import login
 from tests.shop_fixtures import add_to_cart, checkout_form, make_product
@@ -125,6 +126,11 @@ def buy(client, make_user, products, country, **business):
     return Order.get_by_id(order.id)
 
 
+def stored(key):
+    """A stored PDF's path on the local disk (these tests run on the default storage)."""
+    return storage().local_path(key)
+
+
 def pdf_text(path):
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext (poppler-utils) is not installed")
@@ -154,7 +160,7 @@ def test_a_consumer_in_germany_pays_german_vat_included_in_the_price(client, mak
 
     invoice = invoices.generate(order.id)
     assert invoice.label == f"INV-{utcnow().year}-000001"
-    path = invoices.pdf_file(invoice)
+    path = stored(invoices.pdf_key(invoice))
     text = pdf_text(path)
     for expected in ("Beispiel Marktplatz GmbH", "Hauptstraße 1", "10115 Berlin", "Germany", "VAT/tax number: DE123456789",
                      "Registration: HRB 12345 B, Amtsgericht Berlin", "INVOICE", invoice.label, "Casey Customer",
@@ -174,7 +180,7 @@ def test_a_french_business_with_a_vat_number_pays_no_vat_and_the_invoice_says_re
     assert (order.tax_treatment, order.tax_rate, order.tax_total, order.total) == ("reverse_charge", "0", 0, 1190)
     assert checkout_tax.evidence(order) == {"country_given": "FR", "address_country": "FR",
                                             "vat_number_country": "FR", "card_country": None}
-    text = pdf_text(invoices.pdf_file(invoices.generate(order.id)))
+    text = pdf_text(stored(invoices.pdf_key(invoices.generate(order.id))))
     for expected in ("Acme SARL", "1 rue de Rivoli", "75001 Paris", "France", "VAT/tax number: FR12345678901",
                      "Reverse charge", "Tax (0%)", "€11.90"):
         assert expected in text, expected
@@ -183,7 +189,7 @@ def test_a_french_business_with_a_vat_number_pays_no_vat_and_the_invoice_says_re
 def test_a_consumer_outside_the_eu_pays_no_vat(client, make_user, eu_shop):
     order = buy(client, make_user, [eu_shop["presets"]], "US")
     assert (order.tax_treatment, order.tax_total, order.net_total, order.total) == ("not_taxed", 0, 1190, 1190)
-    assert "No VAT or GST is charged" in pdf_text(invoices.pdf_file(invoices.generate(order.id)))
+    assert "No VAT or GST is charged" in pdf_text(stored(invoices.pdf_key(invoices.generate(order.id))))
 
 
 def test_with_prices_before_tax_the_tax_is_added_on_top(client, make_user, eu_shop, app_env):
@@ -233,7 +239,7 @@ def test_a_partial_refund_has_its_credit_note_and_the_full_refund_credits_the_re
     mail = next(m for m in app_env.mails if m["Subject"] == f"Credit note {note.label} for order {order.reference}")
     attachment = next(mail.iter_attachments())
     assert attachment.get_filename() == f"{note.label}.pdf"
-    path = credit_notes.pdf_file(CreditNote.get_by_id(note.id))
+    path = stored(credit_notes.pdf_key(CreditNote.get_by_id(note.id)))
     text = pdf_text(path)
     for expected in ("CREDIT NOTE", note.label, "Credits invoice", "Beispiel Marktplatz GmbH",
                      "VAT/tax number: DE123456789", "Night photography e-book", "€8.39", "€1.60", "€9.99", "19%",
@@ -250,7 +256,7 @@ def test_a_partial_refund_has_its_credit_note_and_the_full_refund_credits_the_re
     assert fulfilment.refund_order(order.id, "Refunded")
     rest = CreditNote.select().where(CreditNote.order == order).order_by(CreditNote.id.desc()).get()
     assert rest.label == f"CN-{utcnow().year}-000002" and (rest.net, rest.tax, rest.gross) == (1000, 190, 1190)
-    assert f"cancels invoice {invoice.label} in full" in pdf_text(credit_notes.pdf_file(rest))
+    assert f"cancels invoice {invoice.label} in full" in pdf_text(stored(credit_notes.pdf_key(rest)))
     assert any(m["Subject"] == f"Credit note {rest.label} for order {order.reference}" for m in app_env.mails)
     # The refund reversed the ledger, tax included: nothing is left owed to anyone.
     entries = LedgerEntry.select().where(LedgerEntry.order == order)
@@ -366,7 +372,7 @@ def test_invoicing_on_the_sellers_behalf_prints_their_legal_details(client, make
     form["legal_name"], form["legal_address"], form["tax_number"] = "Sam Seller Audio UG", "Seestraße 5\n80802 München", "de 987 654 321"
     assert form.submit().status_int == 303
     order = buy(client, make_user, [eu_shop["presets"]], "DE")
-    text = pdf_text(invoices.pdf_file(invoices.generate(order.id)))
+    text = pdf_text(stored(invoices.pdf_key(invoices.generate(order.id))))
     for expected in ("Sam Seller Audio UG", "Seestraße 5", "80802 München", "DE987654321",
                      "in the name and on behalf of the sellers named above", "Beispiel Marktplatz GmbH"):
         assert expected in text, expected

@@ -6,12 +6,13 @@ never add up to more than its invoice. Numbers run without gaps per year in thei
 own series (CN-2026-000001), allocated like invoice numbers. `key` says what a note
 credits ("refund:<order>" for the whole order, "items:<order>:<ids>" for a part), so
 asking twice issues one note. The PDF is drawn once, by the same drawer as invoices,
-in a child process; the buyer finds it in the library and receives it by email.
+in a child process, and stored beside them under invoices/ of the shop's storage; the
+buyer finds it in the library and receives it by email.
 """
 
 import json
 import logging
-import os
+import tempfile
 from pathlib import Path
 
 from peewee import IntegrityError
@@ -23,6 +24,7 @@ from shop.errors import NotFound, ValidationError
 from shop.money import format_money
 from shop.orders import invoice_pdf, invoices
 from shop.payments import methods
+from shop.storage import INVOICES, key_for, storage
 from models import CreditNote, Invoice, Order, OrderItem, User, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -96,11 +98,12 @@ def in_full(note):
     return credited >= items
 
 
-def pdf_file(note):
+def pdf_key(note):
+    """The storage key of the credit note's PDF, or None while it is not drawn (or was lost)."""
     if not note.pdf_path:
         return None
-    path = config.INVOICES_DIR / note.pdf_path
-    return path if path.is_file() else None
+    key = key_for(INVOICES, note.pdf_path)
+    return key if storage().exists(key) else None
 
 
 def credit_note_data(note):
@@ -139,15 +142,14 @@ def generate(note_id):
     note = CreditNote.get_or_none(CreditNote.id == note_id)
     if note is None:
         raise NotFound("There is no such credit note.")
-    if pdf_file(note):
+    if pdf_key(note):
         return note
-    relative = Path(f"{note.year}") / f"{note.label}.pdf"
-    target = config.INVOICES_DIR / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    size = killable.call(invoice_pdf.render_pdf, credit_note_data(note), str(partial))
-    os.replace(partial, target)
-    CreditNote.update(pdf_path=str(relative), pdf_size=size, generated_at=utcnow()).where(
+    relative = f"{note.year}/{note.label}.pdf"
+    with tempfile.TemporaryDirectory(prefix="marketplace-credit-note-") as folder:
+        rendered = Path(folder) / f"{note.label}.pdf"
+        size = killable.call(invoice_pdf.render_pdf, credit_note_data(note), str(rendered))
+        storage().put_path(key_for(INVOICES, relative), rendered, content_type="application/pdf")
+    CreditNote.update(pdf_path=relative, pdf_size=size, generated_at=utcnow()).where(
         CreditNote.id == note.id).execute()
     log.info("credit note %s for order %s written (%d bytes)", note.label, note.order.reference, size)
     return CreditNote.get_by_id(note.id)
@@ -167,7 +169,8 @@ def send_credit_note_email(note_id):
         f"{format_money(note.gross, note.currency)} refunded against invoice {note.invoice.label}.", "",
         f"You can also download it {where}", "", config.APP_NAME])
     return mail.send(f"credit-note:{note.id}", address, f"Credit note {note.label} for order {order.reference}",
-                     text, attachments=[(f"{note.label}.pdf", pdf_file(note).read_bytes(), "application/pdf")])
+                     text, attachments=[(f"{note.label}.pdf", storage().read_bytes(pdf_key(note)),
+                                                       "application/pdf")])
 
 
 def of_order(order):
