@@ -163,7 +163,6 @@ def invoice_data(invoice):
         "total": order.total,
         "currency": order.currency,
         "tax_note": TAX_NOTES.get(order.tax_treatment or ""),
-        "refunded": None,
     }
     data["fonts"] = font_paths()
     return data
