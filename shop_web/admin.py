@@ -40,6 +40,7 @@ from shop_web.common import (
     RouteTable,
     current_user,
     flash,
+    form_data,
     get_object_or_404,
     int_param,
     redirect_to,
@@ -154,6 +155,7 @@ def admin_order_show(order_id):
                   refund=Refund.get_or_none(Refund.order == order),
                   invoice=Invoice.get_or_none(Invoice.order == order), labels=methods.LABELS,
                   link_state=downloads.state, credit_notes=credit_notes.of_order(order),
+                  credited=credit_notes.credited_item_ids(order),
                   tax_evidence=checkout_tax.evidence(order), evidence_conflicts=checkout_tax.evidence_conflicts(order))
 
 
@@ -171,6 +173,29 @@ def admin_order_refund(order_id):
     flash(f"Refund of order {order.reference} requested from "
           f"{methods.LABELS.get(order.gateway, order.gateway)}. The order changes once the gateway confirms it.",
           "success")
+    redirect_to(f"/admin/orders/{order.id}")
+
+
+@routes.post("/admin/orders/<order_id:int>/credit-note")
+@require_role("admin")
+def admin_order_credit_note(order_id):
+    """A credit note for some items of a paid order: the document of a partial refund made in the
+    gateway's own dashboard (the shop's refund button refunds the whole order, with its note)."""
+    order = orders.get(order_id)
+    item_ids = [item_id for item_id in map(int_param, request.forms.getall("item_id")) if item_id is not None]
+    try:
+        if order.status != "paid":
+            raise ValidationError(f"Order {order.reference} is {order.status}: only a paid order's items are credited "
+                                  "here; a refund of the whole order issues its own credit note.")
+        with db.atomic():
+            note, created = credit_notes.issue(order.id, item_ids, reason=form_data("reason")["reason"])
+            if created:
+                tasks.send_credit_note.dispatch(note.id)
+    except ValidationError as exc:
+        flash(str(exc), "error")
+        redirect_to(f"/admin/orders/{order.id}")
+    flash(f"Credit note {note.label} issued for {format_money(note.gross, note.currency)}; "
+          "the buyer receives it by email." if created else f"Credit note {note.label} was already issued.", "success")
     redirect_to(f"/admin/orders/{order.id}")
 
 

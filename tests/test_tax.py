@@ -376,3 +376,25 @@ def test_invoicing_on_the_sellers_behalf_prints_their_legal_details(client, make
     for expected in ("Sam Seller Audio UG", "Seestraße 5", "80802 München", "DE987654321",
                      "in the name and on behalf of the sellers named above", "Beispiel Marktplatz GmbH"):
         assert expected in text, expected
+
+
+def test_the_admin_issues_the_credit_note_of_a_partial_refund_made_in_the_gateway(client, make_user, eu_shop, app_env):
+    order = buy(client, make_user, [eu_shop["presets"], eu_shop["ebook"]], "DE")
+    ebook = OrderItem.get((OrderItem.order == order) & (OrderItem.product == eu_shop["ebook"]))
+    client.reset()
+    login(client, make_user("admin"))
+    page = client.get(f"/admin/orders/{order.id}")
+    form = next(f for f in page.forms.values() if f.action.endswith("/credit-note"))
+    assert client.post(f"/admin/orders/{order.id}/credit-note", {"csrf_token": form["csrf_token"].value},
+                       status=303).follow().text.count("Choose items of this order to credit") == 1
+    assert CreditNote.select().count() == 0
+    form["item_id"] = [str(ebook.id)]  # the e-book's checkbox
+    form["reason"] = "Refunded the e-book in Stripe"
+    page = form.submit().follow()
+    note = CreditNote.get()
+    assert f"Credit note {note.label} issued for €9.99" in page.text and note.gross == 999
+    assert any(m["Subject"] == f"Credit note {note.label} for order {order.reference}" for m in app_env.mails)
+    # The credited item is no longer offered; the other still is.
+    offered = page.html.select(f"form[action='/admin/orders/{order.id}/credit-note'] input[name=item_id]")
+    presets = OrderItem.get((OrderItem.order == order) & (OrderItem.product == eu_shop["presets"]))
+    assert [box["value"] for box in offered] == [str(presets.id)]

@@ -63,6 +63,22 @@
   </table>
   </div>
 </section>
+% if order.status == 'paid':
+<section class="panel">
+  <h2>Credit note for a partial refund</h2>
+  <p class="muted small">After refunding some items in the gateway's own dashboard, issue their credit note here: it cancels the invoice for those items and is emailed to the buyer. An item is credited once.</p>
+  <form method="post" action="/admin/orders/{{order.id}}/credit-note" class="stack">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    % for item in items:
+    % if item.id not in credited:
+    <label><input type="checkbox" name="item_id" value="{{item.id}}"> {{item.title}} · {{money(item.price, item.currency)}}</label>
+    % end
+    % end
+    % include('_field.tpl', name='reason', label='Reason', value='', errors={}, attrs='maxlength="500"')
+    <button class="button button-secondary" type="submit">Issue credit note</button>
+  </form>
+</section>
+% end
 <section class="panel">
   <h2>Gateway events</h2>
   % if not events:
