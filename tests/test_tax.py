@@ -157,6 +157,10 @@ def test_a_consumer_in_germany_pays_german_vat_included_in_the_price(client, mak
     # The seller's commission is taken on the net; the tax is kept apart in the ledger.
     sales = list(LedgerEntry.select().where(LedgerEntry.order == order).order_by(LedgerEntry.order_item))
     assert [(e.gross, e.tax, e.fee, e.amount) for e in sales] == [(1190, 190, 100, 900), (999, 160, 84, 755)]
+    client.reset()
+    login(client, eu_shop["seller"])
+    reports_page = client.get("/seller/reports")
+    assert "Buyers' tax (the shop's to pay)" in reports_page.text and "€3.50" in reports_page.text
 
     invoice = invoices.generate(order.id)
     assert invoice.label == f"INV-{utcnow().year}-000001"

@@ -90,7 +90,7 @@
     <td data-label="Commission" class="num">—</td>
     % else:
     <td data-label="Sale" class="num">{{money(entry.gross, entry.currency)}}</td>
-    <td data-label="Commission" class="num">{{money(-entry.fee, entry.currency)}}</td>
+    <td data-label="Commission" class="num">{{money(-entry.fee, entry.currency)}}{{!'<br><span class="muted small">tax %s</span>' % money(-entry.tax, entry.currency) if entry.tax else ''}}</td>
     % end
     <td data-label="Your share" class="num"><strong>{{money(entry.amount, entry.currency)}}</strong></td>
   </tr>

@@ -14,7 +14,10 @@
   <div class="stat stat-main"><span class="stat-label">Gross sales</span><span class="stat-value">{{money(totals['gross'], code)}}</span></div>
   <div class="stat"><span class="stat-label">Items sold</span><span class="stat-value">{{totals['sold']}}</span></div>
   <div class="stat"><span class="stat-label">Refunds</span><span class="stat-value">{{money(totals['refunds'], code)}}</span></div>
-  <div class="stat"><span class="stat-label">Commission</span><span class="stat-value">{{money(totals['fees'], code)}}</span></div>
+  % if totals.get('tax'):
+  <div class="stat"><span class="stat-label">Buyers' tax (the shop's to pay)</span><span class="stat-value">{{money(totals['tax'], code)}}</span></div>
+  % end
+  <div class="stat"><span class="stat-label">Commission (on sales less tax)</span><span class="stat-value">{{money(totals['fees'], code)}}</span></div>
   <div class="stat"><span class="stat-label">Your net</span><span class="stat-value">{{money(totals['net'], code)}}</span></div>
   <div class="stat"><span class="stat-label">Paid out</span><span class="stat-value">{{money(totals['payouts'], code)}}</span></div>
 </div>
