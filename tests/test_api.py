@@ -191,3 +191,11 @@ def test_a_guest_buyer_is_shown_by_the_address_given_at_checkout(client, two_sel
     assert [c["email"] for c in get(client, "/api/v1/customers", seller_token).json["data"]] == ["gus@example.com"]
     admin = tokens.make_token(make_user("admin"), "books", "read", 7)[1]
     assert [c["email"] for c in get(client, "/api/v1/customers", admin).json["data"]] == ["gus@example.com"]
+
+
+def test_a_payout_says_where_it_stands(client, two_sellers, seller_token):
+    sam = two_sellers["sam"]
+    models.Payout.create(seller=sam, amount=500, currency="USD", method="stripe", reference="tr_1",
+                         request_key="api-status-1", status="sending")
+    [payout] = get(client, "/api/v1/payouts", seller_token).json["data"]
+    assert (payout["method"], payout["status"]) == ("stripe", "sending")

@@ -199,7 +199,8 @@ def get_customer(user, customer_id):
 
 def payout_json(payout):
     return {"id": payout.id, "seller_id": payout.seller_id, "amount": payout.amount, "currency": payout.currency,
-            "method": payout.method, "reference": payout.reference, "created_at": _iso(payout.created_at)}
+            "method": payout.method, "reference": payout.reference, "status": payout.status,
+            "created_at": _iso(payout.created_at)}
 
 
 def payouts_query(user):
