@@ -199,3 +199,10 @@ def test_a_payout_says_where_it_stands(client, two_sellers, seller_token):
                          request_key="api-status-1", status="sending")
     [payout] = get(client, "/api/v1/payouts", seller_token).json["data"]
     assert (payout["method"], payout["status"]) == ("stripe", "sending")
+
+
+def test_a_body_nested_past_any_depth_is_a_400(client, two_sellers):
+    writer = tokens.make_token(two_sellers["sam"], "writer", "read write", 30)[1]
+    answer = client.patch(f"/api/v1/products/{two_sellers['presets'].id}", "[" * 60000,
+                          headers={**bearer(writer), "Content-Type": "application/json"}, expect_errors=True)
+    assert answer.status_int == 400 and answer.json["error"]["code"] == "invalid_body"
