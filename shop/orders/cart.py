@@ -10,6 +10,8 @@ fails, expires or is cancelled.
 from peewee import IntegrityError
 
 from shop.errors import NotFound, ValidationError
+from shop.money import format_money
+from shop.selling import pricing
 from models import CartItem, Order, OrderItem, Product, User, db
 
 
@@ -27,8 +29,13 @@ def pending_orders_by_product(user):
     return {row.product_id: row.order for row in query}
 
 
-def add(user, product_id):
-    """Put an approved product in the cart; returns the product. Adding it twice is harmless."""
+def add(user, product_id, chosen_price=None):
+    """Put an approved product in the cart; returns the product. Adding it twice is harmless.
+
+    `chosen_price` is the price the customer named for a pay-what-you-want product (at
+    least its minimum; None takes the suggested price); adding it again with another
+    price changes the price in the cart.
+    """
     product = Product.get_or_none((Product.id == product_id) & (Product.status == "approved"))
     if product is None:
         raise NotFound("This product does not exist or is no longer on sale.")
@@ -40,11 +47,20 @@ def add(user, product_id):
     if pending is not None and not in_cart(user, product.id):
         raise ValidationError(f"This product is in your order {pending.reference}, which is waiting for its "
                               "payment: finish or cancel it from Purchases.")
+    if product.pay_what_you_want:
+        chosen_price = product.price if chosen_price is None else chosen_price
+        if chosen_price < product.min_price:
+            raise ValidationError(f"Name a price of at least {format_money(product.min_price, product.currency)}.",
+                                  errors={"chosen_price": "Below the least this product sells for."})
+    else:
+        chosen_price = None
     try:
         with db.atomic():
-            CartItem.create(user=user, product=product)
+            CartItem.create(user=user, product=product, chosen_price=chosen_price)
     except IntegrityError:
-        pass  # already in the cart
+        # Already in the cart: a new named price replaces the old one.
+        CartItem.update(chosen_price=chosen_price).where(
+            (CartItem.user == user) & (CartItem.product == product)).execute()
     return product
 
 
@@ -97,5 +113,5 @@ def summary(cart_items):
     unavailable = [item for item in cart_items if item.product.status != "approved"]
     totals = {}
     for item in available:
-        totals[item.product.currency] = totals.get(item.product.currency, 0) + item.product.price
+        totals[item.product.currency] = totals.get(item.product.currency, 0) + pricing.list_price(item)
     return available, unavailable, totals
