@@ -67,11 +67,10 @@
       % if quote is not None and quote.refusal:
       <p class="field-error">{{quote.refusal}}</p>
       % end
-      % else:
-      <label class="small" for="discount-code">Discount code</label>
+      % end
+      <label class="small" for="discount-code">{{'Another code' if code_text else 'Discount code'}}</label>
       <span class="inline-field"><input id="discount-code" name="code" maxlength="32" autocomplete="off">
         <button class="button button-small" type="submit" name="action" value="apply">Apply</button></span>
-      % end
     </form>
     % if unavailable:
     <p class="field-error">Remove the products that are no longer on sale to continue.</p>
