@@ -199,12 +199,13 @@ from shop_web import accounts  # noqa: E402
 from shop_web import admin  # noqa: E402
 from shop_web import checkout  # noqa: E402
 from shop_web import customer  # noqa: E402
+from shop_web import license_api  # noqa: E402
 from shop_web import queue_admin  # noqa: E402
 from shop_web import seller  # noqa: E402
 from shop_web import storefront  # noqa: E402
 from shop_web import webhooks  # noqa: E402
 
-for _area in (accounts, storefront, seller, admin, checkout, customer, webhooks, queue_admin):
+for _area in (accounts, storefront, seller, admin, checkout, customer, webhooks, queue_admin, license_api):
     _area.routes.attach(app)
 
 
