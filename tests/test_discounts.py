@@ -3,10 +3,12 @@ link, priced per item, limited by dates, uses, customers and a minimum order, an
 back when the payment does not land."""
 
 import datetime
+import subprocess
 
+from shop import config
 from shop.orders import orders
 from shop.selling import discounts
-from models import DiscountCode, DiscountCodeProduct, DiscountRedemption, LedgerEntry, Order, OrderItem, utcnow
+from models import Invoice, DiscountCode, DiscountCodeProduct, DiscountRedemption, LedgerEntry, Order, OrderItem, utcnow
 from tests.conftest import login
 from tests.shop_fixtures import add_to_cart, checkout, make_product
 
@@ -158,3 +160,16 @@ def test_sellers_make_codes_for_their_own_products_only(make_user, two_sellers):
         assert exc.errors == {"products": "Choose among the products shown."}
     else:
         raise AssertionError("a seller's code covered another seller's product")
+
+
+def test_the_invoice_shows_the_list_prices_the_discount_and_the_prices_paid(
+        client, make_user, two_sellers, live_app):
+    DiscountCode.create(code="SPRING", kind="percent", amount=20)
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    enter_code(client, "SPRING")
+    pay(client)
+    invoice = Invoice.get()
+    text = subprocess.run(["pdftotext", "-layout", str(config.INVOICES_DIR / invoice.pdf_path), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "list price $15.00, less $3.00" in text
+    assert "Discount" in text and "-$3.00" in text and "$12.00" in text
