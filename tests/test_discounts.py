@@ -173,3 +173,16 @@ def test_the_invoice_shows_the_list_prices_the_discount_and_the_prices_paid(
                           capture_output=True, text=True, check=True).stdout
     assert "list price $15.00, less $3.00" in text
     assert "Discount" in text and "-$3.00" in text and "$12.00" in text
+
+
+def test_a_guest_cannot_use_a_once_per_customer_code_twice_from_a_new_session(client, two_sellers, live_app):
+    DiscountCode.create(code="WELCOME", kind="percent", amount=10, max_uses_per_customer=1)
+    for product in (two_sellers["presets"], two_sellers["ebook"]):
+        client.reset()  # a new guest each time, with the same address
+        add_to_cart(client, product)
+        enter_code(client, "WELCOME")
+        form = next(f for f in client.get("/checkout").forms.values() if f.action == "/checkout")
+        form["gateway"], form["email"] = "test", "gus@example.com"
+        response = form.submit(expect_errors=True)
+    assert response.status_int == 400 and "You have already used the code WELCOME." in response.text
+    assert DiscountRedemption.select().count() == 1

@@ -104,8 +104,14 @@ def refund_order(order_id, reason="Refunded"):
 
 
 def _items_text(order):
-    return "\n".join(f"  - {item.title}: {format_money(item.price, item.currency)}"
-                     for item in OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id))
+    def line(item):
+        text = f"  - {item.title}: {format_money(item.price, item.currency)}"
+        if item.discount:
+            text += (f" (list price {format_money(item.list_price, item.currency)}, "
+                     f"less {format_money(item.discount, item.currency)})")
+        return text
+
+    return "\n".join(line(item) for item in OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id))
 
 
 def _paid_text(order):

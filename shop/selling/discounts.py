@@ -20,7 +20,7 @@ from shop import config
 from shop.errors import NotFound, ValidationError
 from shop.money import format_money, parse_money
 from shop.selling import pricing
-from models import DiscountCode, DiscountCodeProduct, DiscountRedemption, Product, db, utcnow
+from models import DiscountCode, DiscountCodeProduct, DiscountRedemption, Order, Product, db, utcnow
 
 CODE_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,31}")
 
@@ -59,10 +59,16 @@ def applies_to(code, chosen=None):
     return covers
 
 
-def active_redemptions(code, buyer):
-    return DiscountRedemption.select().where(
-        (DiscountRedemption.discount_code == code) & (DiscountRedemption.buyer == buyer)
-        & DiscountRedemption.released_at.is_null()).count()
+def active_redemptions(code, buyer, guest_email=None):
+    """The uses of `code` this customer holds: by the orders they bought (a guest's orders
+    that their account claimed since included) and, at a guest's checkout, by the orders
+    of the same address, so a new guest session does not start the count again."""
+    whom = Order.buyer == buyer
+    if guest_email:
+        whom = whom | (Order.guest_email == guest_email)
+    return (DiscountRedemption.select().join(Order, on=(DiscountRedemption.order == Order.id))
+            .where((DiscountRedemption.discount_code == code) & DiscountRedemption.released_at.is_null() & whom)
+            .count())
 
 
 def check(code_text, buyer, cart_items, currency, now=None):
@@ -126,7 +132,8 @@ def reserve(quote, order, buyer):
         & (DiscountCode.max_uses.is_null() | (DiscountCode.used_count < DiscountCode.max_uses))).execute()
     if taken != 1:
         raise CodeRefused(f"The code {code.code} has just been used up.")
-    if code.max_uses_per_customer is not None and active_redemptions(code, buyer) >= code.max_uses_per_customer:
+    if (code.max_uses_per_customer is not None
+            and active_redemptions(code, buyer, order.guest_email) >= code.max_uses_per_customer):
         raise CodeRefused(f"You have already used the code {code.code}.")
     return DiscountRedemption.create(discount_code=code, order=order, buyer=buyer, amount=quote.discount,
                                      currency=quote.currency)
