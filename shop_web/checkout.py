@@ -21,6 +21,7 @@ from shop.payments import webhooks
 from shop.errors import NotFound, PaymentError, ValidationError, WebhookError
 from shop.money import parse_money
 from shop.selling import discounts
+from shop.selling import licenses
 from models import Invoice, Product, SimulatedPayment, db, utcnow
 from shop_web.common import (
     RouteTable,
@@ -378,6 +379,7 @@ def progress(order):
     state = "ready" if ready else order.status
     invoice = Invoice.get_or_none(Invoice.order == order)
     late = late_confirmation(order)
+    keys = licenses.keys_for_order(order) if links else {}
     return {
         "status": order.status,
         "state": state,
@@ -389,7 +391,9 @@ def progress(order):
         "links": [{"title": link.order_item.title, "url": downloads.url_for(link),
                    "file": link.product.file_name or "", "state": downloads.state(link),
                    "remaining": downloads.remaining(link),
-                   "expires": f"{link.expires_at:%d %b %Y %H:%M} UTC"} for link in links],
+                   "expires": f"{link.expires_at:%d %b %Y %H:%M} UTC",
+                   "license_key": keys[link.order_item_id].key if link.order_item_id in keys else None}
+                  for link in links],
         "invoice_url": f"/orders/{order.id}/invoice" if order.paid_at else None,
         "invoice_ready": bool(invoice and invoices.pdf_file(invoice)),
     }

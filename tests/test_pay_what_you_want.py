@@ -65,6 +65,9 @@ def test_a_free_product_skips_the_gateway_and_is_fulfilled_by_the_jobs(client, m
     receipt = next(m for m in app_env.mails if m["Subject"] == f"Your order {order.reference} is ready to download")
     assert "It was free" in receipt.get_content() and key.key in receipt.get_content()
     assert Invoice.select().count() == 1
+    status = client.get(f"/orders/{order.id}/status.json").json
+    assert status["state"] == "ready" and status["links"][0]["license_key"] == key.key
+    assert key.key in client.get(f"/orders/{order.id}/success").text
     library = client.get("/purchases")
     assert key.key in library.text and ">Download<" in library.text
     assert "Cart (" not in client.get("/").text
