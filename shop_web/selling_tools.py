@@ -120,21 +120,44 @@ def seller_licenses():
                   activations=licenses.activations_of(keys), key_state=licenses.state)
 
 
-@routes.post("/seller/licenses/<key_id:int>/<action:re:disable|reset|replace>")
-@require_role("seller")
-def seller_licenses_change(key_id, action):
+def _change_key(key_id, change):
     key = licenses.own_key(current_user(), key_id)
     try:
-        if action == "disable":
-            licenses.disable(key)
-            flash(f"Key {key.key} is disabled: the license API refuses it from now on.")
-        elif action == "reset":
-            removed = licenses.reset_activations(key)
-            flash(f"Key {key.key}: {removed} activation(s) forgotten; it can be activated afresh.")
-        else:
-            replacement = licenses.replace(key)
-            flash(f"Key {key.key} is replaced by {replacement.key}; the buyer sees the new key in their library.",
-                  "success")
+        flash(*change(key))
     except ValidationError as exc:
         flash(str(exc), "error")
     redirect_to("/seller/licenses")
+
+
+def _disable_key(key):
+    licenses.disable(key)
+    return (f"Key {key.key} is disabled: the license API refuses it from now on.",)
+
+
+def _reset_key(key):
+    removed = licenses.reset_activations(key)
+    return (f"Key {key.key}: {removed} activation(s) forgotten; it can be activated afresh.",)
+
+
+def _replace_key(key):
+    replacement = licenses.replace(key)
+    return (f"Key {key.key} is replaced by {replacement.key}; the buyer sees the new key in their library.",
+            "success")
+
+
+@routes.post("/seller/licenses/<key_id:int>/disable")
+@require_role("seller")
+def seller_licenses_disable(key_id):
+    return _change_key(key_id, _disable_key)
+
+
+@routes.post("/seller/licenses/<key_id:int>/reset")
+@require_role("seller")
+def seller_licenses_reset(key_id):
+    return _change_key(key_id, _reset_key)
+
+
+@routes.post("/seller/licenses/<key_id:int>/replace")
+@require_role("seller")
+def seller_licenses_replace(key_id):
+    return _change_key(key_id, _replace_key)

@@ -123,3 +123,16 @@ def test_the_seller_resets_activations_and_replaces_a_key(live_app, make_user):
     assert replacement.key != key.key and licenses.replace(LicenseKey.get_by_id(key.id)).id == replacement.id
     assert call(live_app, "validate", {"key": key.key})[1]["error"] == "key_disabled"
     assert call(live_app, "activate", {"key": replacement.key, "instance_name": "new laptop"})[0] == 200
+
+
+def test_odd_bodies_get_json_refusals_and_nothing_is_written(client):
+    oversize = client.post(f"{API}/activate", {"key": "K" * 5000, "instance_name": "x"}, expect_errors=True)
+    assert oversize.status_int == 400 and oversize.json["error"] == "invalid_request"
+    nul = client.post(f"{API}/activate", json.dumps({"key": "A\x00B", "instance_name": "x"}),
+                      content_type="application/json", expect_errors=True)
+    assert nul.status_int == 400 and nul.json["error"] == "invalid_request"
+    not_utf8 = client.post(f"{API}/validate", b"key=%FF%FE", content_type="application/x-www-form-urlencoded",
+                           expect_errors=True)
+    assert not_utf8.status_int == 400 and "error" in not_utf8.json
+    assert client.get(f"{API}/validate", expect_errors=True).status_int == 405
+    assert LicenseActivation.select().count() == 0
