@@ -613,7 +613,7 @@ class LicenseKey(BaseModel):
     activation_count = IntegerField(default=0)
     expires_at = DateTimeField(null=True)
     disabled_at = DateTimeField(null=True)
-    disabled_reason = CharField(null=True)  # refunded | seller | replaced
+    disabled_reason = CharField(null=True)  # refunded | seller | replaced | account_deleted
     created_at = DateTimeField(default=utcnow)
 
 

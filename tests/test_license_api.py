@@ -10,10 +10,12 @@ import urllib.request
 
 import pytest
 
+from shop.accounts import personal_data
 from shop.orders import cart, fulfilment, orders
 from shop.selling import licenses
-from models import LicenseActivation, LicenseKey, utcnow
+from models import LicenseActivation, LicenseKey, User, utcnow
 from tests.concurrency import send_at_once
+from tests.conftest import PASSWORD
 from tests.shop_fixtures import make_product
 
 API = "/api/licenses/v1"
@@ -121,7 +123,8 @@ def test_the_seller_resets_activations_and_replaces_a_key(live_app, make_user):
     assert call(live_app, "activate", {"key": key.key, "instance_name": "new laptop"})[0] == 200
     replacement = licenses.replace(LicenseKey.get_by_id(key.id))
     assert replacement.key != key.key and licenses.replace(LicenseKey.get_by_id(key.id)).id == replacement.id
-    assert call(live_app, "validate", {"key": key.key})[1]["error"] == "key_disabled"
+    assert call(live_app, "validate", {"key": key.key})[1] == {
+        "error": "key_disabled", "message": "This license key was replaced by a new one: the buyer finds it in their library."}
     assert call(live_app, "activate", {"key": replacement.key, "instance_name": "new laptop"})[0] == 200
 
 
@@ -136,3 +139,14 @@ def test_odd_bodies_get_json_refusals_and_nothing_is_written(client):
     assert not_utf8.status_int == 400 and "error" in not_utf8.json
     assert client.get(f"{API}/validate", expect_errors=True).status_int == 405
     assert LicenseActivation.select().count() == 0
+
+
+def test_the_buyers_keys_are_in_their_data_export_and_stop_when_the_account_is_deleted(live_app, make_user):
+    key, _ = sold_key(make_user)
+    call(live_app, "activate", {"key": key.key, "instance_name": "Casey's laptop"})
+    buyer = User.get_by_id(key.buyer_id)
+    (exported,) = personal_data.export(buyer)["license_keys"]
+    assert exported["key"] == key.key and exported["instances"][0]["name"] == "Casey's laptop"
+    personal_data.delete_account(buyer, PASSWORD)
+    assert LicenseActivation.select().count() == 0
+    assert call(live_app, "validate", {"key": key.key})[1]["error"] == "key_disabled"

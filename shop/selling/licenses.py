@@ -55,6 +55,13 @@ class LicenseRefused(Exception):
         self.problem = problem
 
 
+# Why a key was disabled, as the API tells the software (all under key_disabled).
+DISABLED_MESSAGES = {
+    "replaced": "This license key was replaced by a new one: the buyer finds it in their library.",
+    "account_deleted": "The account this license key was sold to has been closed.",
+}
+
+
 def new_key():
     """"7XQ2M-0K4TD-..."": 25 random base32 characters (125 bits) in groups of five."""
     chars = "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_GROUPS * 5))
@@ -144,7 +151,8 @@ def _usable(key_text, now=None):
     if key.disabled_at is not None and key.disabled_reason == "refunded":
         raise LicenseRefused(LicenseProblem.ORDER_REFUNDED, "The order of this license key was refunded.")
     if key.disabled_at is not None:
-        raise LicenseRefused(LicenseProblem.KEY_DISABLED, "This license key has been disabled by its seller.")
+        raise LicenseRefused(LicenseProblem.KEY_DISABLED, DISABLED_MESSAGES.get(
+            key.disabled_reason, "This license key has been disabled by its seller."))
     if key.expires_at is not None and (now or utcnow()) >= key.expires_at:
         raise LicenseRefused(LicenseProblem.KEY_EXPIRED, f"This license key expired on {key.expires_at:%Y-%m-%d}.")
     return key
