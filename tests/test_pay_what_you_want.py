@@ -113,3 +113,14 @@ def test_the_seller_sets_the_options_on_the_product_form(client, login_as):
     assert (product.min_price, product.price, product.license_activations, product.license_days) == (500, 2000, 3, 365)
     assert product.status == "approved"  # selling options apply at once, like a price
     assert orders.latest_of(seller) is None
+
+
+def test_a_minimum_raised_after_the_price_was_named_holds_in_the_cart_and_the_order(client, make_user):
+    product = pwyw_product(make_user, 100, 800)
+    login(client, make_user("customer"))
+    name_price(client, product, "2")
+    product.min_price = 500
+    product.save()
+    assert "$5.00 (your price)" in client.get("/cart").text
+    checkout_form(client, "test").submit()
+    assert Order.get().total == 500

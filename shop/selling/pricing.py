@@ -59,10 +59,12 @@ class Quote:
 
 def list_price(cart_item):
     """The cart item's price before any code: the customer's named price for pay what you
-    want (the suggested price until they name one), the product's price otherwise."""
+    want (the suggested price until they name one), the product's price otherwise (a
+    named price is forgotten if the product stops being pay what you want)."""
     product = cart_item.product
     if product.pay_what_you_want and cart_item.chosen_price is not None:
-        return cart_item.chosen_price
+        # A minimum the seller raised since the price was named holds: the cart shows it.
+        return max(cart_item.chosen_price, product.min_price)
     return product.price
 
 
