@@ -67,16 +67,25 @@ _counter = itertools.count()
 
 
 @FEW
-@given(items=st.lists(st.tuples(st.integers(50, 200_000), st.integers(0, 2)), min_size=1, max_size=4),
+@given(items=st.lists(st.tuples(st.integers(50, 200_000), st.integers(0, 2), st.none() | st.integers(0, 50_000)),
+                      min_size=1, max_size=4),
        code=codes, commission=st.sampled_from([0, 7.5, 10, 33.33, 50]))
 def test_any_cart_is_charged_what_it_showed_and_shared_without_a_lost_cent(
         app_env, make_user, items, code, commission):
     app_env.reload(COMMISSION_PERCENT=commission)
     sellers = [make_user("seller") for _ in range(3)]
     customer = make_user("customer")
-    products = [make_product(sellers[seller], f"Item {next(_counter)}", price) for price, seller in items]
-    for product in products:
-        cart.add(customer, product.id)
+    products = []
+    for price, seller, named in items:
+        product = make_product(sellers[seller], f"Item {next(_counter)}", price)
+        if named is not None:  # pay what you want, from zero: the customer's price, which no code lowers
+            product.min_price = 0
+            product.save()
+        cart.add(customer, product.id, named)
+        products.append(product)
+    if all(named is not None for _, _, named in items):
+        items[0] = items[0][:2] + (None,)  # at least one item the code can cover
+        Product.update(min_price=None).where(Product.id == products[0].id).execute()
     kind, amount = code
     coupon = DiscountCode.create(code=f"PROP{next(_counter)}", kind=kind, amount=amount,
                                  currency="USD" if kind == "fixed" else None)
