@@ -69,7 +69,7 @@
       % end
       % end
       <label class="small" for="discount-code">{{'Another code' if code_text else 'Discount code'}}</label>
-      <span class="inline-field"><input id="discount-code" name="code" maxlength="32" autocomplete="off">
+      <span class="inline-field"><input id="discount-code" type="text" name="code" maxlength="32" autocomplete="off">
         <button class="button button-small" type="submit" name="action" value="apply">Apply</button></span>
     </form>
     % if unavailable:

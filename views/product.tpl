@@ -26,7 +26,7 @@
       <input type="hidden" name="product_id" value="{{product.id}}">
       % if product.pay_what_you_want:
       <label for="chosen-price">Name your price ({{product.currency}}, at least {{money(product.min_price, product.currency)}})</label>
-      <input id="chosen-price" name="chosen_price" inputmode="decimal" value="{{money_text(product.price, product.currency)}}">
+      <input id="chosen-price" type="text" name="chosen_price" inputmode="decimal" value="{{money_text(product.price, product.currency)}}">
       <p class="muted small">Suggested: {{money(product.price, product.currency)}}</p>
       % end
       <button class="button" type="submit">Add to cart</button>
