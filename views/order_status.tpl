@@ -40,6 +40,9 @@
     % end
   </ul>
   <dl class="summary-lines">
+    % if order.discount:
+    <dt>Discount</dt><dd>-{{money(order.discount, order.currency)}}</dd>
+    % end
     <dt class="summary-total">Total</dt><dd class="summary-total">{{money(order.total, order.currency)}}</dd>
   </dl>
 </section>
