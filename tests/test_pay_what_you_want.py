@@ -124,3 +124,11 @@ def test_a_minimum_raised_after_the_price_was_named_holds_in_the_cart_and_the_or
     assert "$5.00 (your price)" in client.get("/cart").text
     checkout_form(client, "test").submit()
     assert Order.get().total == 500
+
+
+def test_a_guest_who_logs_in_keeps_the_price_they_named(client, make_user):
+    product = pwyw_product(make_user, 0, 800)
+    customer = make_user("customer")
+    name_price(client, product, "3")  # as a guest
+    login(client, customer)
+    assert CartItem.get(CartItem.user == customer).chosen_price == 300
