@@ -132,3 +132,13 @@ def test_a_guest_who_logs_in_keeps_the_price_they_named(client, make_user):
     name_price(client, product, "3")  # as a guest
     login(client, customer)
     assert CartItem.get(CartItem.user == customer).chosen_price == 300
+
+
+def test_a_declined_payment_gives_the_product_back_at_the_named_price(client, make_user, live_app):
+    product = pwyw_product(make_user, 100, 800)
+    login(client, make_user("customer"))
+    name_price(client, product, "6")
+    page = checkout_form(client, "test").submit().follow()
+    next(f for f in page.forms.values() if f.action.startswith("/pay/test/")).submit("action", value="decline")
+    assert Order.get().status == "failed"
+    assert CartItem.get().chosen_price == 600 and "$6.00 (your price)" in client.get("/cart").text

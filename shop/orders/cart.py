@@ -97,10 +97,14 @@ def give_back(order):
     """Put an unpaid order's products back in its buyer's cart (those still on sale and not owned)."""
     buyer = User.get_by_id(order.buyer_id)
     owned = owned_product_ids(buyer)
-    products = [item.product_id for item in OrderItem.select(OrderItem.product).where(OrderItem.order == order)]
-    on_sale = {p.id for p in Product.select(Product.id).where(Product.id.in_(products) & (Product.status == "approved"))}
-    rows = [{"user": buyer.id, "product": product_id} for product_id in products
-            if product_id in on_sale and product_id not in owned]
+    named = {item.product_id: item.list_price
+             for item in OrderItem.select(OrderItem.product, OrderItem.list_price).where(OrderItem.order == order)}
+    on_sale = {p.id: p for p in Product.select(Product.id, Product.min_price)
+               .where(Product.id.in_(list(named)) & (Product.status == "approved"))}
+    # A pay-what-you-want product comes back at the price the customer named for it.
+    rows = [{"user": buyer.id, "product": product_id,
+             "chosen_price": named[product_id] if on_sale[product_id].pay_what_you_want else None}
+            for product_id in named if product_id in on_sale and product_id not in owned]
     if not rows:
         return 0
     CartItem.insert_many(rows).on_conflict_ignore().execute()
