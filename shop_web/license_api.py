@@ -7,7 +7,8 @@
 Fields come as JSON or as a form. It runs inside the buyer's copy of the software, so
 it asks for no secret and no CSRF token (a forged request gains nothing a copy of the
 key would not); it is rate limited per key and per address instead. A refusal is a
-4xx with {"error": <stable code>, "message": <text>}: key_not_found, key_disabled,
+4xx with {"error": {"code": <stable code>, "message": <text>}}, the shape of the shop's
+other JSON answers under /api/: key_not_found, key_disabled,
 key_expired, order_refunded, activation_limit_reached, instance_not_found,
 invalid_request, rate_limited.
 """
@@ -66,7 +67,8 @@ def _call(action):
         _throttle(fields.get("key"))
         return json_response(action(fields))
     except LicenseRefused as refused:
-        return json_response({"error": refused.problem.code, "message": str(refused)}, refused.problem.status)
+        return json_response({"error": {"code": refused.problem.code, "message": str(refused)}},
+                             refused.problem.status)
 
 
 @routes.post(f"{PREFIX}/activate", csrf=False)

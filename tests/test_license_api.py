@@ -61,29 +61,29 @@ def test_activate_validate_and_deactivate_an_instance(live_app, make_user):
     status, answer = call(live_app, "deactivate", {"key": key.key, "instance_id": instance_id})
     assert status == 200 and answer["deactivated"] is True and answer["license_key"]["activation_usage"] == 0
     assert call(live_app, "validate", {"key": key.key, "instance_id": instance_id}) == (
-        404, {"error": "instance_not_found", "message": "This key has no such instance."})
+        404, {"error": {"code": "instance_not_found", "message": "This key has no such instance."}})
 
 
 def test_each_refusal_has_its_code(live_app, make_user):
     key, order = sold_key(make_user, limit=1)
-    assert call(live_app, "validate", {"key": "NOPE-NOPE"})[1]["error"] == "key_not_found"
+    assert call(live_app, "validate", {"key": "NOPE-NOPE"})[1]["error"]["code"] == "key_not_found"
     assert call(live_app, "activate", {"key": key.key})[:1] == (400,)
-    assert call(live_app, "activate", {"instance_name": "x"})[1]["error"] == "invalid_request"
+    assert call(live_app, "activate", {"instance_name": "x"})[1]["error"]["code"] == "invalid_request"
     assert call(live_app, "activate", {"key": key.key, "instance_name": "a"})[0] == 200
     status, answer = call(live_app, "activate", {"key": key.key, "instance_name": "b"})
-    assert (status, answer["error"]) == (409, "activation_limit_reached")
+    assert (status, answer["error"]["code"]) == (409, "activation_limit_reached")
 
     LicenseKey.update(expires_at=utcnow() - datetime.timedelta(days=1)).where(LicenseKey.id == key.id).execute()
-    assert call(live_app, "validate", {"key": key.key})[1]["error"] == "key_expired"
+    assert call(live_app, "validate", {"key": key.key})[1]["error"]["code"] == "key_expired"
     LicenseKey.update(expires_at=None).where(LicenseKey.id == key.id).execute()
     licenses.disable(LicenseKey.get_by_id(key.id))
     assert call(live_app, "validate", {"key": key.key}) == (
-        403, {"error": "key_disabled", "message": "This license key has been disabled by its seller."})
+        403, {"error": {"code": "key_disabled", "message": "This license key has been disabled by its seller."}})
 
     other, other_order = sold_key(make_user, title="Reverb plugin")
     assert fulfilment.refund_order(other_order.id)
     status, answer = call(live_app, "activate", {"key": other.key, "instance_name": "laptop"})
-    assert (status, answer["error"]) == (403, "order_refunded")
+    assert (status, answer["error"]["code"]) == (403, "order_refunded")
 
 
 def test_bad_bodies_are_refused_as_json(live_app):
@@ -91,8 +91,8 @@ def test_bad_bodies_are_refused_as_json(live_app):
                                      headers={"Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
-    assert refused.value.code == 400 and json.loads(refused.value.read())["error"] == "invalid_request"
-    assert call(live_app, "validate", {"key": ["a"]})[1]["error"] == "invalid_request"
+    assert refused.value.code == 400 and json.loads(refused.value.read())["error"]["code"] == "invalid_request"
+    assert call(live_app, "validate", {"key": ["a"]})[1]["error"]["code"] == "invalid_request"
 
 
 def test_calls_are_rate_limited_per_key_and_per_address(live_app, make_user, app_env):
@@ -100,7 +100,7 @@ def test_calls_are_rate_limited_per_key_and_per_address(live_app, make_user, app
     key, _ = sold_key(make_user)
     answers = [call(live_app, "validate", {"key": key.key}, address=f"198.51.100.{n}") for n in range(4)]
     assert [status for status, _ in answers] == [200, 200, 200, 429]
-    assert answers[-1][1]["error"] == "rate_limited"
+    assert answers[-1][1]["error"]["code"] == "rate_limited"
     # One address guessing keys is stopped at its own limit, whatever keys it tries.
     guesses = [call(live_app, "validate", {"key": f"GUESS-{n}"}, address="203.0.113.9")[0] for n in range(6)]
     assert guesses == [404] * 5 + [429]
@@ -123,17 +123,17 @@ def test_the_seller_resets_activations_and_replaces_a_key(live_app, make_user):
     assert call(live_app, "activate", {"key": key.key, "instance_name": "new laptop"})[0] == 200
     replacement = licenses.replace(LicenseKey.get_by_id(key.id))
     assert replacement.key != key.key and licenses.replace(LicenseKey.get_by_id(key.id)).id == replacement.id
-    assert call(live_app, "validate", {"key": key.key})[1] == {
-        "error": "key_disabled", "message": "This license key was replaced by a new one: the buyer finds it in their library."}
+    assert call(live_app, "validate", {"key": key.key})[1] == {"error": {
+        "code": "key_disabled", "message": "This license key was replaced by a new one: the buyer finds it in their library."}}
     assert call(live_app, "activate", {"key": replacement.key, "instance_name": "new laptop"})[0] == 200
 
 
 def test_odd_bodies_get_json_refusals_and_nothing_is_written(client):
     oversize = client.post(f"{API}/activate", {"key": "K" * 5000, "instance_name": "x"}, expect_errors=True)
-    assert oversize.status_int == 400 and oversize.json["error"] == "invalid_request"
+    assert oversize.status_int == 400 and oversize.json["error"]["code"] == "invalid_request"
     nul = client.post(f"{API}/activate", json.dumps({"key": "A\x00B", "instance_name": "x"}),
                       content_type="application/json", expect_errors=True)
-    assert nul.status_int == 400 and nul.json["error"] == "invalid_request"
+    assert nul.status_int == 400 and nul.json["error"]["code"] == "invalid_request"
     not_utf8 = client.post(f"{API}/validate", b"key=%FF%FE", content_type="application/x-www-form-urlencoded",
                            expect_errors=True)
     assert not_utf8.status_int == 400 and "error" in not_utf8.json
@@ -149,4 +149,4 @@ def test_the_buyers_keys_are_in_their_data_export_and_stop_when_the_account_is_d
     assert exported["key"] == key.key and exported["instances"][0]["name"] == "Casey's laptop"
     personal_data.delete_account(buyer, PASSWORD)
     assert LicenseActivation.select().count() == 0
-    assert call(live_app, "validate", {"key": key.key})[1]["error"] == "key_disabled"
+    assert call(live_app, "validate", {"key": key.key})[1]["error"]["code"] == "key_disabled"
