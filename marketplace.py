@@ -9,6 +9,7 @@ logged with its traceback and shown as a plain 500 page.
 import logging
 import sys
 import time
+from urllib.parse import urlparse
 
 import bottle
 from bottle import Bottle, HTTPError, HTTPResponse, request, response
@@ -17,7 +18,8 @@ from shop import config
 import models
 import tasks
 from shop_web import common
-from shop.errors import MarketplaceError, TooManyRequests
+from shop.errors import MarketplaceError, MissingObject, StorageError, TooManyRequests
+from shop.api import errors as api_errors
 
 log = logging.getLogger("marketplace")
 
@@ -80,12 +82,18 @@ def _extra_form_targets():
     return targets
 
 
+def _media_origin():
+    """The bucket's public URL or CDN that serves the thumbnails, when it is not this site."""
+    parsed = urlparse(config.MEDIA_URL)
+    return [f"{parsed.scheme}://{parsed.netloc}"] if parsed.netloc else []
+
+
 def content_security_policy():
     """The page's CSP. A page that embeds a gateway's checkout (Paytm's JS) widens it for
     itself alone by putting {directive: [sources]} in request.environ["app.csp_extra"]."""
     directives = {
         "default-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *_media_origin()],
         "style-src": ["'self'"],
         "script-src": ["'self'"],
         "frame-ancestors": ["'none'"],
@@ -112,6 +120,8 @@ def error_page(status, message):
     """The error page of `status`; it cannot fail. When the page cannot be rendered (the
     database is down, the request holds what the page cannot read), plain text answers."""
     try:
+        if request.path.startswith("/api/"):
+            return common.json_response(api_errors.error_body(status, message), status)
         if _wants_json():
             return common.json_response({"error": message}, status)
         return common.render("error.tpl", status=status, title=f"Error {status}", status_code=status,
@@ -143,6 +153,15 @@ class ErrorPlugin:
             except TooManyRequests as exc:
                 response.set_header("Retry-After", str(exc.retry_after))
                 return error_page(exc.status, str(exc))
+            except MissingObject as exc:
+                log.error("%s %s: %s", request.method, request.path, exc)
+                return error_page(404, "This file is missing on our side. It has been logged; "
+                                       "please contact the shop.")
+            except StorageError as exc:
+                # The message names the bucket and the key: for the log, not for the visitor.
+                log.error("%s %s: %s", request.method, request.path, exc)
+                return error_page(503, "The shop's file storage cannot be reached right now, so this was not "
+                                       "done. Please try again in a few minutes.")
             except MarketplaceError as exc:
                 return error_page(exc.status, str(exc))
             except Exception:
@@ -196,9 +215,11 @@ def healthz():
 # ---------------------------------------------------------------------------
 
 from shop_web import accounts  # noqa: E402
+from shop_web import api  # noqa: E402
 from shop_web import admin  # noqa: E402
 from shop_web import checkout  # noqa: E402
 from shop_web import customer  # noqa: E402
+from shop_web import integrations  # noqa: E402
 from shop_web import license_api  # noqa: E402
 from shop_web import queue_admin  # noqa: E402
 from shop_web import seller  # noqa: E402
@@ -206,8 +227,8 @@ from shop_web import selling_tools  # noqa: E402
 from shop_web import storefront  # noqa: E402
 from shop_web import webhooks  # noqa: E402
 
-for _area in (accounts, storefront, seller, admin, checkout, customer, webhooks, queue_admin, license_api,
-              selling_tools):
+for _area in (accounts, api, integrations, storefront, seller, admin, checkout, customer, webhooks, queue_admin,
+              license_api, selling_tools):
     _area.routes.attach(app)
 
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from peewee import (
+    BooleanField,
     BigIntegerField,
     CharField,
     DatabaseProxy,
@@ -217,13 +218,14 @@ class Product(BaseModel):
     currency = CharField(max_length=3)
     status = CharField(default="pending", index=True)
     rejection_reason = TextField(null=True)
-    # The private product file, relative to config.UPLOADS_DIR; never served as static.
+    # The private product file, relative to the storage's products/ area (config.UPLOADS_DIR
+    # on the local disk); never served as static.
     file_path = CharField(null=True)
     file_name = CharField(null=True)
     file_size = BigIntegerField(default=0)
     file_sha256 = CharField(null=True)
-    # The thumbnail original (relative to UPLOADS_DIR) and its generated widths
-    # ({"160": "media/abc-160.webp", ...}, relative to MEDIA_DIR).
+    # The thumbnail original (relative to products/) and its generated widths
+    # ({"160": "ab/abc-160.webp", ...}, relative to media/, MEDIA_DIR on the local disk).
     thumbnail_original = CharField(null=True)
     thumbnails = JSONField(default=dict)
     thumbnail_state = CharField(default="none")
@@ -263,7 +265,8 @@ class Product(BaseModel):
             return None
         widths = sorted(int(w) for w in self.thumbnails)
         chosen = next((w for w in widths if w >= width), widths[-1])
-        return "/media/" + self.thumbnails[str(chosen)]
+        # /media on this site, or the bucket's public URL or CDN (MEDIA_URL).
+        return f"{config.MEDIA_URL}/{self.thumbnails[str(chosen)]}"
 
 
 class ProductReview(BaseModel):
@@ -420,7 +423,13 @@ class TransactionItem(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-LEDGER_KINDS = ("sale", "refund", "payout")
+# payout_returned credits back a Stripe payout that failed or whose transfer was reversed.
+LEDGER_KINDS = ("sale", "refund", "payout", "payout_returned")
+
+# A payout's way through Stripe: written with its debit before any call ("sending"), its
+# transfer recorded ("transferred"), in the seller's bank ("paid"), or its money back in the
+# seller's balance ("returned"). A manual payout is paid when it is recorded.
+PAYOUT_STATUSES = ("sending", "transferred", "paid", "returned")
 
 
 class Payout(BaseModel):
@@ -429,16 +438,36 @@ class Payout(BaseModel):
     A manual payout was made outside the shop (a bank transfer, PayPal) and is
     recorded with its reference. request_key is the key of the form that
     recorded it, unique, so the admin's double-click records one payout.
+
+    A Stripe payout (method "stripe") is written by the payout schedule with a
+    key of its own; its transfer to the seller's connected account and the
+    bank payout on that account carry idempotency keys derived from its id.
     """
 
     seller = ForeignKeyField(User, backref="payouts", on_delete="RESTRICT")
     amount = BigIntegerField()  # positive: what the seller received
     currency = CharField(max_length=3)
-    method = CharField()        # "bank", "paypal" or "other"
+    method = CharField()        # "bank", "paypal", "other" or "stripe"
     reference = CharField()
     request_key = CharField(unique=True)
     recorded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="payouts_recorded")
     created_at = DateTimeField(default=utcnow, index=True)
+    status = CharField(default="paid")  # PAYOUT_STATUSES
+    transfer_id = CharField(null=True, unique=True)      # Stripe's transfer to the connected account
+    stripe_payout_id = CharField(null=True, unique=True)  # the bank payout on the connected account
+    account_id = CharField(null=True)  # the connected account it was sent to
+
+
+class ConnectAccount(BaseModel):
+    """A seller's Stripe Express account, created once, and what Stripe last told us of it."""
+
+    seller = ForeignKeyField(User, unique=True, backref="connect_accounts", on_delete="RESTRICT")
+    account_id = CharField(unique=True)
+    details_submitted = BooleanField(default=False)
+    charges_enabled = BooleanField(default=False)
+    payouts_enabled = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
 
 
 class LedgerEntry(BaseModel):
@@ -446,13 +475,15 @@ class LedgerEntry(BaseModel):
 
     A sale credits the seller's share; a refund adds a reversing entry with the
     opposite signs. Unique per order item and kind, so no job can book twice.
-    A payout debits what was paid and has no order; it is unique per payout.
+    A payout debits what was paid and has no order; a Stripe payout that failed
+    credits it back once (kind payout_returned). Unique per payout and kind.
     """
 
     seller = ForeignKeyField(User, backref="ledger_entries", on_delete="RESTRICT")
     order = ForeignKeyField(Order, null=True, on_delete="RESTRICT")
     order_item = ForeignKeyField(OrderItem, null=True, on_delete="RESTRICT")
-    payout = ForeignKeyField(Payout, null=True, unique=True, on_delete="RESTRICT")
+    # Found through the unique (payout, kind) index, which starts with it.
+    payout = ForeignKeyField(Payout, null=True, index=False, on_delete="RESTRICT")
     kind = CharField()
     gross = BigIntegerField()   # what the customer paid for the item (negative on a refund)
     fee = BigIntegerField()     # the platform's commission (negative on a refund)
@@ -461,7 +492,7 @@ class LedgerEntry(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
     class Meta:
-        indexes = ((("order_item", "kind"), True), (("seller", "created_at"), False))
+        indexes = ((("order_item", "kind"), True), (("payout", "kind"), True), (("seller", "created_at"), False))
 
 
 class DownloadLink(BaseModel):
@@ -502,7 +533,7 @@ class Invoice(BaseModel):
     order = ForeignKeyField(Order, unique=True, backref="invoices", on_delete="RESTRICT")
     number = IntegerField(unique=True)
     issued_at = DateTimeField(default=utcnow)
-    pdf_path = CharField(null=True)  # relative to config.INVOICES_DIR
+    pdf_path = CharField(null=True)  # relative to the storage's invoices/ area (config.INVOICES_DIR on disk)
     pdf_size = IntegerField(default=0)
     generated_at = DateTimeField(null=True)
 
@@ -535,6 +566,96 @@ class SimulatedPayment(BaseModel):
     currency = CharField(max_length=3)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+
+
+# ---------------------------------------------------------------------------
+# The JSON API and outgoing webhooks
+# ---------------------------------------------------------------------------
+
+API_SCOPES = ("read", "write")
+
+
+class PersonalAccessToken(BaseModel):
+    """A seller's or an admin's key to /api/v1: shown once when made, only its SHA-256 kept.
+
+    `prefix` is the token's first characters, so the account page can tell tokens
+    apart without holding any of them. `scopes` is "read" or "read write".
+    """
+
+    user = ForeignKeyField(User, backref="api_tokens", on_delete="CASCADE")
+    name = CharField()
+    prefix = CharField()
+    token_hash = CharField(unique=True)
+    scopes = CharField()
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    @property
+    def scope_list(self):
+        return self.scopes.split()
+
+
+class ApiRateWindow(BaseModel):
+    """The requests of one token in the current minute, counted by one INSERT ... ON CONFLICT
+    (shop/api/rate_limit.py), so that requests sent at once are all counted."""
+
+    key = CharField(unique=True)
+    requests = IntegerField()
+    window_started_at = DateTimeField(index=True)
+
+
+class WebhookEndpoint(BaseModel):
+    """A URL of a seller (their events) or an admin (every event of the shop) that the shop
+    POSTs signed events to. The signing secret is derived from APP_SECRET and `nonce`
+    (shop/webhooks_out/signing.py), so the database alone cannot sign."""
+
+    owner = ForeignKeyField(User, backref="webhook_endpoints", on_delete="CASCADE")
+    url = TextField()
+    events = JSONField(default=list)
+    nonce = CharField()
+    created_at = DateTimeField(default=utcnow)
+    # Set at the first failed attempt after a success, cleared by the next success: an
+    # endpoint failing since longer than WEBHOOK_DISABLE_AFTER_DAYS is disabled.
+    failing_since = DateTimeField(null=True)
+    disabled_at = DateTimeField(null=True)
+    disabled_reason = TextField(null=True)
+
+
+class OutgoingEvent(BaseModel):
+    """Something that happened, as told to one audience (one seller, or the shop's admins
+    when `audience` is None): stored once under `key`, its body fixed, so that every
+    delivery and every retry sends the same event id and the same bytes."""
+
+    event_id = CharField(unique=True)
+    key = CharField(unique=True)
+    type = CharField(index=True)
+    audience = ForeignKeyField(User, null=True, on_delete="CASCADE")
+    body = TextField()
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class WebhookDelivery(BaseModel):
+    """One event to one endpoint, delivered by one job with its retries. `request_key` is
+    unique: the event's first delivery, or a "send again" of the endpoint page."""
+
+    event = ForeignKeyField(OutgoingEvent, backref="deliveries", on_delete="CASCADE")
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    request_key = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    delivered_at = DateTimeField(null=True)
+    gave_up_at = DateTimeField(null=True)
+
+
+class WebhookAttempt(BaseModel):
+    """One POST of a delivery: what the receiver answered and how long it took."""
+
+    delivery = ForeignKeyField(WebhookDelivery, backref="attempts", on_delete="CASCADE")
+    started_at = DateTimeField(default=utcnow)
+    duration_ms = IntegerField(default=0)
+    status_code = IntegerField(null=True)
+    error = TextField(null=True)
 
 
 # ---------------------------------------------------------------------------

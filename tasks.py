@@ -52,13 +52,15 @@ MAIL_RETRIES_SHORT = {"tries": 7, "backoff": [10, 30, 60, 120, 300, 600]}
 
 @periodic(crontab(minute="17"), queue="low", tries=2, timeout=120)
 def prune_sessions():
-    """Drop expired sessions, old failed-login records, long-expired reset links, and the
-    guests who left a cart and bought nothing."""
+    """Drop expired sessions, old failed-login records, long-expired reset links, ended API
+    rate windows, and the guests who left a cart and bought nothing."""
     from shop.accounts import guests, password_reset, users
+    from shop.api import rate_limit
 
     password_reset.prune()
     users.prune_sessions()
     guests.prune_guests()
+    rate_limit.prune()
 
 
 @job(queue="high", **MAIL_RETRIES_SHORT, timeout=60, encrypted=True)
@@ -265,14 +267,26 @@ from shop.events import OrderRefunded, PurchaseCompleted  # noqa: E402
 from job_runtime import chain  # noqa: E402
 
 
+from shop.payouts import connect as stripe_connect  # noqa: E402
+from shop.payouts import stripe_payouts  # noqa: E402
+
+
 @job(queue="high", tries=3, backoff=10, timeout=60, tags=event_tags)
 def process_webhook(event_id):
-    """Verify a stored gateway event with the gateway's API and update its order."""
+    """Verify a stored gateway event with the gateway's API and update its order (or, for
+    Stripe Connect's events, the seller's account or payout)."""
     try:
-        return webhooks.process(event_id)
-    except gateways.MISMATCH_ERRORS as exc:
-        # The gateway contradicts our order (amount, currency, order): no retry can fix that.
+        outcome = webhooks.process(event_id, stripe_payouts.EVENT_HANDLERS)
+    except (*gateways.MISMATCH_ERRORS, stripe_connect.StripeRefused) as exc:
+        # The gateway contradicts our order (amount, currency, order), or refuses the
+        # request outright: no retry can fix that.
         raise Fail(str(exc)) from exc
+    # The seller's notices are keyed by the payout: an event told twice tells the seller once.
+    if outcome.change is Change.PAYOUT_PAID:
+        notify_payout_sent.dispatch(outcome.payout_id)
+    elif outcome.change is Change.PAYOUT_RETURNED:
+        notify_payout_returned.dispatch(outcome.payout_id)
+    return outcome
 
 
 @PurchaseCompleted.listen(**MAIL_RETRIES, timeout=120, tags=order_tags)
@@ -282,6 +296,9 @@ def process_purchase(order_id):
     try:
         return fulfilment.process_purchase(order_id)
     finally:
+        # The endpoints hear of the sale once it is recorded; a retry asks again, and
+        # publish_event makes nothing twice.
+        publish_after_commit("order.paid", order_id)
         # Also when the receipt's email failed (the sales are recorded by then): the sellers'
         # notices do not wait for the buyer's. A little late (SALE_NOTICE_DELAY_SECONDS, less
         # than the five minutes it is unique for) and unique per seller, so a burst of sales
@@ -333,7 +350,8 @@ def send_invoice_email(order_id):
 
 @OrderRefunded.listen(**MAIL_RETRIES, timeout=60, tags=order_tags)
 def send_refund_email(order_id):
-    """Tell the customer their order was refunded."""
+    """Tell the customer their order was refunded (and the webhook endpoints that listen)."""
+    publish_after_commit("order.refunded", order_id)
     fulfilment.send_refund_email(order_id)
 
 
@@ -410,6 +428,106 @@ def payout_tags(payout_id):
 def notify_payout_sent(payout_id):
     """PayoutSent: the seller's notification and email; a retry sends only what is missing."""
     payout_notices.payout_sent(payout_id)
+
+
+@job(tries=3, backoff=[30, 120], timeout=60, tags=payout_tags)
+def notify_payout_returned(payout_id):
+    """A Stripe payout came back: the seller's notification and email, once."""
+    payout_notices.payout_returned(payout_id)
+
+
+def payout_schedule(moment):
+    """PAYOUT_SCHEDULE read when the scheduler asks, so that it follows the settings of the
+    consumer that runs it (this module is imported before any settings are loaded)."""
+    minute, hour, day, month, day_of_week = config.PAYOUT_SCHEDULE.split()
+    return crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)(moment)
+
+
+@periodic(payout_schedule, queue="low", tries=2, timeout=300)
+def pay_connected_sellers():
+    """Book each connected seller's available balance above PAYOUT_MINIMUM as a payout, and send it."""
+    booked = 0
+    for seller_id, currency in stripe_payouts.due():
+        # The payout, its debit and its transfer job in one transaction: no transfer
+        # without its debit, no debit without the job that sends it.
+        with models.db.atomic():
+            result = stripe_payouts.book_payout(seller_id, currency)
+            if result is not None and result[1]:
+                send_stripe_payout.dispatch(result[0].id)
+                booked += 1
+    log.info("booked %d Stripe payout(s)", booked)
+    return booked
+
+
+# Stripe answering 5xx, or not at all, for a while: the transfer is asked again with the
+# same idempotency key for about half an hour, and Stripe pays it once.
+@job(tries=6, backoff=[10, 30, 60, 300, 900], timeout=60, tags=payout_tags)
+def send_stripe_payout(payout_id):
+    """Transfer a booked payout to the seller's connected account and pay it out to their bank."""
+    try:
+        return stripe_payouts.send(payout_id)
+    except stripe_connect.StripeRefused as exc:
+        raise Fail(str(exc)) from exc
+
+
+@send_stripe_payout.failed
+def _stripe_payout_failed(exc, payout_id):
+    if isinstance(exc, Fail):
+        if stripe_payouts.refused(payout_id, str(exc)):
+            notify_payout_returned.dispatch(payout_id)
+
+
+# ---------------------------------------------------------------------------
+# Outgoing webhooks: an event the shop decided -> publish_event -> one deliver_webhook
+# per listening endpoint, retried for about a day
+# ---------------------------------------------------------------------------
+
+from shop.webhooks_out import delivery as webhook_delivery  # noqa: E402
+from shop.webhooks_out import endpoints as webhook_endpoints  # noqa: E402
+from shop.webhooks_out import events as webhook_events  # noqa: E402
+from shop.webhooks_out import notices as webhook_notices  # noqa: E402
+
+# A receiver may be down for hours: a delivery is tried again after 30 s, 2, 5, 15 and
+# 30 minutes and then hourly, until a day after it was dispatched.
+WEBHOOK_RETRIES = {"tries": 100, "backoff": [30, 120, 300, 900, 1800, 3600], "retry_until": 86400}
+
+
+def delivery_tags(delivery_id):
+    endpoint_id = (models.WebhookDelivery.select(models.WebhookDelivery.endpoint)
+                   .where(models.WebhookDelivery.id == delivery_id).scalar())
+    return [f"webhook-delivery:{delivery_id}", f"webhook-endpoint:{endpoint_id}" if endpoint_id else None]
+
+
+@job(tries=3, backoff=[10, 60], timeout=60)
+def publish_event(event_type, subject_id):
+    """Store the event for each audience with a listening endpoint, and start each delivery (once)."""
+    with models.db.atomic():
+        for delivery_id in webhook_events.publish(event_type, subject_id):
+            deliver_webhook.dispatch(delivery_id)
+
+
+def publish_after_commit(event_type, subject_id):
+    """Ask for the webhooks of an event; call inside the transaction that decided it. No
+    job at all while no endpoint listens for the type, which is most shops most of the time."""
+    if webhook_endpoints.anyone_listens(event_type):
+        publish_event.dispatch(event_type, subject_id)
+
+
+@job(**WEBHOOK_RETRIES, timeout=60, tags=delivery_tags)
+def deliver_webhook(delivery_id):
+    """POST one signed event to one endpoint; retried while the receiver fails."""
+    webhook_delivery.deliver(delivery_id, on_disabled=notify_webhook_disabled.dispatch)
+
+
+@deliver_webhook.failed
+def _webhook_given_up(exc, delivery_id):
+    webhook_delivery.gave_up(delivery_id)
+
+
+@job(**MAIL_RETRIES, timeout=60)
+def notify_webhook_disabled(endpoint_id):
+    """Tell the owner their endpoint was disabled after failing for days (once per disabling)."""
+    webhook_notices.endpoint_disabled(endpoint_id)
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ web app through tasks.start(), the `marketplace` command in its main().
 
 import dataclasses
 import os
+import re
 import secrets
 import socket
 from pathlib import Path
@@ -170,6 +171,7 @@ class Settings:
     # Payment gateways.
     STRIPE_SECRET_KEY: str | None
     STRIPE_WEBHOOK_SECRET: str | None
+    STRIPE_CONNECT_WEBHOOK_SECRET: str | None
     STRIPE_API_BASE: str | None
     STRIPE_ENABLED: bool
     PAYTM_MID: str | None
@@ -195,6 +197,7 @@ class Settings:
     COMMISSION_PERCENT: float
     PAYOUT_HOLD_DAYS: int
     PAYOUT_MINIMUM: int
+    PAYOUT_SCHEDULE: str
     DOWNLOAD_LINK_TTL_HOURS: int
     DOWNLOAD_LIMIT: int
     DOWNLOAD_RENEWALS_PER_DAY: int
@@ -207,6 +210,19 @@ class Settings:
     UPLOADS_DIR: Path
     MEDIA_DIR: Path
     INVOICES_DIR: Path
+
+    # Where the files are kept (README "Files in object storage").
+    STORAGE: str
+    S3_BUCKET: str | None
+    S3_REGION: str
+    S3_ENDPOINT_URL: str | None
+    S3_ACCESS_KEY_ID: str | None
+    S3_SECRET_ACCESS_KEY: str | None
+    S3_PREFIX: str
+    S3_PUBLIC_URL: str | None
+    DOWNLOAD_URL_TTL_SECONDS: int
+    # The base URL of the generated thumbnails: /media, or the bucket's public URL or CDN.
+    MEDIA_URL: str
 
     # The web app, sign-in, monitoring and logs.
     WEB_BIND: str
@@ -227,8 +243,62 @@ class Settings:
     ALERT_WEBHOOK_URL: str | None
     LOG_LEVEL: str
 
+    # The JSON API and outgoing webhooks.
+    API_RATE_LIMIT_PER_MINUTE: int
+    WEBHOOK_ALLOW_PRIVATE: bool
+    WEBHOOK_TIMEOUT_SECONDS: float
+    WEBHOOK_DISABLE_AFTER_DAYS: int
+
 
 SETTING_NAMES = frozenset(field.name for field in dataclasses.fields(Settings))
+
+
+def _storage_settings(read, accel_prefix):
+    """STORAGE and the bucket's settings. The bucket's are read even with STORAGE=local,
+    because `marketplace storage copy --to s3` fills the bucket before the switch."""
+    s = {"STORAGE": read.choice("STORAGE", ("local", "s3"), "local")}
+    s["S3_BUCKET"] = read.str("S3_BUCKET")
+    # SigV4 signs for a region; R2 accepts "auto", MinIO and B2 their own (us-east-1 unless set up otherwise).
+    s["S3_REGION"] = read.str("S3_REGION", "us-east-1")
+    s["S3_ENDPOINT_URL"] = read.optional_url("S3_ENDPOINT_URL")
+    s["S3_ACCESS_KEY_ID"] = read.str("S3_ACCESS_KEY_ID")
+    s["S3_SECRET_ACCESS_KEY"] = read.str("S3_SECRET_ACCESS_KEY")
+    prefix = (read.str("S3_PREFIX") or "").strip("/")
+    if prefix and not re.fullmatch(r"[A-Za-z0-9._/-]+", prefix):
+        raise ConfigError(f"S3_PREFIX may hold only letters, digits and . _ - /; got {prefix!r}")
+    s["S3_PREFIX"] = f"{prefix}/" if prefix else ""
+    s["S3_PUBLIC_URL"] = read.optional_url("S3_PUBLIC_URL")
+    # A presigned link is handed out right after the download was counted and followed at
+    # once; five minutes cover a slow redirect without making it a link worth sharing.
+    s["DOWNLOAD_URL_TTL_SECONDS"] = read.int("DOWNLOAD_URL_TTL_SECONDS", 300, 1, 604800)
+    if bool(s["S3_ACCESS_KEY_ID"]) != bool(s["S3_SECRET_ACCESS_KEY"]):
+        raise ConfigError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both, or neither "
+                          "to use the machine's own AWS credentials")
+    if s["STORAGE"] == "s3":
+        if not s["S3_BUCKET"]:
+            raise ConfigError("STORAGE=s3 needs S3_BUCKET, the bucket that keeps the shop's files")
+        if accel_prefix:
+            raise ConfigError("DOWNLOAD_ACCEL_PREFIX serves product files from the local disk; "
+                              "unset it with STORAGE=s3 (downloads then redirect to the bucket)")
+    if s["STORAGE"] == "s3" and s["S3_PUBLIC_URL"]:
+        s["MEDIA_URL"] = f"{s['S3_PUBLIC_URL'].rstrip('/')}/{s['S3_PREFIX']}media"
+    else:
+        # The shop serves thumbnails itself (from the disk, or read from a private bucket).
+        s["MEDIA_URL"] = "/media"
+    return s
+# Fridays at 06:00 UTC: a week of sales past their hold, paid before the weekend.
+DEFAULT_PAYOUT_SCHEDULE = "0 6 * * 5"
+_CRON_FIELD = re.compile(r"^(\*|\*/[1-9]\d*|\d+(-\d+)?(,\d+(-\d+)?)*)$")
+CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+
+
+def payout_schedule(value):
+    """A cron line: minute hour day-of-month month day-of-week (0 is Sunday), as the job runtime's crontab reads it."""
+    fields = value.split()
+    if len(fields) != len(CRON_FIELDS) or not all(_CRON_FIELD.match(field) for field in fields):
+        raise ConfigError("PAYOUT_SCHEDULE must be a cron line of five fields (minute hour day month weekday), "
+                          f"such as {DEFAULT_PAYOUT_SCHEDULE!r}; got {value!r}")
+    return " ".join(fields)
 
 
 def _local_secret_path(data_dir):
@@ -345,6 +415,8 @@ def load_settings(environ=None, dotenv=True):
     if bool(s["STRIPE_SECRET_KEY"]) != bool(s["STRIPE_WEBHOOK_SECRET"]):
         missing = "STRIPE_WEBHOOK_SECRET" if s["STRIPE_SECRET_KEY"] else "STRIPE_SECRET_KEY"
         raise ConfigError(f"{missing} must be set too: Stripe needs both keys")
+    # Stripe signs the events of connected accounts (a Connect endpoint) with a secret of their own.
+    s["STRIPE_CONNECT_WEBHOOK_SECRET"] = read.str("STRIPE_CONNECT_WEBHOOK_SECRET")
     s["STRIPE_API_BASE"] = read.str("STRIPE_API_BASE")
     s["STRIPE_ENABLED"] = bool(s["STRIPE_SECRET_KEY"])
 
@@ -377,6 +449,8 @@ def load_settings(environ=None, dotenv=True):
     s["PAYOUT_HOLD_DAYS"] = read.int("PAYOUT_HOLD_DAYS", 7, 0)
     # The smallest available balance worth a payout, in minor units of CURRENCY.
     s["PAYOUT_MINIMUM"] = read.int("PAYOUT_MINIMUM", 1000, 0)
+    # When the sellers with a connected Stripe account are paid: a cron line in UTC.
+    s["PAYOUT_SCHEDULE"] = payout_schedule(read.str("PAYOUT_SCHEDULE", DEFAULT_PAYOUT_SCHEDULE))
     s["DOWNLOAD_LINK_TTL_HOURS"] = read.int("DOWNLOAD_LINK_TTL_HOURS", 48, 1)
     s["DOWNLOAD_LIMIT"] = read.int("DOWNLOAD_LIMIT", 5, 1)
     # How many expired or used-up links one customer may renew from the library in 24 hours.
@@ -392,6 +466,7 @@ def load_settings(environ=None, dotenv=True):
     s["UPLOADS_DIR"] = data_dir / "products"
     s["MEDIA_DIR"] = data_dir / "media"
     s["INVOICES_DIR"] = data_dir / "invoices"
+    s.update(_storage_settings(read, s["DOWNLOAD_ACCEL_PREFIX"]))
 
     s["WEB_BIND"] = read.str("WEB_BIND", DEFAULT_WEB_BIND)
     s["WEB_CONCURRENCY"] = read.int("WEB_CONCURRENCY", 2, 1)
@@ -413,6 +488,16 @@ def load_settings(environ=None, dotenv=True):
     s["ALERT_COOLDOWN_MINUTES"] = read.int("ALERT_COOLDOWN_MINUTES", 30, 1)
     s["ALERT_WEBHOOK_URL"] = read.optional_url("ALERT_WEBHOOK_URL")
     s["LOG_LEVEL"] = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
+    # Requests per minute that one API token may make.
+    s["API_RATE_LIMIT_PER_MINUTE"] = read.int("API_RATE_LIMIT_PER_MINUTE", 120, 1)
+    # Webhook deliveries to loopback, private and link-local addresses are refused unless
+    # the owner allows them (a receiver on the shop's own network).
+    s["WEBHOOK_ALLOW_PRIVATE"] = read.bool("WEBHOOK_ALLOW_PRIVATE", False)
+    s["WEBHOOK_TIMEOUT_SECONDS"] = read.float("WEBHOOK_TIMEOUT_SECONDS", 10.0, 0.1)
+    if s["WEBHOOK_TIMEOUT_SECONDS"] > 50:
+        # The delivery job stops after 60 s: a longer wait would be cut short as a timed-out job.
+        raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be at most 50")
+    s["WEBHOOK_DISABLE_AFTER_DAYS"] = read.int("WEBHOOK_DISABLE_AFTER_DAYS", 3, 1)
     return Settings(**s)
 
 

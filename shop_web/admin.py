@@ -23,6 +23,8 @@ from shop.payments import gateways
 from shop.payments import methods
 from shop.payouts import balances as payout_balances
 from shop.payouts import manual as manual_payouts
+from shop.payouts import reports
+from shop.payouts import connect as stripe_connect
 from shop import config
 from shop.money import format_money, parse_money
 import tasks
@@ -40,6 +42,7 @@ from shop_web.common import (
     render,
     request,
     require_role,
+    response,
 )
 
 routes = RouteTable()
@@ -74,6 +77,7 @@ def admin_products_approve(product_id):
         with db.atomic():
             review = moderation.approve(product.id, current_user())
             tasks.notify_product_approved.dispatch(review.id)
+            tasks.publish_after_commit("product.approved", review.id)
     except moderation.AlreadyDecided as exc:
         flash(str(exc), "warning")
         redirect_to("/admin/products")
@@ -90,6 +94,7 @@ def admin_products_reject(product_id):
         with db.atomic():
             review = moderation.reject(product.id, current_user(), reason)
             tasks.notify_product_rejected.dispatch(review.id)
+            tasks.publish_after_commit("product.rejected", review.id)
     except moderation.AlreadyDecided as exc:
         flash(str(exc), "warning")
         redirect_to("/admin/products")
@@ -171,10 +176,13 @@ def admin_order_refund(order_id):
 
 def _payouts_page(errors=None, failed_id=None, form=None, http_status=200):
     due = {seller.id for seller, _ in payout_balances.payouts_due()}
+    # Sellers whose Stripe account is paid by the payout schedule: the owner need not pay them by hand.
+    on_stripe = {account.seller_id for _, account in stripe_connect.connected_sellers()}
     return render("admin_payouts.tpl", status=http_status, title="Payouts",
-                  sellers=payout_balances.every_seller(), due=due,
+                  sellers=payout_balances.every_seller(), due=due, on_stripe=on_stripe,
+                  schedule=config.PAYOUT_SCHEDULE,
                   commission=payout_balances.commission_earned(), payouts=manual_payouts.payouts(limit=50),
-                  methods=manual_payouts.METHODS, request_key=manual_payouts.new_request_key(),
+                  methods=manual_payouts.METHODS, labels=manual_payouts.METHOD_LABELS, request_key=manual_payouts.new_request_key(),
                   hold_days=config.PAYOUT_HOLD_DAYS, minimum=config.PAYOUT_MINIMUM, currency=config.CURRENCY,
                   errors=errors or {}, failed_id=failed_id, form=form or {})
 
@@ -183,6 +191,15 @@ def _payouts_page(errors=None, failed_id=None, form=None, http_status=200):
 @require_role("admin")
 def admin_payouts():
     return _payouts_page()
+
+
+@routes.get("/admin/payouts.csv")
+@require_role("admin")
+def admin_payouts_csv():
+    """Every seller's payouts of the last year, for the owner's accountant."""
+    response.content_type = "text/csv; charset=utf-8"
+    response.set_header("Content-Disposition", 'attachment; filename="payouts-all-sellers-last-365-days.csv"')
+    return reports.all_payouts_csv()
 
 
 @routes.post("/admin/payouts/<seller_id:int>")
@@ -201,6 +218,7 @@ def admin_payout_record(seller_id):
                                                            form["reference"], form["request_key"], current_user())
             if created:
                 tasks.notify_payout_sent.dispatch(payout.id)
+                tasks.publish_after_commit("payout.paid", payout.id)
     except ValidationError as exc:
         return _payouts_page(errors=exc.errors, failed_id=seller.id, form=form, http_status=400)
     if created:

@@ -395,7 +395,7 @@ def progress(order):
                    "license_key": keys[link.order_item_id].key if link.order_item_id in keys else None}
                   for link in links],
         "invoice_url": f"/orders/{order.id}/invoice" if order.paid_at else None,
-        "invoice_ready": bool(invoice and invoices.pdf_file(invoice)),
+        "invoice_ready": bool(invoice and invoices.pdf_key(invoice)),
     }
 
 

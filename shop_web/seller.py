@@ -8,6 +8,8 @@ page reads the seller's entries in the ledger (shop/orders/ledger.py); the
 reports page and its CSV files read them through shop/payouts/reports.py.
 """
 
+import logging
+
 from shop import config
 from shop.accounts import verification
 from shop.catalog import products
@@ -16,8 +18,9 @@ from shop.payouts import balances as payout_balances
 from shop.payouts import chart as sales_chart
 from shop.payouts import manual as manual_payouts
 from shop.payouts import reports
+from shop.payouts import connect as stripe_connect
 import tasks
-from shop.errors import ValidationError
+from shop.errors import NotFound, PaymentError, ValidationError
 from models import Product, db
 from shop_web.product_files import send_product_file
 from shop_web.common import (
@@ -34,6 +37,8 @@ from shop_web.common import (
     response,
     validation_page,
 )
+
+log = logging.getLogger(__name__)
 
 routes = RouteTable()
 
@@ -153,9 +158,69 @@ def seller_balance():
     entries = ledger.entries(seller, limit=200)
     return render("seller_balance.tpl", title="Balance", balances=payout_balances.balances(seller),
                   summary=ledger.sales_summary(seller), entries=entries,
-                  payouts=manual_payouts.payouts(seller, limit=50), methods=manual_payouts.METHODS,
+                  payouts=manual_payouts.payouts(seller, limit=50), methods=manual_payouts.METHOD_LABELS,
                   hold_days=config.PAYOUT_HOLD_DAYS, commission=config.COMMISSION_PERCENT,
-                  currency=config.CURRENCY)
+                  currency=config.CURRENCY, stripe_enabled=config.STRIPE_ENABLED,
+                  connected=stripe_connect.account_of(seller), minimum=config.PAYOUT_MINIMUM)
+
+
+# ---------------------------------------------------------------------------
+# Getting paid through Stripe Connect: the seller's Express account and its onboarding
+# ---------------------------------------------------------------------------
+
+
+def _require_stripe():
+    if not config.STRIPE_ENABLED:
+        raise NotFound("Stripe is not configured in this shop.")
+
+
+def _to_onboarding(seller):
+    try:
+        url = stripe_connect.onboarding_url(seller)
+    except PaymentError as exc:
+        log.warning("Stripe onboarding for seller %s could not start: %s", seller.id, exc)
+        flash("Stripe could not be reached just now. Please try again in a moment.", "error")
+        redirect_to("/seller/balance")
+    redirect_to(url)
+
+
+@routes.post("/seller/payouts/connect")
+@require_role("seller")
+def seller_payouts_connect():
+    """Create the seller's Express account (once) and send them to Stripe's onboarding."""
+    _require_stripe()
+    _to_onboarding(current_user())
+
+
+@routes.get("/seller/payouts/connect/refresh")
+@require_role("seller")
+def seller_payouts_connect_refresh():
+    """Stripe sends the seller here when their onboarding link has expired: a fresh link."""
+    _require_stripe()
+    seller = current_user()
+    if stripe_connect.account_of(seller) is None:
+        redirect_to("/seller/balance")
+    _to_onboarding(seller)
+
+
+@routes.get("/seller/payouts/connect/return")
+@require_role("seller")
+def seller_payouts_connect_return():
+    """Back from Stripe: what Stripe's record of the account says, not that the seller came back."""
+    _require_stripe()
+    seller = current_user()
+    try:
+        account = stripe_connect.refresh(seller)
+    except PaymentError as exc:
+        log.warning("Stripe account of seller %s could not be read: %s", seller.id, exc)
+        account = stripe_connect.account_of(seller)
+    if stripe_connect.can_be_paid(account):
+        flash("Your Stripe account is connected. Your available balance is paid out to it on the payout schedule.",
+              "success")
+    elif account is not None:
+        flash("Stripe still needs some details before it can pay you. Continue the set-up when you are ready.",
+              "warning")
+    redirect_to("/seller/balance")
 
 
 # ---------------------------------------------------------------------------

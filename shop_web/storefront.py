@@ -2,9 +2,11 @@
 
 from urllib.parse import urlencode
 
-from bottle import static_file
+from bottle import HTTPError, HTTPResponse, static_file
 
 from shop import config
+from shop.errors import MissingObject
+from shop.storage import MEDIA, key_for, storage
 from shop.orders import cart
 from models import Product, User
 from shop.selling import discounts
@@ -93,8 +95,18 @@ def product_show(slug):
 
 @routes.get("/media/<path:path>")
 def media_file(path):
-    """Generated thumbnails. Product files are never under MEDIA_DIR."""
-    return static_file(path, root=str(config.MEDIA_DIR), headers={"Cache-Control": "public, max-age=31536000"})
+    """Generated thumbnails (media/ of the storage; product files are never there). With a
+    bucket and no S3_PUBLIC_URL the app reads them from the bucket itself."""
+    cache = {"Cache-Control": "public, max-age=31536000"}
+    store = storage()
+    if store.kind == "local":
+        return static_file(path, root=str(config.MEDIA_DIR), headers=cache)
+    try:
+        body = store.open(key_for(MEDIA, path))
+    except MissingObject:
+        raise HTTPError(404, "This image does not exist.") from None
+    return HTTPResponse(body=body, status=200, headers={**cache, "Content-Type": "image/webp",
+                                                        "X-Content-Type-Options": "nosniff"})
 
 
 @routes.get("/favicon.ico")

@@ -27,7 +27,9 @@ PUBLIC = {"/", "/healthz", "/login", "/register", "/favicon.ico", "/metrics", "/
           "/orders/<reference>/guest/<key>", "/orders/<reference>/guest/<key>/invoice",
           "/orders/<reference>/guest/<key>/invoice.json", "/download/<token>",
           # Buying needs no account: a visitor's cart is empty until a product is put in it.
-          "/cart", "/checkout"}
+          "/cart", "/checkout",
+          # The JSON API's description of itself.
+          "/api/v1/openapi.json"}
 # Routes that gateways post to without a session, checked by their own signatures; and the
 # public license API, which the sellers' software calls with a key and nothing else.
 CSRF_EXEMPT = {"/webhooks/stripe", "/webhooks/paytm", "/webhooks/test", "/checkout/paytm/callback",
@@ -51,6 +53,10 @@ def test_every_private_page_sends_logged_out_visitors_to_log_in(client):
     assert len(private) > 30
     for rule in private:
         response = client.get(url(rule), expect_errors=True)
+        if rule.startswith("/api/"):
+            # The API answers a request without its token, never sending it to a login page.
+            assert response.status_int == 401 and response.json["error"]["code"] == "unauthorized", rule
+            continue
         assert response.status_int == 303, (rule, response.status)
         assert response.headers["Location"].startswith("/login?next="), rule
     still_serving(client)

@@ -19,14 +19,16 @@ from peewee import CharField, Model, TextField
 
 import models
 from job_runtime.models import FailedJob, JobRecord
-from models import DownloadLink, Invoice, LedgerEntry, Order, OrderItem, Product, Refund, User
+from models import DownloadLink, Invoice, LedgerEntry, Order, OrderItem, Payout, Product, Refund, User
 from shop.accounts import guests
 from shop.errors import MigrationError, SchemaMismatch
 from shop.operations import schema
 from shop.orders import downloads
 from shop.orders import renewals
+from shop.api import tokens as api_tokens
 from shop.payouts import balances as payout_balances
 from shop.payouts import manual as manual_payouts
+from shop.payouts import stripe_payouts
 from tests.conftest import (
     BIN,
     POSTGRES_ADMIN_URL,
@@ -308,6 +310,13 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert created and payout_balances.balance_of(old_seller, hold_days=0).available == 0
     assert manual_payouts.record_payout(old_seller, before_payout.available, before_payout.currency, "bank",
                                         "upgrade-1", "key-upgrade-1", admin, hold_days=0)[1] is False
+    # Stripe Connect (the stripe_connect migration): no connected account yet; a payout is
+    # "paid" unless the payout schedule sent it, and one payout may now carry its debit and,
+    # once, the credit of its failure (unique per payout and kind, no longer per payout).
+    assert after["connect_account"] == [] and Payout.get_by_id(payout.id).status == "paid"
+    assert stripe_payouts.return_to_balance(payout, payout.amount) is True
+    assert stripe_payouts.return_to_balance(payout, payout.amount) is False
+    assert payout_balances.balance_of(old_seller, hold_days=0).available == before_payout.available
     # Verified addresses (the email_verification migration): every account made before is
     # taken as verified when it was made, so the old sellers still submit products.
     assert all(user.email_verified_at == user.created_at for user in User.select())
@@ -341,6 +350,14 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert all(item.list_price is None and item.price_before_discount == item.price for item in OrderItem.select())
     assert all(order.discount is None for order in Order.select())
     assert after["discount_code"] == [] and after["license_key"] == [] and after["discount_redemption"] == []
+
+    # The JSON API and its webhooks (the api_and_webhooks migration): no tokens, endpoints or
+    # events yet; an old seller makes a token and reads their old products through it.
+    assert after["personal_access_token"] == [] and after["webhook_endpoint"] == [] and after["outgoing_event"] == []
+    old_sam = User.get(User.email == "sam@example.com")
+    _, token = api_tokens.make_token(old_sam, "after the upgrade", "read", 30)
+    listed = client.get("/api/v1/products", {"limit": 100}, headers={"Authorization": f"Bearer {token}"}).json
+    assert {p["id"] for p in listed["data"]} == {p.id for p in Product.select().where(Product.seller == old_sam)}
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.

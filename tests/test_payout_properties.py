@@ -1,9 +1,11 @@
-"""Ledger properties (hypothesis): for any sequence of sales, refunds and payouts, the balances
+"""Ledger properties (hypothesis): for any sequence of sales, refunds and payouts (manual, or
+booked for Stripe and perhaps returned by a failed bank payout), the balances
 neither lose nor create money, and a seller paid for a sale later refunded owes it to their next payout.
 
 Each example runs in a transaction rolled back at its end, on a clock of its own that moves
 forward from forty days ago, so sales cross the hold while the example runs. The shop's own
-code books every entry (ledger.credit_sale, ledger.reverse_order, manual.record_payout); the
+code books every entry (ledger.credit_sale, ledger.reverse_order, manual.record_payout,
+stripe_payouts.book_payout and return_to_balance); the
 test keeps a model of the same history in plain numbers and compares.
 """
 
@@ -21,7 +23,8 @@ from shop.orders import ledger
 from shop.orders import orders
 from shop.payouts import balances
 from shop.payouts import manual
-from models import LedgerEntry, Order, OrderItem, db, utcnow
+from shop.payouts import stripe_payouts
+from models import ConnectAccount, LedgerEntry, Order, OrderItem, Payout, db, utcnow
 from tests.shop_fixtures import make_product
 
 HOLD_DAYS = 7
@@ -30,7 +33,10 @@ SOME = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 sale = st.tuples(st.just("sale"), st.integers(0, 1), st.integers(1, 50_000))
 refund = st.tuples(st.just("refund"), st.integers(0, 30))
 payout = st.tuples(st.just("payout"), st.integers(0, 1), st.sampled_from(["all", "part", "too_much", "again"]))
-steps = st.lists(st.tuples(st.integers(0, 3), st.one_of(sale, refund, payout)), min_size=1, max_size=14)
+stripe_payout = st.tuples(st.just("stripe"), st.integers(0, 1))
+returned = st.tuples(st.just("returned"), st.integers(0, 5))
+steps = st.lists(st.tuples(st.integers(0, 3), st.one_of(sale, refund, payout, stripe_payout, returned)),
+                 min_size=1, max_size=14)
 
 
 @dataclass
@@ -78,8 +84,8 @@ def check(sellers, model, now):
         assert balance.pending >= 0
     # Money is neither lost nor created: every sale's price is the platform's fee plus the
     # seller's share, and the sellers' entries (payouts included) add up to what is still owed.
-    gross, fee, share = (sum(getattr(e, name) for e in LedgerEntry.select().where(LedgerEntry.kind != "payout"))
-                         for name in ("gross", "fee", "amount"))
+    sales_and_refunds = LedgerEntry.select().where(LedgerEntry.kind.not_in(balances.PAYOUT_KINDS))
+    gross, fee, share = (sum(getattr(e, name) for e in sales_and_refunds) for name in ("gross", "fee", "amount"))
     assert gross == fee + share == sum(s.price for s in model.sales if not s.refunded)
     assert sum(e.amount for e in LedgerEntry.select()) == model.owed(0) + model.owed(1)
 
@@ -88,6 +94,9 @@ def check(sellers, model, now):
 def people(make_user):
     sellers = [make_user("seller"), make_user("seller")]
     products = [make_product(seller, f"Product of {seller.name}", 1000) for seller in sellers]
+    for seller in sellers:
+        ConnectAccount.create(seller=seller, account_id=f"acct_{seller.id}", details_submitted=True,
+                              payouts_enabled=True)
     return sellers, products, make_user("customer"), make_user("admin")
 
 
@@ -128,6 +137,26 @@ def test_balances_never_lose_or_create_money_and_a_refund_after_a_payout_is_owed
                                                 HOLD_DAYS, now)[1]
                     model.paid[index] += amount
                     keys.append((index, key))
+            elif step[0] == "stripe":
+                # The payout schedule: the whole available balance, at least a cent of it.
+                available = model.owed(step[1]) - model.pending(step[1], now)
+                booked = stripe_payouts.book_payout(sellers[step[1]].id, "USD", minimum=1, now=now)
+                assert (booked is not None) is (available > 0)
+                if booked:
+                    assert booked[1] and booked[0].amount == available
+                    model.paid[step[1]] += available
+                    # The schedule again on the same ledger finds the payout it booked.
+                    assert stripe_payouts.book_payout(sellers[step[1]].id, "USD", minimum=1, now=now) in (
+                        None, (booked[0], False))
+            elif step[0] == "returned":
+                # A bank payout failed: its money comes back once, however often Stripe says so.
+                sent = list(Payout.select().where(Payout.method == "stripe").order_by(Payout.id))
+                if sent:
+                    payout = sent[step[1] % len(sent)]
+                    first = payout.status != "returned"
+                    assert stripe_payouts.return_to_balance(payout, payout.amount) is first
+                    if first:
+                        model.paid[sellers.index(payout.seller)] -= payout.amount
             check(sellers, model, now)
 
         # Settle up a month later: every sale is past the hold and each positive balance is paid.

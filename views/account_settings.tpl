@@ -46,6 +46,11 @@
   </form>
   % end
 
+  % if user.role in ('seller', 'admin'):
+  <h2>API and webhooks</h2>
+  <p><a href="/account/api">Personal access tokens and webhook endpoints</a> connect your own tools to the shop.</p>
+  % end
+
   <h2>Your data</h2>
   <p><a class="button button-secondary" href="/account/data" download>Download everything we hold about you (JSON)</a></p>
 

@@ -28,6 +28,9 @@
       % if seller.id in due:
       <span class="badge badge-pending">due</span>
       % end
+      % if seller.id in on_stripe:
+      <br><span class="badge badge-approved">Stripe</span> <span class="muted small">paid on the schedule ({{schedule}} UTC)</span>
+      % end
     </td>
     <td data-label="Pending" class="num">{{money(balance.pending, balance.currency)}}</td>
     <td data-label="Available" class="num"><strong>{{money(balance.available, balance.currency)}}</strong>
@@ -81,19 +84,21 @@
 </div>
 % end
 <h2>Latest payouts</h2>
+<p><a class="button button-secondary" href="/admin/payouts.csv" download>Every payout of the last 365 days (CSV)</a></p>
 % if not payouts:
 <div class="empty"><p>No payouts recorded yet.</p></div>
 % else:
 <div class="table-wrap">
 <table class="list responsive">
-  <thead><tr><th>Date</th><th>Seller</th><th>Paid by</th><th>Reference</th><th class="num">Amount</th></tr></thead>
+  <thead><tr><th>Date</th><th>Seller</th><th>Paid by</th><th>Reference</th><th>Status</th><th class="num">Amount</th></tr></thead>
   <tbody>
   % for payout in payouts:
   <tr>
     <td data-label="Date" class="nowrap">{{payout.created_at.strftime('%d %b %Y %H:%M')}}</td>
     <td data-label="Seller">{{payout.seller.name}}</td>
-    <td data-label="Paid by">{{methods.get(payout.method, payout.method)}}</td>
-    <td data-label="Reference">{{payout.reference}}</td>
+    <td data-label="Paid by">{{labels.get(payout.method, payout.method)}}</td>
+    <td data-label="Reference">{{payout.reference or '—'}}</td>
+    <td data-label="Status">{{payout.status}}</td>
     <td data-label="Amount" class="num">{{money(payout.amount, payout.currency)}}</td>
   </tr>
   % end

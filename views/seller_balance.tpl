@@ -24,17 +24,36 @@
   <div class="stat"><span class="stat-label">Refunded</span><span class="stat-value">{{money(-figures.get('refunds', 0), code)}}</span></div>
   % end
 </div>
+% if stripe_enabled:
+<section class="connect-status">
+  <h2>Getting paid with Stripe</h2>
+  % if connected and connected.details_submitted and connected.payouts_enabled:
+  <p><span class="badge badge-approved">connected</span> Your Stripe account {{connected.account_id}} is connected: your available balance is sent to it on the payout schedule once it reaches {{money(minimum, currency)}}.</p>
+  % else:
+  % if connected:
+  <p><span class="badge badge-pending">set-up not finished</span> Stripe still needs some details before it can pay you.</p>
+  % else:
+  <p>Connect a Stripe account to be paid automatically. Without one, the shop's owner pays you by bank transfer or PayPal.</p>
+  % end
+  <form method="post" action="/seller/payouts/connect">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    <button class="button button-ok" type="submit">{{'Continue the set-up on Stripe' if connected else 'Connect with Stripe'}}</button>
+  </form>
+  % end
+</section>
+% end
 % if payouts:
 <h2>Payouts</h2>
 <div class="table-wrap">
 <table class="list responsive payouts">
-  <thead><tr><th>Date</th><th>Paid by</th><th>Reference</th><th class="num">Amount</th></tr></thead>
+  <thead><tr><th>Date</th><th>Paid by</th><th>Reference</th><th>Status</th><th class="num">Amount</th></tr></thead>
   <tbody>
   % for payout in payouts:
   <tr>
     <td data-label="Date" class="nowrap">{{payout.created_at.strftime('%d %b %Y')}}</td>
     <td data-label="Paid by">{{methods.get(payout.method, payout.method)}}</td>
-    <td data-label="Reference">{{payout.reference}}</td>
+    <td data-label="Reference">{{payout.reference or '—'}}</td>
+    <td data-label="Status">{{'back in your balance' if payout.status == 'returned' else payout.status}}</td>
     <td data-label="Amount" class="num"><strong>{{money(payout.amount, payout.currency)}}</strong></td>
   </tr>
   % end
@@ -57,12 +76,16 @@
     <td data-label="Order">—</td>
     <td data-label="Product">Payout</td>
     <td data-label="Entry"><span class="badge badge-approved">payout</span></td>
+    % elif entry.kind == 'payout_returned':
+    <td data-label="Order">—</td>
+    <td data-label="Product">Payout that did not go through</td>
+    <td data-label="Entry"><span class="badge badge-refunded">payout returned</span></td>
     % else:
     <td data-label="Order">{{entry.order.reference}}</td>
     <td data-label="Product">{{entry.order_item.title}}</td>
     <td data-label="Entry"><span class="badge badge-{{'paid' if entry.kind == 'sale' else 'refunded'}}">{{'sale' if entry.kind == 'sale' else 'refund'}}</span></td>
     % end
-    % if entry.kind == 'payout':
+    % if entry.kind in ('payout', 'payout_returned'):
     <td data-label="Sale" class="num">—</td>
     <td data-label="Commission" class="num">—</td>
     % else:

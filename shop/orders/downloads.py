@@ -14,13 +14,14 @@ import hashlib
 import hmac
 import logging
 import secrets
-from pathlib import Path
+from urllib.parse import quote
 
 from peewee import IntegrityError
 
 from shop import config
 from shop import security
-from shop.errors import MarketplaceError
+from shop.errors import MarketplaceError, MissingObject
+from shop.storage import PRODUCTS, key_for, storage
 from models import DownloadLink, Order, OrderItem, Product, User, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def _refusal(link, now):
 
 
 def claim(token, user, count=True):
-    """Count one download of the link named by `token` for `user`; returns (link, file path).
+    """Count one download of the link named by `token` for `user`; returns (link, storage key).
 
     Raises DownloadRefused (a clear page) for an unknown token, someone else's
     link (an account's link with no one logged in is status 401), a refunded
@@ -151,14 +152,9 @@ def claim(token, user, count=True):
     refusal = _refusal(link, now)
     if refusal:
         raise refusal
-    path = (config.UPLOADS_DIR / (link.product.file_path or "")).resolve()
-    if not link.product.file_path or not path.is_file() or config.UPLOADS_DIR.resolve() not in path.parents:
-        log.error("download %s: the file of product %s is missing (%s)", link.id, link.product_id, path)
-        raise DownloadRefused("File unavailable",
-                              "The file of this product is missing on our side. It has been logged; "
-                              "please contact the shop.", 404)
+    key = _stored_file(link)
     if not count:
-        return link, Path(path)
+        return link, key
     counted = DownloadLink.update(download_count=DownloadLink.download_count + 1, last_downloaded_at=now).where(
         (DownloadLink.id == link.id) & DownloadLink.revoked_at.is_null() & (DownloadLink.expires_at > now)
         & (DownloadLink.download_count < DownloadLink.max_downloads)).execute()
@@ -167,7 +163,21 @@ def claim(token, user, count=True):
         fresh = find(token)
         raise _refusal(fresh, now) or DownloadRefused("Download unavailable", "Please try again.", 409)
     link.download_count += 1
-    return link, Path(path)
+    return link, key
+
+
+def _stored_file(link):
+    """The storage key of the link's product file, checked to be there before anything is counted."""
+    try:
+        key = key_for(PRODUCTS, link.product.file_path or "")
+        if storage().exists(key):
+            return key
+    except MissingObject:
+        key = link.product.file_path
+    log.error("download %s: the file of product %s is missing (%s)", link.id, link.product_id, key)
+    raise DownloadRefused("File unavailable",
+                          "The file of this product is missing on our side. It has been logged; "
+                          "please contact the shop.", 404)
 
 
 def safe_filename(name, fallback="download"):
@@ -176,3 +186,15 @@ def safe_filename(name, fallback="download"):
     cleaned = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>:|?*;')
     cleaned = cleaned.strip(" .")
     return cleaned[:150] or fallback
+
+
+def content_disposition(filename, disposition="attachment"):
+    """`disposition` with an ASCII fallback name and the exact name in RFC 5987 form.
+
+    The name is cleaned (no paths, quotes or control characters) because a seller's
+    file name may hold any character and a header may not. The same value goes into
+    a bucket's presigned URL, which the bucket sends back as the header.
+    """
+    name = safe_filename(filename)
+    ascii_name = name.encode("ascii", "ignore").decode("ascii").strip() or "download"
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -7,6 +7,7 @@ event, as it is stored in WebhookEvent.outcome.
 
 import enum
 from dataclasses import dataclass
+from typing import Optional
 
 from models import Order
 
@@ -19,12 +20,15 @@ class Change(enum.Enum):
     UNCHANGED = "unchanged"  # the order already was where the event would take it, or stays where it is
     WAITING = "waiting"  # the gateway has not settled it yet (an asynchronous payment, a pending refund)
     IGNORED = "ignored"  # not about an order of this shop, or contradicted by the gateway's records
+    PAYOUT_PAID = "payout paid"  # a seller's Stripe payout reached their bank
+    PAYOUT_RETURNED = "payout returned"  # a seller's Stripe payout failed or was reversed: credited back
 
 
 @dataclass(frozen=True)
 class Outcome:
     change: Change
     text: str
+    payout_id: Optional[int] = None  # the seller's payout a Connect event was about (PAYOUT_* changes)
 
     def __str__(self):
         return self.text

@@ -30,7 +30,11 @@ log = logging.getLogger(__name__)
 HTTP_TIMEOUT = 12
 SESSION_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
                   "checkout.session.async_payment_failed", "checkout.session.expired")
-HANDLED_EVENTS = SESSION_EVENTS + ("charge.refunded",)
+# Stripe Connect's events, about the sellers' connected accounts and the payouts sent to them;
+# shop/payouts/stripe_payouts.py acts on them (process_webhook is handed its handlers).
+CONNECT_EVENTS = ("account.updated", "transfer.created", "transfer.updated", "transfer.reversed",
+                  "payout.paid", "payout.failed")
+HANDLED_EVENTS = SESSION_EVENTS + ("charge.refunded",) + CONNECT_EVENTS
 
 
 class PaymentMismatch(PaymentError):
@@ -113,6 +117,14 @@ def parse_webhook(body, signature):
     """Verify a delivery and describe it: (event id, type, order id hint, claims payment), or None
     for an event type we do not handle. Raises WebhookError for anything forged, stale or malformed.
     """
+    connect_secret = config.STRIPE_CONNECT_WEBHOOK_SECRET
+    if connect_secret:
+        # Stripe sends connected accounts' events from a Connect endpoint, signed with its
+        # own secret, to the same URL: a delivery is genuine if either secret signed it.
+        try:
+            return parse_signed_event(body, signature, config.STRIPE_WEBHOOK_SECRET)
+        except WebhookError:
+            return parse_signed_event(body, signature, connect_secret)
     return parse_signed_event(body, signature, config.STRIPE_WEBHOOK_SECRET)
 
 

@@ -87,14 +87,19 @@ def receive_paytm_json(body):
     return store("paytm", paytm_gateway.parse_json(text), text)
 
 
-def process(event_id):
-    """Act on a stored event (process_webhook's work); returns its Outcome. Idempotent."""
+def process(event_id, handlers=None):
+    """Act on a stored event (process_webhook's work); returns its Outcome. Idempotent.
+
+    `handlers` maps (gateway, event type) to a function of the event for the events
+    that are not about an order (Stripe Connect's, which the payouts act on).
+    """
     event = WebhookEvent.get_or_none(WebhookEvent.id == event_id)
     if event is None:
         return outcomes.ignored("missing")
     if event.processed_at is not None:
         return outcomes.Outcome(outcomes.Change.UNCHANGED, f"already processed: {event.outcome}")
-    outcome = gateways.module_for(event.gateway).process_event(event)
+    handler = (handlers or {}).get((event.gateway, event.event_type)) or gateways.module_for(event.gateway).process_event
+    outcome = handler(event)
     WebhookEvent.update(processed_at=utcnow(), outcome=outcome.text[:1000]).where(
         (WebhookEvent.id == event.id) & WebhookEvent.processed_at.is_null()).execute()
     log.info("%s event %s (%s): %s", event.gateway, event.event_id, event.event_type, outcome)

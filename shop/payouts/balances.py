@@ -5,7 +5,8 @@
 - available: everything else in the ledger, payouts included. A refund of a sale
   already paid out makes it negative; the debt stays here and the next payout
   is smaller by it, so nothing is lost.
-- paid_out: the sum of the payout debits, as a positive figure.
+- paid_out: the sum of the payout debits, as a positive figure, less the Stripe
+  payouts that failed and were credited back (payout_returned).
 
 pending + available is always the sum of every entry: no figure is kept anywhere
 that could disagree with the ledger.
@@ -18,6 +19,10 @@ from peewee import fn
 
 from shop import config
 from models import LedgerEntry, User, utcnow
+
+
+# The entries of payouts: the debits, and the credits of the Stripe payouts that came back.
+PAYOUT_KINDS = ("payout", "payout_returned")
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ def _figures(where, cutoff):
     for seller_id, currency, kind, total in rows:
         figures = totals.setdefault((seller_id, currency), {"all": 0, "paid": 0, "pending": 0})
         figures["all"] += int(total or 0)
-        if kind == "payout":
+        if kind in PAYOUT_KINDS:
             figures["paid"] -= int(total or 0)
     pending = (LedgerEntry.select(LedgerEntry.seller, LedgerEntry.currency, fn.SUM(LedgerEntry.amount))
                .where(where & LedgerEntry.order_item.in_(_young_items(cutoff)))

@@ -18,6 +18,8 @@ from shop.payouts import balances
 from models import LedgerEntry, Payout, User, db, is_sqlite
 
 METHODS = {"bank": "Bank transfer", "paypal": "PayPal", "other": "Other"}
+# Every way a payout is made: the owner's (METHODS) and the payout schedule's through Stripe Connect.
+METHOD_LABELS = {**METHODS, "stripe": "Stripe"}
 
 
 def new_request_key():
@@ -25,7 +27,7 @@ def new_request_key():
     return secrets.token_urlsafe(18)
 
 
-def _lock_seller(seller_id):
+def lock_seller(seller_id):
     """Serialise payouts of one seller: two admins at once must not both pay the same balance.
 
     SQLite takes its write lock for the whole transaction already.
@@ -68,7 +70,7 @@ def record_payout(seller, amount, currency, method, reference, request_key, reco
         return earlier, False
     try:
         with db.atomic():
-            _lock_seller(seller_id)
+            lock_seller(seller_id)
             # Again under the seller's lock: the same form sent twice at once waits here
             # for the first, and must then find its payout rather than a spent balance.
             earlier = Payout.get_or_none(Payout.request_key == request_key) if request_key else None

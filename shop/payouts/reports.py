@@ -13,7 +13,8 @@ from peewee import JOIN
 
 from shop import config
 from shop.money import decimal_amount
-from models import LedgerEntry, Order, OrderItem, Payout, utcnow
+from shop.payouts.balances import PAYOUT_KINDS
+from models import LedgerEntry, Order, OrderItem, Payout, User, utcnow
 
 PERIODS = (30, 90, 365)
 
@@ -52,7 +53,7 @@ def summary(seller, days=30, currency=None, now=None):
     currency = currency or config.CURRENCY
     products, totals = {}, {"sold": 0, "gross": 0, "refunded": 0, "refunds": 0, "fees": 0, "net": 0, "payouts": 0}
     for entry in _entries(seller, period_start(days, now), now).where(LedgerEntry.currency == currency):
-        if entry.kind == "payout":
+        if entry.kind in PAYOUT_KINDS:
             totals["payouts"] += -entry.amount
             continue
         title = entry.order_item.title
@@ -73,7 +74,9 @@ def summary(seller, days=30, currency=None, now=None):
 
 SALES_COLUMNS = ("date", "time_utc", "order", "item", "product", "type", "currency", "gross", "commission",
                  "net")
-PAYOUT_COLUMNS = ("date", "time_utc", "payout", "method", "reference", "currency", "amount")
+PAYOUT_COLUMNS = ("date", "time_utc", "payout", "method", "reference", "status", "currency", "amount")
+# The owner's file of every seller's payouts: the same columns, with whom each paid.
+ALL_PAYOUT_COLUMNS = PAYOUT_COLUMNS[:3] + ("seller", "seller_email") + PAYOUT_COLUMNS[3:]
 
 
 def _csv(header, rows):
@@ -92,7 +95,7 @@ def _safe(text):
 def sales_csv(seller, days=365, now=None):
     """One row per sold or refunded item: its order, product, gross, commission and the seller's net."""
     rows = []
-    for entry in _entries(seller, period_start(days, now), now).where(LedgerEntry.kind != "payout"):
+    for entry in _entries(seller, period_start(days, now), now).where(LedgerEntry.kind.not_in(PAYOUT_KINDS)):
         rows.append((entry.created_at.strftime("%Y-%m-%d"), entry.created_at.strftime("%H:%M:%S"),
                      entry.order.reference, entry.order_item_id, _safe(entry.order_item.title), entry.kind,
                      entry.currency, decimal_amount(entry.gross, entry.currency), decimal_amount(entry.fee, entry.currency),
@@ -106,5 +109,19 @@ def payouts_csv(seller, days=365, now=None):
     query = (Payout.select().where((Payout.seller == seller_id) & (Payout.created_at >= period_start(days, now)))
              .order_by(Payout.created_at, Payout.id))
     rows = [(p.created_at.strftime("%Y-%m-%d"), p.created_at.strftime("%H:%M:%S"), p.id, p.method,
-             _safe(p.reference), p.currency, decimal_amount(p.amount, p.currency)) for p in query]
+             _safe(p.reference), p.status, p.currency, decimal_amount(p.amount, p.currency)) for p in query]
     return _csv(PAYOUT_COLUMNS, rows)
+
+
+def all_payouts_csv(days=365, now=None):
+    """The owner's file: one row per payout of every seller, oldest first.
+
+    A Stripe payout that came back ("returned") stays listed with its status; its
+    credit is in the seller's ledger, so the amounts of the other rows are what was paid.
+    """
+    query = (Payout.select(Payout, User).join(User, on=(Payout.seller == User.id))
+             .where(Payout.created_at >= period_start(days, now)).order_by(Payout.created_at, Payout.id))
+    rows = [(p.created_at.strftime("%Y-%m-%d"), p.created_at.strftime("%H:%M:%S"), p.id, _safe(p.seller.name),
+             _safe(p.seller.email), p.method, _safe(p.reference), p.status, p.currency,
+             decimal_amount(p.amount, p.currency)) for p in query]
+    return _csv(ALL_PAYOUT_COLUMNS, rows)

@@ -1,0 +1,215 @@
+"""What each API user may read, and how a row is shown: one place decides who sees what.
+
+A seller sees their own products, payouts, sales, the orders holding their sales (with
+only their items) and the customers who bought from them; an admin sees the shop's.
+Every list is a page of the same (created_at, id) cursor (pagination.py).
+"""
+
+from peewee import fn
+
+from models import GUEST_ROLE, Order, OrderItem, Payout, Product, TransactionItem, User
+from shop.api import errors, pagination
+from shop.catalog import products as catalog
+from shop.money import decimal_amount
+
+
+def _iso(moment):
+    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+
+
+def _person(user, order=None):
+    """A buyer as the API shows one. A guest has no address of its own: the address is the
+    one given at checkout (the order's, or the guest's latest order's)."""
+    if user.is_guest:
+        if order is None:
+            order = (Order.select(Order.guest_email).where(Order.buyer == user)
+                     .order_by(Order.id.desc()).first())
+        return {"id": user.id, "name": "", "email": (order.guest_email if order else None) or ""}
+    return {"id": user.id, "name": user.name, "email": user.email}
+
+
+def _dated(query, model, created_after, created_before):
+    if created_after is not None:
+        query = query.where(model.created_at > created_after)
+    if created_before is not None:
+        query = query.where(model.created_at < created_before)
+    return query
+
+
+def listing(query, model, serialise, filters, serialise_page=None):
+    """A page of `query` as {"data": [...], "next_cursor": ...}. `serialise_page(rows)`, when
+    given, makes a serialiser for the whole page (to load what the rows share in one query)."""
+    rows, cursor = pagination.page(_dated(query, model, filters.get("created_after"), filters.get("created_before")),
+                                   model, filters.get("cursor"), filters.get("limit") or pagination.DEFAULT_LIMIT)
+    serialise = serialise_page(rows) if serialise_page else serialise
+    return {"data": [serialise(row) for row in rows], "next_cursor": cursor}
+
+
+def _one(query, serialise):
+    row = query.first()
+    if row is None:
+        raise errors.not_found()
+    return serialise(row)
+
+
+# ---------------------------------------------------------------------------
+# Products
+# ---------------------------------------------------------------------------
+
+
+def product_json(product):
+    return {"id": product.id, "seller_id": product.seller_id, "title": product.title, "slug": product.slug,
+            "description": product.description, "price": product.price, "currency": product.currency,
+            "status": product.status, "rejection_reason": product.rejection_reason,
+            "file_name": product.file_name, "file_size": product.file_size,
+            "download_count": product.download_count, "created_at": _iso(product.created_at),
+            "updated_at": _iso(product.updated_at), "approved_at": _iso(product.approved_at)}
+
+
+def products_query(user):
+    query = Product.select()
+    return query if user.is_admin else query.where(Product.seller == user)
+
+
+def list_products(user, filters):
+    query = products_query(user)
+    if filters.get("status"):
+        query = query.where(Product.status == filters["status"])
+    return listing(query, Product, product_json, filters)
+
+
+def get_product(user, product_id):
+    return _one(products_query(user).where(Product.id == product_id), product_json)
+
+
+def update_product(user, product_id, body):
+    """Change a product's title, description or price, as the seller's edit form does
+    (content changes on an approved product send it back to review). Returns
+    (the product's JSON, whether it went back to review)."""
+    product = products_query(user).where(Product.id == product_id).first()
+    if product is None:
+        raise errors.not_found()
+    form = catalog.form_values(product)
+    for field in ("title", "description"):
+        if field in body:
+            form[field] = body[field]
+    if "price" in body:
+        form["price"] = str(decimal_amount(body["price"], product.currency))
+    with catalog.StagedFiles() as staged:
+        updated, review_again = catalog.update_product(product, form, None, None, staged)
+    return product_json(updated), review_again
+
+
+# ---------------------------------------------------------------------------
+# Sales and orders
+# ---------------------------------------------------------------------------
+
+
+def sale_json(sale):
+    return {"id": sale.id, "order_id": sale.order_id, "order_reference": sale.order.reference,
+            "product_id": sale.product_id, "seller_id": sale.seller_id, "buyer": _person(sale.buyer, sale.order),
+            "amount": sale.amount, "platform_fee": sale.platform_fee, "seller_amount": sale.seller_amount,
+            "currency": sale.currency, "refunded": sale.order.status == "refunded",
+            "created_at": _iso(sale.created_at)}
+
+
+def sales_query(user):
+    query = (TransactionItem.select(TransactionItem, Order, User)
+             .join(Order, on=TransactionItem.order == Order.id)
+             .switch(TransactionItem).join(User, on=TransactionItem.buyer == User.id))
+    return query if user.is_admin else query.where(TransactionItem.seller == user)
+
+
+def list_sales(user, filters):
+    return listing(sales_query(user), TransactionItem, sale_json, filters)
+
+
+def get_sale(user, sale_id):
+    return _one(sales_query(user).where(TransactionItem.id == sale_id), sale_json)
+
+
+def order_json_for(user, orders=None):
+    """The serialiser of orders as `user` sees them; given the `orders` of a page, their
+    items are read in one query instead of one per order."""
+    items_of = {}
+    if orders is not None:
+        for item in OrderItem.select().where(OrderItem.order.in_([o.id for o in orders])).order_by(OrderItem.id):
+            items_of.setdefault(item.order_id, []).append(item)
+
+    def order_json(order):
+        found = items_of.get(order.id, []) if orders is not None else order.items
+        items = [item for item in found if user.is_admin or item.seller_id == user.id]
+        return {"id": order.id, "reference": order.reference, "status": order.status, "gateway": order.gateway,
+                "currency": order.currency,
+                "total": order.total if user.is_admin else sum(item.price for item in items),
+                "buyer": _person(order.buyer, order),
+                "items": [{"product_id": item.product_id, "seller_id": item.seller_id, "title": item.title,
+                           "price": item.price, "currency": item.currency} for item in items],
+                "created_at": _iso(order.created_at), "paid_at": _iso(order.paid_at),
+                "refunded_at": _iso(order.refunded_at)}
+
+    return order_json
+
+
+def orders_query(user):
+    query = Order.select(Order, User).join(User, on=Order.buyer == User.id)
+    if user.is_admin:
+        return query
+    # A seller's orders are the paid ones that hold at least one of their items.
+    theirs = OrderItem.select(OrderItem.order).where(OrderItem.seller == user)
+    return query.where(Order.id.in_(theirs) & Order.paid_at.is_null(False))
+
+
+def list_orders(user, filters):
+    query = orders_query(user)
+    if filters.get("status"):
+        query = query.where(Order.status == filters["status"])
+    return listing(query, Order, None, filters, lambda rows: order_json_for(user, rows))
+
+
+def get_order(user, order_id):
+    return _one(orders_query(user).where(Order.id == order_id), order_json_for(user))
+
+
+# ---------------------------------------------------------------------------
+# Customers and payouts
+# ---------------------------------------------------------------------------
+
+
+def customer_json(user):
+    return {**_person(user), "created_at": _iso(user.created_at)}
+
+
+def customers_query(user):
+    if user.is_admin:
+        # Guests who bought are customers too; those who only filled a cart are not.
+        return User.select().where((User.role == "customer")
+                                   | ((User.role == GUEST_ROLE) & User.id.in_(Order.select(Order.buyer))))
+    buyers = TransactionItem.select(fn.DISTINCT(TransactionItem.buyer)).where(TransactionItem.seller == user)
+    return User.select().where(User.id.in_(buyers))
+
+
+def list_customers(user, filters):
+    return listing(customers_query(user), User, customer_json, filters)
+
+
+def get_customer(user, customer_id):
+    return _one(customers_query(user).where(User.id == customer_id), customer_json)
+
+
+def payout_json(payout):
+    return {"id": payout.id, "seller_id": payout.seller_id, "amount": payout.amount, "currency": payout.currency,
+            "method": payout.method, "reference": payout.reference, "created_at": _iso(payout.created_at)}
+
+
+def payouts_query(user):
+    query = Payout.select()
+    return query if user.is_admin else query.where(Payout.seller == user)
+
+
+def list_payouts(user, filters):
+    return listing(payouts_query(user), Payout, payout_json, filters)
+
+
+def get_payout(user, payout_id):
+    return _one(payouts_query(user).where(Payout.id == payout_id), payout_json)

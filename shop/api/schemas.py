@@ -1,0 +1,57 @@
+"""The JSON Schemas (2020-12, as OpenAPI 3.1 uses) of what the API answers. The routes'
+serialisers (resources.py) and these are checked against each other by the suite's
+property test, which validates every answer against the document."""
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+TIME = {"type": "string", "format": "date-time"}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+INTEGER = {"type": "integer"}
+ID = {"type": "integer", "minimum": 1}
+
+
+def _object(properties):
+    return {"type": "object", "properties": properties, "required": sorted(properties),
+            "additionalProperties": False}
+
+
+PERSON = _object({"id": ID, "name": STRING, "email": STRING})
+
+COMPONENTS = {
+    "Error": _object({"error": {
+        "type": "object", "required": ["code", "message"], "additionalProperties": False,
+        "properties": {"code": STRING, "message": STRING,
+                       "fields": {"type": "object", "additionalProperties": STRING}}}}),
+    "Product": _object({
+        "id": ID, "seller_id": ID, "title": STRING, "slug": STRING, "description": STRING, "price": INTEGER,
+        "currency": STRING, "status": {"enum": ["pending", "approved", "rejected"]},
+        "rejection_reason": NULLABLE_STRING, "file_name": NULLABLE_STRING, "file_size": INTEGER,
+        "download_count": INTEGER, "created_at": TIME, "updated_at": TIME, "approved_at": NULLABLE_TIME}),
+    "ProductUpdate": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                      "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 200},
+                                     "description": {"type": "string", "minLength": 1, "maxLength": 20000},
+                                     "price": {"type": "integer", "minimum": 0, "maximum": 10 ** 9}}},
+    "ProductUpdated": _object({"product": {"$ref": "#/components/schemas/Product"},
+                               "sent_back_to_review": {"type": "boolean"}}),
+    "Sale": _object({
+        "id": ID, "order_id": ID, "order_reference": STRING, "product_id": ID, "seller_id": ID, "buyer": PERSON,
+        "amount": INTEGER, "platform_fee": INTEGER, "seller_amount": INTEGER, "currency": STRING,
+        "refunded": {"type": "boolean"}, "created_at": TIME}),
+    "Order": _object({
+        "id": ID, "reference": STRING, "status": {"enum": ["pending", "paid", "failed", "expired", "refunded"]},
+        "gateway": STRING, "currency": STRING, "total": INTEGER, "buyer": PERSON,
+        "items": {"type": "array", "items": _object({"product_id": ID, "seller_id": ID, "title": STRING,
+                                                      "price": INTEGER, "currency": STRING})},
+        "created_at": TIME, "paid_at": NULLABLE_TIME, "refunded_at": NULLABLE_TIME}),
+    "Customer": _object({"id": ID, "name": STRING, "email": STRING, "created_at": TIME}),
+    "Payout": _object({"id": ID, "seller_id": ID, "amount": INTEGER, "currency": STRING, "method": STRING,
+                       "reference": STRING, "created_at": TIME}),
+}
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def page_of(name):
+    return _object({"data": {"type": "array", "items": ref(name)}, "next_cursor": NULLABLE_STRING})
