@@ -10,12 +10,14 @@ JSON, errors included: {"error": {"code": ..., "message": ...}}.
 import functools
 import json
 
-from models import db
+from models import Product, db
 from shop import config
+from shop.accounts import verification
 from shop.api import errors, rate_limit, resources, schemas, tokens
 from shop.api.openapi import API_PREFIX, Operation, build_document
 from shop.api.params import LIST_PARAMS, Param, id_param
 from shop.errors import MarketplaceError, ValidationError
+import tasks
 from shop_web.common import RouteTable, header, json_response, request, response
 
 routes = RouteTable()
@@ -36,7 +38,7 @@ def _read_body(schema):
         raise errors.ApiError(413, "payload_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.")
     try:
         body = json.loads(request.body.read(MAX_BODY_BYTES + 1) or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nesting past Python's depth is not a 500
         raise errors.ApiError(400, "invalid_body", "The body is not JSON.") from None
     if not isinstance(body, dict) or not body:
         raise errors.ApiError(400, "invalid_body", "The body must be a JSON object with at least one field.")
@@ -107,8 +109,14 @@ def _getter(get_function):
 
 
 def _update_product(user, values, body):
+    """As the seller's edit form: an unverified seller may not change what goes for review,
+    and a product sent back to review is announced to the admins in the same transaction."""
+    if user.is_seller and not user.email_verified:
+        raise errors.forbidden(verification.MUST_VERIFY_TO_SELL, code="email_not_verified")
     with db.atomic():
         product, review_again = resources.update_product(user, values["id"], body)
+        if review_again:
+            tasks.submitted_for_review(Product.get_by_id(product["id"]))
     return {"product": product, "sent_back_to_review": review_again}
 
 

@@ -174,14 +174,6 @@ def _checkout_context(user):
     return context
 
 
-def _latest_guest_email(shopper):
-    """What a returning guest typed last time, so the form need not ask twice."""
-    if shopper is None or not shopper.is_guest:
-        return ""
-    order = orders.latest_of(shopper)
-    return order.guest_email if order and order.guest_email else ""
-
-
 @routes.get("/checkout")
 @require_shopper
 def checkout_form():
@@ -190,8 +182,9 @@ def checkout_form():
     if not context["available"]:
         flash("Your cart is empty.")
         redirect_to("/cart")
-    form = {"gateway": context["gateways"][0] if len(context["gateways"]) == 1 else "",
-            "email": _latest_guest_email(shopper)}
+    # A guest types the address every time: a guest session is one browser's, which
+    # someone else may have bought from before.
+    form = {"gateway": context["gateways"][0] if len(context["gateways"]) == 1 else ""}
     return render("checkout.tpl", title="Checkout", form=form, **context)
 
 

@@ -426,7 +426,8 @@ def render(name, status=200, **context):
         base.update(processor(user))
     base.update(context)
     response.status = status
-    response.set_header("Cache-Control", "no-store" if user or base["shopper"] else "no-cache")
+    private = user or base["shopper"] or request.environ.get("app.private_page")
+    response.set_header("Cache-Control", "no-store" if private else "no-cache")
     return bottle.template(name, **base)
 
 

@@ -34,6 +34,7 @@ from shop_web.common import (
     redirect_to,
     render,
     request,
+    response,
     require_login_or_guest,
     require_role,
 )
@@ -152,6 +153,10 @@ def invoice_status(order_id):
 def _guest_order(reference, key):
     """The order a receipt's link names. Once the order has joined an account, the
     link sends its reader to log in to that account's library instead."""
+    # The key in the address opens the order and its downloads: no cache keeps the page,
+    # and no page it links to is told the address.
+    request.environ["app.private_page"] = True
+    response.set_header("Referrer-Policy", "no-referrer")
     order = guests.order_for_link(reference, key)
     if order is None:
         raise NotFound("This order link is not valid. Check that the whole link from your email was opened.")

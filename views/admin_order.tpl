@@ -14,7 +14,8 @@
     % end
   </div>
   <dl class="kv">
-    <dt>Buyer</dt><dd>{{buyer.name}} · {{buyer.email}}</dd>
+    % buyer_name, buyer_email = contact(order, buyer)
+    <dt>Buyer</dt><dd>{{buyer_name or 'Guest'}} · {{buyer_email}}</dd>
     <dt>Created</dt><dd>{{order.created_at.strftime('%d %b %Y %H:%M')}} UTC</dd>
     <dt>Paid</dt><dd>{{order.paid_at.strftime('%d %b %Y %H:%M') + ' UTC' if order.paid_at else '—'}}</dd>
     <dt>Total</dt><dd>{{money(order.total, order.currency)}}</dd>

@@ -242,10 +242,5 @@ def of_buyer(user):
                 .order_by(Order.created_at.desc(), Order.id.desc()))
 
 
-def latest_of(user):
-    """The buyer's newest order of any status, or None."""
-    return Order.select().where(Order.buyer == user).order_by(Order.created_at.desc(), Order.id.desc()).first()
-
-
 def find_by_reference(reference):
     return Order.get_or_none(Order.reference == reference)
