@@ -115,8 +115,9 @@ def admin_discounts_disable(code_id):
 @routes.get("/seller/licenses")
 @require_role("seller")
 def seller_licenses():
-    keys = licenses.keys_of_seller(current_user())
-    return render("seller_licenses.tpl", title="License keys", keys=keys,
+    search = (request.query.getunicode("q") or "").strip()[:64]
+    keys = licenses.keys_of_seller(current_user(), search)
+    return render("seller_licenses.tpl", title="License keys", keys=keys, search=search,
                   activations=licenses.activations_of(keys), key_state=licenses.state)
 
 

@@ -74,6 +74,8 @@ def test_the_seller_sees_keys_and_activations_and_changes_them(client, login_as,
     licenses.activate(key.key, "studio-mac")
     page = client.get("/seller/licenses")
     assert key.key in page.text and "Casey Buyer" in page.text and "studio-mac" in page.text and "1 of 2" in page.text
+    assert key.key in client.get("/seller/licenses", {"q": key.key[6:11].lower()}).text
+    assert "No key of yours contains" in client.get("/seller/licenses", {"q": "ZZZZZZZZZZ"}).text
     page = discount_form(page, f"/seller/licenses/{key.id}/reset").submit().follow()
     assert "1 activation(s) forgotten" in page.text and LicenseKey.get_by_id(key.id).activation_count == 0
     page = discount_form(page, f"/seller/licenses/{key.id}/replace").submit().follow()

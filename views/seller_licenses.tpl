@@ -3,7 +3,14 @@
   <h1>License keys</h1>
   <p class="muted">One key per item sold of the products that issue them. Your software checks them through the license API at <code>/api/licenses/v1/</code> (activate, validate, deactivate).</p>
 </section>
-% if not keys:
+<form class="inline-field" method="get" action="/seller/licenses" role="search">
+  <label class="visually-hidden" for="key-search">Find a key</label>
+  <input id="key-search" type="text" name="q" value="{{search}}" placeholder="Find a key, or part of one">
+  <button class="button button-small" type="submit">Find</button>
+</form>
+% if not keys and search:
+<p class="muted">No key of yours contains “{{search}}”.</p>
+% elif not keys:
 <p class="muted">No keys yet: turn on "Issue a license key with each sale" on a product's form.</p>
 % else:
 <div class="table-wrap">

@@ -231,14 +231,18 @@ def deactivate(key_text, instance_id):
 # ---------------------------------------------------------------------------
 
 
-def keys_of_seller(seller, limit=200):
-    """The seller's keys, newest first, with their product and buyer."""
+def keys_of_seller(seller, search="", limit=200):
+    """The seller's keys, newest first, with their product and buyer; `search` finds a key
+    by any part of it (a customer writing to the seller quotes theirs)."""
     Buyer = User.alias()
-    return list(LicenseKey.select(LicenseKey, Product, Buyer)
-                .join(Product, on=(LicenseKey.product == Product.id))
-                .switch(LicenseKey).join(Buyer, on=(LicenseKey.buyer == Buyer.id))
-                .where(LicenseKey.seller == seller)
-                .order_by(LicenseKey.created_at.desc(), LicenseKey.id.desc()).limit(limit))
+    query = (LicenseKey.select(LicenseKey, Product, Buyer)
+             .join(Product, on=(LicenseKey.product == Product.id))
+             .switch(LicenseKey).join(Buyer, on=(LicenseKey.buyer == Buyer.id))
+             .where(LicenseKey.seller == seller))
+    text = normalise(search)[:MAX_KEY_LENGTH]
+    if text:
+        query = query.where(LicenseKey.key.contains(text))
+    return list(query.order_by(LicenseKey.created_at.desc(), LicenseKey.id.desc()).limit(limit))
 
 
 def activations_of(keys):
