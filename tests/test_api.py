@@ -206,3 +206,17 @@ def test_a_body_nested_past_any_depth_is_a_400(client, two_sellers):
     answer = client.patch(f"/api/v1/products/{two_sellers['presets'].id}", "[" * 60000,
                           headers={**bearer(writer), "Content-Type": "application/json"}, expect_errors=True)
     assert answer.status_int == 400 and answer.json["error"]["code"] == "invalid_body"
+
+
+def test_a_price_changed_through_the_api_keeps_the_products_selling_options(client, two_sellers):
+    product = two_sellers["presets"]
+    product.min_price, product.license_activations, product.license_days = 500, 3, 365
+    product.save()
+    writer = tokens.make_token(two_sellers["sam"], "writer", "read write", 30)[1]
+    client.patch_json(f"/api/v1/products/{product.id}", {"price": 1900}, headers=bearer(writer))
+    product = Product.get_by_id(product.id)
+    assert (product.price, product.min_price, product.license_activations, product.license_days) == (1900, 500, 3, 365)
+    # A suggested price below the minimum is refused as the form refuses it.
+    answer = client.patch_json(f"/api/v1/products/{product.id}", {"price": 100}, headers=bearer(writer),
+                               expect_errors=True)
+    assert answer.status_int == 400 and Product.get_by_id(product.id).price == 1900
