@@ -257,6 +257,7 @@ def submitted_for_review(product):
 
 from shop.orders import fulfilment  # noqa: E402
 from shop.orders import sale_notices  # noqa: E402
+from shop.orders import orders  # noqa: E402
 from shop.payments import gateways  # noqa: E402
 from shop.payments.outcomes import Change  # noqa: E402
 from shop.orders import invoices  # noqa: E402
@@ -363,6 +364,15 @@ def reconcile_order(order_id):
     """From the success page: ask the gateway about a still-pending order and settle it."""
     if gateways.reconcile(order_id).change is Change.PAID:
         chain([generate_invoice.s(order_id), send_invoice_email.s(order_id)]).dispatch()
+
+
+def complete_free_order(order):
+    """A free order is paid the moment it is made, with no gateway: PurchaseCompleted fulfils
+    it and its invoice is made and mailed, as for any paid order. Call inside the
+    transaction that made the order, so it is never left pending."""
+    if orders.complete_free(order):
+        chain([generate_invoice.s(order.id), send_invoice_email.s(order.id)]).dispatch()
+    return f"/orders/{order.id}/success"
 
 
 @job(queue="high", tries=3, backoff=[10, 60], timeout=60, tags=refund_tags)

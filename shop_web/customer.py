@@ -17,6 +17,7 @@ from shop.accounts import guests
 from shop.orders import downloads
 from shop.orders import invoices
 from shop.orders import orders
+from shop.selling import licenses
 from shop.orders import renewals
 from shop.payments import methods
 import tasks
@@ -52,6 +53,7 @@ def _purchase_rows(user):
         links = {link.order_item_id: link for link in downloads.links_for_order(order)}
         invoice = Invoice.get_or_none(Invoice.order == order)
         rows.append({"order": order, "items": orders.items_of(order), "links": links, "invoice": invoice,
+                     "keys": licenses.keys_for_order(order),
                      "invoice_ready": bool(invoice and invoices.pdf_key(invoice))})
     return rows
 
@@ -61,7 +63,7 @@ def _purchase_rows(user):
 def purchases_index():
     return render("purchases.tpl", title="Your purchases", rows=_purchase_rows(current_user()),
                   link_state=downloads.state, link_url=downloads.url_for, remaining=downloads.remaining,
-                  renewable=renewals.renewable, labels=methods.LABELS)
+                  renewable=renewals.renewable, labels=methods.LABELS, key_state=licenses.state)
 
 
 @routes.post("/purchases/links/<link_id:int>/renew")
@@ -175,7 +177,8 @@ def guest_order_show(reference, key):
     return render("guest_order.tpl", title=f"Order {order.reference}", order=order, base=base,
                   items=orders.items_of(order), links=links, link_state=downloads.state,
                   link_url=downloads.url_for, remaining=downloads.remaining, renewable=renewals.renewable,
-                  invoice_ready=order.paid_at is not None, labels=methods.LABELS)
+                  invoice_ready=order.paid_at is not None, labels=methods.LABELS,
+                  keys=licenses.keys_for_order(order), key_state=licenses.state)
 
 
 @routes.post("/orders/<reference>/guest/<key>/links/<link_id:int>/renew")

@@ -19,6 +19,9 @@
     <dt>Created</dt><dd>{{order.created_at.strftime('%d %b %Y %H:%M')}} UTC</dd>
     <dt>Paid</dt><dd>{{order.paid_at.strftime('%d %b %Y %H:%M') + ' UTC' if order.paid_at else '—'}}</dd>
     <dt>Total</dt><dd>{{money(order.total, order.currency)}}</dd>
+    % if order.discount:
+    <dt>Discount</dt><dd>{{money(order.discount, order.currency)}} off the list prices</dd>
+    % end
     <dt>Gateway</dt><dd>{{labels.get(order.gateway, order.gateway)}}</dd>
     <dt>Gateway reference</dt><dd>{{order.gateway_ref or '—'}}</dd>
     <dt>Payment</dt><dd>{{order.payment_ref or '—'}}</dd>
@@ -48,7 +51,7 @@
     <tr>
       <td data-label="Product">{{item.title}}</td>
       <td data-label="Seller">{{item.seller.name}}</td>
-      <td data-label="Price" class="num">{{money(item.price, item.currency)}}</td>
+      <td data-label="Price" class="num">{{money(item.price, item.currency)}}{{' (list ' + money(item.list_price, item.currency) + ')' if item.discount else ''}}</td>
       <td data-label="Download link">{{(link_state(link) + ' · %d/%d used' % (link.download_count, link.max_downloads)) if link else '—'}}</td>
     </tr>
     % end

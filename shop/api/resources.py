@@ -140,8 +140,10 @@ def order_json_for(user, orders=None):
                 "currency": order.currency,
                 "total": order.total if user.is_admin else sum(item.price for item in items),
                 "buyer": _person(order.buyer, order),
+                # price is what the customer paid; list_price - discount == price (a discount code's share).
                 "items": [{"product_id": item.product_id, "seller_id": item.seller_id, "title": item.title,
-                           "price": item.price, "currency": item.currency} for item in items],
+                           "price": item.price, "list_price": item.price_before_discount,
+                           "discount": item.discount or 0, "currency": item.currency} for item in items],
                 "created_at": _iso(order.created_at), "paid_at": _iso(order.paid_at),
                 "refunded_at": _iso(order.refunded_at)}
 

@@ -102,12 +102,16 @@ def render_pdf(data, path):
             row.cell(title)
         for item in data["items"]:
             row = table.row()
-            row.cell(text(item["title"]))
+            discounted = (f" (list price {amount(item['list_price'])}, less {amount(item['discount'])})"
+                          if item.get("discount") else "")
+            row.cell(text(item["title"] + discounted))
             row.cell(text(item["seller"]))
             row.cell(amount(item["price"]))
     pdf.ln(3)
-    for label, value, bold in (("Subtotal", amount(data["total"]), False),
-                               ("Total paid", amount(data["total"]), True)):
+    lines = [("Subtotal", amount(data.get("subtotal", data["total"])), False)]
+    if data.get("discount"):
+        lines.append(("Discount", amount(-data["discount"]), False))
+    for label, value, bold in lines + [("Total paid", amount(data["total"]), True)]:
         pdf.set_x(pdf.l_margin + width * 0.55)
         pdf.set_font(family, "B" if bold else "", 11 if bold else 10)
         pdf.cell(width * 0.25, 7, text(label))

@@ -93,7 +93,11 @@ def invoice_data(invoice):
         "method": method,
         "payment_ref": order.payment_ref or order.gateway_ref or "",
         "buyer": dict(zip(("name", "email"), guests.receipt_contact(order, buyer))),
-        "items": [{"title": item.title, "seller": item.seller.name, "price": item.price} for item in items],
+        "items": [{"title": item.title, "seller": item.seller.name, "price": item.price,
+                   "list_price": item.price_before_discount, "discount": item.discount or 0} for item in items],
+        # Before a discount code, and what it took: the items' amounts are the prices paid.
+        "subtotal": sum(item.price_before_discount for item in items),
+        "discount": sum(item.discount or 0 for item in items),
         "sellers": list(sellers.values()),
         "total": order.total,
         "currency": order.currency,
