@@ -220,12 +220,15 @@ from shop_web import admin  # noqa: E402
 from shop_web import checkout  # noqa: E402
 from shop_web import customer  # noqa: E402
 from shop_web import integrations  # noqa: E402
+from shop_web import license_api  # noqa: E402
 from shop_web import queue_admin  # noqa: E402
 from shop_web import seller  # noqa: E402
+from shop_web import selling_tools  # noqa: E402
 from shop_web import storefront  # noqa: E402
 from shop_web import webhooks  # noqa: E402
 
-for _area in (accounts, api, integrations, storefront, seller, admin, checkout, customer, webhooks, queue_admin):
+for _area in (accounts, api, integrations, storefront, seller, admin, checkout, customer, webhooks, queue_admin,
+              license_api, selling_tools):
     _area.routes.attach(app)
 
 

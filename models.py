@@ -239,6 +239,13 @@ class Product(BaseModel):
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     approved_at = DateTimeField(null=True)
+    # Pay what you want: None sells at `price`; a number (zero allowed) is the least the
+    # customer may name, and `price` is then the suggested price (shop/selling/pricing.py).
+    min_price = BigIntegerField(null=True)
+    # License keys: None issues none; a number issues a key per item sold, activated on at
+    # most this many instances, valid for license_days after the sale (None: for ever).
+    license_activations = IntegerField(null=True)
+    license_days = IntegerField(null=True)
 
     class Meta:
         # The catalog's order: its first page reads 12 index entries instead of sorting
@@ -248,6 +255,14 @@ class Product(BaseModel):
     @property
     def is_approved(self):
         return self.status == "approved"
+
+    @property
+    def pay_what_you_want(self):
+        return self.min_price is not None
+
+    @property
+    def issues_licenses(self):
+        return self.license_activations is not None
 
     def thumbnail_url(self, width=480):
         """The URL of the generated width nearest above `width`, or None."""
@@ -315,6 +330,8 @@ class CartItem(BaseModel):
     user = ForeignKeyField(User, backref="cart_items", on_delete="CASCADE")
     product = ForeignKeyField(Product, on_delete="CASCADE")
     added_at = DateTimeField(default=utcnow)
+    # The price the customer named for a pay-what-you-want product (None: the product's price).
+    chosen_price = BigIntegerField(null=True)
 
     class Meta:
         indexes = ((("user", "product"), True),)
@@ -347,6 +364,8 @@ class Order(BaseModel):
     # A guest's order: the address its receipt, links and invoice go to, and by which
     # it joins the account that later verifies this address (shop/accounts/guests.py).
     guest_email = CharField(null=True, index=True)
+    # What a discount code took off the list prices (None: no code); `total` is after it.
+    discount = BigIntegerField(null=True)
     # Who was billed and how they were taxed (shop/tax/checkout.py). An order made before
     # tax was charged has none of these: its total is its net and gross, with no tax.
     tax_country = CharField(null=True)         # the country the buyer gave, whose rate applies
@@ -374,14 +393,25 @@ class OrderItem(BaseModel):
     product = ForeignKeyField(Product, on_delete="RESTRICT")
     seller = ForeignKeyField(User, on_delete="RESTRICT")
     title = CharField()
-    price = BigIntegerField()  # what the buyer pays for the item: its gross, tax included
+    # What the customer paid for the item, tax included: the sellers' shares, the commission, the
+    # gateway's line and the invoice all follow it. list_price - discount == price when they are set
+    # and the price includes the tax (PRICES_INCLUDE_TAX); otherwise the tax is added on top of it.
+    price = BigIntegerField()
     currency = CharField(max_length=3)
+    # The price before a discount code (the named price of a pay-what-you-want product),
+    # and the code's share of it; None on orders made before discount codes existed.
+    list_price = BigIntegerField(null=True)
+    discount = BigIntegerField(null=True)
     # price = net + tax (shop/tax/calculation.py); None on an order made before tax was charged.
     net = BigIntegerField(null=True)
     tax = BigIntegerField(null=True)
 
     class Meta:
         indexes = ((("order", "product"), True),)
+
+    @property
+    def price_before_discount(self):
+        return self.price if self.list_price is None else self.list_price
 
     @property
     def net_amount(self):
@@ -701,6 +731,96 @@ class WebhookAttempt(BaseModel):
     duration_ms = IntegerField(default=0)
     status_code = IntegerField(null=True)
     error = TextField(null=True)
+
+
+# ---------------------------------------------------------------------------
+# Selling tools: discount codes and license keys
+# ---------------------------------------------------------------------------
+
+DISCOUNT_KINDS = ("percent", "fixed")
+
+
+class DiscountCode(BaseModel):
+    """A code a customer enters in the cart: a seller's for their own products, or the shop
+    owner's (seller None) for every product.
+
+    used_count is the uses reserved so far; it only moves by conditional UPDATEs, so that
+    customers redeeming the last use at once get exactly one (shop/selling/discounts.py).
+    """
+
+    code = CharField(unique=True)  # stored upper-case; customers type it in any case
+    seller = ForeignKeyField(User, null=True, backref="discount_codes", on_delete="CASCADE")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="discount_codes_created")
+    kind = CharField()         # percent | fixed
+    amount = BigIntegerField()  # percent: 1 to 100; fixed: minor units of `currency`
+    currency = CharField(max_length=3, null=True)  # a fixed amount's and a minimum order's
+    all_products = IntegerField(default=1)  # 0: only the products of discount_code_product
+    starts_at = DateTimeField(null=True)
+    ends_at = DateTimeField(null=True)
+    max_uses = IntegerField(null=True)
+    max_uses_per_customer = IntegerField(null=True)
+    min_order = BigIntegerField(null=True)  # minor units of `currency`, of the order's list prices
+    used_count = IntegerField(default=0)
+    disabled_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class DiscountCodeProduct(BaseModel):
+    """A product a code applies to, when it applies to chosen products only."""
+
+    discount_code = ForeignKeyField(DiscountCode, backref="product_links", on_delete="CASCADE")
+    product = ForeignKeyField(Product, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("discount_code", "product"), True),)
+
+
+class DiscountRedemption(BaseModel):
+    """One use of a code, reserved when the order is made (one per order). A payment that
+    fails, expires or is cancelled releases it, and its use goes back to the code."""
+
+    discount_code = ForeignKeyField(DiscountCode, backref="redemptions", on_delete="RESTRICT")
+    order = ForeignKeyField(Order, unique=True, backref="redemptions", on_delete="CASCADE")
+    buyer = ForeignKeyField(User, on_delete="CASCADE")
+    amount = BigIntegerField()
+    currency = CharField(max_length=3)
+    created_at = DateTimeField(default=utcnow)
+    released_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("discount_code", "buyer"), False),)
+
+
+class LicenseKey(BaseModel):
+    """A license key of one item sold, for the seller's software to check (shop/selling/licenses.py).
+
+    issue_key makes issuing idempotent: "item:<order item id>" for the key of the sale,
+    "replaces:<key id>" for a replacement the seller issued. activation_count moves only
+    by conditional UPDATEs, so activations at once never pass activation_limit.
+    """
+
+    key = CharField(unique=True)
+    issue_key = CharField(unique=True)
+    order_item = ForeignKeyField(OrderItem, backref="license_keys", on_delete="CASCADE")
+    product = ForeignKeyField(Product, on_delete="RESTRICT")
+    seller = ForeignKeyField(User, on_delete="RESTRICT", backref="licenses_sold")
+    buyer = ForeignKeyField(User, on_delete="CASCADE", backref="license_keys")
+    activation_limit = IntegerField()
+    activation_count = IntegerField(default=0)
+    expires_at = DateTimeField(null=True)
+    disabled_at = DateTimeField(null=True)
+    disabled_reason = CharField(null=True)  # refunded | seller | replaced | account_deleted
+    created_at = DateTimeField(default=utcnow)
+
+
+class LicenseActivation(BaseModel):
+    """One instance of the software that activated a key; deactivating deletes it."""
+
+    license = ForeignKeyField(LicenseKey, backref="activations", on_delete="CASCADE")
+    instance_id = CharField(unique=True)
+    name = CharField()
+    created_at = DateTimeField(default=utcnow)
+    last_validated_at = DateTimeField(null=True)
 
 
 def all_models():

@@ -257,6 +257,7 @@ def submitted_for_review(product):
 
 from shop.orders import fulfilment  # noqa: E402
 from shop.orders import sale_notices  # noqa: E402
+from shop.orders import orders  # noqa: E402
 from shop.payments import gateways  # noqa: E402
 from shop.payments.outcomes import Change  # noqa: E402
 from shop.orders import invoices  # noqa: E402
@@ -276,17 +277,21 @@ def process_webhook(event_id):
     """Verify a stored gateway event with the gateway's API and update its order (or, for
     Stripe Connect's events, the seller's account or payout)."""
     try:
-        outcome = webhooks.process(event_id, stripe_payouts.EVENT_HANDLERS)
+        return webhooks.process(event_id, stripe_payouts.EVENT_HANDLERS, after=_payout_consequences)
     except (*gateways.MISMATCH_ERRORS, stripe_connect.StripeRefused) as exc:
         # The gateway contradicts our order (amount, currency, order), or refuses the
         # request outright: no retry can fix that.
         raise Fail(str(exc)) from exc
-    # The seller's notices are keyed by the payout: an event told twice tells the seller once.
+
+
+def _payout_consequences(outcome):
+    """What a payout's change asks for, in the transaction that marks its event processed.
+    The seller's notices are keyed by the payout: an event told twice tells the seller once."""
     if outcome.change is Change.PAYOUT_PAID:
         notify_payout_sent.dispatch(outcome.payout_id)
+        publish_after_commit("payout.paid", outcome.payout_id)
     elif outcome.change is Change.PAYOUT_RETURNED:
         notify_payout_returned.dispatch(outcome.payout_id)
-    return outcome
 
 
 @PurchaseCompleted.listen(**MAIL_RETRIES, timeout=120, tags=order_tags)
@@ -377,6 +382,15 @@ def reconcile_order(order_id):
     """From the success page: ask the gateway about a still-pending order and settle it."""
     if gateways.reconcile(order_id).change is Change.PAID:
         chain([generate_invoice.s(order_id), send_invoice_email.s(order_id)]).dispatch()
+
+
+def complete_free_order(order):
+    """A free order is paid the moment it is made, with no gateway: PurchaseCompleted fulfils
+    it and its invoice is made and mailed, as for any paid order. Call inside the
+    transaction that made the order, so it is never left pending."""
+    if orders.complete_free(order):
+        chain([generate_invoice.s(order.id), send_invoice_email.s(order.id)]).dispatch()
+    return f"/orders/{order.id}/success"
 
 
 @job(queue="high", tries=3, backoff=[10, 60], timeout=60, tags=refund_tags)
@@ -480,9 +494,28 @@ def send_stripe_payout(payout_id):
 
 @send_stripe_payout.failed
 def _stripe_payout_failed(exc, payout_id):
-    if isinstance(exc, Fail):
-        if stripe_payouts.refused(payout_id, str(exc)):
+    """Refused by Stripe before any money moved: the amount goes back to the seller, who is
+    told in the same transaction. Anything else (Stripe unreachable for the whole half
+    hour, a bank payout refused after the transfer) waits for resend_stuck_stripe_payouts,
+    and the admins are told now."""
+    with models.db.atomic():
+        if isinstance(exc, Fail) and stripe_payouts.refused(payout_id, str(exc)):
             notify_payout_returned.dispatch(payout_id)
+            return
+    runtime.notify_admins(f"stripe-payout-stuck:{payout_id}", f"[{config.APP_NAME}] Stripe payout {payout_id} is stuck",
+                          f"Payout {payout_id} could not be completed through Stripe ({exc}). Its amount stays "
+                          "debited from the seller's balance. It is tried again every hour; see the failed jobs "
+                          f"at {config.APP_URL}/admin/queue/failed.")
+
+
+@periodic(crontab(minute="23"), queue="low", tries=2, timeout=300)
+def resend_stuck_stripe_payouts():
+    """Ask again for the Stripe payouts booked over an hour ago and not yet paid out to the bank.
+    Their idempotency keys make Stripe act once however often they are asked."""
+    stuck = stripe_payouts.stuck()
+    for payout_id in stuck:
+        send_stripe_payout.dispatch(payout_id)
+    return len(stuck)
 
 
 # ---------------------------------------------------------------------------

@@ -241,6 +241,8 @@ class Settings:
     WEB_THREADS: int
     LOGIN_MAX_FAILURES: int
     LOGIN_LOCKOUT_SECONDS: int
+    LICENSE_API_PER_KEY_PER_MINUTE: int
+    LICENSE_API_PER_ADDRESS_PER_MINUTE: int
     SESSION_DAYS: int
     PASSWORD_RESET_MINUTES: int
     PASSWORD_RESET_MAX_REQUESTS: int
@@ -503,6 +505,10 @@ def load_settings(environ=None, dotenv=True):
     s["WEB_THREADS"] = read.int("WEB_THREADS", 4, 1)
     s["LOGIN_MAX_FAILURES"] = read.int("LOGIN_MAX_FAILURES", 5, 1)
     s["LOGIN_LOCKOUT_SECONDS"] = read.int("LOGIN_LOCKOUT_SECONDS", 300, 1)
+    # The public license API needs no secret, so it is rate limited: calls per minute for
+    # one license key, and from one address (a guesser of keys, or a loop gone wrong).
+    s["LICENSE_API_PER_KEY_PER_MINUTE"] = read.int("LICENSE_API_PER_KEY_PER_MINUTE", 30, 1)
+    s["LICENSE_API_PER_ADDRESS_PER_MINUTE"] = read.int("LICENSE_API_PER_ADDRESS_PER_MINUTE", 120, 1)
     s["SESSION_DAYS"] = read.int("SESSION_DAYS", 14, 1)
     # A reset link works once, for an hour; an address or an account asks for a few an hour at most.
     s["PASSWORD_RESET_MINUTES"] = read.int("PASSWORD_RESET_MINUTES", 60, 1)

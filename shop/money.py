@@ -72,8 +72,8 @@ def _noun(field):
     return "price" if "price" in field else "amount"
 
 
-def parse_money(text, currency, field="price"):
-    """A positive amount typed by a person ("12", "12.5", "1,299.00", "$12", "12.500 KWD") in
+def parse_money(text, currency, field="price", allow_zero=False):
+    """A positive amount (or zero, with `allow_zero`) typed by a person ("12", "12.5", "1,299.00", "$12", "12.500 KWD") in
     minor units. Whatever format_money writes for a positive amount reads back the same.
 
     Only ASCII digits: Decimal would also take "1e3", "Infinity" or Arabic-Indic digits,
@@ -94,7 +94,7 @@ def parse_money(text, currency, field="price"):
     if not _AMOUNT_RE.fullmatch(cleaned):
         raise ValidationError(errors={field: "Enter an amount such as 12.50."})
     value = Decimal(cleaned)
-    if negative or value <= 0:
+    if negative or value < 0 or (value == 0 and not allow_zero):
         raise ValidationError(errors={field: f"The {_noun(field)} must be more than zero."})
     if value >= MAX_PRICE_MAJOR:
         raise ValidationError(errors={field: f"The {_noun(field)} is too large."})
@@ -116,3 +116,25 @@ def split_sale(amount, commission_percent):
         Decimal(1), rounding=ROUND_HALF_UP))
     fee = min(max(fee, 0), amount)
     return fee, amount - fee
+
+
+def allocate(amount, weights):
+    """`amount` minor units shared in proportion to `weights` (largest remainder): the shares
+    sum to exactly `amount`, and none passes its weight while `amount` <= sum(weights).
+
+    Each share is the floor of its exact part; the units left go one each to the largest
+    remainders (the earlier weight first on a tie), so no unit is lost or made.
+    """
+    total = sum(weights)
+    if amount < 0 or any(weight < 0 for weight in weights):
+        raise ValueError("amount and weights must not be negative")
+    if total == 0:
+        if amount:
+            raise ValueError("nothing to share an amount by")
+        return [0] * len(weights)
+    shares = [amount * weight // total for weight in weights]
+    left = amount - sum(shares)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i))
+    for index in by_remainder[:left]:
+        shares[index] += 1
+    return shares

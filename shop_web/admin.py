@@ -18,6 +18,7 @@ import datetime
 from urllib.parse import urlencode
 
 from shop.catalog import moderation
+from shop.accounts import guests
 from shop.orders import downloads
 from shop.orders import orders
 from shop.payments import gateways
@@ -140,7 +141,7 @@ def admin_orders():
         counts[item.order_id] = counts.get(item.order_id, 0) + 1
     refunds = {refund.order_id: refund for refund in Refund.select().where(Refund.order.in_(ids))}
     return render("admin_orders.tpl", title="Orders", page=page, chosen=chosen, filters=STATUS_FILTERS,
-                  counts=counts, refunds=refunds, labels=methods.LABELS,
+                  counts=counts, refunds=refunds, labels=methods.LABELS, contact=guests.receipt_contact,
                   base_query=urlencode({"status": chosen}) + "&")
 
 
@@ -149,7 +150,7 @@ def admin_orders():
 def admin_order_show(order_id):
     order = orders.get(order_id)
     return render("admin_order.tpl", title=f"Order {order.reference}", order=order,
-                  buyer=User.get_by_id(order.buyer_id), items=orders.items_of(order),
+                  buyer=User.get_by_id(order.buyer_id), items=orders.items_of(order), contact=guests.receipt_contact,
                   links={link.order_item_id: link for link in downloads.links_for_order(order)},
                   events=list(WebhookEvent.select().where(WebhookEvent.order == order).order_by(WebhookEvent.id)),
                   refund=Refund.get_or_none(Refund.order == order),

@@ -38,7 +38,7 @@ def _read_body(schema):
         raise errors.ApiError(413, "payload_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.")
     try:
         body = json.loads(request.body.read(MAX_BODY_BYTES + 1) or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nesting past Python's depth is not a 500
         raise errors.ApiError(400, "invalid_body", "The body is not JSON.") from None
     if not isinstance(body, dict) or not body:
         raise errors.ApiError(400, "invalid_body", "The body must be a JSON object with at least one field.")

@@ -21,17 +21,22 @@ from shop.payments import webhooks
 from shop.tax import checkout as checkout_tax
 from shop.tax import rates as tax_rates
 from shop.errors import NotFound, PaymentError, ValidationError, WebhookError
-from models import Invoice, SimulatedPayment, db, utcnow
+from shop.money import parse_money
+from shop.selling import discounts
+from shop.selling import licenses
+from models import Invoice, Product, SimulatedPayment, db, utcnow
 from shop_web.common import (
     RouteTable,
     context_processors,
     current_shopper,
     current_user,
+    discount_code,
     flash,
     form_fields,
     int_param,
     json_response,
     redirect_to,
+    remember_discount_code,
     render,
     request,
     require_login_or_guest,
@@ -59,9 +64,18 @@ context_processors.append(_cart_count)
 
 
 def _cart_context(user):
+    """The cart's rows and its quote: what each item costs with the visitor's discount code,
+    exactly as the order will charge it."""
     items = cart.items(user) if user is not None else []
     available, unavailable, totals = cart.summary(items)
-    return {"items": items, "available": available, "unavailable": unavailable, "totals": totals}
+    quote = None
+    if len(totals) == 1:
+        (currency, _), = totals.items()
+        quote = discounts.quote_cart(user, available, currency, discount_code())
+        totals = {currency: quote.total}
+    lines = {line.product_id: line for line in quote.lines} if quote else {}
+    return {"items": items, "available": available, "unavailable": unavailable, "totals": totals,
+            "quote": quote, "lines": lines, "code_text": discount_code() or ""}
 
 
 @routes.get("/cart")
@@ -88,15 +102,33 @@ def _cancel_payment(user, reference):
         log.warning("could not cancel the payment of order %s: %s", order.reference, exc)
 
 
+def _one_line(exc):
+    """A ValidationError as a flash: its message, or its fields' messages when it names only those."""
+    if exc.errors and str(exc) == str(ValidationError()):
+        return " ".join(exc.errors.values())
+    return str(exc)
+
+
+def _chosen_price(product_id):
+    """The price named on a pay-what-you-want product's page, in minor units (None: none named)."""
+    text = (request.forms.getunicode("chosen_price") or "").strip()
+    if not text:
+        return None
+    product = Product.get_or_none(Product.id == product_id)
+    currency = product.currency if product is not None else config.CURRENCY
+    return parse_money(text, currency, field="chosen_price", allow_zero=True)
+
+
 @routes.post("/cart/add")
 @require_shopper
 def cart_add():
     product_id = int_param(request.forms.get("product_id"))
     try:
+        chosen_price = _chosen_price(product_id)
         with db.atomic():
-            product = cart.add(shopper_for_cart(), product_id)
+            product = cart.add(shopper_for_cart(), product_id, chosen_price)
     except ValidationError as exc:
-        flash(str(exc), "error")
+        flash(_one_line(exc), "error")
         redirect_to("/cart")
     flash(f"“{product.title}” is in your cart.", "success")
     redirect_to("/cart")
@@ -111,6 +143,24 @@ def cart_remove():
     redirect_to("/cart")
 
 
+@routes.post("/cart/code")
+@require_shopper
+def cart_code():
+    """Apply the discount code typed in the cart, or remove it."""
+    if request.forms.get("action") == "remove":
+        remember_discount_code(None)
+        flash("The discount code was removed.")
+        redirect_to("/cart")
+    text = (request.forms.getunicode("code") or "").strip()
+    code = discounts.find(text)
+    if code is None or code.disabled_at is not None:
+        flash(f"There is no discount code {discounts.normalise(text)[:32]!r}.", "error")
+        redirect_to("/cart")
+    remember_discount_code(code.code)
+    flash(f"Discount code {code.code} applied: {discounts.describe(code)}.", "success")
+    redirect_to("/cart")
+
+
 # ---------------------------------------------------------------------------
 # Checkout
 # ---------------------------------------------------------------------------
@@ -119,8 +169,10 @@ def cart_remove():
 def _checkout_context(user):
     context = _cart_context(user)
     currency = next(iter(context["totals"]), None)
-    context["gateways"] = methods.available_gateways_for(currency)
+    free = context["quote"] is not None and context["quote"].is_free
+    context["gateways"] = [methods.FREE] if free else methods.available_gateways_for(currency)
     context["labels"] = methods.LABELS
+    context["free"] = free
     context["countries"] = tax_rates.table().countries
     context["prices_include_tax"] = config.PRICES_INCLUDE_TAX
     context["tax_calculation"] = config.TAX_CALCULATION
@@ -131,20 +183,15 @@ BILLING_FIELDS = ("country", "business_name", "address", "tax_number")
 
 
 def _latest_billing(shopper):
-    """The billing details of the buyer's last order, so a returning buyer need not type them again."""
-    order = orders.latest_of(shopper) if shopper is not None else None
-    if order is None or not order.tax_country:
+    """The billing details of a customer's last order, so that they need not type them again.
+
+    Not a guest's: a guest session is one browser's, which someone else may have bought from
+    before, and an address is not to be shown to them."""
+    order = checkout_tax.latest_billed(shopper) if shopper is not None and not shopper.is_guest else None
+    if order is None:
         return {"country": config.SHOP_COUNTRY}
     return {"country": order.tax_country, "business_name": order.buyer_business_name or "",
             "address": order.buyer_address or "", "tax_number": order.buyer_tax_number or ""}
-
-
-def _latest_guest_email(shopper):
-    """What a returning guest typed last time, so the form need not ask twice."""
-    if shopper is None or not shopper.is_guest:
-        return ""
-    order = orders.latest_of(shopper)
-    return order.guest_email if order and order.guest_email else ""
 
 
 @routes.get("/checkout")
@@ -155,8 +202,10 @@ def checkout_form():
     if not context["available"]:
         flash("Your cart is empty.")
         redirect_to("/cart")
+    # A guest types the address every time: a guest session is one browser's, which
+    # someone else may have bought from before.
     form = {"gateway": context["gateways"][0] if len(context["gateways"]) == 1 else "",
-            "email": _latest_guest_email(shopper), **_latest_billing(shopper)}
+            **_latest_billing(shopper)}
     return render("checkout.tpl", title="Checkout", form=form, **context)
 
 
@@ -174,8 +223,12 @@ def checkout_submit():
         guest_email = users.checked_email(form["email"]) if user.is_guest else None
         billing = checkout_tax.billing_from_form(form["country"], form["business_name"], form["address"],
                                                  form["tax_number"])
-        order = orders.create_from_cart(user, form["gateway"], guest_email=guest_email, billing=billing)
-        target = gateways.start_checkout(order)
+        with db.atomic():
+            order = orders.create_from_cart(user, form["gateway"], guest_email=guest_email, code=discount_code(),
+                                            billing=billing)
+            free = order.gateway == methods.FREE and order.status == "pending"
+            target = tasks.complete_free_order(order) if free else None
+        target = target or gateways.start_checkout(order)
     except ValidationError as exc:
         return validation_page("checkout.tpl", exc, form, title="Checkout", **_checkout_context(user))
     except PaymentError as exc:
@@ -344,6 +397,7 @@ def progress(order):
     state = "ready" if ready else order.status
     invoice = Invoice.get_or_none(Invoice.order == order)
     late = late_confirmation(order)
+    keys = licenses.keys_for_order(order) if links else {}
     return {
         "status": order.status,
         "state": state,
@@ -355,7 +409,9 @@ def progress(order):
         "links": [{"title": link.order_item.title, "url": downloads.url_for(link),
                    "file": link.product.file_name or "", "state": downloads.state(link),
                    "remaining": downloads.remaining(link),
-                   "expires": f"{link.expires_at:%d %b %Y %H:%M} UTC"} for link in links],
+                   "expires": f"{link.expires_at:%d %b %Y %H:%M} UTC",
+                   "license_key": keys[link.order_item_id].key if link.order_item_id in keys else None}
+                  for link in links],
         "invoice_url": f"/orders/{order.id}/invoice" if order.paid_at else None,
         "invoice_ready": bool(invoice and invoices.pdf_key(invoice)),
     }

@@ -25,13 +25,16 @@ from shop import config
 import models
 from shop import security
 from shop.errors import Forbidden, NotFound, ValidationError
-from shop.money import format_money
+from shop.money import decimal_amount, format_money
 
 bottle.TEMPLATE_PATH[:] = [str(config.VIEWS_DIR)]
 
 SESSION_COOKIE = "session"
 ANON_COOKIE = "visitor"
 FLASH_COOKIE = "flash"
+# The discount code the visitor entered in the cart or arrived with (/?code=SPRING). Only
+# the code's text: it is checked again against the cart on every page that prices it.
+DISCOUNT_COOKIE = "discount_code"
 
 
 # ---------------------------------------------------------------------------
@@ -191,6 +194,19 @@ def set_cookie(name, value, max_age=None, httponly=True):
     options = {"max_age": max_age} if max_age is not None else {}
     response.set_cookie(name, value, path="/", httponly=httponly, samesite="lax",
                         secure=config.SECURE_COOKIES, **options)
+
+
+def discount_code():
+    """The discount code this visitor entered or arrived with, or None."""
+    return (request.get_cookie(DISCOUNT_COOKIE) or "").strip()[:64] or None
+
+
+def remember_discount_code(code):
+    """Keep `code` for the cart (None forgets it); a week, as a shared link's offer would."""
+    if code:
+        set_cookie(DISCOUNT_COOKIE, code, max_age=7 * 86400)
+    else:
+        response.delete_cookie(DISCOUNT_COOKIE, path="/")
 
 
 def log_in(user):
@@ -393,6 +409,8 @@ def render(name, status=200, **context):
         "flash": _pop_flash(),
         "unread_count": unread_notifications(user),
         "money": format_money,
+        # The plain amount a price field takes back ("12.50"), for forms filled in advance.
+        "money_text": decimal_amount,
         "filesize": human_size,
         "app_name": config.APP_NAME,
         "path": request.path,
@@ -408,7 +426,8 @@ def render(name, status=200, **context):
         base.update(processor(user))
     base.update(context)
     response.status = status
-    response.set_header("Cache-Control", "no-store" if user or base["shopper"] else "no-cache")
+    private = user or base["shopper"] or request.environ.get("app.private_page")
+    response.set_header("Cache-Control", "no-store" if private else "no-cache")
     return bottle.template(name, **base)
 
 
@@ -506,4 +525,5 @@ __all__ = [
     "json_response", "get_object_or_404", "flash", "Page", "form_data", "validation_page",
     "ValidationError", "Forbidden", "NotFound", "request", "response", "csrf_token", "form_fields",
     "header", "lenient_header", "id_filter", "int_param", "safe_next", "client_ip",
+    "discount_code", "remember_discount_code",
 ]

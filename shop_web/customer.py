@@ -18,6 +18,7 @@ from shop.orders import downloads
 from shop.orders import credit_notes
 from shop.orders import invoices
 from shop.orders import orders
+from shop.selling import licenses
 from shop.orders import renewals
 from shop.payments import methods
 import tasks
@@ -34,6 +35,7 @@ from shop_web.common import (
     redirect_to,
     render,
     request,
+    response,
     require_login_or_guest,
     require_role,
 )
@@ -52,6 +54,7 @@ def _purchase_rows(user):
         links = {link.order_item_id: link for link in downloads.links_for_order(order)}
         invoice = Invoice.get_or_none(Invoice.order == order)
         rows.append({"order": order, "items": orders.items_of(order), "links": links, "invoice": invoice,
+                     "keys": licenses.keys_for_order(order),
                      "invoice_ready": bool(invoice and invoices.pdf_key(invoice)),
                      "credit_notes": _ready_credit_notes(order)})
     return rows
@@ -62,7 +65,7 @@ def _purchase_rows(user):
 def purchases_index():
     return render("purchases.tpl", title="Your purchases", rows=_purchase_rows(current_user()),
                   link_state=downloads.state, link_url=downloads.url_for, remaining=downloads.remaining,
-                  renewable=renewals.renewable, labels=methods.LABELS)
+                  renewable=renewals.renewable, labels=methods.LABELS, key_state=licenses.state)
 
 
 @routes.post("/purchases/links/<link_id:int>/renew")
@@ -176,6 +179,10 @@ def invoice_status(order_id):
 def _guest_order(reference, key):
     """The order a receipt's link names. Once the order has joined an account, the
     link sends its reader to log in to that account's library instead."""
+    # The key in the address opens the order and its downloads: no cache keeps the page,
+    # and no page it links to is told the address.
+    request.environ["app.private_page"] = True
+    response.set_header("Referrer-Policy", "no-referrer")
     order = guests.order_for_link(reference, key)
     if order is None:
         raise NotFound("This order link is not valid. Check that the whole link from your email was opened.")
@@ -197,6 +204,7 @@ def guest_order_show(reference, key):
                   items=orders.items_of(order), links=links, link_state=downloads.state,
                   link_url=downloads.url_for, remaining=downloads.remaining, renewable=renewals.renewable,
                   invoice_ready=order.paid_at is not None, labels=methods.LABELS,
+                  keys=licenses.keys_for_order(order), key_state=licenses.state,
                   credit_notes=_ready_credit_notes(order) if order.paid_at else [])
 
 

@@ -9,7 +9,19 @@ from shop.errors import MissingObject
 from shop.storage import MEDIA, key_for, storage
 from shop.orders import cart
 from models import Product, User
-from shop_web.common import Page, RouteTable, current_shopper, get_object_or_404, int_param, render, request
+from shop.selling import discounts
+from shop_web.common import (
+    Page,
+    RouteTable,
+    current_shopper,
+    flash,
+    get_object_or_404,
+    int_param,
+    redirect_to,
+    remember_discount_code,
+    render,
+    request,
+)
 
 routes = RouteTable()
 
@@ -43,8 +55,25 @@ def search(query, text):
     return query
 
 
+def arrive_with_code():
+    """A shared link (/?code=SPRING): keep the code for the cart, say what it gives, and go
+    on to the same page without it (so the flash shows at once and a reload says nothing)."""
+    text = (request.query.getunicode("code") or "").strip()
+    if not text:
+        return
+    code = discounts.find(text)
+    if code is None or code.disabled_at is not None:
+        flash(f"There is no discount code {discounts.normalise(text)[:32]}.", "error")
+    else:
+        remember_discount_code(code.code)
+        flash(f"Discount code {code.code} ({discounts.describe(code)}) is applied in your cart.", "success")
+    rest = {key: value for key, value in request.query.decode().allitems() if key != "code"}
+    redirect_to(request.path + ("?" + urlencode(rest) if rest else ""), status=302)
+
+
 @routes.get("/")
 def catalog_index():
+    arrive_with_code()
     text = (request.query.getunicode("q") or "").strip()[:100]
     query, counted = approved_products(), _approved_ids()
     if text:
@@ -60,6 +89,7 @@ def catalog_index():
 def product_show(slug):
     product = get_object_or_404(approved_products().where(Product.slug == slug),
                                 "This product does not exist or is not on sale.")
+    arrive_with_code()
     return render("product.tpl", title=product.title, product=product, owned=product.id in owned_ids())
 
 

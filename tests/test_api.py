@@ -191,3 +191,45 @@ def test_a_guest_buyer_is_shown_by_the_address_given_at_checkout(client, two_sel
     assert [c["email"] for c in get(client, "/api/v1/customers", seller_token).json["data"]] == ["gus@example.com"]
     admin = tokens.make_token(make_user("admin"), "books", "read", 7)[1]
     assert [c["email"] for c in get(client, "/api/v1/customers", admin).json["data"]] == ["gus@example.com"]
+
+
+def test_a_payout_says_where_it_stands(client, two_sellers, seller_token):
+    sam = two_sellers["sam"]
+    models.Payout.create(seller=sam, amount=500, currency="USD", method="stripe", reference="tr_1",
+                         request_key="api-status-1", status="sending")
+    [payout] = get(client, "/api/v1/payouts", seller_token).json["data"]
+    assert (payout["method"], payout["status"]) == ("stripe", "sending")
+
+
+def test_a_body_nested_past_any_depth_is_a_400(client, two_sellers):
+    writer = tokens.make_token(two_sellers["sam"], "writer", "read write", 30)[1]
+    answer = client.patch(f"/api/v1/products/{two_sellers['presets'].id}", "[" * 60000,
+                          headers={**bearer(writer), "Content-Type": "application/json"}, expect_errors=True)
+    assert answer.status_int == 400 and answer.json["error"]["code"] == "invalid_body"
+
+
+def test_a_price_changed_through_the_api_keeps_the_products_selling_options(client, two_sellers):
+    product = two_sellers["presets"]
+    product.min_price, product.license_activations, product.license_days = 500, 3, 365
+    product.save()
+    writer = tokens.make_token(two_sellers["sam"], "writer", "read write", 30)[1]
+    client.patch_json(f"/api/v1/products/{product.id}", {"price": 1900}, headers=bearer(writer))
+    product = Product.get_by_id(product.id)
+    assert (product.price, product.min_price, product.license_activations, product.license_days) == (1900, 500, 3, 365)
+    # A suggested price below the minimum is refused as the form refuses it.
+    answer = client.patch_json(f"/api/v1/products/{product.id}", {"price": 100}, headers=bearer(writer),
+                               expect_errors=True)
+    assert answer.status_int == 400 and Product.get_by_id(product.id).price == 1900
+
+
+def test_an_orders_items_carry_their_list_price_and_discount(client, two_sellers, make_user, seller_token):
+    from shop.orders import cart, orders
+
+    models.DiscountCode.create(code="SPRING", kind="percent", amount=20)
+    customer = make_user("customer")
+    cart.add(customer, two_sellers["presets"].id)
+    order = orders.create_from_cart(customer, "test", code="SPRING")
+    assert orders.mark_paid(order.id, "pi_spring")
+    (item,) = get(client, f"/api/v1/orders/{order.id}", seller_token).json["items"]
+    assert (item["list_price"], item["discount"], item["price"]) == (1500, 300, 1200)
+    assert get(client, "/api/v1/sales", seller_token).json["data"][0]["amount"] == 1200

@@ -31,8 +31,10 @@ PUBLIC = {"/", "/healthz", "/login", "/register", "/favicon.ico", "/metrics", "/
           "/cart", "/checkout",
           # The JSON API's description of itself.
           "/api/v1/openapi.json"}
-# Routes that gateways post to without a session, checked by their own signatures.
-CSRF_EXEMPT = {"/webhooks/stripe", "/webhooks/paytm", "/webhooks/test", "/checkout/paytm/callback"}
+# Routes that gateways post to without a session, checked by their own signatures; and the
+# public license API, which the sellers' software calls with a key and nothing else.
+CSRF_EXEMPT = {"/webhooks/stripe", "/webhooks/paytm", "/webhooks/test", "/checkout/paytm/callback",
+               "/api/licenses/v1/activate", "/api/licenses/v1/validate", "/api/licenses/v1/deactivate"}
 CSRF_MESSAGE = "The form has expired or did not come from this site."
 
 

@@ -537,12 +537,13 @@ def test_journey_7_every_page_fits_a_phone_and_labels_its_fields(visit, make_use
 
     sam = visit(SAM_EMAIL, viewport=PHONE)
     for path in ("/seller/products", "/seller/products/new", f"/seller/products/{stock.id}/edit",
-                 f"/seller/products/{drums.id}/edit", "/notifications", "/seller/balance"):
+                 f"/seller/products/{drums.id}/edit", "/notifications", "/seller/balance", "/seller/discounts",
+                 "/seller/licenses"):
         checked.append(check_page(sam, path))
 
     admin = visit(story["admin"], viewport=PHONE)
     for path in ("/admin/products", "/admin/products?status=approved", "/admin/products?status=rejected",
-                 "/admin/orders", f"/admin/orders/{order.id}", "/notifications"):
+                 "/admin/orders", f"/admin/orders/{order.id}", "/notifications", "/admin/discounts"):
         checked.append(check_page(admin, path))
     # The reject form opens inside its card.
     admin.go("/admin/products")
@@ -555,4 +556,4 @@ def test_journey_7_every_page_fits_a_phone_and_labels_its_fields(visit, make_use
     admin.go("/admin/queue/jobs")
     admin.follow("table.jobs tbody tr >> nth=0 >> a.row-title")
     checked.append(check_page(admin))  # one job's page
-    assert len(checked) == 38
+    assert len(checked) == 41

@@ -346,6 +346,12 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     # stay their buyers', so verifying an old account claims nothing of anyone else's.
     assert all(order.guest_email is None for order in Order.select())
     assert guests.claim_orders(User.get(User.email == "casey@example.com")) == 0
+    # Selling tools (the selling_tools migration): old products sell at their price and issue
+    # no keys, old order items had no discount, and the codes and keys start empty.
+    assert all(p.min_price is None and p.license_activations is None for p in Product.select())
+    assert all(item.list_price is None and item.price_before_discount == item.price for item in OrderItem.select())
+    assert all(order.discount is None for order in Order.select())
+    assert after["discount_code"] == [] and after["license_key"] == [] and after["discount_redemption"] == []
 
     # The JSON API and its webhooks (the api_and_webhooks migration): no tokens, endpoints or
     # events yet; an old seller makes a token and reads their old products through it.
@@ -374,15 +380,21 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     sam = User.get(User.email == "sam@example.com")
     content = b"after the upgrade\n" * 100
     product = make_product(sam, "Upgrade presets", 1200, content=content)
+    # With the selling tools: a license key per sale, and half off with a code of the seller's.
+    product.license_activations = 1
+    product.save()
+    models.DiscountCode.create(code="UPGRADE", seller=sam, kind="percent", amount=50)
     assert login(client, "casey@example.com", DEMO_PASSWORD).status_int == 303
     add_to_cart(client, product)
+    client.set_cookie("discount_code", "UPGRADE")
     page = checkout(client, "test").follow()
     next(f for f in page.forms.values() if f.action.startswith("/pay/test/")).submit("action", value="pay")
     order = Order.select().order_by(Order.id.desc()).get()
     assert order.status == "paid" and order.buyer.email == "casey@example.com" and order.guest_email is None
     assert order.id > max(row[0] for row in before["order"])
     sale = LedgerEntry.get(LedgerEntry.order == order)
-    assert (sale.kind, sale.seller_id, sale.gross) == ("sale", sam.id, 1200)
+    assert (sale.kind, sale.seller_id, sale.gross) == ("sale", sam.id, 600)
+    assert models.LicenseKey.get().order_item.order_id == order.id
     # Its invoice starts this year's series beside the old one, whose numbers are as they were.
     assert invoices.generate(order.id).label == f"INV-{models.utcnow().year}-000001"
     assert {i.order_id: i.label for i in Invoice.select() if i.order_id in old_labels} == old_labels

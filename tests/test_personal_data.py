@@ -41,7 +41,7 @@ def test_a_customer_downloads_everything_held_about_them(client, login_as, make_
     assert data["account"]["email"] == "dana@example.com" and data["account"]["name"] == "Dana"
     [exported] = data["orders"]
     assert exported["reference"] == order.reference and exported["status"] == "paid"
-    assert exported["items"] == [{"title": "Synth patches", "price": 1200}]
+    assert exported["items"] == [{"title": "Synth patches", "price": 1200, "list_price": 1200, "discount": 0}]
     assert exported["invoice"]["label"].startswith("INV-")
     assert [link["product"] for link in data["download_links"]] == ["Synth patches"]
     assert [item["product"] for item in data["cart"]] == ["Drum kit"]

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from job_runtime.models import FailedJob
-from models import DownloadLink, Invoice, LedgerEntry, Order
+from models import DownloadLink, Invoice, LedgerEntry, LicenseKey, Order
 from tests.conftest import login, wait_for
-from tests.shop_fixtures import add_to_cart, checkout, post_stripe_event, session_event
+from tests.shop_fixtures import add_to_cart, checkout, make_product, post_stripe_event, session_event
 
 pytestmark = [pytest.mark.consumer, pytest.mark.slow]
 
@@ -85,4 +85,26 @@ def test_test_mode_purchase_and_refund_with_a_consumer(consumer, client, make_us
     login(client, customer)
     response = client.get(links[0]["url"], expect_errors=True)
     assert response.status_int == 410 and "refunded" in response.text
+    assert FailedJob.select().count() == 0, process.output()
+
+
+def test_a_free_order_is_fulfilled_and_invoiced_by_a_consumer(consumer, client, make_user, app_env):
+    process = consumer(workers=2)
+    product = make_product(make_user("seller"), "Free sample pack", 500)
+    product.min_price, product.license_activations = 0, 1
+    product.save()
+    login(client, make_user("customer"))
+    page = client.get(f"/products/{product.slug}")
+    form = next(f for f in page.forms.values() if f.action == "/cart/add")
+    form["chosen_price"] = "0"
+    form.submit()
+    page = client.get("/checkout")
+    response = next(f for f in page.forms.values() if f.action == "/checkout").submit()
+    order = Order.get()
+    assert (order.status, order.gateway, order.total) == ("paid", "free", 0)
+    assert response.headers["Location"].endswith(f"/orders/{order.id}/success")
+    # No gateway and no webhook: the consumer's jobs fulfil and invoice it, as for a paid order.
+    wait_for(lambda: ready(client, order), timeout=60, message="the download link")
+    wait_for(lambda: invoice_mailed(app_env, order), timeout=60, message="the invoice email")
+    assert LedgerEntry.get().gross == 0 and LicenseKey.select().count() == 1
     assert FailedJob.select().count() == 0, process.output()

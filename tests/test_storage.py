@@ -1,6 +1,7 @@
 """The shop's files on either store: every test here runs on the local disk and on an
 S3 bucket (moto's server on loopback, through the real boto3 client)."""
 
+import datetime
 import hashlib
 import io
 from urllib.parse import parse_qs, urlparse
@@ -243,3 +244,9 @@ def test_a_backup_goes_into_the_bucket_whole(s3_server, app_env, make_user):
     with tarfile.open(fileobj=io.BytesIO(objects[second + "files.tar"])) as tar:
         assert not [n for n in tar.getnames() if n.startswith("backups") or n.startswith(".backup-upload")]
     assert not list(config.DATA_DIR.glob(".backup-upload-*"))  # nothing left on the disk
+    # A backup without its manifest may be another run still uploading: kept for a day,
+    # then pruned as the leftover of an interrupted upload.
+    storage().put_bytes(f"backups/{backup.PREFIX}20261130T000000Z/files.tar", b"half")
+    young = datetime.datetime(2026, 11, 30, 6, tzinfo=datetime.timezone.utc)
+    assert backup.prune_stored(keep=1, now=young) == []
+    assert backup.prune_stored(keep=1, now=young + datetime.timedelta(days=1)) == [f"{backup.PREFIX}20261130T000000Z"]

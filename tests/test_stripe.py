@@ -12,7 +12,7 @@ import json
 import pytest
 
 from job_runtime.models import FailedJob, JobRecord
-from models import DownloadLink, LedgerEntry, Order, Refund, WebhookEvent, utcnow
+from models import DiscountCode, DownloadLink, LedgerEntry, Order, Refund, WebhookEvent, utcnow
 from tests.conftest import login
 from tests.shop_fixtures import (
     FIXTURES,
@@ -238,3 +238,21 @@ def test_cancelling_on_stripes_page_closes_the_order_and_gives_the_cart_back(str
     assert order.reference not in purchases and "waiting for the payment" not in purchases.lower()
     again = checkout(client, "stripe")  # the cart can be bought again, in a new order and session
     assert again.status_int == 303 and Order.select().count() == 2
+
+
+def test_a_discounted_order_sends_stripe_the_prices_paid(client, make_user, two_sellers, stripe_api):
+    DiscountCode.create(code="SPRING", kind="percent", amount=20)
+    login(client, make_user("customer"))
+    add_to_cart(client, two_sellers["presets"])
+    add_to_cart(client, two_sellers["ebook"])
+    client.set_cookie("discount_code", "SPRING")
+    assert checkout(client, "stripe").status_int == 303
+    order = Order.get()
+    session = stripe_api.sessions[order.gateway_ref]
+    [created] = [r for r in stripe_api.requests if r["path"] == "/v1/checkout/sessions" and r["method"] == "POST"]
+    assert [i["price_data"]["unit_amount"] for i in created["params"]["line_items"]] == ["1200", "799"]
+    assert session["amount_total"] == order.total == 1999 and stripe_api.problems == []
+    stripe_api.complete(session["id"])
+    assert post_stripe_event(client, session_event("checkout_session_completed", order, session)).status_int == 200
+    assert Order.get_by_id(order.id).status == "paid"
+    assert sorted(entry.gross for entry in LedgerEntry.select()) == [799, 1200]

@@ -176,6 +176,33 @@ def test_stripe_answering_500_is_retried_by_the_job_with_the_same_key(make_user,
     assert LedgerEntry.select().where(LedgerEntry.kind == "payout").count() == 1 and connect_api.problems == []
 
 
+def test_a_payout_whose_job_gave_up_is_sent_again_by_the_hourly_resend_and_the_admins_told(
+        make_user, connect_api, app_env):
+    seller = connected_seller(make_user, connect_api)
+    admin = make_user("admin")
+    # Stripe down for longer than the job's tries: each of its six attempts meets a 500.
+    connect_api.fail_next("/v1/transfers", times=100)
+    pay_sellers()
+    record = JobRecord.get(JobRecord.name == "send_stripe_payout")
+    while JobRecord.get_by_id(record.id).state == "pending":
+        pending.run_now(record.uuid)
+    payout = Payout.get()
+    assert JobRecord.get_by_id(record.id).state == "failed" and payout.status == "sending"
+    assert any(m["To"] == admin.email and "is stuck" in m["Subject"] for m in app_env.mails)
+    assert balances.balance_of(seller).available == 0  # still debited, never paid twice
+    # Within the hour nothing is asked again; after it, the resend completes the payout once.
+    assert tasks.resend_stuck_stripe_payouts.run_now() == 0
+    Payout.update(created_at=utcnow() - datetime.timedelta(hours=2)).execute()
+    connect_api.fail_next("/v1/transfers", times=0)
+    assert tasks.resend_stuck_stripe_payouts.run_now() == 1
+    resent = JobRecord.select().where(JobRecord.name == "send_stripe_payout").order_by(JobRecord.id.desc()).get()
+    pending.run_now(resent.uuid)
+    payout = Payout.get_by_id(payout.id)
+    assert payout.status == "transferred" and payout.stripe_payout_id and len(connect_api.transfers) == 1
+    assert {r["idempotency_key"] for r in connect_api.posts("/v1/transfers")} == {f"payout-{payout.id}-transfer"}
+    assert tasks.resend_stuck_stripe_payouts.run_now() == 0
+
+
 def test_a_transfer_stripe_refuses_returns_the_money_at_once(make_user, connect_api):
     seller = connected_seller(make_user, connect_api)
     # The seller's account lost its payouts at Stripe before our event said so.

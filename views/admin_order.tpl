@@ -14,10 +14,14 @@
     % end
   </div>
   <dl class="kv">
-    <dt>Buyer</dt><dd>{{buyer.name}} · {{buyer.email}}</dd>
+    % buyer_name, buyer_email = contact(order, buyer)
+    <dt>Buyer</dt><dd>{{buyer_name or 'Guest'}} · {{buyer_email}}</dd>
     <dt>Created</dt><dd>{{order.created_at.strftime('%d %b %Y %H:%M')}} UTC</dd>
     <dt>Paid</dt><dd>{{order.paid_at.strftime('%d %b %Y %H:%M') + ' UTC' if order.paid_at else '—'}}</dd>
     <dt>Total</dt><dd>{{money(order.total, order.currency)}}</dd>
+    % if order.discount:
+    <dt>Discount</dt><dd>{{money(order.discount, order.currency)}} off the list prices</dd>
+    % end
     % if order.tax_country:
     <dt>Net · tax</dt><dd>{{money(order.net_total, order.currency)}} · {{money(order.tax_total or 0, order.currency)}} ({{order.tax_rate}}%, {{order.tax_treatment.replace('_', ' ')}})</dd>
     <dt>Billed to</dt><dd>{{', '.join(part for part in (order.buyer_business_name, order.buyer_tax_number, order.tax_country) if part)}}</dd>
@@ -55,7 +59,7 @@
     <tr>
       <td data-label="Product">{{item.title}}</td>
       <td data-label="Seller">{{item.seller.name}}</td>
-      <td data-label="Price" class="num">{{money(item.price, item.currency)}}</td>
+      <td data-label="Price" class="num">{{money(item.price, item.currency)}}{{' (list ' + money(item.list_price, item.currency) + ')' if item.discount else ''}}</td>
       <td data-label="Download link">{{(link_state(link) + ' · %d/%d used' % (link.download_count, link.max_downloads)) if link else '—'}}</td>
     </tr>
     % end

@@ -19,7 +19,8 @@
   <tr>
     <td data-label="Order"><a href="/admin/orders/{{order.id}}">{{order.reference}}</a></td>
     <td data-label="Date" class="nowrap">{{order.created_at.strftime('%d %b %Y %H:%M')}}</td>
-    <td data-label="Buyer">{{order.buyer.name}}<br><span class="muted small">{{order.buyer.email}}</span></td>
+    % buyer_name, buyer_email = contact(order, order.buyer)
+    <td data-label="Buyer">{{buyer_name or 'Guest'}}<br><span class="muted small">{{buyer_email}}</span></td>
     <td data-label="Items" class="num">{{counts.get(order.id, 0)}}</td>
     <td data-label="Total" class="num">{{money(order.total, order.currency)}}</td>
     <td data-label="Gateway">{{labels.get(order.gateway, order.gateway)}}</td>

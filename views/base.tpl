@@ -31,10 +31,13 @@
           <a href="/seller/products">My products</a>
           <a href="/seller/balance">Balance</a>
           <a href="/seller/reports">Reports</a>
+          <a href="/seller/discounts">Discounts</a>
+          <a href="/seller/licenses">Licenses</a>
         % elif user.role == 'admin':
           <a href="/admin/products">Moderation</a>
           <a href="/admin/orders">Orders</a>
           <a href="/admin/payouts">Payouts</a>
+          <a href="/admin/discounts">Discounts</a>
           <a href="/admin/queue">Queue</a>
         % end
         <a href="/notifications" class="notif-link">Notifications

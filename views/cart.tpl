@@ -31,7 +31,14 @@
         % end
         <p class="muted small">by {{product.seller.name}}</p>
       </div>
+      % line = lines.get(product.id)
+      % if line is not None and line.discount:
+      <p class="price cart-price"><s class="muted">{{money(line.list_price, product.currency)}}</s> {{money(line.price, product.currency)}}</p>
+      % elif line is not None:
+      <p class="price cart-price">{{money(line.price, product.currency)}}{{' (your price)' if product.pay_what_you_want else ''}}</p>
+      % else:
       <p class="price cart-price">{{money(product.price, product.currency)}}</p>
+      % end
       <form class="cart-remove" method="post" action="/cart/remove">
         <input type="hidden" name="csrf_token" value="{{csrf_token}}">
         <input type="hidden" name="product_id" value="{{product.id}}">
@@ -44,10 +51,27 @@
     <h2>Summary</h2>
     <dl class="summary-lines">
       <dt>Products</dt><dd>{{len(available)}}</dd>
+      % if quote is not None and quote.code is not None:
+      <dt>Subtotal</dt><dd>{{money(quote.subtotal, quote.currency)}}</dd>
+      <dt>Code {{quote.code.code}}</dt><dd class="discount">-{{money(quote.discount, quote.currency)}}</dd>
+      % end
       % for currency, total in totals.items():
       <dt class="summary-total">Total</dt><dd class="summary-total">{{money(total, currency)}}</dd>
       % end
     </dl>
+    <form class="discount-form" method="post" action="/cart/code">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      % if code_text:
+      <p class="small">Discount code <strong>{{code_text}}</strong>
+        <button class="link-button small" type="submit" name="action" value="remove">Remove</button></p>
+      % if quote is not None and quote.refusal:
+      <p class="field-error">{{quote.refusal}}</p>
+      % end
+      % end
+      <label class="small" for="discount-code">{{'Another code' if code_text else 'Discount code'}}</label>
+      <span class="inline-field"><input id="discount-code" type="text" name="code" maxlength="32" autocomplete="off">
+        <button class="button button-small" type="submit" name="action" value="apply">Apply</button></span>
+    </form>
     % if unavailable:
     <p class="field-error">Remove the products that are no longer on sale to continue.</p>
     % elif len(totals) > 1:

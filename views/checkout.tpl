@@ -11,10 +11,14 @@
     <input type="hidden" name="csrf_token" value="{{csrf_token}}">
     <fieldset class="pay-methods{{' has-error' if errors.get('gateway') else ''}}">
       <legend>Payment method</legend>
+      % if free:
+      <input type="hidden" name="gateway" value="free">
+      <p>Nothing to pay: your order is free.</p>
+      % end
       % if not gateways:
       <p class="field-error">No payment method can take this currency. Please contact the shop.</p>
       % end
-      % for gateway in gateways:
+      % for gateway in ([] if free else gateways):
       <label class="pay-option">
         <input type="radio" name="gateway" value="{{gateway}}" required{{!' checked' if form.get('gateway') == gateway else ''}}>
         <span class="pay-option-text">
@@ -62,17 +66,24 @@
       </details>
     </fieldset>
     % for currency, total in totals.items():
+    % if free:
+    <button class="button button-block" type="submit">Get it free</button>
+    % else:
     <button class="button button-block" type="submit"{{!' disabled' if not gateways else ''}}>Continue to payment · {{money(total, currency)}}</button>
+    % end
     % end
   </form>
   <aside class="panel order-summary" aria-label="Your order">
     <h2>Your order</h2>
     <ul class="summary-items">
       % for item in available:
-      <li><span>{{item.product.title}}<br><span class="muted small">by {{item.product.seller.name}}</span></span><span class="nowrap">{{money(item.product.price, item.product.currency)}}</span></li>
+      <li><span>{{item.product.title}}<br><span class="muted small">by {{item.product.seller.name}}</span></span><span class="nowrap">{{money(lines[item.product.id].price if item.product.id in lines else item.product.price, item.product.currency)}}</span></li>
       % end
     </ul>
     <dl class="summary-lines">
+      % if quote is not None and quote.code is not None:
+      <dt>Code {{quote.code.code}}</dt><dd>-{{money(quote.discount, quote.currency)}}</dd>
+      % end
       % for currency, total in totals.items():
       <dt class="summary-total">Total</dt><dd class="summary-total">{{money(total, currency)}}</dd>
       % if tax_calculation != 'off':

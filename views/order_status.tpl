@@ -9,6 +9,9 @@
       <span class="download-title">{{link['title']}}<span class="muted small">{{link['file']}}</span></span>
       <a class="button button-small" href="{{link['url']}}">Download</a>
       <span class="muted small download-meta">{{link['remaining']}} downloads left · until {{link['expires']}}</span>
+      % if link['license_key']:
+      <span class="license-key small">License key <code>{{link['license_key']}}</code></span>
+      % end
     </li>
     % end
   </ul>
@@ -37,6 +40,9 @@
     % end
   </ul>
   <dl class="summary-lines">
+    % if order.discount:
+    <dt>Discount</dt><dd>-{{money(order.discount, order.currency)}}</dd>
+    % end
     <dt class="summary-total">Total</dt><dd class="summary-total">{{money(order.total, order.currency)}}</dd>
   </dl>
 </section>

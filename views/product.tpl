@@ -11,7 +11,11 @@
   <div class="product-info">
     <h1>{{product.title}}</h1>
     <p class="muted">by {{product.seller.name}}</p>
+    % if product.pay_what_you_want:
+    <p class="price large">{{'Free, or pay what you want' if product.min_price == 0 else 'From ' + money(product.min_price, product.currency)}}</p>
+    % else:
     <p class="price large">{{money(product.price, product.currency)}}</p>
+    % end
     % if user is not None and user.role == 'customer' and owned:
     <p class="owned"><span class="badge badge-paid">In your library</span> <a href="/purchases">Download it from your purchases</a></p>
     % elif user is None and owned:
@@ -20,6 +24,11 @@
     <form method="post" action="/cart/add">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
       <input type="hidden" name="product_id" value="{{product.id}}">
+      % if product.pay_what_you_want:
+      <label for="chosen-price">Name your price ({{product.currency}}, at least {{money(product.min_price, product.currency)}})</label>
+      <input id="chosen-price" type="text" name="chosen_price" inputmode="decimal" value="{{money_text(product.price, product.currency)}}">
+      <p class="muted small">Suggested: {{money(product.price, product.currency)}}</p>
+      % end
       <button class="button" type="submit">Add to cart</button>
     </form>
     % if user is None:

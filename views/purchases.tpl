@@ -29,6 +29,7 @@
       <div class="purchase-item-text">
         <span class="download-title">{{item.title}}</span>
         <span class="muted small">by {{item.seller.name}}</span>
+        % include('_license_key.tpl', key=row['keys'].get(item.id))
       </div>
       % if link is not None and link_state(link) == 'active':
       <div class="purchase-item-action">

@@ -26,6 +26,14 @@
     % include('_field.tpl', name='title', label='Title', value=form.get('title'), required=True, attrs='maxlength="120"')
     % include('_field.tpl', name='description', label='Description', type='textarea', rows=7, value=form.get('description'), required=True, hint='What buyers get, formats, and what it is good for. Separate paragraphs with an empty line.')
     % include('_field.tpl', name='price', label='Price (%s)' % limits['currency'], value=form.get('price'), required=True, attrs='inputmode="decimal" autocomplete="off" placeholder="12.50"', hint='Buyers pay this amount; the platform keeps its commission from each sale.')
+    <fieldset class="selling-options">
+      <legend>Selling options</legend>
+      <label class="check"><input type="checkbox" name="pay_what_you_want" value="1"{{!' checked' if form.get('pay_what_you_want') else ''}}> Pay what you want: the price above is the suggestion, and buyers name their own</label>
+      % include('_field.tpl', name='min_price', label='Least a buyer may pay (%s)' % limits['currency'], value=form.get('min_price'), attrs='inputmode="decimal" autocomplete="off" placeholder="0"', hint='Zero makes the product free to anyone who wants it; a free order needs no payment.')
+      <label class="check"><input type="checkbox" name="license_keys" value="1"{{!' checked' if form.get('license_keys') else ''}}> Issue a license key with each sale</label>
+      % include('_field.tpl', name='license_activations', label='Activations per key', value=form.get('license_activations'), attrs='inputmode="numeric" placeholder="1"', hint='How many installations your software may activate with one key (the license API refuses more).')
+      % include('_field.tpl', name='license_days', label='Days a key lasts', value=form.get('license_days'), attrs='inputmode="numeric"', hint='Counted from the sale; leave empty for keys that never expire.')
+    </fieldset>
     <div class="form-row">
       <div>
         % file_hint = 'Any format, up to %d MB. Only buyers can download it.' % limits['file_mb']

@@ -114,8 +114,10 @@ def merge_cart(guest, user):
     """Logging in or signing up with a guest's cart: its products join the account's cart."""
     if guest is None or not guest.is_guest or guest.id == user.id or not user.is_customer:
         return 0
-    rows = [{"user": user.id, "product": product_id, "added_at": added_at}
-            for product_id, added_at in CartItem.select(CartItem.product, CartItem.added_at)
+    # A pay-what-you-want product keeps the price the guest named for it.
+    rows = [{"user": user.id, "product": product_id, "added_at": added_at, "chosen_price": chosen_price}
+            for product_id, added_at, chosen_price in CartItem.select(CartItem.product, CartItem.added_at,
+                                                                      CartItem.chosen_price)
             .where(CartItem.user == guest.id).tuples()]
     with db.atomic():
         if rows:

@@ -6,7 +6,8 @@ transactions and invoices point at it), its orders and their items, transactions
 invoices (numbers and amounts; the PDFs are drawn again with the anonymised name),
 refunds and ledger entries. Replaced: the name and the email address, on the account and
 on the record of the emails sent to it. Removed: the password, sessions, reset links,
-the cart, notifications and login counters. Download links are revoked.
+the cart, notifications, login counters and the named instances of license keys.
+Download links are revoked and license keys disabled.
 """
 
 import datetime
@@ -19,6 +20,8 @@ from models import (
     DownloadLink,
     DownloadRenewal,
     Invoice,
+    LicenseActivation,
+    LicenseKey,
     LoginAttempt,
     Notification,
     Order,
@@ -53,7 +56,9 @@ def export(user):
             "reference": order.reference, "status": order.status, "gateway": order.gateway,
             "total": order.total, "currency": order.currency, "created_at": _when(order.created_at),
             "paid_at": _when(order.paid_at), "refunded_at": _when(order.refunded_at),
-            "items": [{"title": item.title, "price": item.price}
+            "discount": order.discount,
+            "items": [{"title": item.title, "price": item.price, "list_price": item.list_price,
+                       "discount": item.discount}
                       for item in OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id)],
             "invoice": {"label": invoice.label, "issued_at": _when(invoice.issued_at)} if invoice else None,
             "refund": {"status": refund.status} if refund else None,
@@ -72,7 +77,17 @@ def export(user):
                             DownloadRenewal.select().where(DownloadRenewal.link == link).order_by(DownloadRenewal.id)]}
             for link in DownloadLink.select(DownloadLink, Product).join(Product)
             .where(DownloadLink.buyer == user).order_by(DownloadLink.id)],
-        "cart": [{"product": item.product.title, "added_at": _when(item.added_at)}
+        "license_keys": [
+            {"product": key.product.title, "key": key.key, "activation_limit": key.activation_limit,
+             "expires_at": _when(key.expires_at), "disabled_at": _when(key.disabled_at),
+             "instances": [{"name": instance.name, "created_at": _when(instance.created_at),
+                            "last_validated_at": _when(instance.last_validated_at)}
+                           for instance in LicenseActivation.select().where(LicenseActivation.license == key)
+                           .order_by(LicenseActivation.id)]}
+            for key in LicenseKey.select(LicenseKey, Product).join(Product)
+            .where(LicenseKey.buyer == user).order_by(LicenseKey.id)],
+        "cart": [{"product": item.product.title, "added_at": _when(item.added_at),
+                  "chosen_price": item.chosen_price}
                  for item in CartItem.select(CartItem, Product).join(Product).where(CartItem.user == user)],
         "notifications": [{"type": n.type, "data": n.data, "created_at": _when(n.created_at),
                            "read_at": _when(n.read_at)}
@@ -111,6 +126,12 @@ def delete_account(user, password):
         Order.update(guest_email=None).where(Order.buyer == user.id).execute()
         DownloadLink.update(revoked_at=utcnow()).where(
             (DownloadLink.buyer == user.id) & DownloadLink.revoked_at.is_null()).execute()
+        # An instance's name is the customer's own words ("Casey's laptop"); the keys stop working.
+        keys = LicenseKey.select(LicenseKey.id).where(LicenseKey.buyer == user.id)
+        LicenseActivation.delete().where(LicenseActivation.license.in_(keys)).execute()
+        LicenseKey.update(activation_count=0).where(LicenseKey.buyer == user.id).execute()
+        LicenseKey.update(disabled_at=utcnow(), disabled_reason="account_deleted").where(
+            (LicenseKey.buyer == user.id) & LicenseKey.disabled_at.is_null()).execute()
         redraw = [order_id for (order_id,) in Invoice.select(Invoice.order).join(Order)
                   .where(Order.buyer == user.id).tuples()]
         # The PDFs show the old name: drawn again (same numbers, same amounts) by generate_invoice.

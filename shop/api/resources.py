@@ -19,11 +19,8 @@ def _iso(moment):
 
 def _person(user, order=None):
     """A buyer as the API shows one. A guest has no address of its own: the address is the
-    one given at checkout (the order's, or the guest's latest order's)."""
+    one given at checkout of `order`."""
     if user.is_guest:
-        if order is None:
-            order = (Order.select(Order.guest_email).where(Order.buyer == user)
-                     .order_by(Order.id.desc()).first())
         return {"id": user.id, "name": "", "email": (order.guest_email if order else None) or ""}
     return {"id": user.id, "name": user.name, "email": user.email}
 
@@ -143,8 +140,10 @@ def order_json_for(user, orders=None):
                 "currency": order.currency,
                 "total": order.total if user.is_admin else sum(item.price for item in items),
                 "buyer": _person(order.buyer, order),
+                # price is what the customer paid; list_price - discount == price (a discount code's share).
                 "items": [{"product_id": item.product_id, "seller_id": item.seller_id, "title": item.title,
-                           "price": item.price, "currency": item.currency} for item in items],
+                           "price": item.price, "list_price": item.price_before_discount,
+                           "discount": item.discount or 0, "currency": item.currency} for item in items],
                 "created_at": _iso(order.created_at), "paid_at": _iso(order.paid_at),
                 "refunded_at": _iso(order.refunded_at)}
 
@@ -176,8 +175,22 @@ def get_order(user, order_id):
 # ---------------------------------------------------------------------------
 
 
-def customer_json(user):
-    return {**_person(user), "created_at": _iso(user.created_at)}
+def customer_json_for(viewer):
+    """The serialiser of customers for `viewer`. A guest's address is the one of the guest's
+    latest order the viewer may see (for a seller, one holding their items): a guest
+    session is one browser's, and may have bought from others under another address."""
+
+    def customer_json(user):
+        order = None
+        if user.is_guest:
+            orders = Order.select(Order.guest_email).where(Order.buyer == user)
+            if not viewer.is_admin:
+                orders = orders.where(Order.id.in_(TransactionItem.select(TransactionItem.order)
+                                                   .where(TransactionItem.seller == viewer)))
+            order = orders.order_by(Order.id.desc()).first()
+        return {**_person(user, order), "created_at": _iso(user.created_at)}
+
+    return customer_json
 
 
 def customers_query(user):
@@ -190,16 +203,17 @@ def customers_query(user):
 
 
 def list_customers(user, filters):
-    return listing(customers_query(user), User, customer_json, filters)
+    return listing(customers_query(user), User, customer_json_for(user), filters)
 
 
 def get_customer(user, customer_id):
-    return _one(customers_query(user).where(User.id == customer_id), customer_json)
+    return _one(customers_query(user).where(User.id == customer_id), customer_json_for(user))
 
 
 def payout_json(payout):
     return {"id": payout.id, "seller_id": payout.seller_id, "amount": payout.amount, "currency": payout.currency,
-            "method": payout.method, "reference": payout.reference, "created_at": _iso(payout.created_at)}
+            "method": payout.method, "reference": payout.reference, "status": payout.status,
+            "created_at": _iso(payout.created_at)}
 
 
 def payouts_query(user):

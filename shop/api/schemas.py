@@ -2,6 +2,8 @@
 serialisers (resources.py) and these are checked against each other by the suite's
 property test, which validates every answer against the document."""
 
+from models import PAYOUT_STATUSES
+
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}
 TIME = {"type": "string", "format": "date-time"}
@@ -41,11 +43,14 @@ COMPONENTS = {
         "id": ID, "reference": STRING, "status": {"enum": ["pending", "paid", "failed", "expired", "refunded"]},
         "gateway": STRING, "currency": STRING, "total": INTEGER, "buyer": PERSON,
         "items": {"type": "array", "items": _object({"product_id": ID, "seller_id": ID, "title": STRING,
-                                                      "price": INTEGER, "currency": STRING})},
+                                                      "price": INTEGER, "list_price": INTEGER,
+                                                      "discount": INTEGER, "currency": STRING})},
         "created_at": TIME, "paid_at": NULLABLE_TIME, "refunded_at": NULLABLE_TIME}),
     "Customer": _object({"id": ID, "name": STRING, "email": STRING, "created_at": TIME}),
+    # status: a Stripe payout is "sending" or "transferred" until the bank has it ("paid"),
+    # and "returned" when its money went back to the seller's balance.
     "Payout": _object({"id": ID, "seller_id": ID, "amount": INTEGER, "currency": STRING, "method": STRING,
-                       "reference": STRING, "created_at": TIME}),
+                       "reference": STRING, "status": {"enum": list(PAYOUT_STATUSES)}, "created_at": TIME}),
 }
 
 

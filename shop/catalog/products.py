@@ -26,7 +26,8 @@ from shop.catalog import images
 from shop.errors import NotAnImage, PayloadTooLarge, StorageError, ValidationError
 from shop.storage import PRODUCTS, key_for, storage
 from models import Product, db, slugify, utcnow
-from shop.money import format_money, parse_money
+from shop.money import format_money
+from shop.selling import product_options
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,12 @@ Upload = collections.namedtuple("Upload", "filename file")
 
 MAX_TITLE = 120
 MAX_DESCRIPTION = 5000
-FORM_FIELDS = ("title", "description", "price")
+FORM_FIELDS = ("title", "description", "price") + product_options.FORM_FIELDS
 FILES_FOLDER = "files"
 THUMBS_FOLDER = "thumbs"
+# What the selling options (shop/selling/product_options.py) set on a product; like the
+# price, a change of them applies at once, without a new review.
+SELLING_OPTIONS = ("min_price", "license_activations", "license_days")
 
 
 # ---------------------------------------------------------------------------
@@ -152,7 +156,7 @@ def validate(form, file, thumbnail, creating):
         errors["description"] = f"Use at most {MAX_DESCRIPTION} characters."
     cleaned["description"] = description
     try:
-        cleaned["price"] = parse_money(form.get("price"), config.CURRENCY)
+        cleaned.update(product_options.validate(form, config.CURRENCY))
     except ValidationError as exc:
         errors.update(exc.errors)
     if file is None and creating:
@@ -173,7 +177,7 @@ def form_values(product):
     """The edit form's fields for an existing product."""
     amount = format_money(product.price, product.currency)
     return {"title": product.title, "description": product.description,
-            "price": re.sub(r"[^\d.]", "", amount)}
+            "price": re.sub(r"[^\d.]", "", amount), **product_options.form_values(product)}
 
 
 # ---------------------------------------------------------------------------
@@ -200,6 +204,7 @@ def create_product(seller, form, file, thumbnail, staged):
     stored = staged.store(file.file, FILES_FOLDER, _extension(file.filename))
     fields = dict(seller=seller, title=cleaned["title"], description=cleaned["description"],
                   price=cleaned["price"], currency=config.CURRENCY, status="pending",
+                  **{name: cleaned[name] for name in SELLING_OPTIONS},
                   file_path=stored.path, file_name=clean_filename(file.filename),
                   file_size=stored.size, file_sha256=stored.sha256)
     if thumbnail is not None:
@@ -223,7 +228,7 @@ def update_product(product, form, file, thumbnail, staged):
     """
     cleaned = validate(form, file, thumbnail, creating=False)
     changes = {"title": cleaned["title"], "description": cleaned["description"], "price": cleaned["price"],
-               "updated_at": utcnow()}
+               "updated_at": utcnow(), **{name: cleaned[name] for name in SELLING_OPTIONS}}
     content_changed = (cleaned["title"] != product.title or cleaned["description"] != product.description
                        or file is not None or thumbnail is not None)
     if file is not None:

@@ -280,12 +280,27 @@ def stored_backups():
     return dict(sorted(found.items(), key=lambda item: _order(item[0])))
 
 
-def prune_stored(keep=7):
+# A backup without its manifest this young may still be uploading (another run of the
+# command, a slow link): it is left alone until it cannot be.
+UNFINISHED_GRACE = datetime.timedelta(days=1)
+
+
+def _made_at(name):
+    try:
+        return datetime.datetime.strptime(_order(name)[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+
+
+def prune_stored(keep=7, now=None):
     """Delete the bucket's backups but the newest `keep` whole ones, and every one an
-    interrupted upload left without its manifest; returns the deleted names."""
+    interrupted upload left without its manifest a day ago or more; returns the deleted names."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
     backups = stored_backups()
     whole = [name for name, keys in backups.items() if f"{BACKUPS}/{name}/{MANIFEST}" in keys]
     kept = set(whole[-keep:]) if keep > 0 else set(whole)
+    unfinished = [name for name in backups if name not in whole]
+    kept |= {name for name in unfinished if (_made_at(name) or now) > now - UNFINISHED_GRACE}
     deleted = [name for name in backups if name not in kept]
     for name in deleted:
         for key in backups[name]:

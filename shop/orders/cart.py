@@ -10,6 +10,8 @@ fails, expires or is cancelled.
 from peewee import IntegrityError
 
 from shop.errors import NotFound, ValidationError
+from shop.money import format_money
+from shop.selling import pricing
 from models import CartItem, Order, OrderItem, Product, User, db
 
 
@@ -27,8 +29,13 @@ def pending_orders_by_product(user):
     return {row.product_id: row.order for row in query}
 
 
-def add(user, product_id):
-    """Put an approved product in the cart; returns the product. Adding it twice is harmless."""
+def add(user, product_id, chosen_price=None):
+    """Put an approved product in the cart; returns the product. Adding it twice is harmless.
+
+    `chosen_price` is the price the customer named for a pay-what-you-want product (at
+    least its minimum; None takes the suggested price); adding it again with another
+    price changes the price in the cart.
+    """
     product = Product.get_or_none((Product.id == product_id) & (Product.status == "approved"))
     if product is None:
         raise NotFound("This product does not exist or is no longer on sale.")
@@ -40,11 +47,20 @@ def add(user, product_id):
     if pending is not None and not in_cart(user, product.id):
         raise ValidationError(f"This product is in your order {pending.reference}, which is waiting for its "
                               "payment: finish or cancel it from Purchases.")
+    if product.pay_what_you_want:
+        chosen_price = product.price if chosen_price is None else chosen_price
+        if chosen_price < product.min_price:
+            raise ValidationError(f"Name a price of at least {format_money(product.min_price, product.currency)}.",
+                                  errors={"chosen_price": "Below the least this product sells for."})
+    else:
+        chosen_price = None
     try:
         with db.atomic():
-            CartItem.create(user=user, product=product)
+            CartItem.create(user=user, product=product, chosen_price=chosen_price)
     except IntegrityError:
-        pass  # already in the cart
+        # Already in the cart: a new named price replaces the old one.
+        CartItem.update(chosen_price=chosen_price).where(
+            (CartItem.user == user) & (CartItem.product == product)).execute()
     return product
 
 
@@ -81,10 +97,14 @@ def give_back(order):
     """Put an unpaid order's products back in its buyer's cart (those still on sale and not owned)."""
     buyer = User.get_by_id(order.buyer_id)
     owned = owned_product_ids(buyer)
-    products = [item.product_id for item in OrderItem.select(OrderItem.product).where(OrderItem.order == order)]
-    on_sale = {p.id for p in Product.select(Product.id).where(Product.id.in_(products) & (Product.status == "approved"))}
-    rows = [{"user": buyer.id, "product": product_id} for product_id in products
-            if product_id in on_sale and product_id not in owned]
+    named = {item.product_id: item.list_price
+             for item in OrderItem.select(OrderItem.product, OrderItem.list_price).where(OrderItem.order == order)}
+    on_sale = {p.id: p for p in Product.select(Product.id, Product.min_price)
+               .where(Product.id.in_(list(named)) & (Product.status == "approved"))}
+    # A pay-what-you-want product comes back at the price the customer named for it.
+    rows = [{"user": buyer.id, "product": product_id,
+             "chosen_price": named[product_id] if on_sale[product_id].pay_what_you_want else None}
+            for product_id in named if product_id in on_sale and product_id not in owned]
     if not rows:
         return 0
     CartItem.insert_many(rows).on_conflict_ignore().execute()
@@ -97,5 +117,5 @@ def summary(cart_items):
     unavailable = [item for item in cart_items if item.product.status != "approved"]
     totals = {}
     for item in available:
-        totals[item.product.currency] = totals.get(item.product.currency, 0) + item.product.price
+        totals[item.product.currency] = totals.get(item.product.currency, 0) + pricing.list_price(item)
     return available, unavailable, totals

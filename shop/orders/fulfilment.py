@@ -20,6 +20,7 @@ from shop.orders import ledger
 from shop import mail
 from shop.orders import orders
 from shop.payments import methods
+from shop.selling import licenses
 from shop.events import OrderRefunded
 from models import Order, OrderItem, Product, Refund, TransactionItem, User, db, utcnow
 from shop.money import format_money, split_sale
@@ -64,6 +65,7 @@ def process_purchase(order_id):
             ledger.credit_sale(sale)
             _, created = downloads.create_link(item, order.buyer_id)
             created_links += created
+            licenses.issue_for_item(item, order)
         # The order took its products out of the cart when it was made; a payment that
         # lands after the order expired or failed (its products given back) takes them out again.
         cart.clear(order.buyer_id, [item.product_id for item in items])
@@ -84,6 +86,7 @@ def refund_order(order_id, reason="Refunded"):
         order = Order.get_by_id(order_id)
         reversed_entries = ledger.reverse_order(order)
         revoked = downloads.revoke_for_order(order)
+        licenses.disable_for_order(order)
         updated = Refund.update(status="succeeded", completed_at=now, error=None).where(
             Refund.order == order).execute()
         if not updated:
@@ -102,8 +105,20 @@ def refund_order(order_id, reason="Refunded"):
 
 
 def _items_text(order):
-    return "\n".join(f"  - {item.title}: {format_money(item.price, item.currency)}"
-                     for item in OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id))
+    def line(item):
+        text = f"  - {item.title}: {format_money(item.price, item.currency)}"
+        if item.discount:
+            text += (f" (list price {format_money(item.list_price, item.currency)}, "
+                     f"less {format_money(item.discount, item.currency)})")
+        return text
+
+    return "\n".join(line(item) for item in OrderItem.select().where(OrderItem.order == order).order_by(OrderItem.id))
+
+
+def _paid_text(order):
+    if order.total == 0:
+        return "It was free: there was nothing to pay."
+    return f"Your payment of {format_money(order.total, order.currency)} is confirmed."
 
 
 def send_purchase_confirmation(order_id):
@@ -113,9 +128,14 @@ def send_purchase_confirmation(order_id):
     buyer = User.get_by_id(order.buyer_id)
     name, address = guests.receipt_contact(order, buyer)
     lines = [f"Hello {name}," if name else "Hello,", "", f"Thank you for your order {order.reference}. "
-             f"Your payment of {format_money(order.total, order.currency)} is confirmed.", "", "Your downloads:"]
+             f"{_paid_text(order)}", "", "Your downloads:"]
     for link in downloads.links_for_order(order):
         lines.append(f"  - {link.order_item.title}: {config.APP_URL}{downloads.url_for(link)}")
+    keys = licenses.keys_for_order(order)
+    if keys:
+        titles = {item.id: item.title for item in OrderItem.select().where(OrderItem.order == order)}
+        lines += ["", "Your license keys:"]
+        lines += [f"  - {titles[item_id]}: {key.key}" for item_id, key in keys.items()]
     limits = f"Each link works {config.DOWNLOAD_LIMIT} times within {config.DOWNLOAD_LINK_TTL_HOURS} hours"
     if buyer.is_guest:
         lines += ["", f"{limits}. Your order's page shows them again, with your invoice, and gives you a new "

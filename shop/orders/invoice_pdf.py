@@ -133,7 +133,9 @@ def render_pdf(data, path):
             row.cell(heading_text)
         for item in data["items"]:
             row = table.row()
-            row.cell(text(item["title"]))
+            discounted = (f" (list price {amount(item['list_price'])}, less {amount(item['discount'])})"
+                          if item.get("discount") else "")
+            row.cell(text(item["title"] + discounted))
             row.cell(text(item["seller"]))
             row.cell(amount(item["net"]))
             row.cell(text(item["rate"]))
@@ -141,9 +143,12 @@ def render_pdf(data, path):
             row.cell(amount(item["price"]))
     pdf.ln(3)
     total_label = "Total credited" if kind == "credit_note" else "Total paid"
-    for label, value, bold in (("Net total", amount(data["net"]), False),
-                               (f"Tax ({data['rate']})", amount(data["tax"]), False),
-                               (total_label, amount(data["total"]), True)):
+    lines = []
+    if data.get("discount"):
+        lines += [("Subtotal", amount(data["subtotal"]), False), ("Discount", amount(-data["discount"]), False)]
+    lines += [("Net total", amount(data["net"]), False), (f"Tax ({data['rate']})", amount(data["tax"]), False),
+              (total_label, amount(data["total"]), True)]
+    for label, value, bold in lines:
         pdf.set_x(pdf.l_margin + width * 0.5)
         pdf.set_font(family, "B" if bold else "", 11 if bold else 10)
         pdf.cell(width * 0.3, 7, text(label))

@@ -123,7 +123,8 @@ def buyer_block(order, buyer):
 def item_lines(items, rate):
     """The items as an invoice lists them: net, rate, tax and gross of each."""
     return [{"title": item.title, "seller": item.seller.name, "seller_id": item.seller.id, "net": item.net_amount,
-             "rate": rate, "tax": item.tax_amount, "price": item.price} for item in items]
+             "rate": rate, "tax": item.tax_amount, "price": item.price, "list_price": item.price_before_discount,
+             "discount": item.discount or 0} for item in items]
 
 
 def invoice_data(invoice):
@@ -156,6 +157,9 @@ def invoice_data(invoice):
         "payment_ref": order.payment_ref or order.gateway_ref or "",
         "buyer": buyer_block(order, buyer),
         "items": item_lines(items, rate),
+        # Before a discount code, and what it took: the items' amounts are the prices paid.
+        "subtotal": sum(item.price_before_discount for item in items),
+        "discount": sum(item.discount or 0 for item in items),
         "sellers": list(sellers.values()),
         "net": sum(item.net_amount for item in items),
         "tax": sum(item.tax_amount for item in items),

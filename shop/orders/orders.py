@@ -13,9 +13,11 @@ from peewee import IntegrityError
 
 from shop.orders import cart
 from shop.payments import methods
+from shop.selling import discounts
 from shop.tax import checkout as checkout_tax
 from shop.errors import Forbidden, NotFound, ValidationError
 from shop.events import PurchaseCompleted
+from shop.money import format_money
 from models import Order, OrderItem, Product, User, db, utcnow
 
 # Which statuses each status may be reached from. A payment the gateway confirms
@@ -34,9 +36,10 @@ def new_reference():
     return "MP-" + secrets.token_hex(5).upper()
 
 
-def checkout_key(user, products, gateway):
-    """The same buyer, products, prices and gateway give the same key (a double click)."""
-    parts = [str(user.id), gateway] + sorted(f"{p.id}:{p.price}:{p.currency}" for p in products)
+def checkout_key(user, quote, gateway):
+    """The same buyer, products, prices paid and gateway give the same key (a double click)."""
+    parts = [str(user.id), gateway] + sorted(f"{line.product_id}:{line.price}:{quote.currency}"
+                                             for line in quote.lines)
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -51,8 +54,13 @@ def latest_pending(user):
             .order_by(Order.created_at.desc(), Order.id.desc()).first())
 
 
-def create_from_cart(user, gateway, guest_email=None, billing=None):
+def create_from_cart(user, gateway, guest_email=None, code=None, billing=None):
     """The customer's pending order for the cart as it is, created once; it takes the cart's products.
+
+    The order is priced by the cart's own quote (discounts.quote_cart), with the
+    discount `code` the customer entered; a code that can no longer be used (used up
+    meanwhile) refuses the order rather than charge another price than the cart
+    showed. A cart whose total is zero makes a free order (gateway "free").
 
     A guest's order records `guest_email`, the address its receipt goes to; a
     second submit with another address (a typo corrected) changes it on the
@@ -68,12 +76,12 @@ def create_from_cart(user, gateway, guest_email=None, billing=None):
     `billing` (shop/tax/checkout.Billing) is who is billed, in which country: the
     pending order's tax is worked out from it, and its total becomes what the buyer pays.
     """
-    if gateway not in methods.available_gateways_for(None):
+    if gateway != methods.FREE and gateway not in methods.available_gateways_for(None):
         raise ValidationError("Choose one of the payment methods shown.", errors={"gateway": "Choose a payment method."})
     for _ in range(3):
         try:
             with db.atomic():
-                order = _order_for_cart(user, gateway, guest_email)
+                order = _order_for_cart(user, gateway, guest_email, code)
                 if guest_email and order.guest_email != guest_email and order.status == "pending":
                     Order.update(guest_email=guest_email).where(Order.id == order.id).execute()
                     order.guest_email = guest_email
@@ -85,7 +93,7 @@ def create_from_cart(user, gateway, guest_email=None, billing=None):
     raise RuntimeError("could not create an order")  # pragma: no cover - three reference collisions
 
 
-def _order_for_cart(user, gateway, guest_email):
+def _order_for_cart(user, gateway, guest_email, code):
     _lock_buyer(user)
     items = cart.items(user)
     available, unavailable, totals = cart.summary(items)
@@ -103,10 +111,19 @@ def _order_for_cart(user, gateway, guest_email):
     product_ids = {item.product_id for item in available}
     if cart.owned_product_ids(user) & product_ids:
         raise ValidationError("Your cart holds a product you already own. Remove it to continue.")
-    (currency, total), = totals.items()
-    if gateway not in methods.available_gateways_for(currency):
+    (currency, _), = totals.items()
+    quote = discounts.quote_cart(user, available, currency, code, strict=True)
+    if quote.is_free:
+        gateway = methods.FREE
+    elif gateway == methods.FREE:
+        raise ValidationError("This order is not free: choose a payment method.",
+                              errors={"gateway": "Choose a payment method."})
+    elif gateway not in methods.available_gateways_for(currency):
         raise ValidationError(f"{methods.LABELS[gateway]} cannot take payments in {currency}.",
                               errors={"gateway": "Choose another payment method."})
+    elif quote.total < methods.minimum_charge(currency):
+        raise ValidationError(f"An order must come to at least {format_money(methods.minimum_charge(currency), currency)}"
+                              " (or be free): raise the price you named, or add to your cart.")
     pending = cart.pending_orders_by_product(user)
     waiting = {pending[product_id] for product_id in product_ids if product_id in pending}
     if waiting:
@@ -117,13 +134,14 @@ def _order_for_cart(user, gateway, guest_email):
             return order
         raise ValidationError(f"Your cart holds a product of your order {order.reference}, which is waiting for "
                               "its payment. Finish or cancel that payment (see Purchases), or remove the product to continue.")
-    products = [item.product for item in available]
-    order = Order.create(reference=new_reference(), buyer=user, gateway=gateway, total=total,
-                         currency=currency, checkout_key=checkout_key(user, products, gateway),
-                         guest_email=guest_email)
-    for product in products:
-        OrderItem.create(order=order, product=product, seller=product.seller_id,
-                         title=product.title, price=product.price, currency=product.currency)
+    order = Order.create(reference=new_reference(), buyer=user, gateway=gateway, total=quote.total,
+                         currency=currency, checkout_key=checkout_key(user, quote, gateway),
+                         guest_email=guest_email, discount=quote.discount if quote.code else None)
+    for line in quote.lines:
+        OrderItem.create(order=order, product=line.product_id, seller=line.seller_id, title=line.title,
+                         price=line.price, currency=currency, list_price=line.list_price, discount=line.discount)
+    if quote.code is not None:
+        discounts.reserve(quote, order, user)
     cart.clear(user, product_ids)
     return order
 
@@ -149,8 +167,18 @@ def mark_paid(order_id, payment_ref=None):
     with db.atomic():
         changed = transition(order_id, "paid", **fields)
         if changed:
+            # Paid after it had failed or expired (its code's use given back): it counts again.
+            discounts.retake(order_id)
             PurchaseCompleted.fire(order_id)
     return changed
+
+
+def complete_free(order):
+    """A free order needs no gateway: it is paid the moment it is made, and fulfilled by the
+    same jobs as any paid order (PurchaseCompleted)."""
+    if order.gateway != methods.FREE or order.total != 0:
+        raise ValidationError(f"Order {order.reference} is not free.")
+    return mark_paid(order.id)
 
 
 def _close_unpaid(order_id, status, reason):
@@ -159,6 +187,7 @@ def _close_unpaid(order_id, status, reason):
         changed = transition(order_id, status, status_reason=reason[:500])
         if changed:
             cart.give_back(Order.get_by_id(order_id))
+            discounts.release(order_id)
     return changed
 
 
@@ -217,11 +246,6 @@ def of_buyer(user):
     """The customer's orders for Purchases, newest first."""
     return list(Order.select().where((Order.buyer == user) & Order.status.in_(LISTED_ON_PURCHASES))
                 .order_by(Order.created_at.desc(), Order.id.desc()))
-
-
-def latest_of(user):
-    """The buyer's newest order of any status, or None."""
-    return Order.select().where(Order.buyer == user).order_by(Order.created_at.desc(), Order.id.desc()).first()
 
 
 def find_by_reference(reference):

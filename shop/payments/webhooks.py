@@ -87,11 +87,15 @@ def receive_paytm_json(body):
     return store("paytm", paytm_gateway.parse_json(text), text)
 
 
-def process(event_id, handlers=None):
+def process(event_id, handlers=None, after=None):
     """Act on a stored event (process_webhook's work); returns its Outcome. Idempotent.
 
     `handlers` maps (gateway, event type) to a function of the event for the events
     that are not about an order (Stripe Connect's, which the payouts act on).
+    `after(outcome)` runs in the transaction that marks the event processed, so
+    what it dispatches is asked for exactly when the event counts as done: a
+    consumer killed in between leaves the event to be processed again, never
+    processed with its consequences lost.
     """
     event = WebhookEvent.get_or_none(WebhookEvent.id == event_id)
     if event is None:
@@ -100,7 +104,10 @@ def process(event_id, handlers=None):
         return outcomes.Outcome(outcomes.Change.UNCHANGED, f"already processed: {event.outcome}")
     handler = (handlers or {}).get((event.gateway, event.event_type)) or gateways.module_for(event.gateway).process_event
     outcome = handler(event)
-    WebhookEvent.update(processed_at=utcnow(), outcome=outcome.text[:1000]).where(
-        (WebhookEvent.id == event.id) & WebhookEvent.processed_at.is_null()).execute()
+    with db.atomic():
+        marked = WebhookEvent.update(processed_at=utcnow(), outcome=outcome.text[:1000]).where(
+            (WebhookEvent.id == event.id) & WebhookEvent.processed_at.is_null()).execute()
+        if marked and after is not None:
+            after(outcome)
     log.info("%s event %s (%s): %s", event.gateway, event.event_id, event.event_type, outcome)
     return outcome

@@ -21,6 +21,7 @@ back by reversing its transfer and credits the seller's balance once (a ledger
 entry unique per payout and kind), so the next payout pays it again.
 """
 
+import datetime
 import json
 import logging
 
@@ -32,7 +33,7 @@ from shop.payments.outcomes import Change, Outcome
 from shop.payouts import balances, connect
 from shop.payouts.connect import call, client
 from shop.payouts.manual import lock_seller
-from models import LedgerEntry, Payout, db
+from models import LedgerEntry, Payout, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,22 @@ def send(payout_id):
         Payout.update(stripe_payout_id=bank.id).where(
             (Payout.id == payout.id) & Payout.stripe_payout_id.is_null()).execute()
     return Payout.get_by_id(payout.id).status
+
+
+# A payout still not through after this long needs the admins' hand (they were told when
+# its job gave up); asking Stripe again every hour would only fill the failed jobs.
+STUCK_RESEND_DAYS = 3
+
+
+def stuck(older_than=datetime.timedelta(hours=1), now=None):
+    """Ids of Stripe payouts booked before `older_than` ago (and within STUCK_RESEND_DAYS)
+    whose bank payout was never made: their job ran out of tries while Stripe could not be
+    reached, or a consumer lost them."""
+    now = now or utcnow()
+    return [payout_id for (payout_id,) in Payout.select(Payout.id).where(
+        (Payout.method == METHOD) & Payout.status.in_(("sending", "transferred"))
+        & Payout.stripe_payout_id.is_null() & (Payout.created_at < now - older_than)
+        & (Payout.created_at > now - datetime.timedelta(days=STUCK_RESEND_DAYS))).order_by(Payout.id).tuples()]
 
 
 def record_transfer(payout_id, transfer_id):

@@ -64,6 +64,12 @@ def billing_from_form(country, business_name="", address="", tax_number="", tabl
     return Billing(country=country, business_name=business_name, address=address, tax_number=tax_number)
 
 
+def latest_billed(user):
+    """The customer's newest order that recorded billing details, or None."""
+    return (Order.select().where((Order.buyer == user) & Order.tax_country.is_null(False))
+            .order_by(Order.created_at.desc(), Order.id.desc()).first())
+
+
 def price_mode():
     return calculation.INCLUSIVE if config.PRICES_INCLUDE_TAX else calculation.EXCLUSIVE
 

@@ -46,6 +46,11 @@
       item.appendChild(title);
       item.appendChild(button);
       item.appendChild(meta);
+      if (link.license_key) {
+        var key = element("span", "license-key small", "License key ");
+        key.appendChild(element("code", "", link.license_key));
+        item.appendChild(key);
+      }
       list.appendChild(item);
     });
   }

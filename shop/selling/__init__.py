@@ -1,0 +1,1 @@
+"""The sellers' selling tools: discount codes, pay-what-you-want prices and license keys."""
