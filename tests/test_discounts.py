@@ -182,7 +182,7 @@ def test_a_guest_cannot_use_a_once_per_customer_code_twice_from_a_new_session(cl
         add_to_cart(client, product)
         enter_code(client, "WELCOME")
         form = next(f for f in client.get("/checkout").forms.values() if f.action == "/checkout")
-        form["gateway"], form["email"] = "test", "gus@example.com"
+        form["gateway"], form["email"], form["country"] = "test", "gus@example.com", "US"
         response = form.submit(expect_errors=True)
     assert response.status_int == 400 and "You have already used the code WELCOME." in response.text
     assert DiscountRedemption.select().count() == 1

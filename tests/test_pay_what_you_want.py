@@ -52,6 +52,7 @@ def test_a_free_product_skips_the_gateway_and_is_fulfilled_by_the_jobs(client, m
     page = client.get("/checkout")
     assert "Get it free" in page.text and "Test payment" not in page.text
     form = next(f for f in page.forms.values() if f.action == "/checkout")
+    form["country"] = "US"
     response = form.submit()
     order = Order.get()
     assert response.headers["Location"].endswith(f"/orders/{order.id}/success")
@@ -78,7 +79,7 @@ def test_a_paid_product_cannot_be_checked_out_as_free(client, make_user):
     page = client.get(f"/products/{product.slug}")
     next(f for f in page.forms.values() if f.action == "/cart/add").submit()
     form = next(f for f in client.get("/checkout").forms.values() if f.action == "/checkout")
-    response = client.post("/checkout", {"csrf_token": form["csrf_token"].value, "gateway": "free"},
+    response = client.post("/checkout", {"csrf_token": form["csrf_token"].value, "gateway": "free", "country": "US"},
                            expect_errors=True)
     assert response.status_int == 400 and "Choose a payment method." in response.text
     assert Order.select().count() == 0

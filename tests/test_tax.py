@@ -196,6 +196,24 @@ def test_a_consumer_outside_the_eu_pays_no_vat(client, make_user, eu_shop):
     assert "No VAT or GST is charged" in pdf_text(stored(invoices.pdf_key(invoices.generate(order.id))))
 
 
+def test_the_tax_is_worked_out_on_the_price_paid_after_a_discount(client, make_user, eu_shop):
+    from models import DiscountCode
+
+    DiscountCode.create(code="SPRING", kind="percent", amount=20)
+    client.reset()
+    login(client, make_user("customer"))
+    add_to_cart(client, eu_shop["presets"])
+    page = client.get("/cart")
+    form = next(f for f in page.forms.values() if f.action == "/cart/code")
+    form["code"] = "SPRING"
+    form.submit("action", value="apply")
+    assert checkout_form(client, "test", country="DE").submit().status_int == 303
+    item = OrderItem.get()
+    # 20% off €11.90 is €9.52 paid, of which 19% German VAT is €1.52.
+    assert (item.list_price, item.discount, item.price, item.net, item.tax) == (1190, 238, 952, 800, 152)
+    assert (Order.get().total, Order.get().tax_total) == (952, 152)
+
+
 def test_with_prices_before_tax_the_tax_is_added_on_top(client, make_user, eu_shop, app_env):
     app_env.reload(PRICES_INCLUDE_TAX="false")
     order = buy(client, make_user, [eu_shop["presets"]], "DE")

@@ -133,7 +133,8 @@ def render_pdf(data, path):
             row.cell(heading_text)
         for item in data["items"]:
             row = table.row()
-            discounted = (f" (list price {amount(item['list_price'])}, less {amount(item['discount'])})"
+            # On a line of its own, so the narrow column does not break it mid-figure.
+            discounted = (f"\n(list price {amount(item['list_price'])}, less {amount(item['discount'])})"
                           if item.get("discount") else "")
             row.cell(text(item["title"] + discounted))
             row.cell(text(item["seller"]))
