@@ -99,6 +99,9 @@ PRODUCT_STATUS = Param("status", {"type": "string", "enum": ["pending", "approve
 ORDER_STATUS = Param("status", {"type": "string", "enum": ["pending", "paid", "failed", "expired", "refunded"]},
                      "Only orders in this state.")
 
+LICENSE_STATUS = Param("status", {"type": "string", "enum": list(schemas.LICENSE_STATUSES)},
+                       "Only license keys in this state.")
+
 
 def _lister(list_function):
     return lambda user, values, body: list_function(user, values)
@@ -125,11 +128,14 @@ def _document(user, values, body):
 
 
 def _resource(name, plural, schema, list_function, get_function, extra_params=()):
+    """The list and the get of a resource; `plural` is its path ("license-keys")."""
+    words, many = name.replace("_", " "), plural.replace("-", " ")
     return (
-        Operation("GET", f"{API_PREFIX}/{plural}", f"list_{plural}", f"A page of {plural}, newest first.", "read",
+        Operation("GET", f"{API_PREFIX}/{plural}", f"list_{plural.replace('-', '_')}",
+                  f"A page of {many}, newest first.", "read",
                   LIST_PARAMS + tuple(extra_params), schemas.page_of(schema), _lister(list_function)),
-        Operation("GET", f"{API_PREFIX}/{plural}/{{id}}", f"get_{name}", f"One {name}.", "read",
-                  (id_param(f"The {name}'s id."),), schemas.ref(schema), _getter(get_function)),
+        Operation("GET", f"{API_PREFIX}/{plural}/{{id}}", f"get_{name}", f"One {words}.", "read",
+                  (id_param(f"The {words}'s id."),), schemas.ref(schema), _getter(get_function)),
     )
 
 
@@ -145,6 +151,10 @@ OPERATIONS = (
     *_resource("sale", "sales", "Sale", resources.list_sales, resources.get_sale),
     *_resource("customer", "customers", "Customer", resources.list_customers, resources.get_customer),
     *_resource("payout", "payouts", "Payout", resources.list_payouts, resources.get_payout),
+    *_resource("license_key", "license-keys", "LicenseKey", resources.list_license_keys, resources.get_license_key,
+               [LICENSE_STATUS]),
+    *_resource("discount_code", "discount-codes", "DiscountCode", resources.list_discount_codes,
+               resources.get_discount_code),
 )
 
 for _operation in OPERATIONS:

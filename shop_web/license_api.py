@@ -20,7 +20,8 @@ from shop import config
 from shop.accounts import users
 from shop.selling import licenses
 from shop.selling.licenses import LicenseProblem, LicenseRefused
-from models import db
+from models import LicenseActivation, db
+import tasks
 from shop_web.common import RouteTable, client_ip, form_fields, json_response, request, response
 
 routes = RouteTable()
@@ -71,10 +72,18 @@ def _call(action):
                              refused.problem.status)
 
 
+def _activate(fields):
+    """Activate, and ask for the license.activated webhooks in the same transaction."""
+    with db.atomic():
+        answer = licenses.activate(fields.get("key"), fields.get("instance_name"))
+        activation = LicenseActivation.get(LicenseActivation.instance_id == answer["instance"]["id"])
+        tasks.publish_after_commit("license.activated", activation.id)
+    return {"activated": True, **answer}
+
+
 @routes.post(f"{PREFIX}/activate", csrf=False)
 def license_activate():
-    return _call(lambda fields: {"activated": True,
-                                 **licenses.activate(fields.get("key"), fields.get("instance_name"))})
+    return _call(_activate)
 
 
 @routes.post(f"{PREFIX}/validate", csrf=False)

@@ -233,3 +233,85 @@ def test_an_orders_items_carry_their_list_price_and_discount(client, two_sellers
     (item,) = get(client, f"/api/v1/orders/{order.id}", seller_token).json["items"]
     assert (item["list_price"], item["discount"], item["price"]) == (1500, 300, 1200)
     assert get(client, "/api/v1/sales", seller_token).json["data"][0]["amount"] == 1200
+
+
+def sell_with_license_keys(customer, products, activations=2):
+    """A paid order of `products`, each made to issue license keys: {product id: its key}."""
+    for product in products:
+        product.license_activations = activations
+        product.save()
+    order = paid_order(customer, products)
+    return {key.product_id: key for key in models.LicenseKey.select().join(models.OrderItem)
+            .where(models.OrderItem.order == order)}
+
+
+def test_a_seller_reads_the_license_keys_of_their_sales_with_their_activations(client, two_sellers, make_user,
+                                                                               seller_token):
+    from shop.selling import licenses
+
+    keys = sell_with_license_keys(make_user("customer", name="Kim"), [two_sellers["presets"], two_sellers["ebook"]])
+    sams, priyas = keys[two_sellers["presets"].id], keys[two_sellers["ebook"].id]
+    licenses.activate(sams.key, "studio-mac")
+    gone = licenses.activate(sams.key, "old-laptop")["instance"]["id"]
+    licenses.deactivate(sams.key, gone)
+    [listed] = get(client, "/api/v1/license-keys", seller_token).json["data"]
+    assert (listed["id"], listed["key"], listed["status"], listed["activation_count"]) == (sams.id, sams.key,
+                                                                                         "active", 1)
+    assert [a["name"] for a in listed["activations"]] == ["studio-mac"] and listed["buyer"]["name"] == "Kim"
+    assert get(client, f"/api/v1/license-keys/{sams.id}", seller_token).json == listed
+    assert get(client, f"/api/v1/license-keys/{priyas.id}", seller_token, 404).json["error"]["code"] == "not_found"
+    licenses.disable(sams)
+    assert get(client, "/api/v1/license-keys", seller_token, status="active").json["data"] == []
+    assert [k["id"] for k in get(client, "/api/v1/license-keys", seller_token, status="disabled").json["data"]] == \
+        [sams.id]
+    admin = tokens.make_token(make_user("admin"), "books", "read", 7)[1]
+    assert {k["id"] for k in get(client, "/api/v1/license-keys", admin).json["data"]} == {sams.id, priyas.id}
+
+
+def test_license_key_pages_hold_while_keys_are_issued(client, two_sellers, make_user, seller_token):
+    product = two_sellers["presets"]
+    for _ in range(5):
+        sell_with_license_keys(make_user("customer"), [product])
+    first = get(client, "/api/v1/license-keys", seller_token, limit=2).json
+    for _ in range(3):  # sold while the client pages through
+        sell_with_license_keys(make_user("customer"), [product])
+    seen, cursor = [k["id"] for k in first["data"]], first["next_cursor"]
+    while cursor:
+        page = get(client, "/api/v1/license-keys", seller_token, limit=2, cursor=cursor).json
+        seen += [k["id"] for k in page["data"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 5 and seen == sorted(seen, reverse=True)
+    old = models.LicenseKey.get_by_id(seen[-1])
+    models.LicenseKey.update(created_at=datetime.datetime(2020, 1, 1)).where(models.LicenseKey.id == old.id).execute()
+    older = get(client, "/api/v1/license-keys", seller_token, created_before="2021-01-01T00:00:00Z").json["data"]
+    assert [k["id"] for k in older] == [old.id]
+    assert old.id not in {k["id"] for k in get(client, "/api/v1/license-keys", seller_token,
+                                                 created_after="2021-01-01T00:00:00Z").json["data"]}
+
+
+def test_a_seller_reads_their_own_discount_codes_and_an_admin_every_code(client, two_sellers, make_user,
+                                                                         seller_token):
+    from shop.orders import cart, orders
+
+    sams = models.DiscountCode.create(code="SAMS10", seller=two_sellers["sam"], kind="percent", amount=10,
+                                      all_products=0, max_uses=5, max_uses_per_customer=1)
+    models.DiscountCodeProduct.create(discount_code=sams, product=two_sellers["presets"])
+    priyas = models.DiscountCode.create(code="PRIYA5", seller=two_sellers["priya"], kind="fixed", amount=500,
+                                        currency="USD")
+    shop_wide = models.DiscountCode.create(code="SHOPWIDE", kind="percent", amount=15)
+    customer = make_user("customer")
+    cart.add(customer, two_sellers["presets"].id)
+    assert orders.mark_paid(orders.create_from_cart(customer, "test", code="SAMS10").id, "pi_sams10")
+    [listed] = get(client, "/api/v1/discount-codes", seller_token).json["data"]
+    assert listed == {**listed, "id": sams.id, "code": "SAMS10", "seller_id": two_sellers["sam"].id,
+                      "all_products": False, "product_ids": [two_sellers["presets"].id], "used_count": 1,
+                      "max_uses": 5, "max_uses_per_customer": 1, "min_order": None}
+    assert get(client, f"/api/v1/discount-codes/{sams.id}", seller_token).json == listed
+    for other in (priyas, shop_wide):
+        get(client, f"/api/v1/discount-codes/{other.id}", seller_token, 404)
+    admin = tokens.make_token(make_user("admin"), "books", "read", 7)[1]
+    every = get(client, "/api/v1/discount-codes", admin, limit=2).json
+    rest = get(client, "/api/v1/discount-codes", admin, limit=2, cursor=every["next_cursor"]).json
+    assert [c["id"] for c in every["data"] + rest["data"]] == [shop_wide.id, priyas.id, sams.id]
+    assert rest["next_cursor"] is None and every["data"][0]["seller_id"] is None
+    assert every["data"][1]["currency"] == "USD" and every["data"][1]["product_ids"] == []

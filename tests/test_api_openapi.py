@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import marketplace
 from shop.api import tokens
-from tests.test_api import bearer, paid_order
+from models import DiscountCode, DiscountCodeProduct
+from shop.selling import licenses
+from tests.test_api import bearer, paid_order, sell_with_license_keys
 
 
 def document(client):
@@ -26,7 +28,7 @@ def test_the_document_names_every_api_route_and_no_other(client):
               if route.rule.startswith("/api/") and not route.rule.startswith("/api/licenses/")}
     documented = {(method.upper(), path.replace("{", "<").replace("}", ">"))
                   for path, operations in document(client)["paths"].items() for method in operations}
-    assert routes == documented and len(routes) >= 12
+    assert routes == documented and len(routes) >= 16
 
 
 def test_the_documents_schemas_are_json_schema_2020_12(client):
@@ -63,7 +65,20 @@ def body_for(schema):
 def shop_with_data(app_env, two_sellers, make_user):
     app_env.reload(API_RATE_LIMIT_PER_MINUTE=100000)
     paid_order(make_user("customer"), [two_sellers["presets"], two_sellers["ebook"]])
-    return tokens.make_token(two_sellers["sam"], "everything", "read write", 30)[1]
+    # A row of every resource, nullable fields both set and not: keys (one activated, one
+    # disabled) and codes (a seller's limited to a product, another's fixed, a shop-wide one).
+    keys = sell_with_license_keys(make_user("customer"), [two_sellers["presets"], two_sellers["ebook"]])
+    licenses.activate(keys[two_sellers["presets"].id].key, "studio-mac")
+    licenses.disable(keys[two_sellers["ebook"].id])
+    limited = DiscountCode.create(code="SAMS10", seller=two_sellers["sam"], kind="percent", amount=10,
+                                  all_products=0, max_uses=5, max_uses_per_customer=1, min_order=1000,
+                                  currency="USD")
+    DiscountCodeProduct.create(discount_code=limited, product=two_sellers["presets"])
+    DiscountCode.create(code="PRIYA5", seller=two_sellers["priya"], kind="fixed", amount=500, currency="USD")
+    DiscountCode.create(code="SHOPWIDE", kind="percent", amount=15)
+    # A seller's token and an admin's: each sees its own rows (the shop-wide code only the admin).
+    return [tokens.make_token(user, "everything", "read write", 30)[1] for user in (two_sellers["sam"],
+                                                                                   make_user("admin"))]
 
 
 def _checked_answer(doc, operation, answer):
@@ -88,7 +103,7 @@ def test_every_operation_with_generated_input_answers_as_documented(client, shop
             concrete = concrete.replace("{" + param["name"] + "}", quote(text, safe="") or "x")
         elif data.draw(st.booleans()):
             query[param["name"]] = data.draw(value_for(param["schema"]))
-    headers = bearer(data.draw(st.sampled_from([shop_with_data, shop_with_data, "mp_wrong"])))
+    headers = bearer(data.draw(st.sampled_from([*shop_with_data, *shop_with_data, "mp_wrong"])))
     if method == "get":
         answer = client.get(concrete, params=query, headers=headers, expect_errors=True)
     else:

@@ -176,3 +176,21 @@ def test_moderation_payouts_and_refunds_are_told_too(receiver, client, login_as,
     assert [e["type"] for e in got] == ["product.approved", "payout.paid", "order.refunded"]
     assert got[0]["data"]["product"]["id"] == pending.id and got[0]["data"]["decision"] == "approved"
     assert got[1]["data"]["reference"] == "BANK-7" and got[2]["data"]["status"] == "refunded"
+
+
+def test_a_license_activated_through_the_license_api_is_told_to_its_seller(receiver, client, two_sellers,
+                                                                           make_user):
+    from tests.test_api import sell_with_license_keys
+
+    sam_hook = endpoints.register(two_sellers["sam"], receiver.url, ["license.activated"])
+    priya_hook = endpoints.register(two_sellers["priya"], receiver.url + "?who=priya", ["license.activated"])
+    keys = sell_with_license_keys(make_user("customer"), [two_sellers["presets"]])
+    key = keys[two_sellers["presets"].id]
+    answer = client.post_json("/api/licenses/v1/activate", {"key": key.key, "instance_name": "studio-mac"})
+    [event] = verified_events(receiver, sam_hook)
+    assert event["type"] == "license.activated" and not verified_events(receiver, priya_hook)
+    assert event["data"]["instance"]["instance_id"] == answer.json["instance"]["id"]
+    assert event["data"]["license_key"]["id"] == key.id and event["data"]["license_key"]["activation_count"] == 1
+    # A refused activation tells nothing.
+    client.post_json("/api/licenses/v1/activate", {"key": "NO-SUCH-KEY", "instance_name": "x"}, expect_errors=True)
+    assert len(receiver.requests) == 1 and OutgoingEvent.select().count() == 1

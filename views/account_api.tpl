@@ -71,7 +71,7 @@
     <fieldset class="field"><legend>Events</legend>
     % chosen = (form.get('events') or []) if failed == 'endpoint' else []
     % for name, description in event_types.items():
-      <label><input type="checkbox" name="events" value="{{name}}"{{!' checked' if name in chosen else ''}}> <code>{{name}}</code> {{description}}</label>
+      <label class="choice"><input type="checkbox" name="events" value="{{name}}"{{!' checked' if name in chosen else ''}}> <span><code>{{name}}</code> {{description}}</span></label>
     % end
     % if mine('endpoint').get('events'):
       <p class="field-error">{{errors['events']}}</p>

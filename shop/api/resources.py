@@ -1,15 +1,18 @@
 """What each API user may read, and how a row is shown: one place decides who sees what.
 
 A seller sees their own products, payouts, sales, the orders holding their sales (with
-only their items) and the customers who bought from them; an admin sees the shop's.
+only their items), the customers who bought from them, the license keys of their sales
+and their own discount codes; an admin sees the shop's, shop-wide codes included.
 Every list is a page of the same (created_at, id) cursor (pagination.py).
 """
 
 from peewee import fn
 
-from models import GUEST_ROLE, Order, OrderItem, Payout, Product, TransactionItem, User
+from models import (GUEST_ROLE, DiscountCode, DiscountCodeProduct, LicenseKey, Order, OrderItem, Payout, Product,
+                    TransactionItem, User, utcnow)
 from shop.api import errors, pagination
 from shop.catalog import products as catalog
+from shop.selling import licenses
 from shop.money import decimal_amount
 
 
@@ -227,3 +230,108 @@ def list_payouts(user, filters):
 
 def get_payout(user, payout_id):
     return _one(payouts_query(user).where(Payout.id == payout_id), payout_json)
+
+
+# ---------------------------------------------------------------------------
+# License keys and discount codes
+# ---------------------------------------------------------------------------
+
+
+def activation_json(instance):
+    return {"instance_id": instance.instance_id, "name": instance.name, "created_at": _iso(instance.created_at),
+            "last_validated_at": _iso(instance.last_validated_at)}
+
+
+def license_key_json_for(keys=None):
+    """The serialiser of license keys; given the `keys` of a page, their activations are read
+    in one query instead of one per key. The key text is shown: the seller reads it on their
+    License keys page too, and a buyer writing for help quotes it."""
+    activations = licenses.activations_of(keys) if keys is not None else None
+
+    def license_key_json(key):
+        instances = activations[key.id] if activations is not None else licenses.activations_of([key])[key.id]
+        order = key.order_item.order
+        return {"id": key.id, "key": key.key, "product_id": key.product_id, "seller_id": key.seller_id,
+                "order_id": order.id, "order_reference": order.reference, "buyer": _person(key.buyer, order),
+                "status": licenses.state(key), "disabled_reason": key.disabled_reason,
+                "activation_limit": key.activation_limit, "activation_count": key.activation_count,
+                # Deactivating an instance deletes it: these are the instances active now.
+                "activations": [activation_json(instance) for instance in instances],
+                "expires_at": _iso(key.expires_at), "disabled_at": _iso(key.disabled_at),
+                "created_at": _iso(key.created_at)}
+
+    return license_key_json
+
+
+def license_keys_query(user):
+    query = (LicenseKey.select(LicenseKey, OrderItem, Order, User)
+             .join(OrderItem, on=LicenseKey.order_item == OrderItem.id)
+             .join(Order, on=OrderItem.order == Order.id)
+             .switch(LicenseKey).join(User, on=LicenseKey.buyer == User.id))
+    return query if user.is_admin else query.where(LicenseKey.seller == user)
+
+
+def list_license_keys(user, filters):
+    query = license_keys_query(user)
+    if filters.get("status"):
+        query = query.where(_license_status_is(filters["status"]))
+    return listing(query, LicenseKey, None, filters, license_key_json_for)
+
+
+def _license_status_is(status):
+    """The condition of licenses.state(key) == status, in SQL."""
+    now = utcnow()
+    live = LicenseKey.disabled_at.is_null()
+    unexpired = LicenseKey.expires_at.is_null() | (LicenseKey.expires_at > now)
+    return {"active": live & unexpired,
+            "expired": live & ~unexpired,
+            "refunded": ~live & (LicenseKey.disabled_reason == "refunded"),
+            "disabled": ~live & ((LicenseKey.disabled_reason != "refunded") | LicenseKey.disabled_reason.is_null()),
+            }[status]
+
+
+def get_license_key(user, key_id):
+    return _one(license_keys_query(user).where(LicenseKey.id == key_id), license_key_json_for())
+
+
+def discount_code_json_for(codes=None):
+    """The serialiser of discount codes; given the `codes` of a page, the products they are
+    limited to are read in one query."""
+    ids = [code.id for code in codes] if codes is not None else None
+
+    def products_of(code_ids):
+        found = {code_id: [] for code_id in code_ids}
+        if code_ids:
+            for link in (DiscountCodeProduct.select().where(DiscountCodeProduct.discount_code.in_(code_ids))
+                         .order_by(DiscountCodeProduct.product)):
+                found[link.discount_code_id].append(link.product_id)
+        return found
+
+    chosen = products_of(ids) if ids is not None else None
+
+    def discount_code_json(code):
+        products = (chosen if chosen is not None else products_of([code.id]))[code.id]
+        return {"id": code.id, "code": code.code, "seller_id": code.seller_id, "kind": code.kind,
+                "amount": code.amount, "currency": code.currency, "all_products": bool(code.all_products),
+                "product_ids": [] if code.all_products else products,
+                "starts_at": _iso(code.starts_at), "ends_at": _iso(code.ends_at),
+                # used_count holds the uses reserved now: an unpaid order's use is given back.
+                "used_count": code.used_count, "max_uses": code.max_uses,
+                "max_uses_per_customer": code.max_uses_per_customer, "min_order": code.min_order,
+                "disabled_at": _iso(code.disabled_at), "created_at": _iso(code.created_at)}
+
+    return discount_code_json
+
+
+def discount_codes_query(user):
+    query = DiscountCode.select()
+    # A seller's codes are their own; the shop-wide ones (seller None) are the owner's.
+    return query if user.is_admin else query.where(DiscountCode.seller == user)
+
+
+def list_discount_codes(user, filters):
+    return listing(discount_codes_query(user), DiscountCode, None, filters, discount_code_json_for)
+
+
+def get_discount_code(user, code_id):
+    return _one(discount_codes_query(user).where(DiscountCode.id == code_id), discount_code_json_for())

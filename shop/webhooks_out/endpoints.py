@@ -1,6 +1,6 @@
 """The endpoints sellers and admins register: a URL, the events it wants, its secret.
 
-A seller's endpoint hears of their own orders, products and payouts; an admin's hears
+A seller's endpoint hears of their own orders, products, payouts and license keys; an admin's hears
 of the whole shop's. An endpoint failing for WEBHOOK_DISABLE_AFTER_DAYS is disabled
 (delivery.py); its owner enables it again from the endpoint page.
 """
@@ -17,6 +17,7 @@ EVENT_TYPES = {
     "product.approved": "A product was approved and is on sale.",
     "product.rejected": "A product was rejected, with the reason.",
     "payout.paid": "A payout to a seller was recorded.",
+    "license.activated": "A license key of a sale was activated on a new instance.",
 }
 TEST_EVENT = "webhook.test"
 OWNER_ROLES = ("seller", "admin")

@@ -11,8 +11,8 @@ import types
 
 from peewee import IntegrityError
 
-from models import (Order, OrderItem, OutgoingEvent, Payout, Product, ProductReview, User, WebhookDelivery, db,
-                    utcnow)
+from models import (LicenseActivation, LicenseKey, Order, OrderItem, OutgoingEvent, Payout, Product, ProductReview,
+                    User, WebhookDelivery, db, utcnow)
 from shop import security
 from shop.api import resources
 from shop.webhooks_out import endpoints
@@ -47,6 +47,17 @@ def _payout_audiences(payout_id):
     return [(SHOP_AUDIENCE, payout), (payout["seller_id"], payout)]
 
 
+def _activation_audiences(activation_id):
+    """The key as the API shows it, with the instance just activated. An instance
+    deactivated before the job ran is gone (deactivating deletes it): nothing is told."""
+    activation = LicenseActivation.get_or_none(LicenseActivation.id == activation_id)
+    if activation is None:
+        return []
+    key = resources.license_keys_query(_ADMIN_VIEW).where(LicenseKey.id == activation.license_id).get()
+    data = {"license_key": resources.license_key_json_for()(key), "instance": resources.activation_json(activation)}
+    return [(SHOP_AUDIENCE, data), (key.seller_id, data)]
+
+
 # Each event type: the subject its id names, and who hears of it with what.
 AUDIENCES = {
     "order.paid": _order_audiences,
@@ -54,6 +65,7 @@ AUDIENCES = {
     "product.approved": _review_audiences,
     "product.rejected": _review_audiences,
     "payout.paid": _payout_audiences,
+    "license.activated": _activation_audiences,
 }
 
 
