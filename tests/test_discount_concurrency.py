@@ -23,7 +23,7 @@ def test_fifty_customers_redeeming_the_last_use_at_once_make_one_redemption(live
         customer = make_user("customer")
         CartItem.create(user=customer, product=product)
         token = users.start_session(customer)
-        body = urllib.parse.urlencode({"gateway": "test",
+        body = urllib.parse.urlencode({"gateway": "test", "country": "US",
                                        "csrf_token": security.sign("csrf", f"session:{token}")}).encode()
         requests.append(urllib.request.Request(
             live_app.url + "/checkout", data=body,

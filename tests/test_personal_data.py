@@ -62,6 +62,7 @@ def test_deleting_the_account_anonymises_it_and_keeps_the_books(client, login_as
     assert books and Invoice.get(Invoice.order == order).pdf_path
     assert invoices.invoice_data(Invoice.get(Invoice.order == order))["buyer"]["name"] == "Erin Example"
 
+    Order.update(buyer_address="1 Quay Street, Dublin").where(Order.id == order.id).execute()
     form = settings_form(client, "/account/delete")
     form["current_password"] = "not-my-password"
     assert "That is not your current password." in form.submit(status=400).text
@@ -75,13 +76,16 @@ def test_deleting_the_account_anonymises_it_and_keeps_the_books(client, login_as
     # The books: the order, its items, invoice and ledger entries as they were.
     kept = Order.get_by_id(order.id)
     assert (kept.status, kept.total, kept.buyer_id) == ("paid", 1500, customer.id)
+    assert kept.buyer_address is None and kept.tax_country == "US"  # the address goes, the tax evidence stays
     assert OrderItem.select().where(OrderItem.order == order).count() == 1
     assert ledger_totals() == books
     balance = sum(e.amount for e in LedgerEntry.select()) + sum(e.fee for e in LedgerEntry.select())
     assert balance == sum(o.total for o in Order.select().where(Order.status == "paid"))
     invoice = Invoice.get(Invoice.order == order)
     assert invoice.pdf_path, "the PDF is drawn again"
-    assert invoices.invoice_data(invoice)["buyer"] == {"name": personal_data.DELETED_NAME, "email": gone.email}
+    assert invoices.invoice_data(invoice)["buyer"] == {"name": personal_data.DELETED_NAME, "email": gone.email,
+                                                       "business_name": "", "address": "",
+                                                       "country": "United States", "tax_number": ""}
     # The name and address are nowhere else: no session, cart, notification; the mail log is anonymised.
     assert Session.select().where(Session.user == customer.id).count() == 0
     assert CartItem.select().where(CartItem.user == customer.id).count() == 0

@@ -124,6 +124,11 @@ def delete_account(user, password):
         LoginAttempt.delete().where(LoginAttempt.key == users.throttle_keys(old_email, "")["account"]).execute()
         # An order bought as a guest and joined to the account kept the address it was bought with.
         Order.update(guest_email=None).where(Order.buyer == user.id).execute()
+        # A consumer's address goes; the country and its evidence stay (tax rules ask the
+        # seller to keep them), as do a business buyer's details, which the reverse charge
+        # of its invoices rests on.
+        Order.update(buyer_address=None, buyer_business_name=None).where(
+            (Order.buyer == user.id) & Order.buyer_tax_number.is_null()).execute()
         DownloadLink.update(revoked_at=utcnow()).where(
             (DownloadLink.buyer == user.id) & DownloadLink.revoked_at.is_null()).execute()
         # An instance's name is the customer's own words ("Casey's laptop"); the keys stop working.
