@@ -105,7 +105,7 @@ def render_pdf(data, path):
     for line in buyer_lines:
         pdf.cell(width * 0.45, 5, text(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     left_bottom = pdf.get_y()
-    facts = [(f"{title.title()} number", data["label"]), (f"{title.title()} date", data["issued"])]
+    facts = [(f"{title.capitalize()} number", data["label"]), (f"{title.capitalize()} date", data["issued"])]
     if kind == "credit_note":
         facts.append(("Credits invoice", data["invoice_label"]))
     facts += [("Order", data["order"]), ("Paid", data["paid"]), ("Payment method", data["method"])]

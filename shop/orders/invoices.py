@@ -58,7 +58,8 @@ def issuer_details(order):
     (INVOICE_ISSUER=seller), each seller of the order with theirs as well.
     """
     details = {"model": config.INVOICE_ISSUER, "legal_name": config.SHOP_LEGAL_NAME,
-               "address": config.SHOP_LEGAL_ADDRESS, "country": config.SHOP_COUNTRY,
+               "address": config.SHOP_LEGAL_ADDRESS,
+               "country": tax_rates.table().name_of(config.SHOP_COUNTRY) if config.SHOP_COUNTRY else "",
                "tax_number": config.SHOP_TAX_NUMBER, "registration": config.SHOP_REGISTRATION, "sellers": {}}
     if config.INVOICE_ISSUER == "seller":
         sellers = User.select().where(User.id.in_(OrderItem.select(OrderItem.seller).where(OrderItem.order == order)))
