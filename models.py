@@ -209,8 +209,25 @@ def slugify(text):
     return slug[:80].strip("-") or "product"
 
 
+class Category(BaseModel):
+    """A shelf of the catalog, set up by the owner; a product is on one shelf or none."""
+
+    name = CharField(unique=True)
+    slug = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Tag(BaseModel):
+    """A word a seller puts on their products; shared by every product that carries it."""
+
+    name = CharField()
+    slug = CharField(unique=True)
+
+
 class Product(BaseModel):
     seller = ForeignKeyField(User, backref="products", on_delete="RESTRICT")
+    # Removing a shelf leaves its products on sale, on no shelf.
+    category = ForeignKeyField(Category, null=True, backref="products", on_delete="SET NULL")
     title = CharField()
     slug = CharField(unique=True)
     description = TextField(default="")
@@ -235,9 +252,12 @@ class Product(BaseModel):
     approved_at = DateTimeField(null=True)
 
     class Meta:
-        # The catalog's order: its first page reads 12 index entries instead of sorting
-        # every approved product on each request.
-        indexes = ((("status", "approved_at", "id"), False),)
+        # The catalog's orders (newest, price, best-selling: download_count counts the sales),
+        # and a shelf's newest: a first page reads 12 index entries instead of sorting every
+        # approved product on each request.
+        indexes = ((("status", "approved_at", "id"), False), (("status", "price", "id"), False),
+                   (("status", "download_count", "id"), False),
+                   (("category", "status", "approved_at", "id"), False))
 
     @property
     def is_approved(self):
@@ -250,6 +270,15 @@ class Product(BaseModel):
         widths = sorted(int(w) for w in self.thumbnails)
         chosen = next((w for w in widths if w >= width), widths[-1])
         return "/media/" + self.thumbnails[str(chosen)]
+
+
+class ProductTag(BaseModel):
+    product = ForeignKeyField(Product, backref="product_tags", on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, backref="product_tags", on_delete="CASCADE")
+
+    class Meta:
+        # (tag, product): a tag's page finds its products from the index alone.
+        indexes = ((("product", "tag"), True), (("tag", "product"), False))
 
 
 class ProductReview(BaseModel):

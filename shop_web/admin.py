@@ -16,7 +16,7 @@ The queue dashboard, also for admins, is shop_web/queue_admin.py.
 
 from urllib.parse import urlencode
 
-from shop.catalog import moderation
+from shop.catalog import moderation, taxonomy
 from shop.orders import downloads
 from shop.orders import orders
 from shop.payments import gateways
@@ -118,6 +118,56 @@ def admin_products_file(product_id):
 # ---------------------------------------------------------------------------
 
 STATUS_FILTERS = ("all", "pending", "paid", "failed", "expired", "refunded")
+
+
+# ---------------------------------------------------------------------------
+# Categories (the catalog's shelves)
+# ---------------------------------------------------------------------------
+
+
+def _categories_page(errors=None, form=None, failed_id=None, http_status=200):
+    return render("admin_categories.tpl", status=http_status, title="Categories",
+                  categories=taxonomy.categories(), errors=errors or {}, form=form or {}, failed_id=failed_id)
+
+
+@routes.get("/admin/categories")
+@require_role("admin")
+def admin_categories():
+    return _categories_page()
+
+
+@routes.post("/admin/categories")
+@require_role("admin")
+def admin_category_create():
+    name = request.forms.getunicode("name") or ""
+    try:
+        category = taxonomy.create_category(name)
+    except ValidationError as exc:
+        return _categories_page(errors=exc.errors, form={"name": name}, http_status=400)
+    flash(f"The category “{category.name}” is added; sellers can choose it now.", "success")
+    redirect_to("/admin/categories")
+
+
+@routes.post("/admin/categories/<category_id:int>/rename")
+@require_role("admin")
+def admin_category_rename(category_id):
+    name = request.forms.getunicode("name") or ""
+    try:
+        taxonomy.rename_category(category_id, name)
+    except ValidationError as exc:
+        return _categories_page(errors=exc.errors or {"name": str(exc)}, failed_id=category_id, http_status=400)
+    flash("The category is renamed; its web address stays the same.", "success")
+    redirect_to("/admin/categories")
+
+
+@routes.post("/admin/categories/<category_id:int>/delete")
+@require_role("admin")
+def admin_category_delete(category_id):
+    if not taxonomy.delete_category(category_id):
+        flash("This category no longer exists.", "warning")
+    else:
+        flash("The category is removed; its products stay on sale without a category.", "success")
+    redirect_to("/admin/categories")
 
 
 @routes.get("/admin/orders")

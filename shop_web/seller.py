@@ -12,7 +12,7 @@ import logging
 
 from shop import config
 from shop.accounts import verification
-from shop.catalog import products
+from shop.catalog import products, taxonomy
 from shop.orders import ledger
 from shop.payouts import balances as payout_balances
 from shop.payouts import chart as sales_chart
@@ -66,7 +66,11 @@ def _dispatch_thumbnail(product):
 
 def _form_page(product, exc, form):
     return validation_page(FORM_TEMPLATE, exc, form, title="Edit product" if product else "New product",
-                           product=product, limits=_limits())
+                           product=product, **_form_context())
+
+
+def _form_context():
+    return {"limits": _limits(), "categories": taxonomy.categories()}
 
 
 def _limits():
@@ -84,7 +88,7 @@ def seller_products_index():
 @routes.get("/seller/products/new")
 @require_role("seller")
 def seller_products_new():
-    return render(FORM_TEMPLATE, title="New product", product=None, limits=_limits())
+    return render(FORM_TEMPLATE, title="New product", product=None, **_form_context())
 
 
 @routes.post("/seller/products")
@@ -110,7 +114,7 @@ def seller_products_create():
 def seller_products_edit(product_id):
     product = _own_product(product_id)
     return render(FORM_TEMPLATE, title="Edit product", product=product, form=products.form_values(product),
-                  limits=_limits())
+                  **_form_context())
 
 
 @routes.post("/seller/products/<product_id:int>/edit")

@@ -1,10 +1,10 @@
 """The public shop: catalog with search and pages, product pages, product images."""
 
-from urllib.parse import urlencode
-
 from bottle import static_file
 
 from shop import config
+from shop.catalog import browse, taxonomy
+from shop.errors import ValidationError
 from shop.orders import cart
 from models import Product, User
 from shop_web.common import Page, RouteTable, current_shopper, get_object_or_404, int_param, render, request
@@ -30,35 +30,48 @@ def owned_ids():
     return cart.owned_product_ids(shopper) if shopper is not None else set()
 
 
-def search(query, text):
-    """Products whose title or description contains every word of `text`.
+def _catalog_params():
+    return {key: request.query.getunicode(key) or "" for key in ("q", "category", "tag", "min", "max", "sort")}
 
-    contains() escapes LIKE's wildcards, so a search for % or _ finds those characters
-    instead of every product.
-    """
-    for word in text.split()[:8]:
-        query = query.where(Product.title.contains(word) | Product.description.contains(word))
-    return query
+
+def _title(filters):
+    if filters.q:
+        return f"Search: {filters.q}"
+    if filters.category is not None:
+        return filters.category.name
+    if filters.tag is not None:
+        return f"Tagged “{filters.tag.name}”"
+    return "Digital products"
 
 
 @routes.get("/")
 def catalog_index():
-    text = (request.query.getunicode("q") or "").strip()[:100]
-    query, counted = approved_products(), _approved_ids()
-    if text:
-        query, counted = search(query, text), search(counted, text)
-    page = Page(query.order_by(Product.approved_at.desc(), Product.id.desc()),
-                int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
-    return render("catalog.tpl", title="Digital products" if not text else f"Search: {text}",
-                  page=page, q=text, site_search=text, base_query=urlencode({"q": text}) + "&" if text else "",
-                  owned_ids=owned_ids())
+    try:
+        filters = browse.parse(_catalog_params())
+    except ValidationError as exc:
+        # A price typed into the filter that is not an amount: the page says which, unfiltered by it.
+        filters = browse.parse({**_catalog_params(), "min": "", "max": ""})
+        return _catalog_page(filters, status=400, errors=exc.errors, error_message=str(exc))
+    return _catalog_page(filters)
+
+
+def _catalog_page(filters, status=200, errors=None, error_message=""):
+    query, counted = browse.products(filters)
+    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
+    encoded = browse.query_string(filters)
+    return render("catalog.tpl", status=status, title=_title(filters), page=page, q=filters.q,
+                  site_search=filters.q, filters=filters, browse=browse, categories=taxonomy.categories(),
+                  tags=taxonomy.tags_by_product([p.id for p in page.items]),
+                  base_query=encoded + "&" if encoded else "", owned_ids=owned_ids(),
+                  errors=errors or {}, error_message=error_message)
 
 
 @routes.get("/products/<slug>")
 def product_show(slug):
     product = get_object_or_404(approved_products().where(Product.slug == slug),
                                 "This product does not exist or is not on sale.")
-    return render("product.tpl", title=product.title, product=product, owned=product.id in owned_ids())
+    return render("product.tpl", title=product.title, product=product, owned=product.id in owned_ids(),
+                  tags=taxonomy.tags_of(product.id))
 
 
 @routes.get("/media/<path:path>")

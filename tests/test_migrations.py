@@ -21,6 +21,7 @@ import models
 from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, Invoice, LedgerEntry, Order, OrderItem, Payout, Product, Refund, User
 from shop.accounts import guests
+from shop.catalog import taxonomy
 from shop.errors import MigrationError, SchemaMismatch
 from shop.operations import schema
 from shop.orders import downloads
@@ -352,6 +353,16 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     _, token = api_tokens.make_token(old_sam, "after the upgrade", "read", 30)
     listed = client.get("/api/v1/products", {"limit": 100}, headers={"Authorization": f"Bearer {token}"}).json
     assert {p["id"] for p in listed["data"]} == {p.id for p in Product.select().where(Product.seller == old_sam)}
+
+    # Categories and tags (the catalog_categories_tags migration): none yet, every old product
+    # on no shelf; the owner adds one, an old product goes on it and its page lists it.
+    assert after["category"] == [] and after["tag"] == [] and after["product_tag"] == []
+    assert all(p.category_id is None for p in Product.select())
+    shelf = taxonomy.create_category("Old favourites")
+    old_product = Product.select().where(Product.status == "approved").order_by(Product.id).first()
+    Product.update(category=shelf).where(Product.id == old_product.id).execute()
+    taxonomy.set_tags(old_product.id, taxonomy.parse_tags("vintage"))
+    assert old_product.title in client.get("/?category=old-favourites&tag=vintage").text
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.

@@ -16,4 +16,11 @@
       </p>
     </div>
   </a>
+  % if get('card_tags'):
+  <p class="card-tags">
+    % for tag in card_tags:
+    <a class="tag-chip" href="/?tag={{tag.slug}}">#{{tag.name}}</a>
+    % end
+  </p>
+  % end
 </article>

@@ -33,6 +33,7 @@
           <a href="/seller/reports">Reports</a>
         % elif user.role == 'admin':
           <a href="/admin/products">Moderation</a>
+          <a href="/admin/categories">Categories</a>
           <a href="/admin/orders">Orders</a>
           <a href="/admin/payouts">Payouts</a>
           <a href="/admin/queue">Queue</a>

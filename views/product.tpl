@@ -31,6 +31,16 @@
       <p>{{paragraph}}</p>
       % end
     </div>
+    % if product.category_id or get('tags'):
+    <p class="product-shelf small">
+      % if product.category_id:
+      <a href="/?category={{product.category.slug}}">{{product.category.name}}</a>
+      % end
+      % for tag in get('tags', ()):
+      <a class="tag-chip" href="/?tag={{tag.slug}}">#{{tag.name}}</a>
+      % end
+    </p>
+    % end
     <p class="muted small">Digital download · {{filesize(product.file_size)}} · {{product.file_name or ''}}</p>
   </div>
 </article>

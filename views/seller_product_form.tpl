@@ -27,6 +27,23 @@
     % include('_field.tpl', name='description', label='Description', type='textarea', rows=7, value=form.get('description'), required=True, hint='What buyers get, formats, and what it is good for. Separate paragraphs with an empty line.')
     % include('_field.tpl', name='price', label='Price (%s)' % limits['currency'], value=form.get('price'), required=True, attrs='inputmode="decimal" autocomplete="off" placeholder="12.50"', hint='Buyers pay this amount; the platform keeps its commission from each sale.')
     <div class="form-row">
+      <div class="field{{' has-error' if errors.get('category') else ''}}">
+        <label for="f-category">Category</label>
+        <select id="f-category" name="category">
+          <option value="">No category</option>
+          % for category in get('categories', ()):
+          <option value="{{category.id}}"{{!' selected' if form.get('category') == str(category.id) else ''}}>{{category.name}}</option>
+          % end
+        </select>
+        % if errors.get('category'):
+        <p class="field-error">{{errors['category']}}</p>
+        % end
+      </div>
+      <div>
+        % include('_field.tpl', name='tags', label='Tags', value=form.get('tags'), attrs='maxlength="400" autocomplete="off" placeholder="lo-fi, drums, samples"', hint='Up to 10, separated by commas. Buyers find your product by them.')
+      </div>
+    </div>
+    <div class="form-row">
       <div>
         % file_hint = 'Any format, up to %d MB. Only buyers can download it.' % limits['file_mb']
         % if product:

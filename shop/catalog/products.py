@@ -22,7 +22,7 @@ import unicodedata
 from peewee import IntegrityError
 
 from shop import config
-from shop.catalog import images
+from shop.catalog import images, taxonomy
 from shop.errors import NotAnImage, PayloadTooLarge, ValidationError
 from models import Product, db, slugify, utcnow
 from shop.money import format_money, parse_money
@@ -33,7 +33,7 @@ Upload = collections.namedtuple("Upload", "filename file")
 
 MAX_TITLE = 120
 MAX_DESCRIPTION = 5000
-FORM_FIELDS = ("title", "description", "price")
+FORM_FIELDS = ("title", "description", "price", "category", "tags")
 FILES_FOLDER = "files"
 THUMBS_FOLDER = "thumbs"
 _CHUNK = 1024 * 1024
@@ -143,9 +143,15 @@ def check_sizes(file, thumbnail):
 
 
 def validate(form, file, thumbnail, creating):
-    """Cleaned fields {title, description, price, thumbnail_ext}, or ValidationError naming each problem."""
+    """Cleaned fields {title, description, price, category, tags, thumbnail_ext}, or ValidationError
+    naming each problem."""
     check_sizes(file, thumbnail)
     errors, cleaned = {}, {}
+    for field, clean in (("category", taxonomy.category_choice), ("tags", taxonomy.parse_tags)):
+        try:
+            cleaned[field] = clean(form.get(field))
+        except ValidationError as exc:
+            errors.update(exc.errors)
     title = " ".join((form.get("title") or "").split())
     if not title:
         errors["title"] = "Enter a title."
@@ -180,7 +186,8 @@ def form_values(product):
     """The edit form's fields for an existing product."""
     amount = format_money(product.price, product.currency)
     return {"title": product.title, "description": product.description,
-            "price": re.sub(r"[^\d.]", "", amount)}
+            "price": re.sub(r"[^\d.]", "", amount), "category": str(product.category_id or ""),
+            "tags": taxonomy.tags_text(product.id)}
 
 
 # ---------------------------------------------------------------------------
@@ -206,7 +213,7 @@ def create_product(seller, form, file, thumbnail, staged):
     cleaned = validate(form, file, thumbnail, creating=True)
     stored = staged.store(file.file, FILES_FOLDER, _extension(file.filename))
     fields = dict(seller=seller, title=cleaned["title"], description=cleaned["description"],
-                  price=cleaned["price"], currency=config.CURRENCY, status="pending",
+                  price=cleaned["price"], currency=config.CURRENCY, status="pending", category=cleaned["category"],
                   file_path=stored.path, file_name=clean_filename(file.filename),
                   file_size=stored.size, file_sha256=stored.sha256)
     if thumbnail is not None:
@@ -214,7 +221,9 @@ def create_product(seller, form, file, thumbnail, staged):
     for _ in range(5):
         try:
             with db.atomic():
-                return Product.create(slug=_unique_slug(cleaned["title"]), **fields)
+                product = Product.create(slug=_unique_slug(cleaned["title"]), **fields)
+                taxonomy.set_tags(product.id, cleaned["tags"])
+                return product
         except IntegrityError:
             continue  # another product took the slug between the check and the insert
     raise ValidationError(errors={"title": "Could not find a free web address for this title; change it a little."})
@@ -224,13 +233,13 @@ def update_product(product, form, file, thumbnail, staged):
     """Apply an edit. Returns (product, sent_back_to_review).
 
     What needs a new review: on an approved product, a new title, description,
-    file or thumbnail (what buyers see and get); a price change alone stays
-    approved. A rejected product goes back to review on any save, which is how
+    file or thumbnail (what buyers see and get); a new price, category or tags
+    alone stay approved. A rejected product goes back to review on any save, which is how
     a seller resubmits it. A pending product simply stays pending.
     """
     cleaned = validate(form, file, thumbnail, creating=False)
     changes = {"title": cleaned["title"], "description": cleaned["description"], "price": cleaned["price"],
-               "updated_at": utcnow()}
+               "category": cleaned["category"], "updated_at": utcnow()}
     content_changed = (cleaned["title"] != product.title or cleaned["description"] != product.description
                        or file is not None or thumbnail is not None)
     if file is not None:
@@ -257,6 +266,7 @@ def update_product(product, form, file, thumbnail, staged):
         if not updated:
             raise ValidationError("This product was changed in another window meanwhile. "
                                   "Reload the page and make your change again.")
+        taxonomy.set_tags(product.id, cleaned["tags"])
     return Product.get_by_id(product.id), review_again
 
 
