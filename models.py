@@ -281,6 +281,24 @@ class ProductTag(BaseModel):
         indexes = ((("product", "tag"), True), (("tag", "product"), False))
 
 
+class ProductSearch(BaseModel):
+    """A product on sale as full-text search reads it (shop/catalog/search.py), one row per
+    approved product and none for any other.
+
+    The columns hold words already folded (no accents, lower case, punctuation as spaces),
+    so SQLite and PostgreSQL split them into the same words and answer a search alike.
+    The databases' own indexes follow this table, made by the catalog_search migration:
+    on SQLite the FTS5 table product_search_fts (kept in step by triggers on this table),
+    on PostgreSQL the generated tsvector column `document` with its GIN index.
+    """
+
+    product = ForeignKeyField(Product, primary_key=True, backref="search_rows", on_delete="CASCADE")
+    title = TextField(default="")
+    tags = TextField(default="")
+    seller = TextField(default="")
+    body = TextField(default="")
+
+
 class ProductReview(BaseModel):
     """One moderation decision; notifications are keyed by it, so each is sent once."""
 

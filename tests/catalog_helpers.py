@@ -8,6 +8,7 @@ from PIL import Image, ImageCms, ImageDraw
 from PIL.PngImagePlugin import PngInfo
 
 from shop import config
+from shop.catalog import search
 from shop import security
 from models import Product, utcnow
 
@@ -80,7 +81,9 @@ def make_product(seller, title="Field Notes Template", status="pending", price=1
         values.update(thumbnail_original=write_upload("thumbs", thumbnail, thumbnail_ext),
                       thumbnail_state="processing")
     values.update(fields)
-    return Product.create(**values)
+    product = Product.create(**values)
+    search.refresh(product.id)  # as moderation does when it approves
+    return product
 
 
 def uploaded_files():

@@ -33,6 +33,7 @@ import stripe
 from paytmchecksum import PaytmChecksum
 
 from shop import config
+from shop.catalog import search
 from models import Product, slugify, utcnow
 from tests.conftest import free_port, marks_its_tests, port_open, wait_for
 
@@ -57,10 +58,12 @@ def make_product(seller, title="Field recorder presets", price=1500, currency="U
     relative = f"{uuid.uuid4().hex}.zip"
     (config.UPLOADS_DIR / relative).write_bytes(content)
     slug = f"{slugify(title)}-{uuid.uuid4().hex[:6]}"
-    return Product.create(seller=seller, title=title, slug=slug, description=f"{title}, ready to download.",
-                          price=price, currency=currency, status=status, file_path=relative,
-                          file_name=file_name or f"{slugify(title)}.zip", file_size=len(content),
-                          approved_at=utcnow() if status == "approved" else None)
+    product = Product.create(seller=seller, title=title, slug=slug, description=f"{title}, ready to download.",
+                             price=price, currency=currency, status=status, file_path=relative,
+                             file_name=file_name or f"{slugify(title)}.zip", file_size=len(content),
+                             approved_at=utcnow() if status == "approved" else None)
+    search.refresh(product.id)  # as moderation does when it approves
+    return product
 
 
 @pytest.fixture

@@ -115,7 +115,8 @@ def products(filters):
     counted = _where(Product.select(Product.id), filters)
     if filters.q:
         matches = search.matches(filters.q)
-        shown, counted = matches.restrict(shown), matches.restrict(counted)
+        counted = matches.restrict(counted)
         if filters.sort == RELEVANCE[0]:
             return matches.by_rank(shown), counted
+        shown = matches.restrict(shown)
     return shown.order_by(*ORDERS[filters.sort]), counted

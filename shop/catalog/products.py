@@ -22,7 +22,7 @@ import unicodedata
 from peewee import IntegrityError
 
 from shop import config
-from shop.catalog import images, taxonomy
+from shop.catalog import images, search, taxonomy
 from shop.errors import NotAnImage, PayloadTooLarge, ValidationError
 from models import Product, db, slugify, utcnow
 from shop.money import format_money, parse_money
@@ -267,6 +267,7 @@ def update_product(product, form, file, thumbnail, staged):
             raise ValidationError("This product was changed in another window meanwhile. "
                                   "Reload the page and make your change again.")
         taxonomy.set_tags(product.id, cleaned["tags"])
+        search.refresh(product.id)
     return Product.get_by_id(product.id), review_again
 
 
