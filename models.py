@@ -157,6 +157,12 @@ class User(BaseModel):
     def is_guest(self):
         return self.role == GUEST_ROLE
 
+    @property
+    def storefront_path(self):
+        """The seller's public page. The id makes it unique and lasting: after a change of name the
+        old address still finds the seller (and is redirected to the new one)."""
+        return f"/sellers/{slugify(self.name)}-{self.id}"
+
 
 class Session(BaseModel):
     """A login. The cookie carries a random token; only its SHA-256 is stored."""
@@ -270,6 +276,29 @@ class Product(BaseModel):
         widths = sorted(int(w) for w in self.thumbnails)
         chosen = next((w for w in widths if w >= width), widths[-1])
         return "/media/" + self.thumbnails[str(chosen)]
+
+
+class SellerProfile(BaseModel):
+    """What a seller's storefront shows besides their name and products: a bio and an avatar.
+
+    The avatar original is private (under UPLOADS_DIR) until the avatar job has made its
+    clean WebP sizes under MEDIA_DIR, as product thumbnails are (shop/catalog/storefronts.py).
+    """
+
+    seller = ForeignKeyField(User, unique=True, backref="seller_profiles", on_delete="CASCADE")
+    bio = TextField(default="")
+    avatar_original = CharField(null=True)
+    avatars = JSONField(default=dict)
+    avatar_state = CharField(default="none")
+    avatar_error = TextField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    def avatar_url(self, width=160):
+        if self.avatar_state != "ready" or not self.avatars:
+            return None
+        widths = sorted(int(w) for w in self.avatars)
+        chosen = next((w for w in widths if w >= width), widths[-1])
+        return "/media/" + self.avatars[str(chosen)]
 
 
 class ProductTag(BaseModel):

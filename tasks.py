@@ -221,6 +221,30 @@ def process_file_upload_failed(exc, product_id, thumbnail_path):
     images.mark_failed(product_id, thumbnail_path, message)
 
 
+from shop.catalog import storefronts  # noqa: E402
+
+
+def avatar_tags(profile_id, avatar_path):
+    seller_id = (models.SellerProfile.select(models.SellerProfile.seller)
+                 .where(models.SellerProfile.id == profile_id).scalar())
+    return [f"seller:{seller_id}" if seller_id else None]
+
+
+@job(queue="low", tries=3, backoff=[10, 60], timeout=180, tags=avatar_tags)
+def process_avatar_upload(profile_id, avatar_path):
+    """The storefront's avatar in each size, made like a product thumbnail; the initial shows until then."""
+    try:
+        storefronts.process_avatar(profile_id, avatar_path)
+    except NotAnImage as exc:
+        raise Fail(str(exc)) from None
+
+
+@process_avatar_upload.failed
+def process_avatar_upload_failed(exc, profile_id, avatar_path):
+    message = str(exc) if isinstance(exc, Fail) else "The picture could not be processed. Upload it again."
+    storefronts.mark_avatar_failed(profile_id, avatar_path, message)
+
+
 # The seller's ProductApproved / ProductRejected notifications, keyed by the
 # moderation decision: a retry after a mail failure only sends what is missing.
 @job(tries=3, backoff=[30, 120], timeout=60, tags=review_tags)

@@ -12,7 +12,7 @@ import logging
 
 from shop import config
 from shop.accounts import verification
-from shop.catalog import products, taxonomy
+from shop.catalog import products, storefronts, taxonomy
 from shop.orders import ledger
 from shop.payouts import balances as payout_balances
 from shop.payouts import chart as sales_chart
@@ -107,6 +107,31 @@ def seller_products_create():
     flash(f"“{product.title}” is saved and waiting for review. You will be notified of the decision.",
           "success")
     redirect_to("/seller/products")
+
+
+@routes.get("/seller/profile")
+@require_role("seller")
+def seller_profile():
+    profile = storefronts.profile_of(current_user())
+    return render("seller_profile.tpl", title="My storefront", profile=profile, form={"bio": profile.bio},
+                  limits=_limits())
+
+
+@routes.post("/seller/profile")
+@require_role("seller")
+def seller_profile_save():
+    form = form_data("bio")
+    try:
+        with products.StagedFiles() as staged, db.atomic():
+            profile, avatar = storefronts.save_profile(current_user(), form["bio"], _upload("avatar"), staged)
+            if avatar:
+                tasks.process_avatar_upload.dispatch(profile.id, avatar)
+    except ValidationError as exc:
+        return validation_page("seller_profile.tpl", exc, form, title="My storefront",
+                               profile=storefronts.profile_of(current_user()), limits=_limits())
+    flash("Your storefront is saved." + (" The new picture shows once it is processed." if avatar else ""),
+          "success")
+    redirect_to("/seller/profile")
 
 
 @routes.get("/seller/products/<product_id:int>/edit")

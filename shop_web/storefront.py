@@ -1,10 +1,10 @@
 """The public shop: catalog with search and pages, product pages, product images."""
 
-from bottle import static_file
+from bottle import redirect, static_file
 
 from shop import config
-from shop.catalog import browse, taxonomy
-from shop.errors import ValidationError
+from shop.catalog import browse, storefronts, taxonomy
+from shop.errors import NotFound, ValidationError
 from shop.orders import cart
 from models import Product, User
 from shop_web.common import Page, RouteTable, current_shopper, get_object_or_404, int_param, render, request
@@ -72,6 +72,21 @@ def product_show(slug):
                                 "This product does not exist or is not on sale.")
     return render("product.tpl", title=product.title, product=product, owned=product.id in owned_ids(),
                   tags=taxonomy.tags_of(product.id))
+
+
+@routes.get("/sellers/<slug>")
+def seller_storefront(slug):
+    seller = storefronts.seller_from_slug(slug)
+    if seller is None:
+        raise NotFound("There is no seller at this address.")
+    if request.path != seller.storefront_path:
+        redirect(seller.storefront_path + (f"?{request.query_string}" if request.query_string else ""), 301)
+    query = storefronts.products_on_sale(seller)
+    counted = Product.select(Product.id).where((Product.seller == seller) & (Product.status == "approved"))
+    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
+    return render("storefront.tpl", title=seller.name, seller=seller, profile=storefronts.profile_of(seller),
+                  page=page, base_query="", owned_ids=owned_ids(),
+                  tags=taxonomy.tags_by_product([p.id for p in page.items]))
 
 
 @routes.get("/media/<path:path>")

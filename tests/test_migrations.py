@@ -381,6 +381,12 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     for product in Product.select().where(Product.status == "approved"):
         found, _ = browse.products(browse.parse({"q": product.title.split()[0][:4]}))
         assert product.id in {p.id for p in found}, product.title
+    # Storefronts (the seller_storefronts migration): no profiles yet; an old seller's storefront
+    # lists their old products on sale without one.
+    assert after["seller_profile"] == []
+    sam_page = client.get(User.get(User.email == "sam@example.com").storefront_path)
+    assert all(p.title in sam_page.text for p in Product.select().where(
+        (Product.seller == User.get(User.email == "sam@example.com")) & (Product.status == "approved")))
 
     # The old shop carries on: an old customer logs in with her old password and buys a
     # new product of an old seller through the test gateway, end to end.

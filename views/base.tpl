@@ -29,6 +29,7 @@
           <a href="/purchases">Purchases</a>
         % elif user.role == 'seller':
           <a href="/seller/products">My products</a>
+          <a href="/seller/profile">My storefront</a>
           <a href="/seller/balance">Balance</a>
           <a href="/seller/reports">Reports</a>
         % elif user.role == 'admin':

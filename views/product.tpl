@@ -10,7 +10,7 @@
   </div>
   <div class="product-info">
     <h1>{{product.title}}</h1>
-    <p class="muted">by {{product.seller.name}}</p>
+    <p class="muted">by <a href="{{product.seller.storefront_path}}">{{product.seller.name}}</a></p>
     <p class="price large">{{money(product.price, product.currency)}}</p>
     % if user is not None and user.role == 'customer' and owned:
     <p class="owned"><span class="badge badge-paid">In your library</span> <a href="/purchases">Download it from your purchases</a></p>
