@@ -278,6 +278,25 @@ class Product(BaseModel):
         return "/media/" + self.thumbnails[str(chosen)]
 
 
+class ProductFile(BaseModel):
+    """One of the files a product sells, in the seller's order; a buyer downloads each, or all
+    as one ZIP. The file at position 0 is also in Product.file_path/file_name/file_size/
+    file_sha256 (kept in step by shop/catalog/products.py), which every download link made
+    before products had several files serves, and which are dropped one release later.
+    """
+
+    product = ForeignKeyField(Product, backref="files", on_delete="CASCADE")
+    position = IntegerField()
+    name = CharField()
+    path = CharField()  # relative to config.UPLOADS_DIR; never served as static
+    size = BigIntegerField(default=0)
+    sha256 = CharField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("product", "position"), True),)
+
+
 class SellerProfile(BaseModel):
     """What a seller's storefront shows besides their name and products: a bio and an avatar.
 

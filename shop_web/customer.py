@@ -7,6 +7,7 @@ who may have the file and counts the download; this module only sends it.
 Cart, checkout and the order status page are shop_web/checkout.py.
 """
 
+import tempfile
 from urllib.parse import quote, urlencode
 
 from bottle import HTTPResponse, static_file
@@ -58,7 +59,7 @@ def _purchase_rows(user):
 def purchases_index():
     return render("purchases.tpl", title="Your purchases", rows=_purchase_rows(current_user()),
                   link_state=downloads.state, link_url=downloads.url_for, remaining=downloads.remaining,
-                  renewable=renewals.renewable, labels=methods.LABELS)
+                  renewable=renewals.renewable, labels=methods.LABELS, product_files=downloads.files_of_product)
 
 
 @routes.post("/purchases/links/<link_id:int>/renew")
@@ -171,7 +172,8 @@ def guest_order_show(reference, key):
     return render("guest_order.tpl", title=f"Order {order.reference}", order=order, base=base,
                   items=orders.items_of(order), links=links, link_state=downloads.state,
                   link_url=downloads.url_for, remaining=downloads.remaining, renewable=renewals.renewable,
-                  invoice_ready=order.paid_at is not None, labels=methods.LABELS)
+                  invoice_ready=order.paid_at is not None, labels=methods.LABELS,
+                  product_files=downloads.files_of_product)
 
 
 @routes.post("/orders/<reference>/guest/<key>/links/<link_id:int>/renew")
@@ -210,17 +212,49 @@ def guest_invoice_status(reference, key):
 # ---------------------------------------------------------------------------
 
 
+def _refused(exc):
+    if exc.status == 401:
+        redirect_to("/login?" + urlencode({"next": request.path}))
+    return render("download_refused.tpl", status=exc.status, title=exc.title, heading=exc.title,
+                  message=str(exc))
+
+
 @routes.get("/download/<token>")
 def download(token):
     try:
         # A HEAD request (a browser or download manager probing) does not use up a download.
         link, path = downloads.claim(token, current_user() or current_shopper(), count=request.method != "HEAD")
     except downloads.DownloadRefused as exc:
-        if exc.status == 401:
-            redirect_to("/login?" + urlencode({"next": f"/download/{token}"}))
-        return render("download_refused.tpl", status=exc.status, title=exc.title, heading=exc.title,
-                      message=str(exc))
-    filename = link.product.file_name or path.name
+        return _refused(exc)
+    return _send_download(path, link.product.file_name or path.name)
+
+
+@routes.get("/download/<token>/files/<file_id:int>")
+def download_one_file(token, file_id):
+    try:
+        _, product_file, path = downloads.claim_file(token, current_user() or current_shopper(), file_id,
+                                                     count=request.method != "HEAD")
+    except downloads.DownloadRefused as exc:
+        return _refused(exc)
+    return _send_download(path, product_file.name)
+
+
+@routes.get("/download/<token>/all.zip")
+def download_all_files(token):
+    try:
+        link, files = downloads.claim_all(token, current_user() or current_shopper(),
+                                          count=request.method != "HEAD")
+    except downloads.DownloadRefused as exc:
+        return _refused(exc)
+    # Made for this request in a temporary file, which is gone once the response is sent.
+    archive = downloads.write_zip(files, tempfile.TemporaryFile())
+    size = archive.seek(0, 2)
+    archive.seek(0)
+    headers = attachment_headers(f"{link.order_item.title}.zip")
+    return HTTPResponse(body=archive, status=200, headers={**headers, "Content-Length": str(size)})
+
+
+def _send_download(path, filename):
     if config.DOWNLOAD_ACCEL_PREFIX:
         # nginx streams the file from its internal location; the app only decided who may have it.
         relative = path.relative_to(config.UPLOADS_DIR.resolve()).as_posix()

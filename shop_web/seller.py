@@ -53,6 +53,16 @@ def _upload(name):
     return products.Upload(upload.raw_filename, upload.file)
 
 
+def _uploads(name):
+    """Every file chosen in the multiple-file field `name`, as products.Upload."""
+    return [products.Upload(upload.raw_filename, upload.file) for upload in request.files.getall(name)
+            if upload.raw_filename]
+
+
+def _removed_file_ids():
+    return [int(value) for value in request.forms.getall("remove_file") if value.isdigit()]
+
+
 def _own_product(product_id):
     return get_object_or_404(Product.select().where((Product.id == product_id)
                                                     & (Product.seller == current_user())),
@@ -66,11 +76,12 @@ def _dispatch_thumbnail(product):
 
 def _form_page(product, exc, form):
     return validation_page(FORM_TEMPLATE, exc, form, title="Edit product" if product else "New product",
-                           product=product, **_form_context())
+                           product=product, **_form_context(product))
 
 
-def _form_context():
-    return {"limits": _limits(), "categories": taxonomy.categories()}
+def _form_context(product=None):
+    return {"limits": _limits(), "categories": taxonomy.categories(),
+            "product_files": products.files_of(product.id) if product else []}
 
 
 def _limits():
@@ -99,7 +110,7 @@ def seller_products_create():
     try:
         with products.StagedFiles() as staged, db.atomic():
             product = products.create_product(current_user(), form, _upload("file"), _upload("thumbnail"),
-                                              staged)
+                                              staged, extra_files=_uploads("extra_files"))
             _dispatch_thumbnail(product)
             tasks.submitted_for_review(product)
     except ValidationError as exc:
@@ -139,7 +150,7 @@ def seller_profile_save():
 def seller_products_edit(product_id):
     product = _own_product(product_id)
     return render(FORM_TEMPLATE, title="Edit product", product=product, form=products.form_values(product),
-                  **_form_context())
+                  **_form_context(product))
 
 
 @routes.post("/seller/products/<product_id:int>/edit")
@@ -152,7 +163,9 @@ def seller_products_update(product_id):
     try:
         with products.StagedFiles() as staged, db.atomic():
             product, review_again = products.update_product(product, form, _upload("file"),
-                                                            _upload("thumbnail"), staged)
+                                                            _upload("thumbnail"), staged,
+                                                            extra_files=_uploads("extra_files"),
+                                                            remove_file_ids=_removed_file_ids())
             _dispatch_thumbnail(product)
             if review_again:
                 tasks.submitted_for_review(product)

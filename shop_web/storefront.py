@@ -3,7 +3,7 @@
 from bottle import redirect, static_file
 
 from shop import config
-from shop.catalog import browse, storefronts, taxonomy
+from shop.catalog import browse, products, storefronts, taxonomy
 from shop.errors import NotFound, ValidationError
 from shop.orders import cart
 from models import Product, User
@@ -71,7 +71,7 @@ def product_show(slug):
     product = get_object_or_404(approved_products().where(Product.slug == slug),
                                 "This product does not exist or is not on sale.")
     return render("product.tpl", title=product.title, product=product, owned=product.id in owned_ids(),
-                  tags=taxonomy.tags_of(product.id))
+                  tags=taxonomy.tags_of(product.id), files=products.files_of(product.id))
 
 
 @routes.get("/sellers/<slug>")

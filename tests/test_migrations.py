@@ -114,7 +114,8 @@ def every_row(database=None):
 
 # The catalog_search migration indexes the products already on sale: its table (and on
 # SQLite the FTS5 table and the tables FTS5 keeps for it) start with rows.
-FILLED_BY_MIGRATIONS = "product_search"
+# The product_files migration copies every product's file into product_file.
+FILLED_BY_MIGRATIONS = ("product_search", "product_file")
 
 
 def kept(after, before):
@@ -384,6 +385,12 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     # Storefronts (the seller_storefronts migration): no profiles yet; an old seller's storefront
     # lists their old products on sale without one.
     assert after["seller_profile"] == []
+    # Several files per product (the product_files migration): each old product's one file is its
+    # first, with its name, size and digest, and the old download link still serves it.
+    assert sorted((row[1], row[2], row[3], row[4], row[5], row[6]) for row in after["product_file"]) == sorted(
+        (p.id, 0, p.file_name or "download", p.file_path, p.file_size, p.file_sha256)
+        for p in Product.select() if p.file_path)
+
     sam_page = client.get(User.get(User.email == "sam@example.com").storefront_path)
     assert all(p.title in sam_page.text for p in Product.select().where(
         (Product.seller == User.get(User.email == "sam@example.com")) & (Product.status == "approved")))

@@ -41,6 +41,15 @@
       % end
     </p>
     % end
+    % if len(get('files', ())) > 1:
+    <p class="muted small">Digital download · {{len(files)}} files, {{filesize(sum(f.size for f in files))}}</p>
+    <ul class="product-files muted small">
+      % for product_file in files:
+      <li>{{product_file.name}} · {{filesize(product_file.size)}}</li>
+      % end
+    </ul>
+    % else:
     <p class="muted small">Digital download · {{filesize(product.file_size)}} · {{product.file_name or ''}}</p>
+    % end
   </div>
 </article>

@@ -65,6 +65,21 @@
         % end
       </div>
     </div>
+    <div class="field{{' has-error' if errors.get('extra_files') else ''}}">
+      <label for="f-extra_files">More files</label>
+      <input id="f-extra_files" name="extra_files" type="file" multiple>
+      <p class="hint">Sold with the product file, up to {{limits['file_mb']}} MB each and 10 files in all; buyers download each one, or all of them as one ZIP.</p>
+      % if errors.get('extra_files'):
+      <p class="field-error">{{errors['extra_files']}}</p>
+      % end
+      % if len(get('product_files', ())) > 1:
+      <ul class="product-files">
+        % for product_file in product_files[1:]:
+        <li><label><input type="checkbox" name="remove_file" value="{{product_file.id}}"> Remove {{product_file.name}} ({{filesize(product_file.size)}})</label></li>
+        % end
+      </ul>
+      % end
+    </div>
     <div class="form-actions">
       <button class="button" type="submit">{{'Save changes' if product else 'Submit for review'}}</button>
       <a class="button button-secondary" href="/seller/products">Cancel</a>

@@ -24,7 +24,7 @@ from peewee import IntegrityError
 from shop import config
 from shop.catalog import images, search, taxonomy
 from shop.errors import NotAnImage, PayloadTooLarge, ValidationError
-from models import Product, db, slugify, utcnow
+from models import Product, ProductFile, db, slugify, utcnow
 from shop.money import format_money, parse_money
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ MAX_DESCRIPTION = 5000
 FORM_FIELDS = ("title", "description", "price", "category", "tags")
 FILES_FOLDER = "files"
 THUMBS_FOLDER = "thumbs"
+MAX_FILES = 10
 _CHUNK = 1024 * 1024
 
 
@@ -182,6 +183,38 @@ def validate(form, file, thumbnail, creating):
     return cleaned
 
 
+def check_extra_files(uploads, keeping):
+    """Files added beside the first: each within the limit and not empty, at most MAX_FILES in all."""
+    for upload in uploads:
+        size = _size(upload.file)
+        if size > config.UPLOAD_MAX_MB * 1048576:
+            raise PayloadTooLarge(f"“{clean_filename(upload.filename)}” is {human_size(size)}; the limit is "
+                                  f"{config.UPLOAD_MAX_MB} MB.")
+        if size == 0:
+            raise ValidationError(errors={"extra_files": f"“{clean_filename(upload.filename)}” is empty."})
+    if keeping + len(uploads) > MAX_FILES:
+        raise ValidationError(errors={"extra_files": f"A product has at most {MAX_FILES} files."})
+
+
+def files_of(product_id):
+    return list(ProductFile.select().where(ProductFile.product == product_id).order_by(ProductFile.position))
+
+
+def _store_file(staged, upload):
+    stored = staged.store(upload.file, FILES_FOLDER, _extension(upload.filename))
+    return {"name": clean_filename(upload.filename), "path": stored.path, "size": stored.size,
+            "sha256": stored.sha256}
+
+
+def _add_files(product_id, staged, uploads):
+    position = (ProductFile.select(ProductFile.position).where(ProductFile.product == product_id)
+                .order_by(ProductFile.position.desc()).scalar())
+    position = -1 if position is None else position
+    for upload in uploads:
+        position += 1
+        ProductFile.create(product=product_id, position=position, **_store_file(staged, upload))
+
+
 def form_values(product):
     """The edit form's fields for an existing product."""
     amount = format_money(product.price, product.currency)
@@ -208,9 +241,11 @@ def _thumbnail_fields(staged, thumbnail, extension):
             "thumbnail_error": None}
 
 
-def create_product(seller, form, file, thumbnail, staged):
-    """A new product, pending review. Its thumbnail (if any) waits for process_file_upload."""
+def create_product(seller, form, file, thumbnail, staged, extra_files=()):
+    """A new product, pending review, selling `file` and then `extra_files`. Its thumbnail (if any)
+    waits for process_file_upload."""
     cleaned = validate(form, file, thumbnail, creating=True)
+    check_extra_files(extra_files, keeping=1)
     stored = staged.store(file.file, FILES_FOLDER, _extension(file.filename))
     fields = dict(seller=seller, title=cleaned["title"], description=cleaned["description"],
                   price=cleaned["price"], currency=config.CURRENCY, status="pending", category=cleaned["category"],
@@ -222,6 +257,9 @@ def create_product(seller, form, file, thumbnail, staged):
         try:
             with db.atomic():
                 product = Product.create(slug=_unique_slug(cleaned["title"]), **fields)
+                ProductFile.create(product=product, position=0, name=fields["file_name"], path=stored.path,
+                                   size=stored.size, sha256=stored.sha256)
+                _add_files(product.id, staged, extra_files)
                 taxonomy.set_tags(product.id, cleaned["tags"])
                 return product
         except IntegrityError:
@@ -229,19 +267,23 @@ def create_product(seller, form, file, thumbnail, staged):
     raise ValidationError(errors={"title": "Could not find a free web address for this title; change it a little."})
 
 
-def update_product(product, form, file, thumbnail, staged):
+def update_product(product, form, file, thumbnail, staged, extra_files=(), remove_file_ids=()):
     """Apply an edit. Returns (product, sent_back_to_review).
 
     What needs a new review: on an approved product, a new title, description,
-    file or thumbnail (what buyers see and get); a new price, category or tags
+    file, thumbnail, or files added or removed (what buyers see and get); a new price, category or tags
     alone stay approved. A rejected product goes back to review on any save, which is how
     a seller resubmits it. A pending product simply stays pending.
     """
     cleaned = validate(form, file, thumbnail, creating=False)
+    current = files_of(product.id)
+    # The first file is replaced, never removed: a product always sells something.
+    removing = [f for f in current if f.id in set(remove_file_ids) and f.position > 0]
+    check_extra_files(extra_files, keeping=len(current) - len(removing))
     changes = {"title": cleaned["title"], "description": cleaned["description"], "price": cleaned["price"],
                "category": cleaned["category"], "updated_at": utcnow()}
     content_changed = (cleaned["title"] != product.title or cleaned["description"] != product.description
-                       or file is not None or thumbnail is not None)
+                       or file is not None or thumbnail is not None or bool(extra_files) or bool(removing))
     if file is not None:
         stored = staged.store(file.file, FILES_FOLDER, _extension(file.filename))
         changes.update(file_path=stored.path, file_name=clean_filename(file.filename), file_size=stored.size,
@@ -266,6 +308,14 @@ def update_product(product, form, file, thumbnail, staged):
         if not updated:
             raise ValidationError("This product was changed in another window meanwhile. "
                                   "Reload the page and make your change again.")
+        if file is not None:
+            ProductFile.update(name=changes["file_name"], path=changes["file_path"], size=changes["file_size"],
+                               sha256=changes["file_sha256"]).where(
+                (ProductFile.product == product.id) & (ProductFile.position == 0)).execute()
+        for old in removing:
+            ProductFile.delete().where(ProductFile.id == old.id).execute()
+            staged.replaced_uploads.append(old.path)
+        _add_files(product.id, staged, extra_files)
         taxonomy.set_tags(product.id, cleaned["tags"])
         search.refresh(product.id)
     return Product.get_by_id(product.id), review_again

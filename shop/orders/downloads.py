@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import zipfile
 from pathlib import Path
 
 from peewee import IntegrityError
@@ -21,7 +22,7 @@ from peewee import IntegrityError
 from shop import config
 from shop import security
 from shop.errors import MarketplaceError
-from models import DownloadLink, Order, OrderItem, Product, User, db, utcnow
+from models import DownloadLink, Order, OrderItem, Product, ProductFile, User, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -127,14 +128,8 @@ def _refusal(link, now):
     return None
 
 
-def claim(token, user, count=True):
-    """Count one download of the link named by `token` for `user`; returns (link, file path).
-
-    Raises DownloadRefused (a clear page) for an unknown token, someone else's
-    link (an account's link with no one logged in is status 401), a refunded
-    purchase, an expired link or a used-up limit. With count=False (a HEAD
-    request) the checks run but nothing is counted.
-    """
+def _usable_link(token, user):
+    """The link named by `token` if `user` may download with it now, else DownloadRefused."""
     link = find(token)
     if link is None:
         raise DownloadRefused("Download link not found",
@@ -147,18 +142,89 @@ def claim(token, user, count=True):
                                   "This download belongs to an account: log in to it to download.", 401)
         raise DownloadRefused("Not your download",
                               "This download link belongs to another customer's purchase.", 403)
-    now = utcnow()
-    refusal = _refusal(link, now)
+    refusal = _refusal(link, utcnow())
     if refusal:
         raise refusal
-    path = (config.UPLOADS_DIR / (link.product.file_path or "")).resolve()
-    if not link.product.file_path or not path.is_file() or config.UPLOADS_DIR.resolve() not in path.parents:
-        log.error("download %s: the file of product %s is missing (%s)", link.id, link.product_id, path)
+    return link
+
+
+def _private_file(link, relative):
+    path = (config.UPLOADS_DIR / (relative or "")).resolve()
+    if not relative or not path.is_file() or config.UPLOADS_DIR.resolve() not in path.parents:
+        log.error("download %s: a file of product %s is missing (%s)", link.id, link.product_id, path)
         raise DownloadRefused("File unavailable",
                               "The file of this product is missing on our side. It has been logged; "
                               "please contact the shop.", 404)
-    if not count:
-        return link, Path(path)
+    return Path(path)
+
+
+def claim(token, user, count=True):
+    """Count one download of the link named by `token` for `user`; returns (link, file path) of
+    the product's first file (what every link served before products had several).
+
+    Raises DownloadRefused (a clear page) for an unknown token, someone else's
+    link (an account's link with no one logged in is status 401), a refunded
+    purchase, an expired link or a used-up limit. With count=False (a HEAD
+    request) the checks run but nothing is counted.
+    """
+    link = _usable_link(token, user)
+    path = _private_file(link, link.product.file_path)
+    if count:
+        _count(token, link)
+    return link, path
+
+
+def claim_file(token, user, file_id, count=True):
+    """As claim(), for one file of the product: returns (link, ProductFile, path)."""
+    link = _usable_link(token, user)
+    product_file = ProductFile.get_or_none((ProductFile.id == file_id) & (ProductFile.product == link.product_id))
+    if product_file is None:
+        raise DownloadRefused("File not found", "This product has no such file. Open your purchases "
+                              "to see its files.", 404)
+    path = _private_file(link, product_file.path)
+    if count:
+        _count(token, link)
+    return link, product_file, path
+
+
+def claim_all(token, user, count=True):
+    """As claim(), for every file of the product at once: returns (link, [(name, path)]), the
+    names made unique for a ZIP. One download of the link, however many files."""
+    link = _usable_link(token, user)
+    files, used = [], set()
+    for product_file in ProductFile.select().where(ProductFile.product == link.product_id).order_by(
+            ProductFile.position):
+        name, n = safe_filename(product_file.name), 1
+        while name.lower() in used:
+            n += 1
+            stem, dot, ext = safe_filename(product_file.name).rpartition(".")
+            name = f"{stem} ({n}).{ext}" if dot else f"{product_file.name} ({n})"
+        used.add(name.lower())
+        files.append((name, _private_file(link, product_file.path)))
+    if not files:
+        files = [(safe_filename(link.product.file_name), _private_file(link, link.product.file_path))]
+    if count:
+        _count(token, link)
+    return link, files
+
+
+def files_of_product(product_id):
+    """The files a link of this product offers, in the seller's order."""
+    return list(ProductFile.select().where(ProductFile.product == product_id).order_by(ProductFile.position))
+
+
+def write_zip(files, out):
+    """The ZIP of [(name, path)] into the binary file `out`. Stored, not deflated: products are
+    mostly compressed already (archives, PDFs, media), and storing keeps it quick."""
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, path in files:
+            archive.write(path, arcname=name)
+    out.seek(0)
+    return out
+
+
+def _count(token, link):
+    now = utcnow()
     counted = DownloadLink.update(download_count=DownloadLink.download_count + 1, last_downloaded_at=now).where(
         (DownloadLink.id == link.id) & DownloadLink.revoked_at.is_null() & (DownloadLink.expires_at > now)
         & (DownloadLink.download_count < DownloadLink.max_downloads)).execute()
@@ -167,7 +233,6 @@ def claim(token, user, count=True):
         fresh = find(token)
         raise _refusal(fresh, now) or DownloadRefused("Download unavailable", "Please try again.", 409)
     link.download_count += 1
-    return link, Path(path)
 
 
 def safe_filename(name, fallback="download"):
