@@ -59,8 +59,9 @@ def index_for_search(products_, seller_names, tags_of=None):
              "tags": search.folded(" ".join(tags_of.get(p.id, ()))), "body": search.folded(p.description)}
             for p in products_ if p.status == "approved"]
     with db.atomic():
-        ProductSearch.delete().where(ProductSearch.product.in_([row["product"] for row in rows])).execute()
         for chunk in range(0, len(rows), 500):
+            ProductSearch.delete().where(ProductSearch.product.in_(
+                [row["product"] for row in rows[chunk:chunk + 500]])).execute()
             ProductSearch.insert_many(rows[chunk:chunk + 500]).execute()
 
 

@@ -34,8 +34,8 @@
     </select>
   </label>
   % end
-  <label>Price from <input name="min" inputmode="decimal" size="6" value="{{browse._amount_text(filters.min_price)}}"></label>
-  <label>to <input name="max" inputmode="decimal" size="6" value="{{browse._amount_text(filters.max_price)}}"></label>
+  <label>Price from <input name="min" inputmode="decimal" size="6" value="{{browse.amount_text(filters.min_price)}}"></label>
+  <label>to <input name="max" inputmode="decimal" size="6" value="{{browse.amount_text(filters.max_price)}}"></label>
   <label>Sort
     <select name="sort">
       % for value, label in browse.sort_choices(q):

@@ -71,13 +71,13 @@ def query_string(filters, **changes):
     pairs = [("q", values.q),
              ("category", values.category.slug if values.category else ""),
              ("tag", values.tag.slug if values.tag else ""),
-             ("min", _amount_text(values.min_price)),
-             ("max", _amount_text(values.max_price)),
+             ("min", amount_text(values.min_price)),
+             ("max", amount_text(values.max_price)),
              ("sort", "" if is_default_sort(values) else values.sort)]
     return urlencode([(key, value) for key, value in pairs if value])
 
 
-def _amount_text(amount):
+def amount_text(amount):
     if amount is None:
         return ""
     return "".join(c for c in format_money(amount, config.CURRENCY) if c.isdigit() or c == ".")
