@@ -9,6 +9,7 @@ logged with its traceback and shown as a plain 500 page.
 import logging
 import sys
 import time
+from urllib.parse import urlparse
 
 import bottle
 from bottle import Bottle, HTTPError, HTTPResponse, request, response
@@ -17,7 +18,7 @@ from shop import config
 import models
 import tasks
 from shop_web import common
-from shop.errors import MarketplaceError, TooManyRequests
+from shop.errors import MarketplaceError, MissingObject, StorageError, TooManyRequests
 from shop.api import errors as api_errors
 
 log = logging.getLogger("marketplace")
@@ -81,12 +82,18 @@ def _extra_form_targets():
     return targets
 
 
+def _media_origin():
+    """The bucket's public URL or CDN that serves the thumbnails, when it is not this site."""
+    parsed = urlparse(config.MEDIA_URL)
+    return [f"{parsed.scheme}://{parsed.netloc}"] if parsed.netloc else []
+
+
 def content_security_policy():
     """The page's CSP. A page that embeds a gateway's checkout (Paytm's JS) widens it for
     itself alone by putting {directive: [sources]} in request.environ["app.csp_extra"]."""
     directives = {
         "default-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *_media_origin()],
         "style-src": ["'self'"],
         "script-src": ["'self'"],
         "frame-ancestors": ["'none'"],
@@ -146,6 +153,15 @@ class ErrorPlugin:
             except TooManyRequests as exc:
                 response.set_header("Retry-After", str(exc.retry_after))
                 return error_page(exc.status, str(exc))
+            except MissingObject as exc:
+                log.error("%s %s: %s", request.method, request.path, exc)
+                return error_page(404, "This file is missing on our side. It has been logged; "
+                                       "please contact the shop.")
+            except StorageError as exc:
+                # The message names the bucket and the key: for the log, not for the visitor.
+                log.error("%s %s: %s", request.method, request.path, exc)
+                return error_page(503, "The shop's file storage cannot be reached right now, so this was not "
+                                       "done. Please try again in a few minutes.")
             except MarketplaceError as exc:
                 return error_page(exc.status, str(exc))
             except Exception:

@@ -241,13 +241,14 @@ class Product(BaseModel):
     currency = CharField(max_length=3)
     status = CharField(default="pending", index=True)
     rejection_reason = TextField(null=True)
-    # The private product file, relative to config.UPLOADS_DIR; never served as static.
+    # The private product file, relative to the storage's products/ area (config.UPLOADS_DIR
+    # on the local disk); never served as static.
     file_path = CharField(null=True)
     file_name = CharField(null=True)
     file_size = BigIntegerField(default=0)
     file_sha256 = CharField(null=True)
-    # The thumbnail original (relative to UPLOADS_DIR) and its generated widths
-    # ({"160": "media/abc-160.webp", ...}, relative to MEDIA_DIR).
+    # The thumbnail original (relative to products/) and its generated widths
+    # ({"160": "ab/abc-160.webp", ...}, relative to media/, MEDIA_DIR on the local disk).
     thumbnail_original = CharField(null=True)
     thumbnails = JSONField(default=dict)
     thumbnail_state = CharField(default="none")
@@ -275,7 +276,8 @@ class Product(BaseModel):
             return None
         widths = sorted(int(w) for w in self.thumbnails)
         chosen = next((w for w in widths if w >= width), widths[-1])
-        return "/media/" + self.thumbnails[str(chosen)]
+        # /media on this site, or the bucket's public URL or CDN (MEDIA_URL).
+        return f"{config.MEDIA_URL}/{self.thumbnails[str(chosen)]}"
 
 
 class ProductFile(BaseModel):
@@ -597,7 +599,7 @@ class Invoice(BaseModel):
     order = ForeignKeyField(Order, unique=True, backref="invoices", on_delete="RESTRICT")
     number = IntegerField(unique=True)
     issued_at = DateTimeField(default=utcnow)
-    pdf_path = CharField(null=True)  # relative to config.INVOICES_DIR
+    pdf_path = CharField(null=True)  # relative to the storage's invoices/ area (config.INVOICES_DIR on disk)
     pdf_size = IntegerField(default=0)
     generated_at = DateTimeField(null=True)
 

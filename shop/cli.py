@@ -209,10 +209,12 @@ def build_parser():
     from shop.operations import backup
     from shop.operations import database_copy
     from shop.operations import schema
+    from shop.storage import copy as storage_copy
 
     backup.add_command(commands)
     database_copy.add_command(commands)
     schema.add_command(commands)
+    storage_copy.add_command(commands)
     return parser
 
 

@@ -211,6 +211,19 @@ class Settings:
     MEDIA_DIR: Path
     INVOICES_DIR: Path
 
+    # Where the files are kept (README "Files in object storage").
+    STORAGE: str
+    S3_BUCKET: str | None
+    S3_REGION: str
+    S3_ENDPOINT_URL: str | None
+    S3_ACCESS_KEY_ID: str | None
+    S3_SECRET_ACCESS_KEY: str | None
+    S3_PREFIX: str
+    S3_PUBLIC_URL: str | None
+    DOWNLOAD_URL_TTL_SECONDS: int
+    # The base URL of the generated thumbnails: /media, or the bucket's public URL or CDN.
+    MEDIA_URL: str
+
     # The web app, sign-in, monitoring and logs.
     WEB_BIND: str
     WEB_CONCURRENCY: int
@@ -238,6 +251,39 @@ class Settings:
 SETTING_NAMES = frozenset(field.name for field in dataclasses.fields(Settings))
 
 
+def _storage_settings(read, accel_prefix):
+    """STORAGE and the bucket's settings. The bucket's are read even with STORAGE=local,
+    because `marketplace storage copy --to s3` fills the bucket before the switch."""
+    s = {"STORAGE": read.choice("STORAGE", ("local", "s3"), "local")}
+    s["S3_BUCKET"] = read.str("S3_BUCKET")
+    # SigV4 signs for a region; R2 accepts "auto", MinIO and B2 their own (us-east-1 unless set up otherwise).
+    s["S3_REGION"] = read.str("S3_REGION", "us-east-1")
+    s["S3_ENDPOINT_URL"] = read.optional_url("S3_ENDPOINT_URL")
+    s["S3_ACCESS_KEY_ID"] = read.str("S3_ACCESS_KEY_ID")
+    s["S3_SECRET_ACCESS_KEY"] = read.str("S3_SECRET_ACCESS_KEY")
+    prefix = (read.str("S3_PREFIX") or "").strip("/")
+    if prefix and not re.fullmatch(r"[A-Za-z0-9._/-]+", prefix):
+        raise ConfigError(f"S3_PREFIX may hold only letters, digits and . _ - /; got {prefix!r}")
+    s["S3_PREFIX"] = f"{prefix}/" if prefix else ""
+    s["S3_PUBLIC_URL"] = read.optional_url("S3_PUBLIC_URL")
+    # A presigned link is handed out right after the download was counted and followed at
+    # once; five minutes cover a slow redirect without making it a link worth sharing.
+    s["DOWNLOAD_URL_TTL_SECONDS"] = read.int("DOWNLOAD_URL_TTL_SECONDS", 300, 1, 604800)
+    if bool(s["S3_ACCESS_KEY_ID"]) != bool(s["S3_SECRET_ACCESS_KEY"]):
+        raise ConfigError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both, or neither "
+                          "to use the machine's own AWS credentials")
+    if s["STORAGE"] == "s3":
+        if not s["S3_BUCKET"]:
+            raise ConfigError("STORAGE=s3 needs S3_BUCKET, the bucket that keeps the shop's files")
+        if accel_prefix:
+            raise ConfigError("DOWNLOAD_ACCEL_PREFIX serves product files from the local disk; "
+                              "unset it with STORAGE=s3 (downloads then redirect to the bucket)")
+    if s["STORAGE"] == "s3" and s["S3_PUBLIC_URL"]:
+        s["MEDIA_URL"] = f"{s['S3_PUBLIC_URL'].rstrip('/')}/{s['S3_PREFIX']}media"
+    else:
+        # The shop serves thumbnails itself (from the disk, or read from a private bucket).
+        s["MEDIA_URL"] = "/media"
+    return s
 # Fridays at 06:00 UTC: a week of sales past their hold, paid before the weekend.
 DEFAULT_PAYOUT_SCHEDULE = "0 6 * * 5"
 _CRON_FIELD = re.compile(r"^(\*|\*/[1-9]\d*|\d+(-\d+)?(,\d+(-\d+)?)*)$")
@@ -418,6 +464,7 @@ def load_settings(environ=None, dotenv=True):
     s["UPLOADS_DIR"] = data_dir / "products"
     s["MEDIA_DIR"] = data_dir / "media"
     s["INVOICES_DIR"] = data_dir / "invoices"
+    s.update(_storage_settings(read, s["DOWNLOAD_ACCEL_PREFIX"]))
 
     s["WEB_BIND"] = read.str("WEB_BIND", DEFAULT_WEB_BIND)
     s["WEB_CONCURRENCY"] = read.int("WEB_CONCURRENCY", 2, 1)

@@ -79,3 +79,15 @@ class SchemaMismatch(MarketplaceError):
 
 class MigrationError(MarketplaceError):
     """A migration failed; the database is as it was before `marketplace migrate`."""
+
+
+class StorageError(MarketplaceError):
+    """The file store (the disk or the bucket) could not do what was asked; the message says which."""
+
+    status = 503
+
+
+class MissingObject(StorageError):
+    """No stored file under the key."""
+
+    status = 404

@@ -10,12 +10,14 @@ JSON, errors included: {"error": {"code": ..., "message": ...}}.
 import functools
 import json
 
-from models import db
+from models import Product, db
 from shop import config
+from shop.accounts import verification
 from shop.api import errors, rate_limit, resources, schemas, tokens
 from shop.api.openapi import API_PREFIX, Operation, build_document
 from shop.api.params import LIST_PARAMS, Param, id_param
 from shop.errors import MarketplaceError, ValidationError
+import tasks
 from shop_web.common import RouteTable, header, json_response, request, response
 
 routes = RouteTable()
@@ -107,8 +109,14 @@ def _getter(get_function):
 
 
 def _update_product(user, values, body):
+    """As the seller's edit form: an unverified seller may not change what goes for review,
+    and a product sent back to review is announced to the admins in the same transaction."""
+    if user.is_seller and not user.email_verified:
+        raise errors.forbidden(verification.MUST_VERIFY_TO_SELL, code="email_not_verified")
     with db.atomic():
         product, review_again = resources.update_product(user, values["id"], body)
+        if review_again:
+            tasks.submitted_for_review(Product.get_by_id(product["id"]))
     return {"product": product, "sent_back_to_review": review_again}
 
 

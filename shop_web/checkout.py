@@ -337,7 +337,7 @@ def progress(order):
                    "remaining": downloads.remaining(link),
                    "expires": f"{link.expires_at:%d %b %Y %H:%M} UTC"} for link in links],
         "invoice_url": f"/orders/{order.id}/invoice" if order.paid_at else None,
-        "invoice_ready": bool(invoice and invoices.pdf_file(invoice)),
+        "invoice_ready": bool(invoice and invoices.pdf_key(invoice)),
     }
 
 

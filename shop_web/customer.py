@@ -1,6 +1,7 @@
 """The customer's pages after the sale: purchases, invoices and downloads.
 
 Invoices are for the order's buyer and for admins (orders.for_viewer decides);
+files go out from the shop's storage through shop_web/product_files.py;
 the PDF is made by the generate_invoice job, so its page waits until the file is
 there. A download link is claimed in shop/orders/downloads.py, which decides
 who may have the file and counts the download; this module only sends it.
@@ -10,7 +11,7 @@ Cart, checkout and the order status page are shop_web/checkout.py.
 import tempfile
 from urllib.parse import quote, urlencode
 
-from bottle import HTTPResponse, static_file
+from bottle import HTTPResponse
 
 from shop import config
 from shop.accounts import guests
@@ -22,7 +23,8 @@ from shop.payments import methods
 import tasks
 from shop.errors import NotFound, ValidationError
 from models import Invoice, User
-from shop_web.product_files import attachment_headers, send_file
+from shop.storage import storage
+from shop_web.product_files import attachment_headers, send_stored
 from shop_web.common import (
     RouteTable,
     current_shopper,
@@ -50,7 +52,7 @@ def _purchase_rows(user):
         links = {link.order_item_id: link for link in downloads.links_for_order(order)}
         invoice = Invoice.get_or_none(Invoice.order == order)
         rows.append({"order": order, "items": orders.items_of(order), "links": links, "invoice": invoice,
-                     "invoice_ready": bool(invoice and invoices.pdf_file(invoice))})
+                     "invoice_ready": bool(invoice and invoices.pdf_key(invoice))})
     return rows
 
 
@@ -94,7 +96,7 @@ def _paid(order):
 def _request_invoice(order, base):
     """The "Download invoice" button: dispatch generate_invoice unless the PDF is there."""
     invoice = Invoice.get_or_none(Invoice.order == order)
-    if not (invoice and invoices.pdf_file(invoice)):
+    if not (invoice and invoices.pdf_key(invoice)):
         tasks.generate_invoice.dispatch(order.id)
     redirect_to(base)
 
@@ -103,22 +105,19 @@ def _show_invoice(order, base, back):
     """The PDF when it is ready, as a download (or shown in the browser with ?view=1);
     until then a page that waits for it."""
     invoice = Invoice.get_or_none(Invoice.order == order)
-    path = invoices.pdf_file(invoice) if invoice else None
-    if path is None:
+    key = invoices.pdf_key(invoice) if invoice else None
+    if key is None:
         return render("invoice_wait.tpl", title="Preparing your invoice", order=order, invoice_url=base,
                       back=back, scripts=["/static/order_status.js"])
-    reply = static_file(path.name, root=str(path.parent), mimetype="application/pdf")
     # "Download invoice" saves the file; the browser's viewer is one click away for those
     # who only want to read it.
     disposition = "inline" if request.query.get("view") == "1" else "attachment"
-    reply.set_header("Content-Disposition", f'{disposition}; filename="{invoice.label}.pdf"')
-    reply.set_header("Cache-Control", "private, no-store")
-    return reply
+    return send_stored(key, f"{invoice.label}.pdf", "application/pdf", disposition)
 
 
 def _invoice_status(order, base):
     invoice = Invoice.get_or_none(Invoice.order == order)
-    return json_response({"ready": bool(invoice and invoices.pdf_file(invoice)), "url": base,
+    return json_response({"ready": bool(invoice and invoices.pdf_key(invoice)), "url": base,
                           "view_url": f"{base}?view=1"})
 
 
@@ -223,20 +222,20 @@ def _refused(exc):
 def download(token):
     try:
         # A HEAD request (a browser or download manager probing) does not use up a download.
-        link, path = downloads.claim(token, current_user() or current_shopper(), count=request.method != "HEAD")
+        link, key = downloads.claim(token, current_user() or current_shopper(), count=request.method != "HEAD")
     except downloads.DownloadRefused as exc:
         return _refused(exc)
-    return _send_download(path, link.product.file_name or path.name)
+    return _send_download(key, link.product.file_name or key.rsplit("/", 1)[-1])
 
 
 @routes.get("/download/<token>/files/<file_id:int>")
 def download_one_file(token, file_id):
     try:
-        _, product_file, path = downloads.claim_file(token, current_user() or current_shopper(), file_id,
-                                                     count=request.method != "HEAD")
+        _, product_file, key = downloads.claim_file(token, current_user() or current_shopper(), file_id,
+                                                    count=request.method != "HEAD")
     except downloads.DownloadRefused as exc:
         return _refused(exc)
-    return _send_download(path, product_file.name)
+    return _send_download(key, product_file.name)
 
 
 @routes.get("/download/<token>/all.zip")
@@ -254,12 +253,14 @@ def download_all_files(token):
     return HTTPResponse(body=archive, status=200, headers={**headers, "Content-Length": str(size)})
 
 
-def _send_download(path, filename):
+def _send_download(key, filename):
     if config.DOWNLOAD_ACCEL_PREFIX:
+        # Only with the local disk (the settings refuse it with STORAGE=s3).
+        path = storage().local_path(key)
         # nginx streams the file from its internal location; the app only decided who may have it.
         relative = path.relative_to(config.UPLOADS_DIR.resolve()).as_posix()
         accel = config.DOWNLOAD_ACCEL_PREFIX.rstrip("/") + "/" + quote(relative)
         return HTTPResponse(status=200, body="", headers={**attachment_headers(filename), "X-Accel-Redirect": accel})
     # One request is one counted download: the whole file, never a byte range of it.
     request.environ.pop("HTTP_RANGE", None)
-    return send_file(path.parent, path.name, filename)
+    return send_stored(key, filename)

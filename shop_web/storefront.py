@@ -1,10 +1,11 @@
 """The public shop: catalog with search and pages, product pages, product images."""
 
-from bottle import redirect, static_file
+from bottle import HTTPError, HTTPResponse, redirect, static_file
 
 from shop import config
 from shop.catalog import browse, products, storefronts, taxonomy
-from shop.errors import NotFound, ValidationError
+from shop.errors import MissingObject, NotFound, ValidationError
+from shop.storage import MEDIA, key_for, storage
 from shop.orders import cart
 from models import Product, User
 from shop_web.common import Page, RouteTable, current_shopper, get_object_or_404, int_param, render, request
@@ -91,8 +92,18 @@ def seller_storefront(slug):
 
 @routes.get("/media/<path:path>")
 def media_file(path):
-    """Generated thumbnails. Product files are never under MEDIA_DIR."""
-    return static_file(path, root=str(config.MEDIA_DIR), headers={"Cache-Control": "public, max-age=31536000"})
+    """Generated thumbnails (media/ of the storage; product files are never there). With a
+    bucket and no S3_PUBLIC_URL the app reads them from the bucket itself."""
+    cache = {"Cache-Control": "public, max-age=31536000"}
+    store = storage()
+    if store.kind == "local":
+        return static_file(path, root=str(config.MEDIA_DIR), headers=cache)
+    try:
+        body = store.open(key_for(MEDIA, path))
+    except MissingObject:
+        raise HTTPError(404, "This image does not exist.") from None
+    return HTTPResponse(body=body, status=200, headers={**cache, "Content-Type": "image/webp",
+                                                        "X-Content-Type-Options": "nosniff"})
 
 
 @routes.get("/favicon.ico")

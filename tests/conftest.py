@@ -57,7 +57,7 @@ import tests.sample_jobs  # noqa: E402,F401  (its tables must exist in every tes
 
 # Fixtures that several test files use: the shop's (sellers, local Stripe and Paytm
 # servers, the app on a real port) and the browser tests' (a live shop, chromium).
-pytest_plugins = ["tests.shop_fixtures", "tests.browser", "tests.smtp_server"]
+pytest_plugins = ["tests.shop_fixtures", "tests.browser", "tests.smtp_server", "tests.s3_server"]
 
 
 # ---------------------------------------------------------------------------

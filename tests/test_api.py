@@ -70,7 +70,8 @@ def test_the_token_is_stored_only_as_its_digest(two_sellers):
     assert token.startswith(row.prefix)
 
 
-def test_a_read_token_cannot_write_and_a_write_token_can(client, two_sellers, seller_token):
+def test_a_read_token_cannot_write_and_a_write_token_can(client, two_sellers, seller_token, make_user):
+    admin = make_user("admin")
     product = two_sellers["presets"]
     answer = client.patch_json(f"/api/v1/products/{product.id}", {"price": 1900}, headers=bearer(seller_token),
                                expect_errors=True)
@@ -81,6 +82,9 @@ def test_a_read_token_cannot_write_and_a_write_token_can(client, two_sellers, se
     assert Product.get_by_id(product.id).price == 1900
     answer = client.patch_json(f"/api/v1/products/{product.id}", {"title": "New presets"}, headers=bearer(writer))
     assert answer.json["sent_back_to_review"] is True and Product.get_by_id(product.id).status == "pending"
+    # The admin hears of it as of an edit made on the seller's page.
+    [notice] = models.Notification.select().where(models.Notification.user == admin)
+    assert notice.data["product_id"] == product.id and notice.data["title"] == "New presets"
     # Another seller's product is not theirs to change, and nothing is written.
     answer = client.patch_json(f"/api/v1/products/{two_sellers['ebook'].id}", {"price": 1}, headers=bearer(writer),
                                expect_errors=True)
@@ -88,6 +92,16 @@ def test_a_read_token_cannot_write_and_a_write_token_can(client, two_sellers, se
     answer = client.patch_json(f"/api/v1/products/{product.id}", {"price": "free"}, headers=bearer(writer),
                                expect_errors=True)
     assert answer.status_int == 400 and answer.json["error"]["code"] == "invalid_body"
+
+
+def test_an_unverified_seller_cannot_change_a_product_through_the_api(client, two_sellers):
+    sam = two_sellers["sam"]
+    models.User.update(email_verified_at=None).where(models.User.id == sam.id).execute()
+    writer = tokens.make_token(sam, "writer", "read write", 30)[1]
+    answer = client.patch_json(f"/api/v1/products/{two_sellers['presets'].id}", {"title": "Sneaky"},
+                               headers=bearer(writer), expect_errors=True)
+    assert answer.status_int == 403 and answer.json["error"]["code"] == "email_not_verified"
+    assert Product.get_by_id(two_sellers["presets"].id).title == "Field recorder presets"
 
 
 def test_pages_hold_while_products_are_added(client, two_sellers, seller_token):

@@ -114,7 +114,10 @@ def test_an_endpoint_failing_for_days_is_disabled_and_its_owner_emailed(receiver
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hooks", "http://10.1.2.3/", "http://169.254.169.254/latest",
                                  "http://[::1]/", "http://localhost/", "http://[::ffff:127.0.0.1]/",
-                                 "http://0.0.0.0/", "http://192.168.1.1/", "http://224.0.0.1/"])
+                                 "http://0.0.0.0/", "http://192.168.1.1/", "http://224.0.0.1/",
+                                 # shared address space, site-local IPv6, and IPv4 inside 6to4 and Teredo
+                                 "http://100.100.100.200/", "http://[fec0::1]/", "http://[2002:a9fe:a9fe::1]/",
+                                 "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/"])
 def test_the_guard_refuses_addresses_that_are_not_public(url):
     with pytest.raises(address_guard.AddressRefused, match="address"):
         address_guard.check_url(url)

@@ -6,7 +6,8 @@ without decoding any pixels. `process_thumbnail()` runs in the job
 process_file_upload: it decodes the image in a child process (killable.call,
 so the job's timeout can stop a decoder stuck in C code), turns it upright from
 its EXIF orientation, drops every piece of metadata, writes one WebP per width
-of THUMBNAIL_WIDTHS under MEDIA_DIR and records them on the product.
+of THUMBNAIL_WIDTHS into a temporary folder, stores them in the shop's storage
+(media/, on the disk or in the bucket) and records them on the product.
 
 Generated names are derived from the private original's random name with a key
 from APP_SECRET: nobody can guess them, and a retried job writes the same files
@@ -17,13 +18,15 @@ import enum
 import io
 import logging
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from shop import config
-from shop.errors import NotAnImage
+from shop.errors import MissingObject, NotAnImage, StorageError
+from shop.storage import MEDIA, PRODUCTS, key_for, storage
 from models import Product, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -189,13 +192,37 @@ def thumbnail_folder(stem):
     return stem[:2]
 
 
-def delete_thumbnails(thumbnails):
-    """Remove generated files (a {width: relative path} dict); missing ones are fine."""
+def delete_thumbnails(thumbnails, quiet=False):
+    """Remove generated files (a {width: relative path} dict); missing ones are fine.
+
+    quiet: a store that cannot be reached is logged instead of raised, where the
+    rows are committed already and the files are only left over.
+    """
     for relative in (thumbnails or {}).values():
         try:
-            (config.MEDIA_DIR / relative).unlink()
-        except FileNotFoundError:
-            pass
+            storage().delete(key_for(MEDIA, relative))
+        except StorageError:
+            if not quiet:
+                raise
+            log.exception("could not remove the thumbnail %s", relative)
+
+
+def _store_thumbnails(folder, rendered_dir, written):
+    """Put each rendered width into media/<folder>/; returns {width: relative path}.
+
+    A store that fails half-way gets back what it took of this run (best effort):
+    the names are repeatable, so the job's retry writes the same files again.
+    """
+    thumbnails, store = {}, storage()
+    try:
+        for width, name in written.items():
+            relative = f"{folder}/{name}"
+            store.put_path(key_for(MEDIA, relative), Path(rendered_dir) / name, content_type="image/webp")
+            thumbnails[width] = relative
+    except StorageError:
+        delete_thumbnails(thumbnails, quiet=True)
+        raise
+    return thumbnails
 
 
 class ThumbnailOutcome(enum.StrEnum):
@@ -215,16 +242,18 @@ def process_thumbnail(product_id, original, timeout=None):
         return ThumbnailOutcome.STALE
     if product.thumbnail_state == "ready":
         return ThumbnailOutcome.DONE
-    source = config.UPLOADS_DIR / original
-    if not source.is_file():
-        raise NotAnImage("The uploaded thumbnail is missing on the server. Upload it again.")
     from job_runtime import killable
 
     stem = thumbnail_stem(original)
     folder = thumbnail_folder(stem)
-    written = killable.call(render_thumbnails, str(source), str(config.MEDIA_DIR / folder), stem,
-                            tuple(config.THUMBNAIL_WIDTHS), config.IMAGE_MAX_PIXELS, timeout=timeout)
-    thumbnails = {width: f"{folder}/{name}" for width, name in written.items()}
+    try:
+        with storage().local_copy(key_for(PRODUCTS, original), suffix=Path(original).suffix) as source, \
+                tempfile.TemporaryDirectory(prefix="marketplace-thumbs-") as rendered:
+            written = killable.call(render_thumbnails, str(source), rendered, stem,
+                                    tuple(config.THUMBNAIL_WIDTHS), config.IMAGE_MAX_PIXELS, timeout=timeout)
+            thumbnails = _store_thumbnails(folder, rendered, written)
+    except MissingObject:
+        raise NotAnImage("The uploaded thumbnail is missing on the server. Upload it again.") from None
     with db.atomic():
         recorded = (Product.update(thumbnails=thumbnails, thumbnail_state="ready", thumbnail_error=None,
                                    updated_at=utcnow())
@@ -236,6 +265,23 @@ def process_thumbnail(product_id, original, timeout=None):
         return ThumbnailOutcome.STALE
     log.info("thumbnails of product %s ready: %s", product_id, ", ".join(sorted(thumbnails, key=int)))
     return ThumbnailOutcome.READY
+
+
+def make_sized_copies(original, widths, timeout=None):
+    """The WebP copies of the private upload `original` in `widths`, made as thumbnails are
+    (in a killable child process) and stored under media/; returns {width: relative path}.
+    Storefront avatars are made this way (shop/catalog/storefronts.py)."""
+    from job_runtime import killable
+
+    stem = thumbnail_stem(original)
+    try:
+        with storage().local_copy(key_for(PRODUCTS, original), suffix=Path(original).suffix) as source, \
+                tempfile.TemporaryDirectory(prefix="marketplace-thumbs-") as rendered:
+            written = killable.call(render_thumbnails, str(source), rendered, stem, tuple(widths),
+                                    config.IMAGE_MAX_PIXELS, timeout=timeout)
+            return _store_thumbnails(thumbnail_folder(stem), rendered, written)
+    except MissingObject:
+        raise NotAnImage("The uploaded picture is missing on the server. Upload it again.") from None
 
 
 def mark_failed(product_id, original, message):

@@ -1,9 +1,10 @@
 """A seller's products: validation, private file storage, create and edit.
 
-Uploaded files are written under UPLOADS_DIR with random names before the
-database row changes, inside a StagedFiles block: if anything fails (a form
-error, the database, the job dispatch in the same transaction) the new files
-are removed again, and files that a successful edit replaced are removed only
+Uploaded files are written to the shop's storage (products/ on the disk or in
+the bucket) with random names before the database row changes, inside a
+StagedFiles block: if anything fails (a form error, the database, the job
+dispatch in the same transaction, the storage itself) the new files are
+removed again, and files that a successful edit replaced are removed only
 after the commit. So there is never a row without its file nor a file without
 its row.
 
@@ -12,7 +13,6 @@ this module knows nothing of Bottle.
 """
 
 import collections
-import hashlib
 import logging
 import os
 import re
@@ -23,7 +23,8 @@ from peewee import IntegrityError
 
 from shop import config
 from shop.catalog import images, search, taxonomy
-from shop.errors import NotAnImage, PayloadTooLarge, ValidationError
+from shop.errors import NotAnImage, PayloadTooLarge, StorageError, ValidationError
+from shop.storage import PRODUCTS, key_for, storage
 from models import Product, ProductFile, db, slugify, utcnow
 from shop.money import format_money, parse_money
 
@@ -37,7 +38,6 @@ FORM_FIELDS = ("title", "description", "price", "category", "tags")
 FILES_FOLDER = "files"
 THUMBS_FOLDER = "thumbs"
 MAX_FILES = 10
-_CHUNK = 1024 * 1024
 
 
 # ---------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def _extension(name):
 
 
 class StoredFile(collections.namedtuple("StoredFile", "path size sha256")):
-    """A file written under UPLOADS_DIR; `path` is relative to it."""
+    """A file written to the products/ area; `path` is relative to it (as Product.file_path)."""
 
 
 class StagedFiles:
@@ -90,38 +90,31 @@ class StagedFiles:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
             for relative in self.new:
-                _remove(config.UPLOADS_DIR / relative)
+                remove_upload(relative)
         else:
             for relative in self.replaced_uploads:
-                _remove(config.UPLOADS_DIR / relative)
+                remove_upload(relative)
             for thumbnails in self.replaced_thumbnails:
-                images.delete_thumbnails(thumbnails)
+                images.delete_thumbnails(thumbnails, quiet=True)
         return False
 
     def store(self, fileobj, folder, extension):
-        """Copy `fileobj` to UPLOADS_DIR/<folder>/<random><extension>."""
-        directory = config.UPLOADS_DIR / folder
-        directory.mkdir(parents=True, exist_ok=True)
+        """Copy `fileobj` to products/<folder>/<random><extension> in the shop's storage."""
         relative = f"{folder}/{secrets.token_hex(16)}{extension}"
-        digest, size = hashlib.sha256(), 0
         fileobj.seek(0)
         # Recorded before the first byte is written, so a failure mid-copy is cleaned up too.
         self.new.append(relative)
-        with open(config.UPLOADS_DIR / relative, "xb") as out:
-            while chunk := fileobj.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-        return StoredFile(relative, size, digest.hexdigest())
+        stored = storage().put_file(key_for(PRODUCTS, relative), fileobj)
+        return StoredFile(relative, stored.size, stored.sha256)
 
 
-def _remove(path):
+def remove_upload(relative):
+    """Delete a private file no row names any more. A store that cannot be reached is
+    logged: the file is an orphan to sweep, never a row without its file."""
     try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError:
-        log.exception("could not remove %s", path)
+        storage().delete(key_for(PRODUCTS, relative))
+    except StorageError:
+        log.exception("could not remove %s", relative)
 
 
 # ---------------------------------------------------------------------------

@@ -84,16 +84,7 @@ def process_avatar(profile_id, original, timeout=None):
         return images.ThumbnailOutcome.STALE
     if profile.avatar_state == "ready":
         return images.ThumbnailOutcome.DONE
-    source = config.UPLOADS_DIR / original
-    if not source.is_file():
-        raise NotAnImage("The uploaded picture is missing on the server. Upload it again.")
-    from job_runtime import killable
-
-    stem = images.thumbnail_stem(original)
-    folder = images.thumbnail_folder(stem)
-    written = killable.call(images.render_thumbnails, str(source), str(config.MEDIA_DIR / folder), stem,
-                            AVATAR_WIDTHS, config.IMAGE_MAX_PIXELS, timeout=timeout)
-    avatars = {width: f"{folder}/{name}" for width, name in written.items()}
+    avatars = images.make_sized_copies(original, AVATAR_WIDTHS, timeout=timeout)
     recorded = (SellerProfile.update(avatars=avatars, avatar_state="ready", avatar_error=None)
                 .where((SellerProfile.id == profile_id) & (SellerProfile.avatar_original == original))
                 .execute())

@@ -18,6 +18,12 @@ rings again from the job records, which are in the database.
 Each backup is a folder `marketplace-<UTC time>` under the backup folder
 (default DATA_DIR/backups), written under a temporary name and renamed once
 complete, so a folder with the final name is always whole.
+
+With --to-storage the finished folder goes to the shop's bucket instead
+(backups/<name>/ under S3_PREFIX), each file checked against the manifest's
+SHA-256 as it is stored, and manifest.json last: a backup in the bucket is
+whole once its manifest is there. With STORAGE=s3 the product files,
+thumbnails and invoices are in the bucket already, not in files.tar.
 """
 
 import datetime
@@ -30,13 +36,15 @@ import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse, urlunparse
 
 from playhouse.db_url import parse as parse_db_url
 
 from shop import config
-from shop.errors import BackupError
+from shop.errors import BackupError, StorageError
+from shop.storage import BACKUPS, storage
 
 PREFIX = "marketplace-"
 PARTIAL = ".partial-"
@@ -169,22 +177,25 @@ def _order(name):
     return stamp, int(number) if number.isdigit() else 1
 
 
-def _new_name(folder):
+def _new_name(folder, also_taken=()):
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    taken = [_order(p.name)[1] for p in folder.iterdir() if _order(p.name)[0] == stamp]
+    names = [p.name for p in folder.iterdir()] + list(also_taken)
+    taken = [_order(name)[1] for name in names if _order(name)[0] == stamp]
     return f"{PREFIX}{stamp}" if not taken else f"{PREFIX}{stamp}-{max(taken) + 1}"
 
 
-def make_backup(folder=None, files=True):
-    """Write one complete backup under `folder`; returns its path."""
+def make_backup(folder=None, files=True, taken_names=()):
+    """Write one complete backup under `folder` (named apart from `taken_names` too); returns its path."""
     folder = Path(folder) if folder else default_folder()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    name = _new_name(folder)
+    name = _new_name(folder, taken_names)
     work = folder / f"{PARTIAL}{name}"
     work.mkdir(mode=0o700)
     manifest = {"created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "data_dir": str(config.DATA_DIR), "queue_connection": config.QUEUE_CONNECTION, "files": {}}
-    skip_paths = {folder.resolve(), work.resolve()}
+                "data_dir": str(config.DATA_DIR), "queue_connection": config.QUEUE_CONNECTION,
+                "storage": config.STORAGE, "files": {}}
+    # Never a backup inside a backup: neither this one's folder nor the default one.
+    skip_paths = {folder.resolve(), work.resolve(), default_folder().resolve()}
     skip_names = set()
     try:
         if is_postgres_url(config.DATABASE_URL):
@@ -242,6 +253,61 @@ def remove_partial(folder=None):
 
 
 # ---------------------------------------------------------------------------
+# Backups in the bucket
+# ---------------------------------------------------------------------------
+
+MANIFEST = "manifest.json"
+
+
+def upload_backup(path):
+    """Store the finished backup folder `path` under backups/<name>/; returns that prefix."""
+    store = storage()
+    manifest = json.loads((path / MANIFEST).read_text())
+    prefix = f"{BACKUPS}/{path.name}/"
+    for name, expected in sorted(manifest["files"].items()):
+        stored = store.put_path(prefix + name, path / name)
+        if stored.sha256 != expected["sha256"]:
+            raise BackupError(f"{name} changed while it was stored in {store.describe()}")
+    store.put_path(prefix + MANIFEST, path / MANIFEST, content_type="application/json")
+    return prefix
+
+
+def stored_backups():
+    """{backup name: [keys]} of the bucket's backups, oldest first; whole or not."""
+    found = {}
+    for key in storage().keys(f"{BACKUPS}/{PREFIX}"):
+        found.setdefault(key.split("/")[1], []).append(key)
+    return dict(sorted(found.items(), key=lambda item: _order(item[0])))
+
+
+def prune_stored(keep=7):
+    """Delete the bucket's backups but the newest `keep` whole ones, and every one an
+    interrupted upload left without its manifest; returns the deleted names."""
+    backups = stored_backups()
+    whole = [name for name, keys in backups.items() if f"{BACKUPS}/{name}/{MANIFEST}" in keys]
+    kept = set(whole[-keep:]) if keep > 0 else set(whole)
+    deleted = [name for name in backups if name not in kept]
+    for name in deleted:
+        for key in backups[name]:
+            storage().delete(key)
+    return deleted
+
+
+def backup_to_storage(files=True, keep=7):
+    """One backup written into the bucket; returns (its prefix, the deleted old ones)."""
+    if storage().kind == "local":
+        raise BackupError("--to-storage writes into the S3 bucket; with STORAGE=local use --to")
+    # Made beside the data (the same disk as the databases, never /tmp's small tmpfs),
+    # and skipped by the archive because it is the backup folder.
+    work = Path(tempfile.mkdtemp(prefix=".backup-upload-", dir=config.DATA_DIR))
+    try:
+        prefix = upload_backup(make_backup(work, files=files, taken_names=stored_backups()))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return prefix, prune_stored(keep)
+
+
+# ---------------------------------------------------------------------------
 # The command
 # ---------------------------------------------------------------------------
 
@@ -250,6 +316,16 @@ def cmd_backup(args):
     if args.keep < 0:
         print("--keep must be 0 or more", file=sys.stderr)
         return 2
+    if args.to_storage:
+        try:
+            prefix, deleted = backup_to_storage(files=not args.no_files, keep=args.keep)
+        except (BackupError, StorageError, OSError, sqlite3.Error) as exc:
+            print(f"Backup failed: {exc}", file=sys.stderr)
+            return 1
+        print(f"Backup written to {storage().describe()} under {prefix}")
+        for name in deleted:
+            print(f"Removed old backup {name}")
+        return 0
     try:
         remove_partial(args.to)
         path = make_backup(args.to, files=not args.no_files)
@@ -266,7 +342,10 @@ def add_command(commands):
     parser = commands.add_parser("backup", help="back up data/ while the shop runs",
                                  description="Back up the databases (SQLite online backup or pg_dump) "
                                              "and the files under DATA_DIR, safely while the shop runs.")
-    parser.add_argument("--to", type=Path, help="backup folder (default DATA_DIR/backups)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--to", type=Path, help="backup folder (default DATA_DIR/backups)")
+    where.add_argument("--to-storage", action="store_true",
+                       help="write the backup into the S3 bucket (STORAGE=s3), under backups/")
     parser.add_argument("--keep", type=int, default=7,
                         help="keep this many newest backups, delete older ones (default 7; 0 keeps all)")
     parser.add_argument("--no-files", action="store_true", help="databases only, no files.tar")

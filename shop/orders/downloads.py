@@ -14,14 +14,16 @@ import hashlib
 import hmac
 import logging
 import secrets
+import shutil
 import zipfile
-from pathlib import Path
+from urllib.parse import quote
 
 from peewee import IntegrityError
 
 from shop import config
 from shop import security
-from shop.errors import MarketplaceError
+from shop.errors import MarketplaceError, MissingObject
+from shop.storage import PRODUCTS, key_for, storage
 from models import DownloadLink, Order, OrderItem, Product, ProductFile, User, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -148,19 +150,9 @@ def _usable_link(token, user):
     return link
 
 
-def _private_file(link, relative):
-    path = (config.UPLOADS_DIR / (relative or "")).resolve()
-    if not relative or not path.is_file() or config.UPLOADS_DIR.resolve() not in path.parents:
-        log.error("download %s: a file of product %s is missing (%s)", link.id, link.product_id, path)
-        raise DownloadRefused("File unavailable",
-                              "The file of this product is missing on our side. It has been logged; "
-                              "please contact the shop.", 404)
-    return Path(path)
-
-
 def claim(token, user, count=True):
-    """Count one download of the link named by `token` for `user`; returns (link, file path) of
-    the product's first file (what every link served before products had several).
+    """Count one download of the link named by `token` for `user`; returns (link, storage key)
+    of the product's first file (what every link served before products had several).
 
     Raises DownloadRefused (a clear page) for an unknown token, someone else's
     link (an account's link with no one logged in is status 401), a refunded
@@ -168,44 +160,23 @@ def claim(token, user, count=True):
     request) the checks run but nothing is counted.
     """
     link = _usable_link(token, user)
-    path = _private_file(link, link.product.file_path)
+    key = _stored_file(link, link.product.file_path)
     if count:
         _count(token, link)
-    return link, path
+    return link, key
 
 
 def claim_file(token, user, file_id, count=True):
-    """As claim(), for one file of the product: returns (link, ProductFile, path)."""
+    """As claim(), for one file of the product: returns (link, ProductFile, storage key)."""
     link = _usable_link(token, user)
     product_file = ProductFile.get_or_none((ProductFile.id == file_id) & (ProductFile.product == link.product_id))
     if product_file is None:
         raise DownloadRefused("File not found", "This product has no such file. Open your purchases "
                               "to see its files.", 404)
-    path = _private_file(link, product_file.path)
+    key = _stored_file(link, product_file.path)
     if count:
         _count(token, link)
-    return link, product_file, path
-
-
-def claim_all(token, user, count=True):
-    """As claim(), for every file of the product at once: returns (link, [(name, path)]), the
-    names made unique for a ZIP. One download of the link, however many files."""
-    link = _usable_link(token, user)
-    files, used = [], set()
-    for product_file in ProductFile.select().where(ProductFile.product == link.product_id).order_by(
-            ProductFile.position):
-        name, n = safe_filename(product_file.name), 1
-        while name.lower() in used:
-            n += 1
-            stem, dot, ext = safe_filename(product_file.name).rpartition(".")
-            name = f"{stem} ({n}).{ext}" if dot else f"{product_file.name} ({n})"
-        used.add(name.lower())
-        files.append((name, _private_file(link, product_file.path)))
-    if not files:
-        files = [(safe_filename(link.product.file_name), _private_file(link, link.product.file_path))]
-    if count:
-        _count(token, link)
-    return link, files
+    return link, product_file, key
 
 
 def files_of_product(product_id):
@@ -213,12 +184,36 @@ def files_of_product(product_id):
     return list(ProductFile.select().where(ProductFile.product == product_id).order_by(ProductFile.position))
 
 
+def claim_all(token, user, count=True):
+    """As claim(), for every file of the product at once: returns (link, [(name, storage key)]),
+    the names made unique for a ZIP. One download of the link, however many files."""
+    link = _usable_link(token, user)
+    files, used = [], set()
+    for product_file in files_of_product(link.product_id):
+        base = safe_filename(product_file.name)
+        name, n = base, 1
+        while name.lower() in used:
+            n += 1
+            stem, dot, ext = base.rpartition(".")
+            name = f"{stem} ({n}).{ext}" if dot else f"{base} ({n})"
+        used.add(name.lower())
+        files.append((name, _stored_file(link, product_file.path)))
+    if not files:
+        files = [(safe_filename(link.product.file_name), _stored_file(link, link.product.file_path))]
+    if count:
+        _count(token, link)
+    return link, files
+
+
 def write_zip(files, out):
-    """The ZIP of [(name, path)] into the binary file `out`. Stored, not deflated: products are
-    mostly compressed already (archives, PDFs, media), and storing keeps it quick."""
+    """The ZIP of [(name, storage key)] into the binary file `out`, rewound. Stored, not
+    deflated: products are mostly compressed already (archives, PDFs, media), and storing
+    keeps it quick."""
+    store = storage()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, path in files:
-            archive.write(path, arcname=name)
+        for name, key in files:
+            with store.open(key) as source, archive.open(name, "w", force_zip64=True) as target:
+                shutil.copyfileobj(source, target, 1024 * 1024)
     out.seek(0)
     return out
 
@@ -235,9 +230,35 @@ def _count(token, link):
     link.download_count += 1
 
 
+def _stored_file(link, relative):
+    """The storage key of one of the link's product files, checked to be there before anything is counted."""
+    try:
+        key = key_for(PRODUCTS, relative or "")
+        if storage().exists(key):
+            return key
+    except MissingObject:
+        key = relative
+    log.error("download %s: a file of product %s is missing (%s)", link.id, link.product_id, key)
+    raise DownloadRefused("File unavailable",
+                          "The file of this product is missing on our side. It has been logged; "
+                          "please contact the shop.", 404)
+
+
 def safe_filename(name, fallback="download"):
     """A file name safe for a Content-Disposition header: no paths, quotes or control characters."""
     name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>:|?*;')
     cleaned = cleaned.strip(" .")
     return cleaned[:150] or fallback
+
+
+def content_disposition(filename, disposition="attachment"):
+    """`disposition` with an ASCII fallback name and the exact name in RFC 5987 form.
+
+    The name is cleaned (no paths, quotes or control characters) because a seller's
+    file name may hold any character and a header may not. The same value goes into
+    a bucket's presigned URL, which the bucket sends back as the header.
+    """
+    name = safe_filename(filename)
+    ascii_name = name.encode("ascii", "ignore").decode("ascii").strip() or "download"
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"

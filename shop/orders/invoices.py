@@ -3,12 +3,14 @@
 The number is allocated in its own transaction (highest + 1, unique, retried on
 a collision), so numbers have no gaps from failed renders and never repeat.
 The PDF is drawn in a child process (killable.call) from plain data gathered
-here, so a stuck render cannot outlive the job's timeout, and written under
-INVOICES_DIR atomically (a partial file is renamed into place).
+here, so a stuck render cannot outlive the job's timeout, into a temporary
+file; only the whole PDF is then stored under invoices/ (on the disk, a partial
+file renamed into place; in a bucket, one completed upload), and the row names
+it only after that.
 """
 
 import logging
-import os
+import tempfile
 from pathlib import Path
 
 from peewee import IntegrityError, fn
@@ -20,6 +22,7 @@ from job_runtime import killable
 from shop import mail
 from shop.payments import methods
 from shop.errors import MarketplaceError
+from shop.storage import INVOICES, key_for, storage
 from models import Invoice, Order, OrderItem, User, db, utcnow
 from shop.money import format_money
 
@@ -58,12 +61,12 @@ def allocate(order):
     raise RuntimeError(f"could not allocate an invoice number for order {order.id}")
 
 
-def pdf_file(invoice):
-    """The invoice's PDF on disk, or None while it is not generated."""
+def pdf_key(invoice):
+    """The storage key of the invoice's PDF, or None while it is not generated (or was lost)."""
     if not invoice.pdf_path:
         return None
-    path = config.INVOICES_DIR / invoice.pdf_path
-    return path if path.is_file() else None
+    key = key_for(INVOICES, invoice.pdf_path)
+    return key if storage().exists(key) else None
 
 
 def invoice_data(invoice):
@@ -101,20 +104,19 @@ def invoice_data(invoice):
 
 
 def generate(order_id):
-    """The order's invoice with its PDF on disk, made once; returns the Invoice."""
+    """The order's invoice with its PDF stored, made once; returns the Invoice."""
     order = Order.get_or_none(Order.id == order_id)
     if order is None or order.paid_at is None:
         raise InvoiceNotReady(f"order {order_id} has not been paid; there is nothing to invoice")
     invoice = allocate(order)
-    if pdf_file(invoice):
+    if pdf_key(invoice):
         return invoice
-    relative = Path(f"{invoice.issued_at:%Y}") / f"{invoice.label}.pdf"
-    target = config.INVOICES_DIR / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    size = killable.call(invoice_pdf.render_pdf, invoice_data(invoice), str(partial))
-    os.replace(partial, target)
-    Invoice.update(pdf_path=str(relative), pdf_size=size, generated_at=utcnow()).where(
+    relative = f"{invoice.issued_at:%Y}/{invoice.label}.pdf"
+    with tempfile.TemporaryDirectory(prefix="marketplace-invoice-") as folder:
+        rendered = Path(folder) / f"{invoice.label}.pdf"
+        size = killable.call(invoice_pdf.render_pdf, invoice_data(invoice), str(rendered))
+        storage().put_path(key_for(INVOICES, relative), rendered, content_type="application/pdf")
+    Invoice.update(pdf_path=relative, pdf_size=size, generated_at=utcnow()).where(
         Invoice.id == invoice.id).execute()
     log.info("invoice %s for order %s written (%d bytes)", invoice.label, order.reference, size)
     return Invoice.get_by_id(invoice.id)
@@ -124,7 +126,7 @@ def send_invoice_email(order_id):
     """Email the invoice PDF to the buyer once (generating it first if it is missing)."""
     order = Order.get_by_id(order_id)
     invoice = Invoice.get_or_none(Invoice.order == order)
-    if invoice is None or pdf_file(invoice) is None:
+    if invoice is None or pdf_key(invoice) is None:
         invoice = generate(order_id)
     buyer = User.get_by_id(order.buyer_id)
     name, address = guests.receipt_contact(order, buyer)
@@ -137,4 +139,5 @@ def send_invoice_email(order_id):
         f"You can also download it {where}", "",
         config.APP_NAME])
     return mail.send(f"invoice:{order.id}", address, f"Invoice {invoice.label} for order {order.reference}",
-                     text, attachments=[(f"{invoice.label}.pdf", pdf_file(invoice).read_bytes(), "application/pdf")])
+                     text, attachments=[(f"{invoice.label}.pdf", storage().read_bytes(pdf_key(invoice)),
+                                         "application/pdf")])

@@ -34,12 +34,22 @@ class Target:
 
 
 def refused_reason(address):
-    """Why `address` (an ip_address) is no place for a delivery, or None when it is public."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """Why `address` (an ip_address) is no place for a delivery, or None when it is public.
+
+    An IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo) is judged by the
+    IPv4 address it reaches. Anything not globally routable is refused, not only the
+    named kinds: shared address space (100.64.0.0/10, where some clouds keep their
+    metadata service), site-local IPv6 and the like lead inside someone's network.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if inner is not None:
+            address = inner
     for reason, test in (("loopback", address.is_loopback), ("link-local", address.is_link_local),
                          ("multicast", address.is_multicast), ("unspecified", address.is_unspecified),
-                         ("private", address.is_private), ("reserved", address.is_reserved)):
+                         ("private", address.is_private), ("reserved", address.is_reserved),
+                         ("site-local", getattr(address, "is_site_local", False)),
+                         ("not public", not address.is_global)):
         if test:
             return reason
     return None
