@@ -26,6 +26,9 @@ PUBLIC = {"/", "/healthz", "/login", "/register", "/favicon.ico", "/metrics", "/
           # A guest's order: the receipt's signed link, and the download links it carries.
           "/orders/<reference>/guest/<key>", "/orders/<reference>/guest/<key>/invoice",
           "/orders/<reference>/guest/<key>/invoice.json", "/download/<token>",
+          "/download/<token>/files/<file_id:int>", "/download/<token>/all.zip",
+          # A seller's storefront, as public as their product pages.
+          "/sellers/<slug>",
           # Buying needs no account: a visitor's cart is empty until a product is put in it.
           "/cart", "/checkout",
           # The JSON API's description of itself.
