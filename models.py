@@ -257,6 +257,9 @@ class Product(BaseModel):
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     approved_at = DateTimeField(null=True)
+    # The seller asks for each buyer's copy of its PDFs to carry the buyer's name and email
+    # on every page (shop/orders/stamping.py). Nullable: None is no, as False.
+    stamp_pdfs = BooleanField(null=True, default=False)
 
     class Meta:
         # The catalog's orders (newest, price, best-selling: download_count counts the sales),
@@ -456,6 +459,19 @@ class OrderItem(BaseModel):
 
     class Meta:
         indexes = ((("order", "product"), True),)
+
+
+class StampedFile(BaseModel):
+    """A buyer's own copy of a PDF of their purchase, stamped with their name and email; made
+    once by the job stamp_purchased_pdf and served by the same download links."""
+
+    order_item = ForeignKeyField(OrderItem, backref="stamped_files", on_delete="CASCADE")
+    product_file = ForeignKeyField(ProductFile, backref="stamped_files", on_delete="CASCADE")
+    path = CharField()  # in the products/ area of the storage, like the product files
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("order_item", "product_file"), True),)
 
 
 class WebhookEvent(BaseModel):

@@ -222,6 +222,16 @@ def process_file_upload_failed(exc, product_id, thumbnail_path):
 
 
 from shop.catalog import storefronts  # noqa: E402
+from shop.orders import stamping  # noqa: E402
+
+
+# One job per item and file at a time (unique while queued); the copy itself is unique by
+# its row, so a retry after a crash records one copy. Killable: the PDF work is in a child.
+@job(queue="low", tries=3, backoff=[10, 60], timeout=300, unique_for=600,
+     unique_key=lambda order_item_id, product_file_id: f"{order_item_id}:{product_file_id}")
+def stamp_purchased_pdf(order_item_id, product_file_id):
+    """StampPurchasedPdf: the buyer's copy of a PDF with their name and email on every page."""
+    stamping.stamp(order_item_id, product_file_id)
 
 
 def avatar_tags(profile_id, avatar_path):

@@ -31,6 +31,7 @@ from shop_web.common import (
     current_user,
     flash,
     json_response,
+    response,
     redirect_to,
     render,
     request,
@@ -211,7 +212,22 @@ def guest_invoice_status(reference, key):
 # ---------------------------------------------------------------------------
 
 
+def _claimed(claim, *args):
+    """downloads.claim* for the visitor; a stamped copy not made yet is asked of its job, and
+    the claim tried again (the job may have run already; if not, the page says to reload)."""
+    user = current_user() or current_shopper()
+    count = request.method != "HEAD"
+    try:
+        return claim(*args[:1], user, *args[1:], count=count)
+    except downloads.BeingStamped as exc:
+        for order_item_id, product_file_id in exc.missing:
+            tasks.stamp_purchased_pdf.dispatch(order_item_id, product_file_id)
+    return claim(*args[:1], user, *args[1:], count=count)
+
+
 def _refused(exc):
+    if isinstance(exc, downloads.BeingStamped):
+        response.set_header("Retry-After", "30")
     if exc.status == 401:
         redirect_to("/login?" + urlencode({"next": request.path}))
     return render("download_refused.tpl", status=exc.status, title=exc.title, heading=exc.title,
@@ -222,7 +238,7 @@ def _refused(exc):
 def download(token):
     try:
         # A HEAD request (a browser or download manager probing) does not use up a download.
-        link, key = downloads.claim(token, current_user() or current_shopper(), count=request.method != "HEAD")
+        link, key = _claimed(downloads.claim, token)
     except downloads.DownloadRefused as exc:
         return _refused(exc)
     return _send_download(key, link.product.file_name or key.rsplit("/", 1)[-1])
@@ -231,8 +247,7 @@ def download(token):
 @routes.get("/download/<token>/files/<file_id:int>")
 def download_one_file(token, file_id):
     try:
-        _, product_file, key = downloads.claim_file(token, current_user() or current_shopper(), file_id,
-                                                    count=request.method != "HEAD")
+        _, product_file, key = _claimed(downloads.claim_file, token, file_id)
     except downloads.DownloadRefused as exc:
         return _refused(exc)
     return _send_download(key, product_file.name)
@@ -241,8 +256,7 @@ def download_one_file(token, file_id):
 @routes.get("/download/<token>/all.zip")
 def download_all_files(token):
     try:
-        link, files = downloads.claim_all(token, current_user() or current_shopper(),
-                                          count=request.method != "HEAD")
+        link, files = _claimed(downloads.claim_all, token)
     except downloads.DownloadRefused as exc:
         return _refused(exc)
     # Made for this request in a temporary file, which is gone once the response is sent.

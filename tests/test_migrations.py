@@ -390,6 +390,8 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert sorted((row[1], row[2], row[3], row[4], row[5], row[6]) for row in after["product_file"]) == sorted(
         (p.id, 0, p.file_name or "download", p.file_path, p.file_size, p.file_sha256)
         for p in Product.select() if p.file_path)
+    # Stamped PDFs (the stamped_pdfs migration): no copies yet, and no old product asks for them.
+    assert after["stamped_file"] == [] and all(not p.stamp_pdfs for p in Product.select())
 
     sam_page = client.get(User.get(User.email == "sam@example.com").storefront_path)
     assert all(p.title in sam_page.text for p in Product.select().where(

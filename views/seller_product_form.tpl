@@ -80,6 +80,10 @@
       </ul>
       % end
     </div>
+    <div class="field">
+      <label><input type="checkbox" name="stamp_pdfs" value="1"{{!' checked' if form.get('stamp_pdfs') == '1' else ''}}> Stamp each buyer's name and email on every page of the PDFs</label>
+      <p class="hint">Each buyer downloads their own copy; it is made the first time they download it.</p>
+    </div>
     <div class="form-actions">
       <button class="button" type="submit">{{'Save changes' if product else 'Submit for review'}}</button>
       <a class="button button-secondary" href="/seller/products">Cancel</a>

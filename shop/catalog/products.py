@@ -34,7 +34,7 @@ Upload = collections.namedtuple("Upload", "filename file")
 
 MAX_TITLE = 120
 MAX_DESCRIPTION = 5000
-FORM_FIELDS = ("title", "description", "price", "category", "tags")
+FORM_FIELDS = ("title", "description", "price", "category", "tags", "stamp_pdfs")
 FILES_FOLDER = "files"
 THUMBS_FOLDER = "thumbs"
 MAX_FILES = 10
@@ -158,6 +158,7 @@ def validate(form, file, thumbnail, creating):
     elif len(description) > MAX_DESCRIPTION:
         errors["description"] = f"Use at most {MAX_DESCRIPTION} characters."
     cleaned["description"] = description
+    cleaned["stamp_pdfs"] = (form.get("stamp_pdfs") or "") == "1"
     try:
         cleaned["price"] = parse_money(form.get("price"), config.CURRENCY)
     except ValidationError as exc:
@@ -213,7 +214,7 @@ def form_values(product):
     amount = format_money(product.price, product.currency)
     return {"title": product.title, "description": product.description,
             "price": re.sub(r"[^\d.]", "", amount), "category": str(product.category_id or ""),
-            "tags": taxonomy.tags_text(product.id)}
+            "tags": taxonomy.tags_text(product.id), "stamp_pdfs": "1" if product.stamp_pdfs else ""}
 
 
 # ---------------------------------------------------------------------------
@@ -242,6 +243,7 @@ def create_product(seller, form, file, thumbnail, staged, extra_files=()):
     stored = staged.store(file.file, FILES_FOLDER, _extension(file.filename))
     fields = dict(seller=seller, title=cleaned["title"], description=cleaned["description"],
                   price=cleaned["price"], currency=config.CURRENCY, status="pending", category=cleaned["category"],
+                  stamp_pdfs=cleaned["stamp_pdfs"],
                   file_path=stored.path, file_name=clean_filename(file.filename),
                   file_size=stored.size, file_sha256=stored.sha256)
     if thumbnail is not None:
@@ -274,7 +276,7 @@ def update_product(product, form, file, thumbnail, staged, extra_files=(), remov
     removing = [f for f in current if f.id in set(remove_file_ids) and f.position > 0]
     check_extra_files(extra_files, keeping=len(current) - len(removing))
     changes = {"title": cleaned["title"], "description": cleaned["description"], "price": cleaned["price"],
-               "category": cleaned["category"], "updated_at": utcnow()}
+               "category": cleaned["category"], "stamp_pdfs": cleaned["stamp_pdfs"], "updated_at": utcnow()}
     content_changed = (cleaned["title"] != product.title or cleaned["description"] != product.description
                        or file is not None or thumbnail is not None or bool(extra_files) or bool(removing))
     if file is not None:

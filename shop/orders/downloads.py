@@ -24,7 +24,8 @@ from shop import config
 from shop import security
 from shop.errors import MarketplaceError, MissingObject
 from shop.storage import PRODUCTS, key_for, storage
-from models import DownloadLink, Order, OrderItem, Product, ProductFile, User, db, utcnow
+from shop.orders import stamping
+from models import DownloadLink, Order, OrderItem, Product, ProductFile, StampedFile, User, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,29 @@ def _refusal(link, now):
     return None
 
 
+class BeingStamped(DownloadRefused):
+    """The buyer's stamped copy of a PDF is not made yet: `missing` lists the (order item id,
+    product file id) pairs for the web layer to dispatch stamp_purchased_pdf with."""
+
+    def __init__(self, missing):
+        super().__init__("Your copy is being prepared",
+                         "This file is being stamped with your name and email for you. "
+                         "Reload this page in a minute to download it.", 503)
+        self.missing = missing
+
+
+def _key_of(link, product_file):
+    """The storage key a link serves for `product_file`: the buyer's stamped copy when the
+    product asks for one, else the file itself; BeingStamped when the copy is not made yet."""
+    if stamping.wants_stamp(link.product, product_file):
+        stamped = StampedFile.get_or_none((StampedFile.order_item == link.order_item_id)
+                                          & (StampedFile.product_file == product_file.id))
+        if stamped is None:
+            raise BeingStamped([(link.order_item_id, product_file.id)])
+        return _stored_file(link, stamped.path)
+    return _stored_file(link, product_file.path if product_file else link.product.file_path)
+
+
 def _usable_link(token, user):
     """The link named by `token` if `user` may download with it now, else DownloadRefused."""
     link = find(token)
@@ -160,7 +184,9 @@ def claim(token, user, count=True):
     request) the checks run but nothing is counted.
     """
     link = _usable_link(token, user)
-    key = _stored_file(link, link.product.file_path)
+    first = (ProductFile.select().where((ProductFile.product == link.product_id) & (ProductFile.position == 0))
+             .first())
+    key = _key_of(link, first)
     if count:
         _count(token, link)
     return link, key
@@ -173,7 +199,7 @@ def claim_file(token, user, file_id, count=True):
     if product_file is None:
         raise DownloadRefused("File not found", "This product has no such file. Open your purchases "
                               "to see its files.", 404)
-    key = _stored_file(link, product_file.path)
+    key = _key_of(link, product_file)
     if count:
         _count(token, link)
     return link, product_file, key
@@ -188,7 +214,7 @@ def claim_all(token, user, count=True):
     """As claim(), for every file of the product at once: returns (link, [(name, storage key)]),
     the names made unique for a ZIP. One download of the link, however many files."""
     link = _usable_link(token, user)
-    files, used = [], set()
+    files, used, missing = [], set(), []
     for product_file in files_of_product(link.product_id):
         base = safe_filename(product_file.name)
         name, n = base, 1
@@ -197,7 +223,12 @@ def claim_all(token, user, count=True):
             stem, dot, ext = base.rpartition(".")
             name = f"{stem} ({n}).{ext}" if dot else f"{base} ({n})"
         used.add(name.lower())
-        files.append((name, _stored_file(link, product_file.path)))
+        try:
+            files.append((name, _key_of(link, product_file)))
+        except BeingStamped as exc:
+            missing.extend(exc.missing)
+    if missing:
+        raise BeingStamped(missing)
     if not files:
         files = [(safe_filename(link.product.file_name), _stored_file(link, link.product.file_path))]
     if count:
