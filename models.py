@@ -474,6 +474,31 @@ class StampedFile(BaseModel):
         indexes = ((("order_item", "product_file"), True),)
 
 
+class ProductUpdate(BaseModel):
+    """A seller's news of a product (a new version, a fix) for everyone who bought it.
+
+    Mailed by a batch of jobs (shop/catalog/updates.py) once the product is on sale: at once
+    if it is, else when moderation approves it. `batch_id` is set once, by the job that
+    starts the batch, so a retried start makes no second batch."""
+
+    product = ForeignKeyField(Product, backref="updates", on_delete="CASCADE")
+    message = TextField()
+    created_at = DateTimeField(default=utcnow)
+    batch_id = CharField(null=True, unique=True)
+    recipients = IntegerField(default=0)
+
+
+class UpdateDelivery(BaseModel):
+    """One buyer's copy of an update, unique per update and buyer: each buyer hears once."""
+
+    product_update = ForeignKeyField(ProductUpdate, backref="deliveries", on_delete="CASCADE")
+    buyer = ForeignKeyField(User, on_delete="CASCADE")
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("product_update", "buyer"), True),)
+
+
 class WebhookEvent(BaseModel):
     """A verified gateway notification, stored once: a redelivery finds it and starts nothing."""
 

@@ -223,6 +223,45 @@ def process_file_upload_failed(exc, product_id, thumbnail_path):
 
 from shop.catalog import storefronts  # noqa: E402
 from shop.orders import stamping  # noqa: E402
+from shop.catalog import updates as product_updates  # noqa: E402
+from job_runtime import RateLimited, batch  # noqa: E402
+
+
+@job(tries=3, backoff=[30, 120], timeout=120)
+def start_product_update(update_id):
+    """StartProductUpdate: one deliver_product_update per past buyer, as a batch, once."""
+    update = models.ProductUpdate.get_or_none(models.ProductUpdate.id == update_id)
+    if update is None or update.batch_id is not None:
+        return "started already"
+    buyers = product_updates.past_buyers(update.product_id)
+    with models.db.atomic() as transaction:
+        pending = batch([deliver_product_update.s(update_id, buyer_id) for buyer_id in buyers],
+                        name=f"product update {update_id}", allow_failures=True)
+        # The batch's id is known only once it is made: made and claimed in one transaction,
+        # and rolled back together when another run claimed the update first.
+        batch_id = pending.dispatch()
+        if not product_updates.claim_start(update_id, batch_id, len(buyers)):
+            transaction.rollback()
+            return "not on sale or started already"
+    return f"{len(buyers)} buyer(s)"
+
+
+class ProductUpdateMailLimit(RateLimited):
+    """The product updates' shared mail limit, read from the settings when a job runs:
+    importing the shop reads no settings."""
+
+    def __init__(self):
+        super().__init__("product-update-mail", allow=None, every=None)
+
+    def handle(self, attempt, proceed):
+        self.allow, self.every = config.PRODUCT_UPDATE_MAILS, config.PRODUCT_UPDATE_MAIL_WINDOW_SECONDS
+        return super().handle(attempt, proceed)
+
+
+@job(queue="low", tries=5, backoff=[30, 120, 600], timeout=60, middleware=[ProductUpdateMailLimit()])
+def deliver_product_update(update_id, buyer_id):
+    """DeliverProductUpdate: one past buyer hears of the update, in the app and by email, once."""
+    return product_updates.deliver(update_id, buyer_id)
 
 
 # One job per item and file at a time (unique while queued); the copy itself is unique by

@@ -17,6 +17,7 @@ The queue dashboard, also for admins, is shop_web/queue_admin.py.
 from urllib.parse import urlencode
 
 from shop.catalog import moderation, taxonomy
+from shop.catalog import updates as product_updates
 from shop.orders import downloads
 from shop.orders import orders
 from shop.payments import gateways
@@ -77,6 +78,9 @@ def admin_products_approve(product_id):
         with db.atomic():
             review = moderation.approve(product.id, current_user())
             tasks.notify_product_approved.dispatch(review.id)
+            # The seller's updates that waited for this approval go to the buyers now.
+            for update in product_updates.waiting_for(product.id):
+                tasks.start_product_update.dispatch(update.id)
             tasks.publish_after_commit("product.approved", review.id)
     except moderation.AlreadyDecided as exc:
         flash(str(exc), "warning")

@@ -13,6 +13,8 @@ import logging
 from shop import config
 from shop.accounts import verification
 from shop.catalog import products, storefronts, taxonomy
+from shop.catalog import updates as product_updates
+from job_runtime.flow import describe_batch, find_batch
 from shop.orders import ledger
 from shop.payouts import balances as payout_balances
 from shop.payouts import chart as sales_chart
@@ -81,7 +83,17 @@ def _form_page(product, exc, form):
 
 def _form_context(product=None):
     return {"limits": _limits(), "categories": taxonomy.categories(),
-            "product_files": products.files_of(product.id) if product else []}
+            "product_files": products.files_of(product.id) if product else [],
+            "updates": _updates_with_progress(product) if product else []}
+
+
+def _updates_with_progress(product):
+    """The product's updates, newest first, each with its batch's progress (None: waiting)."""
+    found = []
+    for update in product_updates.of_product(product.id):
+        batch_ = find_batch(update.batch_id) if update.batch_id else None
+        found.append((update, describe_batch(batch_) if batch_ else None))
+    return found
 
 
 def _limits():
@@ -143,6 +155,27 @@ def seller_profile_save():
     flash("Your storefront is saved." + (" The new picture shows once it is processed." if avatar else ""),
           "success")
     redirect_to("/seller/profile")
+
+
+@routes.post("/seller/products/<product_id:int>/updates")
+@require_role("seller")
+def seller_product_update_write(product_id):
+    verification.require_verified(current_user())
+    product = _own_product(product_id)
+    form = form_data("message")
+    try:
+        with db.atomic():
+            update = product_updates.write(product, form["message"])
+            if product.status == "approved":
+                tasks.start_product_update.dispatch(update.id)
+    except ValidationError as exc:
+        return validation_page(FORM_TEMPLATE, exc, products.form_values(product), title="Edit product",
+                               product=product, **_form_context(product))
+    if product.status == "approved":
+        flash("Your update is on its way to everyone who bought this product.", "success")
+    else:
+        flash("Your update will be sent to your buyers once the product is approved.", "success")
+    redirect_to(f"/seller/products/{product.id}/edit")
 
 
 @routes.get("/seller/products/<product_id:int>/edit")

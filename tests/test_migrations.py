@@ -18,10 +18,12 @@ import pytest
 from peewee import CharField, Model, TextField
 
 import models
+import tasks
 from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, Invoice, LedgerEntry, Order, OrderItem, Payout, Product, Refund, User
 from shop.accounts import guests
 from shop.catalog import browse, taxonomy
+from shop.catalog import updates as product_updates
 from shop.errors import MigrationError, SchemaMismatch
 from shop.operations import schema
 from shop.orders import downloads
@@ -392,6 +394,16 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
         for p in Product.select() if p.file_path)
     # Stamped PDFs (the stamped_pdfs migration): no copies yet, and no old product asks for them.
     assert after["stamped_file"] == [] and all(not p.stamp_pdfs for p in Product.select())
+    # Product updates (the product_updates migration): none yet; an update of an old product
+    # on sale reaches its old buyers (paid, not refunded) once each.
+    assert after["product_update"] == [] and after["update_delivery"] == []
+    sold = Product.select().join(OrderItem).join(Order).where(
+        (Order.status == "paid") & (Product.status == "approved")).first()
+    update = product_updates.write(sold, "Version 2 of an old product.")
+    tasks.start_product_update.dispatch(update.id)
+    assert models.ProductUpdate.get_by_id(update.id).recipients == len(product_updates.past_buyers(sold.id)) >= 1
+    assert models.UpdateDelivery.select().where(models.UpdateDelivery.delivered_at.is_null(False)).count() \
+        == len(product_updates.past_buyers(sold.id))
 
     sam_page = client.get(User.get(User.email == "sam@example.com").storefront_path)
     assert all(p.title in sam_page.text for p in Product.select().where(

@@ -89,4 +89,26 @@
       <a class="button button-secondary" href="/seller/products">Cancel</a>
     </div>
   </form>
+  % if product:
+  <h2>Updates for your buyers</h2>
+  <p class="muted">Tell everyone who bought this product what is new (a new version of the files, a fix). They get an email and see it in their notifications.{{' It is sent once the product is approved.' if product.status != 'approved' else ''}}</p>
+  <form method="post" action="/seller/products/{{product.id}}/updates" class="stack">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    % include('_field.tpl', name='message', label='Update', type='textarea', rows=4, value='', attrs='maxlength="5000"')
+    <div class="form-actions"><button class="button" type="submit">Send to buyers</button></div>
+  </form>
+  % if get('updates'):
+  <ul class="product-updates">
+    % for update, progress in updates:
+    <li><span class="muted small">{{update.created_at.strftime('%d %b %Y %H:%M')}} UTC</span> · {{update.message[:120]}}
+      % if progress is None:
+      <span class="badge">Waiting for approval</span>
+      % else:
+      <span class="badge">{{progress['processed']}} of {{progress['total']}} buyers · {{progress['progress']}}%</span>
+      % end
+    </li>
+    % end
+  </ul>
+  % end
+  % end
 </section>
