@@ -302,6 +302,30 @@ class ProductFile(BaseModel):
         indexes = ((("product", "position"), True),)
 
 
+class ProductPreview(BaseModel):
+    """What a customer may see of a product before buying: an image the seller uploads, or
+    the first page of the product's PDF (kind "pdf_page"), both made into WebP sizes by the
+    preview job as thumbnails are (shop/catalog/previews.py)."""
+
+    product = ForeignKeyField(Product, backref="previews", on_delete="CASCADE")
+    kind = CharField()  # image | pdf_page
+    source = CharField()  # private, in the storage's products/ area
+    images = JSONField(default=dict)
+    state = CharField(default="processing")
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("product", "kind"), False),)
+
+    def url(self, width=480):
+        if self.state != "ready" or not self.images:
+            return None
+        widths = sorted(int(w) for w in self.images)
+        chosen = next((w for w in widths if w >= width), widths[-1])
+        return "/media/" + self.images[str(chosen)]
+
+
 class SellerProfile(BaseModel):
     """What a seller's storefront shows besides their name and products: a bio and an avatar.
 

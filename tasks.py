@@ -223,6 +223,22 @@ def process_file_upload_failed(exc, product_id, thumbnail_path):
 
 from shop.catalog import storefronts  # noqa: E402
 from shop.orders import stamping  # noqa: E402
+from shop.catalog import previews as product_previews  # noqa: E402
+
+
+@job(queue="low", tries=3, backoff=[10, 60], timeout=180, tags=lambda preview_id, source: [f"preview:{preview_id}"])
+def process_product_preview(preview_id, source):
+    """ProcessProductPreview: a preview image, or the first page of the product's PDF, in each size."""
+    try:
+        product_previews.process(preview_id, source)
+    except NotAnImage as exc:
+        raise Fail(str(exc)) from None
+
+
+@process_product_preview.failed
+def process_product_preview_failed(exc, preview_id, source):
+    message = str(exc) if isinstance(exc, Fail) else "The preview could not be made. Upload it again."
+    product_previews.mark_failed(preview_id, source, message)
 from shop.catalog import updates as product_updates  # noqa: E402
 from job_runtime import RateLimited, batch  # noqa: E402
 

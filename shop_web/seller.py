@@ -12,7 +12,7 @@ import logging
 
 from shop import config
 from shop.accounts import verification
-from shop.catalog import products, storefronts, taxonomy
+from shop.catalog import previews, products, storefronts, taxonomy
 from shop.catalog import updates as product_updates
 from job_runtime.flow import describe_batch, find_batch
 from shop.orders import ledger
@@ -71,9 +71,13 @@ def _own_product(product_id):
                              "You have no product with this number.")
 
 
-def _dispatch_thumbnail(product):
+def _dispatch_thumbnail(product, staged=None):
     if product.thumbnail_state == "processing":
         tasks.process_file_upload.dispatch(product.id, product.thumbnail_original)
+    # The first page of a PDF product file, as a preview, made by the same kind of job.
+    page = previews.pdf_page_for(product.id, staged)
+    if page is not None:
+        tasks.process_product_preview.dispatch(page.id, page.source)
 
 
 def _form_page(product, exc, form):
@@ -84,7 +88,8 @@ def _form_page(product, exc, form):
 def _form_context(product=None):
     return {"limits": _limits(), "categories": taxonomy.categories(),
             "product_files": products.files_of(product.id) if product else [],
-            "updates": _updates_with_progress(product) if product else []}
+            "updates": _updates_with_progress(product) if product else [],
+            "previews": previews.of_product(product.id) if product else []}
 
 
 def _updates_with_progress(product):
@@ -123,7 +128,7 @@ def seller_products_create():
         with products.StagedFiles() as staged, db.atomic():
             product = products.create_product(current_user(), form, _upload("file"), _upload("thumbnail"),
                                               staged, extra_files=_uploads("extra_files"))
-            _dispatch_thumbnail(product)
+            _dispatch_thumbnail(product, staged)
             tasks.submitted_for_review(product)
     except ValidationError as exc:
         return _form_page(None, exc, form)
@@ -155,6 +160,31 @@ def seller_profile_save():
     flash("Your storefront is saved." + (" The new picture shows once it is processed." if avatar else ""),
           "success")
     redirect_to("/seller/profile")
+
+
+@routes.post("/seller/products/<product_id:int>/previews")
+@require_role("seller")
+def seller_product_previews_add(product_id):
+    product = _own_product(product_id)
+    try:
+        with products.StagedFiles() as staged, db.atomic():
+            for preview in previews.add_images(product, _uploads("previews"), staged):
+                tasks.process_product_preview.dispatch(preview.id, preview.source)
+    except ValidationError as exc:
+        return validation_page(FORM_TEMPLATE, exc, products.form_values(product), title="Edit product",
+                               product=product, **_form_context(product))
+    flash("The previews are added; they show on the product page once they are processed.", "success")
+    redirect_to(f"/seller/products/{product.id}/edit")
+
+
+@routes.post("/seller/products/<product_id:int>/previews/<preview_id:int>/delete")
+@require_role("seller")
+def seller_product_preview_delete(product_id, preview_id):
+    product = _own_product(product_id)
+    with products.StagedFiles() as staged:
+        removed = previews.remove(product, preview_id, staged)
+    flash("The preview is removed." if removed else "This preview no longer exists.", "success" if removed else "warning")
+    redirect_to(f"/seller/products/{product.id}/edit")
 
 
 @routes.post("/seller/products/<product_id:int>/updates")
@@ -199,7 +229,7 @@ def seller_products_update(product_id):
                                                             _upload("thumbnail"), staged,
                                                             extra_files=_uploads("extra_files"),
                                                             remove_file_ids=_removed_file_ids())
-            _dispatch_thumbnail(product)
+            _dispatch_thumbnail(product, staged)
             if review_again:
                 tasks.submitted_for_review(product)
     except ValidationError as exc:

@@ -3,7 +3,7 @@
 from bottle import HTTPError, HTTPResponse, redirect, static_file
 
 from shop import config
-from shop.catalog import browse, products, storefronts, taxonomy
+from shop.catalog import browse, previews, products, storefronts, taxonomy
 from shop.errors import MissingObject, NotFound, ValidationError
 from shop.storage import MEDIA, key_for, storage
 from shop.orders import cart
@@ -72,7 +72,8 @@ def product_show(slug):
     product = get_object_or_404(approved_products().where(Product.slug == slug),
                                 "This product does not exist or is not on sale.")
     return render("product.tpl", title=product.title, product=product, owned=product.id in owned_ids(),
-                  tags=taxonomy.tags_of(product.id), files=products.files_of(product.id))
+                  tags=taxonomy.tags_of(product.id), files=products.files_of(product.id),
+                  previews=previews.of_product(product.id, ready_only=True))
 
 
 @routes.get("/sellers/<slug>")

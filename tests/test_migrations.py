@@ -397,6 +397,8 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     # Product updates (the product_updates migration): none yet; an update of an old product
     # on sale reaches its old buyers (paid, not refunded) once each.
     assert after["product_update"] == [] and after["update_delivery"] == []
+    # Previews (the product_previews migration): none yet for the old products.
+    assert after["product_preview"] == []
     sold = Product.select().join(OrderItem).join(Order).where(
         (Order.status == "paid") & (Product.status == "approved")).first()
     update = product_updates.write(sold, "Version 2 of an old product.")

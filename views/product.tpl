@@ -8,6 +8,13 @@
     <div class="thumb thumb-placeholder large" aria-hidden="true"><span>{{product.title[:1].upper()}}</span></div>
     % end
   </div>
+  % if get('previews'):
+  <div class="product-previews">
+    % for preview in previews:
+    <a href="{{preview.url(960)}}"><img src="{{preview.url(480)}}" alt="{{'First page' if preview.kind == 'pdf_page' else 'Preview'}} of {{product.title}}" width="240" loading="lazy"></a>
+    % end
+  </div>
+  % end
   <div class="product-info">
     <h1>{{product.title}}</h1>
     <p class="muted">by <a href="{{product.seller.storefront_path}}">{{product.seller.name}}</a></p>

@@ -90,6 +90,37 @@
     </div>
   </form>
   % if product:
+  <h2>Previews</h2>
+  <p class="muted">Up to 4 images customers see before they buy. For a PDF, its first page is shown too, drawn for you.</p>
+  % if errors.get('previews'):
+  <p class="field-error">{{errors['previews']}}</p>
+  % end
+  % if get('previews'):
+  <ul class="preview-list">
+    % for preview in previews:
+    <li>
+      % if preview.url(480):
+      <img src="{{preview.url(480)}}" alt="" width="160">
+      % else:
+      <span class="muted small">{{'Being processed' if preview.state == 'processing' else preview.error}}</span>
+      % end
+      % if preview.kind == 'image':
+      <form method="post" action="/seller/products/{{product.id}}/previews/{{preview.id}}/delete" class="inline-form">
+        <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+        <button class="button button-secondary button-small" type="submit">Remove</button>
+      </form>
+      % else:
+      <span class="muted small">First page of the PDF</span>
+      % end
+    </li>
+    % end
+  </ul>
+  % end
+  <form method="post" enctype="multipart/form-data" action="/seller/products/{{product.id}}/previews" class="stack">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    <input type="file" name="previews" multiple accept="image/jpeg,image/png,image/webp,image/gif" aria-label="Preview images">
+    <div class="form-actions"><button class="button button-secondary" type="submit">Add previews</button></div>
+  </form>
   <h2>Updates for your buyers</h2>
   <p class="muted">Tell everyone who bought this product what is new (a new version of the files, a fix). They get an email and see it in their notifications.{{' It is sent once the product is approved.' if product.status != 'approved' else ''}}</p>
   <form method="post" action="/seller/products/{{product.id}}/updates" class="stack">
