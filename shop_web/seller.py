@@ -183,7 +183,10 @@ def seller_product_preview_delete(product_id, preview_id):
     product = _own_product(product_id)
     with products.StagedFiles() as staged:
         removed = previews.remove(product, preview_id, staged)
-    flash("The preview is removed." if removed else "This preview no longer exists.", "success" if removed else "warning")
+    if removed:
+        flash("The preview is removed.", "success")
+    else:
+        flash("This preview no longer exists.", "warning")
     redirect_to(f"/seller/products/{product.id}/edit")
 
 
