@@ -85,8 +85,17 @@ def process(preview_id, source, timeout=None):
         return images.ThumbnailOutcome.STALE
     if preview.state == "ready":
         return images.ThumbnailOutcome.DONE
-    renderer = images.render_pdf_first_page if preview.kind == "pdf_page" else images.render_thumbnails
-    made = images.make_sized_copies(source, PREVIEW_WIDTHS, timeout=timeout, renderer=renderer)
+    if preview.kind == "pdf_page":
+        try:
+            made = images.make_sized_copies(source, PREVIEW_WIDTHS, timeout=timeout,
+                                            renderer=images.render_pdf_first_page)
+        except NotAnImage as exc:
+            # A PDF that cannot be drawn still sells; it just has no page preview. Not a
+            # failed job: nothing for the owner to do, and a retry draws it no better.
+            mark_failed(preview_id, source, str(exc))
+            return images.ThumbnailOutcome.STALE
+    else:
+        made = images.make_sized_copies(source, PREVIEW_WIDTHS, timeout=timeout)
     recorded = (ProductPreview.update(images=made, state="ready", error=None)
                 .where((ProductPreview.id == preview_id) & (ProductPreview.source == source)).execute())
     if not recorded:
