@@ -162,6 +162,12 @@ class User(BaseModel):
     def is_guest(self):
         return self.role == GUEST_ROLE
 
+    @property
+    def storefront_path(self):
+        """The seller's public page. The id makes it unique and lasting: after a change of name the
+        old address still finds the seller (and is redirected to the new one)."""
+        return f"/sellers/{slugify(self.name)}-{self.id}"
+
 
 class Session(BaseModel):
     """A login. The cookie carries a random token; only its SHA-256 is stored."""
@@ -214,8 +220,25 @@ def slugify(text):
     return slug[:80].strip("-") or "product"
 
 
+class Category(BaseModel):
+    """A shelf of the catalog, set up by the owner; a product is on one shelf or none."""
+
+    name = CharField(unique=True)
+    slug = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Tag(BaseModel):
+    """A word a seller puts on their products; shared by every product that carries it."""
+
+    name = CharField()
+    slug = CharField(unique=True)
+
+
 class Product(BaseModel):
     seller = ForeignKeyField(User, backref="products", on_delete="RESTRICT")
+    # Removing a shelf leaves its products on sale, on no shelf.
+    category = ForeignKeyField(Category, null=True, backref="products", on_delete="SET NULL")
     title = CharField()
     slug = CharField(unique=True)
     description = TextField(default="")
@@ -246,11 +269,17 @@ class Product(BaseModel):
     # most this many instances, valid for license_days after the sale (None: for ever).
     license_activations = IntegerField(null=True)
     license_days = IntegerField(null=True)
+    # The seller asks for each buyer's copy of its PDFs to carry the buyer's name and email
+    # on every page (shop/orders/stamping.py). Nullable: None is no, as False.
+    stamp_pdfs = BooleanField(null=True, default=False)
 
     class Meta:
-        # The catalog's order: its first page reads 12 index entries instead of sorting
-        # every approved product on each request.
-        indexes = ((("status", "approved_at", "id"), False),)
+        # The catalog's orders (newest, price, best-selling: download_count counts the sales),
+        # and a shelf's newest: a first page reads 12 index entries instead of sorting every
+        # approved product on each request.
+        indexes = ((("status", "approved_at", "id"), False), (("status", "price", "id"), False),
+                   (("status", "download_count", "id"), False),
+                   (("category", "status", "approved_at", "id"), False))
 
     @property
     def is_approved(self):
@@ -272,6 +301,99 @@ class Product(BaseModel):
         chosen = next((w for w in widths if w >= width), widths[-1])
         # /media on this site, or the bucket's public URL or CDN (MEDIA_URL).
         return f"{config.MEDIA_URL}/{self.thumbnails[str(chosen)]}"
+
+
+class ProductFile(BaseModel):
+    """One of the files a product sells, in the seller's order; a buyer downloads each, or all
+    as one ZIP. The file at position 0 is also in Product.file_path/file_name/file_size/
+    file_sha256 (kept in step by shop/catalog/products.py), which every download link made
+    before products had several files serves, and which are dropped one release later.
+    """
+
+    product = ForeignKeyField(Product, backref="files", on_delete="CASCADE")
+    position = IntegerField()
+    name = CharField()
+    path = CharField()  # relative to config.UPLOADS_DIR; never served as static
+    size = BigIntegerField(default=0)
+    sha256 = CharField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("product", "position"), True),)
+
+
+class ProductPreview(BaseModel):
+    """What a customer may see of a product before buying: an image the seller uploads, or
+    the first page of the product's PDF (kind "pdf_page"), both made into WebP sizes by the
+    preview job as thumbnails are (shop/catalog/previews.py)."""
+
+    product = ForeignKeyField(Product, backref="previews", on_delete="CASCADE")
+    kind = CharField()  # image | pdf_page
+    source = CharField()  # private, in the storage's products/ area
+    images = JSONField(default=dict)
+    state = CharField(default="processing")
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("product", "kind"), False),)
+
+    def url(self, width=480):
+        if self.state != "ready" or not self.images:
+            return None
+        widths = sorted(int(w) for w in self.images)
+        chosen = next((w for w in widths if w >= width), widths[-1])
+        return "/media/" + self.images[str(chosen)]
+
+
+class SellerProfile(BaseModel):
+    """What a seller's storefront shows besides their name and products: a bio and an avatar.
+
+    The avatar original is private (under UPLOADS_DIR) until the avatar job has made its
+    clean WebP sizes under MEDIA_DIR, as product thumbnails are (shop/catalog/storefronts.py).
+    """
+
+    seller = ForeignKeyField(User, unique=True, backref="seller_profiles", on_delete="CASCADE")
+    bio = TextField(default="")
+    avatar_original = CharField(null=True)
+    avatars = JSONField(default=dict)
+    avatar_state = CharField(default="none")
+    avatar_error = TextField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    def avatar_url(self, width=160):
+        if self.avatar_state != "ready" or not self.avatars:
+            return None
+        widths = sorted(int(w) for w in self.avatars)
+        chosen = next((w for w in widths if w >= width), widths[-1])
+        return "/media/" + self.avatars[str(chosen)]
+
+
+class ProductTag(BaseModel):
+    product = ForeignKeyField(Product, backref="product_tags", on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, backref="product_tags", on_delete="CASCADE")
+
+    class Meta:
+        # (tag, product): a tag's page finds its products from the index alone.
+        indexes = ((("product", "tag"), True), (("tag", "product"), False))
+
+
+class ProductSearch(BaseModel):
+    """A product on sale as full-text search reads it (shop/catalog/search.py), one row per
+    approved product and none for any other.
+
+    The columns hold words already folded (no accents, lower case, punctuation as spaces),
+    so SQLite and PostgreSQL split them into the same words and answer a search alike.
+    The databases' own indexes follow this table, made by the catalog_search migration:
+    on SQLite the FTS5 table product_search_fts (kept in step by triggers on this table),
+    on PostgreSQL the generated tsvector column `document` with its GIN index.
+    """
+
+    product = ForeignKeyField(Product, primary_key=True, backref="search_rows", on_delete="CASCADE")
+    title = TextField(default="")
+    tags = TextField(default="")
+    seller = TextField(default="")
+    body = TextField(default="")
 
 
 class ProductReview(BaseModel):
@@ -420,6 +542,44 @@ class OrderItem(BaseModel):
     @property
     def tax_amount(self):
         return self.tax or 0
+
+
+class StampedFile(BaseModel):
+    """A buyer's own copy of a PDF of their purchase, stamped with their name and email; made
+    once by the job stamp_purchased_pdf and served by the same download links."""
+
+    order_item = ForeignKeyField(OrderItem, backref="stamped_files", on_delete="CASCADE")
+    product_file = ForeignKeyField(ProductFile, backref="stamped_files", on_delete="CASCADE")
+    path = CharField()  # in the products/ area of the storage, like the product files
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("order_item", "product_file"), True),)
+
+
+class ProductUpdate(BaseModel):
+    """A seller's news of a product (a new version, a fix) for everyone who bought it.
+
+    Mailed by a batch of jobs (shop/catalog/updates.py) once the product is on sale: at once
+    if it is, else when moderation approves it. `batch_id` is set once, by the job that
+    starts the batch, so a retried start makes no second batch."""
+
+    product = ForeignKeyField(Product, backref="updates", on_delete="CASCADE")
+    message = TextField()
+    created_at = DateTimeField(default=utcnow)
+    batch_id = CharField(null=True, unique=True)
+    recipients = IntegerField(default=0)
+
+
+class UpdateDelivery(BaseModel):
+    """One buyer's copy of an update, unique per update and buyer: each buyer hears once."""
+
+    product_update = ForeignKeyField(ProductUpdate, backref="deliveries", on_delete="CASCADE")
+    buyer = ForeignKeyField(User, on_delete="CASCADE")
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("product_update", "buyer"), True),)
 
 
 class WebhookEvent(BaseModel):

@@ -221,6 +221,95 @@ def process_file_upload_failed(exc, product_id, thumbnail_path):
     images.mark_failed(product_id, thumbnail_path, message)
 
 
+from shop.catalog import storefronts  # noqa: E402
+from shop.orders import stamping  # noqa: E402
+from shop.catalog import previews as product_previews  # noqa: E402
+
+
+@job(queue="low", tries=3, backoff=[10, 60], timeout=180, tags=lambda preview_id, source: [f"preview:{preview_id}"])
+def process_product_preview(preview_id, source):
+    """ProcessProductPreview: a preview image, or the first page of the product's PDF, in each size."""
+    try:
+        product_previews.process(preview_id, source)
+    except NotAnImage as exc:
+        raise Fail(str(exc)) from None
+
+
+@process_product_preview.failed
+def process_product_preview_failed(exc, preview_id, source):
+    message = str(exc) if isinstance(exc, Fail) else "The preview could not be made. Upload it again."
+    product_previews.mark_failed(preview_id, source, message)
+from shop.catalog import updates as product_updates  # noqa: E402
+from job_runtime import RateLimited, batch  # noqa: E402
+
+
+@job(tries=3, backoff=[30, 120], timeout=120)
+def start_product_update(update_id):
+    """StartProductUpdate: one deliver_product_update per past buyer, as a batch, once."""
+    update = models.ProductUpdate.get_or_none(models.ProductUpdate.id == update_id)
+    if update is None or update.batch_id is not None:
+        return "started already"
+    buyers = product_updates.past_buyers(update.product_id)
+    with models.db.atomic() as transaction:
+        pending = batch([deliver_product_update.s(update_id, buyer_id) for buyer_id in buyers],
+                        name=f"product update {update_id}", allow_failures=True)
+        # The batch's id is known only once it is made: made and claimed in one transaction,
+        # and rolled back together when another run claimed the update first.
+        batch_id = pending.dispatch()
+        if not product_updates.claim_start(update_id, batch_id, len(buyers)):
+            transaction.rollback()
+            return "not on sale or started already"
+    return f"{len(buyers)} buyer(s)"
+
+
+class ProductUpdateMailLimit(RateLimited):
+    """The product updates' shared mail limit, read from the settings when a job runs:
+    importing the shop reads no settings."""
+
+    def __init__(self):
+        super().__init__("product-update-mail", allow=None, every=None)
+
+    def handle(self, attempt, proceed):
+        self.allow, self.every = config.PRODUCT_UPDATE_MAILS, config.PRODUCT_UPDATE_MAIL_WINDOW_SECONDS
+        return super().handle(attempt, proceed)
+
+
+@job(queue="low", tries=5, backoff=[30, 120, 600], timeout=60, middleware=[ProductUpdateMailLimit()])
+def deliver_product_update(update_id, buyer_id):
+    """DeliverProductUpdate: one past buyer hears of the update, in the app and by email, once."""
+    return product_updates.deliver(update_id, buyer_id)
+
+
+# One job per item and file at a time (unique while queued); the copy itself is unique by
+# its row, so a retry after a crash records one copy. Killable: the PDF work is in a child.
+@job(queue="low", tries=3, backoff=[10, 60], timeout=300, unique_for=600,
+     unique_key=lambda order_item_id, product_file_id: f"{order_item_id}:{product_file_id}")
+def stamp_purchased_pdf(order_item_id, product_file_id):
+    """StampPurchasedPdf: the buyer's copy of a PDF with their name and email on every page."""
+    stamping.stamp(order_item_id, product_file_id)
+
+
+def avatar_tags(profile_id, avatar_path):
+    seller_id = (models.SellerProfile.select(models.SellerProfile.seller)
+                 .where(models.SellerProfile.id == profile_id).scalar())
+    return [f"seller:{seller_id}" if seller_id else None]
+
+
+@job(queue="low", tries=3, backoff=[10, 60], timeout=180, tags=avatar_tags)
+def process_avatar_upload(profile_id, avatar_path):
+    """The storefront's avatar in each size, made like a product thumbnail; the initial shows until then."""
+    try:
+        storefronts.process_avatar(profile_id, avatar_path)
+    except NotAnImage as exc:
+        raise Fail(str(exc)) from None
+
+
+@process_avatar_upload.failed
+def process_avatar_upload_failed(exc, profile_id, avatar_path):
+    message = str(exc) if isinstance(exc, Fail) else "The picture could not be processed. Upload it again."
+    storefronts.mark_avatar_failed(profile_id, avatar_path, message)
+
+
 # The seller's ProductApproved / ProductRejected notifications, keyed by the
 # moderation decision: a retry after a mail failure only sends what is missing.
 @job(tries=3, backoff=[30, 120], timeout=60, tags=review_tags)

@@ -202,6 +202,8 @@ class Settings:
     DOWNLOAD_LIMIT: int
     DOWNLOAD_RENEWALS_PER_DAY: int
     SALE_NOTICE_DELAY_SECONDS: int
+    PRODUCT_UPDATE_MAILS: int
+    PRODUCT_UPDATE_MAIL_WINDOW_SECONDS: int
     DOWNLOAD_ACCEL_PREFIX: str | None
     UPLOAD_MAX_MB: int
     THUMBNAIL_MAX_MB: int
@@ -468,6 +470,10 @@ def load_settings(environ=None, dotenv=True):
     s["DOWNLOAD_RENEWALS_PER_DAY"] = read.int("DOWNLOAD_RENEWALS_PER_DAY", 10, 0)
     # A seller's notice of a sale waits this long, so that the sales of a burst make one notice.
     s["SALE_NOTICE_DELAY_SECONDS"] = read.int("SALE_NOTICE_DELAY_SECONDS", 60, 0, 240)
+    # A product update to past buyers is mailed at most this many per window, so that a
+    # product with thousands of buyers does not flood the mail server.
+    s["PRODUCT_UPDATE_MAILS"] = read.int("PRODUCT_UPDATE_MAILS", 60, 1)
+    s["PRODUCT_UPDATE_MAIL_WINDOW_SECONDS"] = read.int("PRODUCT_UPDATE_MAIL_WINDOW_SECONDS", 60, 1, 3600)
     s["DOWNLOAD_ACCEL_PREFIX"] = read.str("DOWNLOAD_ACCEL_PREFIX")
 
     s["UPLOAD_MAX_MB"] = read.int("UPLOAD_MAX_MB", 100, 1)

@@ -17,8 +17,9 @@ The queue dashboard, also for admins, is shop_web/queue_admin.py.
 import datetime
 from urllib.parse import urlencode
 
-from shop.catalog import moderation
 from shop.accounts import guests
+from shop.catalog import moderation, taxonomy
+from shop.catalog import updates as product_updates
 from shop.orders import downloads
 from shop.orders import orders
 from shop.payments import gateways
@@ -83,6 +84,9 @@ def admin_products_approve(product_id):
         with db.atomic():
             review = moderation.approve(product.id, current_user())
             tasks.notify_product_approved.dispatch(review.id)
+            # The seller's updates that waited for this approval go to the buyers now.
+            for update in product_updates.waiting_for(product.id):
+                tasks.start_product_update.dispatch(update.id)
             tasks.publish_after_commit("product.approved", review.id)
     except moderation.AlreadyDecided as exc:
         flash(str(exc), "warning")
@@ -124,6 +128,56 @@ def admin_products_file(product_id):
 # ---------------------------------------------------------------------------
 
 STATUS_FILTERS = ("all", "pending", "paid", "failed", "expired", "refunded")
+
+
+# ---------------------------------------------------------------------------
+# Categories (the catalog's shelves)
+# ---------------------------------------------------------------------------
+
+
+def _categories_page(errors=None, form=None, failed_id=None, http_status=200):
+    return render("admin_categories.tpl", status=http_status, title="Categories",
+                  categories=taxonomy.categories(), errors=errors or {}, form=form or {}, failed_id=failed_id)
+
+
+@routes.get("/admin/categories")
+@require_role("admin")
+def admin_categories():
+    return _categories_page()
+
+
+@routes.post("/admin/categories")
+@require_role("admin")
+def admin_category_create():
+    name = request.forms.getunicode("name") or ""
+    try:
+        category = taxonomy.create_category(name)
+    except ValidationError as exc:
+        return _categories_page(errors=exc.errors, form={"name": name}, http_status=400)
+    flash(f"The category “{category.name}” is added; sellers can choose it now.", "success")
+    redirect_to("/admin/categories")
+
+
+@routes.post("/admin/categories/<category_id:int>/rename")
+@require_role("admin")
+def admin_category_rename(category_id):
+    name = request.forms.getunicode("name") or ""
+    try:
+        taxonomy.rename_category(category_id, name)
+    except ValidationError as exc:
+        return _categories_page(errors=exc.errors or {"name": str(exc)}, failed_id=category_id, http_status=400)
+    flash("The category is renamed; its web address stays the same.", "success")
+    redirect_to("/admin/categories")
+
+
+@routes.post("/admin/categories/<category_id:int>/delete")
+@require_role("admin")
+def admin_category_delete(category_id):
+    if not taxonomy.delete_category(category_id):
+        flash("This category no longer exists.", "warning")
+    else:
+        flash("The category is removed; its products stay on sale without a category.", "success")
+    redirect_to("/admin/categories")
 
 
 @routes.get("/admin/orders")

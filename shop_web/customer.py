@@ -8,6 +8,7 @@ who may have the file and counts the download; this module only sends it.
 Cart, checkout and the order status page are shop_web/checkout.py.
 """
 
+import tempfile
 from urllib.parse import quote, urlencode
 
 from bottle import HTTPResponse
@@ -65,7 +66,8 @@ def _purchase_rows(user):
 def purchases_index():
     return render("purchases.tpl", title="Your purchases", rows=_purchase_rows(current_user()),
                   link_state=downloads.state, link_url=downloads.url_for, remaining=downloads.remaining,
-                  renewable=renewals.renewable, labels=methods.LABELS, key_state=licenses.state)
+                  renewable=renewals.renewable, labels=methods.LABELS, key_state=licenses.state,
+                  product_files=downloads.files_of_product)
 
 
 @routes.post("/purchases/links/<link_id:int>/renew")
@@ -205,7 +207,8 @@ def guest_order_show(reference, key):
                   link_url=downloads.url_for, remaining=downloads.remaining, renewable=renewals.renewable,
                   invoice_ready=order.paid_at is not None, labels=methods.LABELS,
                   keys=licenses.keys_for_order(order), key_state=licenses.state,
-                  credit_notes=_ready_credit_notes(order) if order.paid_at else [])
+                  credit_notes=_ready_credit_notes(order) if order.paid_at else [],
+                  product_files=downloads.files_of_product)
 
 
 @routes.post("/orders/<reference>/guest/<key>/links/<link_id:int>/renew")
@@ -244,17 +247,62 @@ def guest_invoice_status(reference, key):
 # ---------------------------------------------------------------------------
 
 
+def _claimed(claim, *args):
+    """downloads.claim* for the visitor; a stamped copy not made yet is asked of its job, and
+    the claim tried again (the job may have run already; if not, the page says to reload)."""
+    user = current_user() or current_shopper()
+    count = request.method != "HEAD"
+    try:
+        return claim(*args[:1], user, *args[1:], count=count)
+    except downloads.BeingStamped as exc:
+        for order_item_id, product_file_id in exc.missing:
+            tasks.stamp_purchased_pdf.dispatch(order_item_id, product_file_id)
+    return claim(*args[:1], user, *args[1:], count=count)
+
+
+def _refused(exc):
+    if isinstance(exc, downloads.BeingStamped):
+        response.set_header("Retry-After", "30")
+    if exc.status == 401:
+        redirect_to("/login?" + urlencode({"next": request.path}))
+    return render("download_refused.tpl", status=exc.status, title=exc.title, heading=exc.title,
+                  message=str(exc))
+
+
 @routes.get("/download/<token>")
 def download(token):
     try:
         # A HEAD request (a browser or download manager probing) does not use up a download.
-        link, key = downloads.claim(token, current_user() or current_shopper(), count=request.method != "HEAD")
+        link, key = _claimed(downloads.claim, token)
     except downloads.DownloadRefused as exc:
-        if exc.status == 401:
-            redirect_to("/login?" + urlencode({"next": f"/download/{token}"}))
-        return render("download_refused.tpl", status=exc.status, title=exc.title, heading=exc.title,
-                      message=str(exc))
-    filename = link.product.file_name or key.rsplit("/", 1)[-1]
+        return _refused(exc)
+    return _send_download(key, link.product.file_name or key.rsplit("/", 1)[-1])
+
+
+@routes.get("/download/<token>/files/<file_id:int>")
+def download_one_file(token, file_id):
+    try:
+        _, product_file, key = _claimed(downloads.claim_file, token, file_id)
+    except downloads.DownloadRefused as exc:
+        return _refused(exc)
+    return _send_download(key, product_file.name)
+
+
+@routes.get("/download/<token>/all.zip")
+def download_all_files(token):
+    try:
+        link, files = _claimed(downloads.claim_all, token)
+    except downloads.DownloadRefused as exc:
+        return _refused(exc)
+    # Made for this request in a temporary file, which is gone once the response is sent.
+    archive = downloads.write_zip(files, tempfile.TemporaryFile())
+    size = archive.seek(0, 2)
+    archive.seek(0)
+    headers = attachment_headers(f"{link.order_item.title}.zip")
+    return HTTPResponse(body=archive, status=200, headers={**headers, "Content-Length": str(size)})
+
+
+def _send_download(key, filename):
     if config.DOWNLOAD_ACCEL_PREFIX:
         # Only with the local disk (the settings refuse it with STORAGE=s3).
         path = storage().local_path(key)

@@ -12,7 +12,9 @@ import logging
 
 from shop import config
 from shop.accounts import verification
-from shop.catalog import products
+from shop.catalog import previews, products, storefronts, taxonomy
+from shop.catalog import updates as product_updates
+from job_runtime.flow import describe_batch, find_batch
 from shop.orders import ledger
 from shop.payouts import balances as payout_balances
 from shop.payouts import chart as sales_chart
@@ -53,20 +55,50 @@ def _upload(name):
     return products.Upload(upload.raw_filename, upload.file)
 
 
+def _uploads(name):
+    """Every file chosen in the multiple-file field `name`, as products.Upload."""
+    return [products.Upload(upload.raw_filename, upload.file) for upload in request.files.getall(name)
+            if upload.raw_filename]
+
+
+def _removed_file_ids():
+    return [int(value) for value in request.forms.getall("remove_file") if value.isdigit()]
+
+
 def _own_product(product_id):
     return get_object_or_404(Product.select().where((Product.id == product_id)
                                                     & (Product.seller == current_user())),
                              "You have no product with this number.")
 
 
-def _dispatch_thumbnail(product):
+def _dispatch_thumbnail(product, staged=None):
     if product.thumbnail_state == "processing":
         tasks.process_file_upload.dispatch(product.id, product.thumbnail_original)
+    # The first page of a PDF product file, as a preview, made by the same kind of job.
+    page = previews.pdf_page_for(product.id, staged)
+    if page is not None:
+        tasks.process_product_preview.dispatch(page.id, page.source)
 
 
 def _form_page(product, exc, form):
     return validation_page(FORM_TEMPLATE, exc, form, title="Edit product" if product else "New product",
-                           product=product, limits=_limits())
+                           product=product, **_form_context(product))
+
+
+def _form_context(product=None):
+    return {"limits": _limits(), "categories": taxonomy.categories(),
+            "product_files": products.files_of(product.id) if product else [],
+            "updates": _updates_with_progress(product) if product else [],
+            "previews": previews.of_product(product.id) if product else []}
+
+
+def _updates_with_progress(product):
+    """The product's updates, newest first, each with its batch's progress (None: waiting)."""
+    found = []
+    for update in product_updates.of_product(product.id):
+        batch_ = find_batch(update.batch_id) if update.batch_id else None
+        found.append((update, describe_batch(batch_) if batch_ else None))
+    return found
 
 
 def _limits():
@@ -84,7 +116,7 @@ def seller_products_index():
 @routes.get("/seller/products/new")
 @require_role("seller")
 def seller_products_new():
-    return render(FORM_TEMPLATE, title="New product", product=None, limits=_limits())
+    return render(FORM_TEMPLATE, title="New product", product=None, **_form_context())
 
 
 @routes.post("/seller/products")
@@ -95,8 +127,8 @@ def seller_products_create():
     try:
         with products.StagedFiles() as staged, db.atomic():
             product = products.create_product(current_user(), form, _upload("file"), _upload("thumbnail"),
-                                              staged)
-            _dispatch_thumbnail(product)
+                                              staged, extra_files=_uploads("extra_files"))
+            _dispatch_thumbnail(product, staged)
             tasks.submitted_for_review(product)
     except ValidationError as exc:
         return _form_page(None, exc, form)
@@ -105,12 +137,86 @@ def seller_products_create():
     redirect_to("/seller/products")
 
 
+@routes.get("/seller/profile")
+@require_role("seller")
+def seller_profile():
+    profile = storefronts.profile_of(current_user())
+    return render("seller_profile.tpl", title="My storefront", profile=profile, form={"bio": profile.bio},
+                  limits=_limits())
+
+
+@routes.post("/seller/profile")
+@require_role("seller")
+def seller_profile_save():
+    form = form_data("bio")
+    try:
+        with products.StagedFiles() as staged, db.atomic():
+            profile, avatar = storefronts.save_profile(current_user(), form["bio"], _upload("avatar"), staged)
+            if avatar:
+                tasks.process_avatar_upload.dispatch(profile.id, avatar)
+    except ValidationError as exc:
+        return validation_page("seller_profile.tpl", exc, form, title="My storefront",
+                               profile=storefronts.profile_of(current_user()), limits=_limits())
+    flash("Your storefront is saved." + (" The new picture shows once it is processed." if avatar else ""),
+          "success")
+    redirect_to("/seller/profile")
+
+
+@routes.post("/seller/products/<product_id:int>/previews")
+@require_role("seller")
+def seller_product_previews_add(product_id):
+    product = _own_product(product_id)
+    try:
+        with products.StagedFiles() as staged, db.atomic():
+            for preview in previews.add_images(product, _uploads("previews"), staged):
+                tasks.process_product_preview.dispatch(preview.id, preview.source)
+    except ValidationError as exc:
+        return validation_page(FORM_TEMPLATE, exc, products.form_values(product), title="Edit product",
+                               product=product, **_form_context(product))
+    flash("The previews are added; they show on the product page once they are processed.", "success")
+    redirect_to(f"/seller/products/{product.id}/edit")
+
+
+@routes.post("/seller/products/<product_id:int>/previews/<preview_id:int>/delete")
+@require_role("seller")
+def seller_product_preview_delete(product_id, preview_id):
+    product = _own_product(product_id)
+    with products.StagedFiles() as staged:
+        removed = previews.remove(product, preview_id, staged)
+    if removed:
+        flash("The preview is removed.", "success")
+    else:
+        flash("This preview no longer exists.", "warning")
+    redirect_to(f"/seller/products/{product.id}/edit")
+
+
+@routes.post("/seller/products/<product_id:int>/updates")
+@require_role("seller")
+def seller_product_update_write(product_id):
+    verification.require_verified(current_user())
+    product = _own_product(product_id)
+    form = form_data("message")
+    try:
+        with db.atomic():
+            update = product_updates.write(product, form["message"])
+            if product.status == "approved":
+                tasks.start_product_update.dispatch(update.id)
+    except ValidationError as exc:
+        return validation_page(FORM_TEMPLATE, exc, products.form_values(product), title="Edit product",
+                               product=product, **_form_context(product))
+    if product.status == "approved":
+        flash("Your update is on its way to everyone who bought this product.", "success")
+    else:
+        flash("Your update will be sent to your buyers once the product is approved.", "success")
+    redirect_to(f"/seller/products/{product.id}/edit")
+
+
 @routes.get("/seller/products/<product_id:int>/edit")
 @require_role("seller")
 def seller_products_edit(product_id):
     product = _own_product(product_id)
     return render(FORM_TEMPLATE, title="Edit product", product=product, form=products.form_values(product),
-                  limits=_limits())
+                  **_form_context(product))
 
 
 @routes.post("/seller/products/<product_id:int>/edit")
@@ -123,8 +229,10 @@ def seller_products_update(product_id):
     try:
         with products.StagedFiles() as staged, db.atomic():
             product, review_again = products.update_product(product, form, _upload("file"),
-                                                            _upload("thumbnail"), staged)
-            _dispatch_thumbnail(product)
+                                                            _upload("thumbnail"), staged,
+                                                            extra_files=_uploads("extra_files"),
+                                                            remove_file_ids=_removed_file_ids())
+            _dispatch_thumbnail(product, staged)
             if review_again:
                 tasks.submitted_for_review(product)
     except ValidationError as exc:

@@ -2,10 +2,11 @@
 
 from urllib.parse import urlencode
 
-from bottle import HTTPError, HTTPResponse, static_file
+from bottle import HTTPError, HTTPResponse, redirect, static_file
 
 from shop import config
-from shop.errors import MissingObject
+from shop.catalog import browse, previews, products, storefronts, taxonomy
+from shop.errors import MissingObject, NotFound, ValidationError
 from shop.storage import MEDIA, key_for, storage
 from shop.orders import cart
 from models import Product, User
@@ -44,15 +45,18 @@ def owned_ids():
     return cart.owned_product_ids(shopper) if shopper is not None else set()
 
 
-def search(query, text):
-    """Products whose title or description contains every word of `text`.
+def _catalog_params():
+    return {key: request.query.getunicode(key) or "" for key in ("q", "category", "tag", "min", "max", "sort")}
 
-    contains() escapes LIKE's wildcards, so a search for % or _ finds those characters
-    instead of every product.
-    """
-    for word in text.split()[:8]:
-        query = query.where(Product.title.contains(word) | Product.description.contains(word))
-    return query
+
+def _title(filters):
+    if filters.q:
+        return f"Search: {filters.q}"
+    if filters.category is not None:
+        return filters.category.name
+    if filters.tag is not None:
+        return f"Tagged “{filters.tag.name}”"
+    return "Digital products"
 
 
 def arrive_with_code():
@@ -74,15 +78,24 @@ def arrive_with_code():
 @routes.get("/")
 def catalog_index():
     arrive_with_code()
-    text = (request.query.getunicode("q") or "").strip()[:100]
-    query, counted = approved_products(), _approved_ids()
-    if text:
-        query, counted = search(query, text), search(counted, text)
-    page = Page(query.order_by(Product.approved_at.desc(), Product.id.desc()),
-                int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
-    return render("catalog.tpl", title="Digital products" if not text else f"Search: {text}",
-                  page=page, q=text, site_search=text, base_query=urlencode({"q": text}) + "&" if text else "",
-                  owned_ids=owned_ids())
+    try:
+        filters = browse.parse(_catalog_params())
+    except ValidationError as exc:
+        # A price typed into the filter that is not an amount: the page says which, unfiltered by it.
+        filters = browse.parse({**_catalog_params(), "min": "", "max": ""})
+        return _catalog_page(filters, status=400, errors=exc.errors, error_message=str(exc))
+    return _catalog_page(filters)
+
+
+def _catalog_page(filters, status=200, errors=None, error_message=""):
+    query, counted = browse.products(filters)
+    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
+    encoded = browse.query_string(filters)
+    return render("catalog.tpl", status=status, title=_title(filters), page=page, q=filters.q,
+                  site_search=filters.q, filters=filters, browse=browse, categories=taxonomy.categories(),
+                  tags=taxonomy.tags_by_product([p.id for p in page.items]),
+                  base_query=encoded + "&" if encoded else "", owned_ids=owned_ids(),
+                  errors=errors or {}, error_message=error_message)
 
 
 @routes.get("/products/<slug>")
@@ -90,7 +103,25 @@ def product_show(slug):
     product = get_object_or_404(approved_products().where(Product.slug == slug),
                                 "This product does not exist or is not on sale.")
     arrive_with_code()
-    return render("product.tpl", title=product.title, product=product, owned=product.id in owned_ids())
+    return render("product.tpl", title=product.title, product=product, owned=product.id in owned_ids(),
+                  tags=taxonomy.tags_of(product.id), files=products.files_of(product.id),
+                  previews=previews.of_product(product.id, ready_only=True))
+
+
+@routes.get("/sellers/<slug>")
+def seller_storefront(slug):
+    seller = storefronts.seller_from_slug(slug)
+    arrive_with_code()
+    if seller is None:
+        raise NotFound("There is no seller at this address.")
+    if request.path != seller.storefront_path:
+        redirect(seller.storefront_path + (f"?{request.query_string}" if request.query_string else ""), 301)
+    query = storefronts.products_on_sale(seller)
+    counted = Product.select(Product.id).where((Product.seller == seller) & (Product.status == "approved"))
+    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
+    return render("storefront.tpl", title=seller.name, seller=seller, profile=storefronts.profile_of(seller),
+                  page=page, base_query="", owned_ids=owned_ids(),
+                  tags=taxonomy.tags_by_product([p.id for p in page.items]))
 
 
 @routes.get("/media/<path:path>")

@@ -8,8 +8,9 @@ from PIL import Image, ImageCms, ImageDraw
 from PIL.PngImagePlugin import PngInfo
 
 from shop import config
+from shop.catalog import search
 from shop import security
-from models import Product, utcnow
+from models import Product, ProductFile, utcnow
 
 RED, BLUE = (220, 30, 30), (30, 60, 220)
 
@@ -80,7 +81,11 @@ def make_product(seller, title="Field Notes Template", status="pending", price=1
         values.update(thumbnail_original=write_upload("thumbs", thumbnail, thumbnail_ext),
                       thumbnail_state="processing")
     values.update(fields)
-    return Product.create(**values)
+    product = Product.create(**values)
+    ProductFile.create(product=product, position=0, name=product.file_name, path=product.file_path,
+                       size=product.file_size, sha256=product.file_sha256)  # as products.create_product does
+    search.refresh(product.id)  # as moderation does when it approves
+    return product
 
 
 def uploaded_files():

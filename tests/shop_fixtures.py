@@ -33,7 +33,8 @@ import stripe
 from paytmchecksum import PaytmChecksum
 
 from shop import config
-from models import Product, slugify, utcnow
+from shop.catalog import search
+from models import Product, ProductFile, slugify, utcnow
 from tests.conftest import free_port, marks_its_tests, port_open, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stripe"
@@ -57,10 +58,14 @@ def make_product(seller, title="Field recorder presets", price=1500, currency="U
     relative = f"{uuid.uuid4().hex}.zip"
     (config.UPLOADS_DIR / relative).write_bytes(content)
     slug = f"{slugify(title)}-{uuid.uuid4().hex[:6]}"
-    return Product.create(seller=seller, title=title, slug=slug, description=f"{title}, ready to download.",
-                          price=price, currency=currency, status=status, file_path=relative,
-                          file_name=file_name or f"{slugify(title)}.zip", file_size=len(content),
-                          approved_at=utcnow() if status == "approved" else None)
+    product = Product.create(seller=seller, title=title, slug=slug, description=f"{title}, ready to download.",
+                             price=price, currency=currency, status=status, file_path=relative,
+                             file_name=file_name or f"{slugify(title)}.zip", file_size=len(content),
+                             approved_at=utcnow() if status == "approved" else None)
+    ProductFile.create(product=product, position=0, name=product.file_name, path=product.file_path,
+                       size=product.file_size, sha256=product.file_sha256)  # as products.create_product does
+    search.refresh(product.id)  # as moderation does when it approves
+    return product
 
 
 @pytest.fixture

@@ -27,6 +27,9 @@ PUBLIC = {"/", "/healthz", "/login", "/register", "/favicon.ico", "/metrics", "/
           "/orders/<reference>/guest/<key>", "/orders/<reference>/guest/<key>/invoice",
           "/orders/<reference>/guest/<key>/invoice.json", "/download/<token>",
           "/orders/<reference>/guest/<key>/credit-notes/<note_id:int>",
+          "/download/<token>/files/<file_id:int>", "/download/<token>/all.zip",
+          # A seller's storefront, as public as their product pages.
+          "/sellers/<slug>",
           # Buying needs no account: a visitor's cart is empty until a product is put in it.
           "/cart", "/checkout",
           # The JSON API's description of itself.

@@ -5,7 +5,7 @@ import pytest
 from webtest import Upload
 
 from job_runtime.models import FailedJob, JobRecord
-from models import Notification, Product
+from models import Notification, Product, ProductPreview
 from tests.catalog_helpers import form_for, jpeg_bytes, media_files
 from tests.conftest import login, wait_for
 
@@ -40,11 +40,13 @@ def test_upload_and_moderation_run_in_the_consumer(consumer, client, make_user, 
     assert notification.user_id == seller.id and notification.type == "product_approved"
     [message] = app_env.mails
     assert message["To"] == seller.email and "Desk Calendar" in message["Subject"]
-    # The submission's notice to the admins ran too (there was no admin yet to tell).
-    wait_for(lambda: JobRecord.select().where(JobRecord.state == "completed").count() == 3,
-             message="the three jobs to be recorded as completed")
+    # The submission's notice to the admins ran too (there was no admin yet to tell), and the
+    # preview job, which finds this "PDF" cannot be drawn and says so without failing.
+    wait_for(lambda: JobRecord.select().where(JobRecord.state == "completed").count() == 4,
+             message="the four jobs to be recorded as completed")
     assert {r.name for r in JobRecord.select()} == {"process_file_upload", "notify_admins_of_submission",
-                                                    "notify_product_approved"}
+                                                    "notify_product_approved", "process_product_preview"}
+    assert ProductPreview.get().state == "failed" and "could not be drawn" in ProductPreview.get().error
     assert FailedJob.select().count() == 0
 
     client.reset()

@@ -64,6 +64,18 @@ def test_a_shared_link_applies_the_code_on_arrival(client, make_user, two_seller
     assert "There is no discount code" in client.get("/?code=NOPE").follow().text
 
 
+def test_a_shared_link_to_a_search_or_a_storefront_keeps_its_filters(client, two_sellers):
+    DiscountCode.create(code="FIVEOFF", kind="fixed", amount=500, currency="USD")
+    page = client.get("/?q=presets&sort=price&code=FIVEOFF")
+    assert page.status_int == 302 and page.headers["Location"].endswith("/?q=presets&sort=price")
+    found = page.follow()
+    assert "Discount code FIVEOFF ($5.00 off) is applied in your cart." in found.text
+    assert "Field recorder presets" in found.text and "Night photography e-book" not in found.text
+    storefront = two_sellers["sam"].storefront_path
+    page = client.get(f"{storefront}?code=FIVEOFF")
+    assert page.status_int == 302 and page.headers["Location"].endswith(storefront)
+    assert "Discount code FIVEOFF" in page.follow().text
+
 def test_a_sellers_code_covers_only_their_own_chosen_products(client, make_user, two_sellers):
     sam = two_sellers["sam"]
     other = make_product(sam, "Other presets", 1000)

@@ -34,7 +34,7 @@ def shop_with_everything(make_user):
     return {"users": {"seller": seller, "customer": customer, "admin": admin, "visitor": None},
             "params": {"slug": product.slug, "product_id": product.id, "job_uuid": job_uuid,
                        "failed_id": FailedJob.get().id, "batch_id": batch_id, "chain_id": chain_id,
-                       "token": "no-such-token"},
+                       "token": "no-such-token", "file_id": 1},
             "product": product}
 
 

@@ -8,7 +8,6 @@
     % end
     <div class="card-body">
       <h2 class="card-title">{{product.title}}</h2>
-      <p class="card-meta">by {{product.seller.name}}</p>
       <p class="price">{{money(product.price, product.currency)}}
         % if product.id in get('owned_ids', ()):
         <span class="badge badge-paid">Owned</span>
@@ -16,4 +15,12 @@
       </p>
     </div>
   </a>
+  <p class="card-meta card-seller">by <a href="{{product.seller.storefront_path}}">{{product.seller.name}}</a></p>
+  % if get('card_tags'):
+  <p class="card-tags">
+    % for tag in card_tags:
+    <a class="tag-chip" href="/?tag={{tag.slug}}">#{{tag.name}}</a>
+    % end
+  </p>
+  % end
 </article>

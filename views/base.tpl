@@ -29,12 +29,14 @@
           <a href="/purchases">Purchases</a>
         % elif user.role == 'seller':
           <a href="/seller/products">My products</a>
+          <a href="/seller/profile">My storefront</a>
           <a href="/seller/balance">Balance</a>
           <a href="/seller/reports">Reports</a>
           <a href="/seller/discounts">Discounts</a>
           <a href="/seller/licenses">Licenses</a>
         % elif user.role == 'admin':
           <a href="/admin/products">Moderation</a>
+          <a href="/admin/categories">Categories</a>
           <a href="/admin/orders">Orders</a>
           <a href="/admin/payouts">Payouts</a>
           <a href="/admin/discounts">Discounts</a>

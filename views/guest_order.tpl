@@ -27,8 +27,20 @@
       </div>
       % if link is not None and link_state(link) == 'active':
       <div class="purchase-item-action">
+        % item_files = product_files(item.product_id)
+        % if len(item_files) > 1:
+        <a class="button button-small" href="{{link_url(link)}}/all.zip">Download all ({{len(item_files)}} files, ZIP)</a>
+        % else:
         <a class="button button-small" href="{{link_url(link)}}">Download</a>
+        % end
         <span class="muted small">{{remaining(link)}} of {{link.max_downloads}} left · until {{link.expires_at.strftime('%d %b %Y %H:%M')}} UTC</span>
+        % if len(item_files) > 1:
+        <ul class="download-files small">
+          % for product_file in item_files:
+          <li><a href="{{link_url(link)}}/files/{{product_file.id}}">{{product_file.name}}</a> <span class="muted">{{filesize(product_file.size)}}</span></li>
+          % end
+        </ul>
+        % end
       </div>
       % elif link is not None and renewable(link):
       <div class="purchase-item-action">

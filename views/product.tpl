@@ -8,9 +8,16 @@
     <div class="thumb thumb-placeholder large" aria-hidden="true"><span>{{product.title[:1].upper()}}</span></div>
     % end
   </div>
+  % if get('previews'):
+  <div class="product-previews">
+    % for preview in previews:
+    <a href="{{preview.url(960)}}"><img src="{{preview.url(480)}}" alt="{{'First page' if preview.kind == 'pdf_page' else 'Preview'}} of {{product.title}}" width="240" loading="lazy"></a>
+    % end
+  </div>
+  % end
   <div class="product-info">
     <h1>{{product.title}}</h1>
-    <p class="muted">by {{product.seller.name}}</p>
+    <p class="muted">by <a href="{{product.seller.storefront_path}}">{{product.seller.name}}</a></p>
     % if product.pay_what_you_want:
     <p class="price large">{{'Free, or pay what you want' if product.min_price == 0 else 'From ' + money(product.min_price, product.currency)}}</p>
     % else:
@@ -40,6 +47,25 @@
       <p>{{paragraph}}</p>
       % end
     </div>
+    % if product.category_id or get('tags'):
+    <p class="product-shelf small">
+      % if product.category_id:
+      <a href="/?category={{product.category.slug}}">{{product.category.name}}</a>
+      % end
+      % for tag in get('tags', ()):
+      <a class="tag-chip" href="/?tag={{tag.slug}}">#{{tag.name}}</a>
+      % end
+    </p>
+    % end
+    % if len(get('files', ())) > 1:
+    <p class="muted small">Digital download · {{len(files)}} files, {{filesize(sum(f.size for f in files))}}</p>
+    <ul class="product-files muted small">
+      % for product_file in files:
+      <li>{{product_file.name}} · {{filesize(product_file.size)}}</li>
+      % end
+    </ul>
+    % else:
     <p class="muted small">Digital download · {{filesize(product.file_size)}} · {{product.file_name or ''}}</p>
+    % end
   </div>
 </article>

@@ -35,6 +35,23 @@
       % include('_field.tpl', name='license_days', label='Days a key lasts', value=form.get('license_days'), attrs='inputmode="numeric"', hint='Counted from the sale; leave empty for keys that never expire.')
     </fieldset>
     <div class="form-row">
+      <div class="field{{' has-error' if errors.get('category') else ''}}">
+        <label for="f-category">Category</label>
+        <select id="f-category" name="category">
+          <option value="">No category</option>
+          % for category in get('categories', ()):
+          <option value="{{category.id}}"{{!' selected' if form.get('category') == str(category.id) else ''}}>{{category.name}}</option>
+          % end
+        </select>
+        % if errors.get('category'):
+        <p class="field-error">{{errors['category']}}</p>
+        % end
+      </div>
+      <div>
+        % include('_field.tpl', name='tags', label='Tags', value=form.get('tags'), attrs='maxlength="400" autocomplete="off" placeholder="lo-fi, drums, samples"', hint='Up to 10, separated by commas. Buyers find your product by them.')
+      </div>
+    </div>
+    <div class="form-row">
       <div>
         % file_hint = 'Any format, up to %d MB. Only buyers can download it.' % limits['file_mb']
         % if product:
@@ -56,9 +73,81 @@
         % end
       </div>
     </div>
+    <div class="field{{' has-error' if errors.get('extra_files') else ''}}">
+      <label for="f-extra_files">More files</label>
+      <input id="f-extra_files" name="extra_files" type="file" multiple>
+      <p class="hint">Sold with the product file, up to {{limits['file_mb']}} MB each and 10 files in all; buyers download each one, or all of them as one ZIP.</p>
+      % if errors.get('extra_files'):
+      <p class="field-error">{{errors['extra_files']}}</p>
+      % end
+      % if len(get('product_files', ())) > 1:
+      <ul class="product-files">
+        % for product_file in product_files[1:]:
+        <li><label><input type="checkbox" name="remove_file" value="{{product_file.id}}"> Remove {{product_file.name}} ({{filesize(product_file.size)}})</label></li>
+        % end
+      </ul>
+      % end
+    </div>
+    <div class="field">
+      <label><input type="checkbox" name="stamp_pdfs" value="1"{{!' checked' if form.get('stamp_pdfs') == '1' else ''}}> Stamp each buyer's name and email on every page of the PDFs</label>
+      <p class="hint">Each buyer downloads their own copy; it is made the first time they download it.</p>
+    </div>
     <div class="form-actions">
       <button class="button" type="submit">{{'Save changes' if product else 'Submit for review'}}</button>
       <a class="button button-secondary" href="/seller/products">Cancel</a>
     </div>
   </form>
+  % if product:
+  <h2>Previews</h2>
+  <p class="muted">Up to 4 images customers see before they buy. For a PDF, its first page is shown too, drawn for you.</p>
+  % if errors.get('previews'):
+  <p class="field-error">{{errors['previews']}}</p>
+  % end
+  % if get('previews'):
+  <ul class="preview-list">
+    % for preview in previews:
+    <li>
+      % if preview.url(480):
+      <img src="{{preview.url(480)}}" alt="" width="160">
+      % else:
+      <span class="muted small">{{'Being processed' if preview.state == 'processing' else preview.error}}</span>
+      % end
+      % if preview.kind == 'image':
+      <form method="post" action="/seller/products/{{product.id}}/previews/{{preview.id}}/delete" class="inline-form">
+        <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+        <button class="button button-secondary button-small" type="submit">Remove</button>
+      </form>
+      % else:
+      <span class="muted small">First page of the PDF</span>
+      % end
+    </li>
+    % end
+  </ul>
+  % end
+  <form method="post" enctype="multipart/form-data" action="/seller/products/{{product.id}}/previews" class="stack">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    <input type="file" name="previews" multiple accept="image/jpeg,image/png,image/webp,image/gif" aria-label="Preview images">
+    <div class="form-actions"><button class="button button-secondary" type="submit">Add previews</button></div>
+  </form>
+  <h2>Updates for your buyers</h2>
+  <p class="muted">Tell everyone who bought this product what is new (a new version of the files, a fix). They get an email and see it in their notifications.{{' It is sent once the product is approved.' if product.status != 'approved' else ''}}</p>
+  <form method="post" action="/seller/products/{{product.id}}/updates" class="stack">
+    <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+    % include('_field.tpl', name='message', label='Update', type='textarea', rows=4, value='', attrs='maxlength="5000"')
+    <div class="form-actions"><button class="button" type="submit">Send to buyers</button></div>
+  </form>
+  % if get('updates'):
+  <ul class="product-updates">
+    % for update, progress in updates:
+    <li><span class="muted small">{{update.created_at.strftime('%d %b %Y %H:%M')}} UTC</span> · {{update.message[:120]}}
+      % if progress is None:
+      <span class="badge">Waiting for approval</span>
+      % else:
+      <span class="badge">{{progress['processed']}} of {{progress['total']}} buyers · {{progress['progress']}}%</span>
+      % end
+    </li>
+    % end
+  </ul>
+  % end
+  % end
 </section>

@@ -20,6 +20,7 @@ from shop import security
 from shop.accounts import guests
 from shop.accounts import users
 from shop.accounts import verification
+from shop.catalog import search
 from shop.errors import ValidationError
 from models import Session, User, db, utcnow
 
@@ -39,7 +40,10 @@ def change_name(user, name):
         raise ValidationError("Enter your name.", errors={"name": "Enter your name."})
     if len(name) > 100:
         raise ValidationError("Use at most 100 characters.", errors={"name": "Use at most 100 characters."})
-    User.update(name=name).where(User.id == user.id).execute()
+    with db.atomic():
+        User.update(name=name).where(User.id == user.id).execute()
+        # Buyers search for a seller by name: their products are found by the new one.
+        search.refresh_seller(user.id)
     return name
 
 

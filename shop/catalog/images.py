@@ -267,6 +267,36 @@ def process_thumbnail(product_id, original, timeout=None):
     return ThumbnailOutcome.READY
 
 
+def render_pdf_first_page(source, dest_dir, stem, widths, max_pixels):
+    """render_thumbnails of the first page of the PDF `source` (drawn by pdftoppm), in a child."""
+    import subprocess
+
+    page = Path(dest_dir) / f"{stem}-page"
+    result = subprocess.run(["pdftoppm", "-png", "-f", "1", "-l", "1", "-r", "110", "-singlefile", str(source),
+                             str(page)], capture_output=True, timeout=120)
+    if result.returncode != 0 or not page.with_suffix(".png").is_file():
+        raise NotAnImage("The first page of this PDF could not be drawn.")
+    return render_thumbnails(str(page.with_suffix(".png")), dest_dir, stem, widths, max_pixels)
+
+
+def make_sized_copies(original, widths, timeout=None, renderer=render_thumbnails):
+    """The WebP copies of the private upload `original` in `widths`, made as thumbnails are
+    (in a killable child process) and stored under media/; returns {width: relative path}.
+    Storefront avatars and product previews are made this way; `renderer` is
+    render_pdf_first_page for the first page of a PDF."""
+    from job_runtime import killable
+
+    stem = thumbnail_stem(original)
+    try:
+        with storage().local_copy(key_for(PRODUCTS, original), suffix=Path(original).suffix) as source, \
+                tempfile.TemporaryDirectory(prefix="marketplace-thumbs-") as rendered:
+            written = killable.call(renderer, str(source), rendered, stem, tuple(widths),
+                                    config.IMAGE_MAX_PIXELS, timeout=timeout)
+            return _store_thumbnails(thumbnail_folder(stem), rendered, written)
+    except MissingObject:
+        raise NotAnImage("The uploaded picture is missing on the server. Upload it again.") from None
+
+
 def mark_failed(product_id, original, message):
     """Record why the thumbnail could not be made, if it is still the product's current one."""
     return (Product.update(thumbnail_state="failed", thumbnail_error=message[:500], updated_at=utcnow())

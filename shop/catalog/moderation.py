@@ -8,6 +8,7 @@ seller's notification (keyed by the review) in that same transaction.
 
 from peewee import fn
 
+from shop.catalog import search
 from shop.errors import ValidationError
 from models import Product, ProductReview, User, db, utcnow
 
@@ -40,6 +41,8 @@ def _decide(product_id, admin, decision, reason, fields):
                    .execute())
         if not changed:
             raise AlreadyDecided("This product is no longer waiting for review.")
+        # On sale: found by search from this commit on; rejected: its row (if any) is gone.
+        search.refresh(product_id)
         return ProductReview.create(product=product_id, admin=admin, decision=decision, reason=reason)
 
 

@@ -22,10 +22,10 @@ import unicodedata
 from peewee import IntegrityError
 
 from shop import config
-from shop.catalog import images
+from shop.catalog import images, search, taxonomy
 from shop.errors import NotAnImage, PayloadTooLarge, StorageError, ValidationError
 from shop.storage import PRODUCTS, key_for, storage
-from models import Product, db, slugify, utcnow
+from models import Product, ProductFile, db, slugify, utcnow
 from shop.money import format_money
 from shop.selling import product_options
 
@@ -35,9 +35,10 @@ Upload = collections.namedtuple("Upload", "filename file")
 
 MAX_TITLE = 120
 MAX_DESCRIPTION = 5000
-FORM_FIELDS = ("title", "description", "price") + product_options.FORM_FIELDS
+FORM_FIELDS = ("title", "description", "price", "category", "tags", "stamp_pdfs") + product_options.FORM_FIELDS
 FILES_FOLDER = "files"
 THUMBS_FOLDER = "thumbs"
+MAX_FILES = 10
 # What the selling options (shop/selling/product_options.py) set on a product; like the
 # price, a change of them applies at once, without a new review.
 SELLING_OPTIONS = ("min_price", "license_activations", "license_days")
@@ -140,9 +141,15 @@ def check_sizes(file, thumbnail):
 
 
 def validate(form, file, thumbnail, creating):
-    """Cleaned fields {title, description, price, thumbnail_ext}, or ValidationError naming each problem."""
+    """Cleaned fields {title, description, price, category, tags, thumbnail_ext}, or ValidationError
+    naming each problem."""
     check_sizes(file, thumbnail)
     errors, cleaned = {}, {}
+    for field, clean in (("category", taxonomy.category_choice), ("tags", taxonomy.parse_tags)):
+        try:
+            cleaned[field] = clean(form.get(field))
+        except ValidationError as exc:
+            errors.update(exc.errors)
     title = " ".join((form.get("title") or "").split())
     if not title:
         errors["title"] = "Enter a title."
@@ -155,6 +162,7 @@ def validate(form, file, thumbnail, creating):
     elif len(description) > MAX_DESCRIPTION:
         errors["description"] = f"Use at most {MAX_DESCRIPTION} characters."
     cleaned["description"] = description
+    cleaned["stamp_pdfs"] = (form.get("stamp_pdfs") or "") == "1"
     try:
         cleaned.update(product_options.validate(form, config.CURRENCY))
     except ValidationError as exc:
@@ -173,11 +181,45 @@ def validate(form, file, thumbnail, creating):
     return cleaned
 
 
+def check_extra_files(uploads, keeping):
+    """Files added beside the first: each within the limit and not empty, at most MAX_FILES in all."""
+    for upload in uploads:
+        size = _size(upload.file)
+        if size > config.UPLOAD_MAX_MB * 1048576:
+            raise PayloadTooLarge(f"“{clean_filename(upload.filename)}” is {human_size(size)}; the limit is "
+                                  f"{config.UPLOAD_MAX_MB} MB.")
+        if size == 0:
+            raise ValidationError(errors={"extra_files": f"“{clean_filename(upload.filename)}” is empty."})
+    if keeping + len(uploads) > MAX_FILES:
+        raise ValidationError(errors={"extra_files": f"A product has at most {MAX_FILES} files."})
+
+
+def files_of(product_id):
+    return list(ProductFile.select().where(ProductFile.product == product_id).order_by(ProductFile.position))
+
+
+def _store_file(staged, upload):
+    stored = staged.store(upload.file, FILES_FOLDER, _extension(upload.filename))
+    return {"name": clean_filename(upload.filename), "path": stored.path, "size": stored.size,
+            "sha256": stored.sha256}
+
+
+def _add_files(product_id, staged, uploads):
+    position = (ProductFile.select(ProductFile.position).where(ProductFile.product == product_id)
+                .order_by(ProductFile.position.desc()).scalar())
+    position = -1 if position is None else position
+    for upload in uploads:
+        position += 1
+        ProductFile.create(product=product_id, position=position, **_store_file(staged, upload))
+
+
 def form_values(product):
     """The edit form's fields for an existing product."""
     amount = format_money(product.price, product.currency)
     return {"title": product.title, "description": product.description,
-            "price": re.sub(r"[^\d.]", "", amount), **product_options.form_values(product)}
+            "price": re.sub(r"[^\d.]", "", amount), "category": str(product.category_id or ""),
+            "tags": taxonomy.tags_text(product.id), "stamp_pdfs": "1" if product.stamp_pdfs else "",
+            **product_options.form_values(product)}
 
 
 # ---------------------------------------------------------------------------
@@ -198,13 +240,15 @@ def _thumbnail_fields(staged, thumbnail, extension):
             "thumbnail_error": None}
 
 
-def create_product(seller, form, file, thumbnail, staged):
-    """A new product, pending review. Its thumbnail (if any) waits for process_file_upload."""
+def create_product(seller, form, file, thumbnail, staged, extra_files=()):
+    """A new product, pending review, selling `file` and then `extra_files`. Its thumbnail (if any)
+    waits for process_file_upload."""
     cleaned = validate(form, file, thumbnail, creating=True)
+    check_extra_files(extra_files, keeping=1)
     stored = staged.store(file.file, FILES_FOLDER, _extension(file.filename))
     fields = dict(seller=seller, title=cleaned["title"], description=cleaned["description"],
-                  price=cleaned["price"], currency=config.CURRENCY, status="pending",
-                  **{name: cleaned[name] for name in SELLING_OPTIONS},
+                  price=cleaned["price"], currency=config.CURRENCY, status="pending", category=cleaned["category"],
+                  stamp_pdfs=cleaned["stamp_pdfs"], **{name: cleaned[name] for name in SELLING_OPTIONS},
                   file_path=stored.path, file_name=clean_filename(file.filename),
                   file_size=stored.size, file_sha256=stored.sha256)
     if thumbnail is not None:
@@ -212,25 +256,35 @@ def create_product(seller, form, file, thumbnail, staged):
     for _ in range(5):
         try:
             with db.atomic():
-                return Product.create(slug=_unique_slug(cleaned["title"]), **fields)
+                product = Product.create(slug=_unique_slug(cleaned["title"]), **fields)
+                ProductFile.create(product=product, position=0, name=fields["file_name"], path=stored.path,
+                                   size=stored.size, sha256=stored.sha256)
+                _add_files(product.id, staged, extra_files)
+                taxonomy.set_tags(product.id, cleaned["tags"])
+                return product
         except IntegrityError:
             continue  # another product took the slug between the check and the insert
     raise ValidationError(errors={"title": "Could not find a free web address for this title; change it a little."})
 
 
-def update_product(product, form, file, thumbnail, staged):
+def update_product(product, form, file, thumbnail, staged, extra_files=(), remove_file_ids=()):
     """Apply an edit. Returns (product, sent_back_to_review).
 
     What needs a new review: on an approved product, a new title, description,
-    file or thumbnail (what buyers see and get); a price change alone stays
-    approved. A rejected product goes back to review on any save, which is how
+    file, thumbnail, or files added or removed (what buyers see and get); a new price, category or tags
+    alone stay approved. A rejected product goes back to review on any save, which is how
     a seller resubmits it. A pending product simply stays pending.
     """
     cleaned = validate(form, file, thumbnail, creating=False)
+    current = files_of(product.id)
+    # The first file is replaced, never removed: a product always sells something.
+    removing = [f for f in current if f.id in set(remove_file_ids) and f.position > 0]
+    check_extra_files(extra_files, keeping=len(current) - len(removing))
     changes = {"title": cleaned["title"], "description": cleaned["description"], "price": cleaned["price"],
-               "updated_at": utcnow(), **{name: cleaned[name] for name in SELLING_OPTIONS}}
+               "category": cleaned["category"], "stamp_pdfs": cleaned["stamp_pdfs"], "updated_at": utcnow(),
+               **{name: cleaned[name] for name in SELLING_OPTIONS}}
     content_changed = (cleaned["title"] != product.title or cleaned["description"] != product.description
-                       or file is not None or thumbnail is not None)
+                       or file is not None or thumbnail is not None or bool(extra_files) or bool(removing))
     if file is not None:
         stored = staged.store(file.file, FILES_FOLDER, _extension(file.filename))
         changes.update(file_path=stored.path, file_name=clean_filename(file.filename), file_size=stored.size,
@@ -255,6 +309,16 @@ def update_product(product, form, file, thumbnail, staged):
         if not updated:
             raise ValidationError("This product was changed in another window meanwhile. "
                                   "Reload the page and make your change again.")
+        if file is not None:
+            ProductFile.update(name=changes["file_name"], path=changes["file_path"], size=changes["file_size"],
+                               sha256=changes["file_sha256"]).where(
+                (ProductFile.product == product.id) & (ProductFile.position == 0)).execute()
+        for old in removing:
+            ProductFile.delete().where(ProductFile.id == old.id).execute()
+            staged.replaced_uploads.append(old.path)
+        _add_files(product.id, staged, extra_files)
+        taxonomy.set_tags(product.id, cleaned["tags"])
+        search.refresh(product.id)
     return Product.get_by_id(product.id), review_again
 
 

@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import logging
 import secrets
+import shutil
+import zipfile
 from urllib.parse import quote
 
 from peewee import IntegrityError
@@ -22,7 +24,8 @@ from shop import config
 from shop import security
 from shop.errors import MarketplaceError, MissingObject
 from shop.storage import PRODUCTS, key_for, storage
-from models import DownloadLink, Order, OrderItem, Product, User, db, utcnow
+from shop.orders import stamping
+from models import DownloadLink, Order, OrderItem, Product, ProductFile, StampedFile, User, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -128,14 +131,31 @@ def _refusal(link, now):
     return None
 
 
-def claim(token, user, count=True):
-    """Count one download of the link named by `token` for `user`; returns (link, storage key).
+class BeingStamped(DownloadRefused):
+    """The buyer's stamped copy of a PDF is not made yet: `missing` lists the (order item id,
+    product file id) pairs for the web layer to dispatch stamp_purchased_pdf with."""
 
-    Raises DownloadRefused (a clear page) for an unknown token, someone else's
-    link (an account's link with no one logged in is status 401), a refunded
-    purchase, an expired link or a used-up limit. With count=False (a HEAD
-    request) the checks run but nothing is counted.
-    """
+    def __init__(self, missing):
+        super().__init__("Your copy is being prepared",
+                         "This file is being stamped with your name and email for you. "
+                         "Reload this page in a minute to download it.", 503)
+        self.missing = missing
+
+
+def _key_of(link, product_file):
+    """The storage key a link serves for `product_file`: the buyer's stamped copy when the
+    product asks for one, else the file itself; BeingStamped when the copy is not made yet."""
+    if stamping.wants_stamp(link.product, product_file):
+        stamped = StampedFile.get_or_none((StampedFile.order_item == link.order_item_id)
+                                          & (StampedFile.product_file == product_file.id))
+        if stamped is None:
+            raise BeingStamped([(link.order_item_id, product_file.id)])
+        return _stored_file(link, stamped.path)
+    return _stored_file(link, product_file.path if product_file else link.product.file_path)
+
+
+def _usable_link(token, user):
+    """The link named by `token` if `user` may download with it now, else DownloadRefused."""
     link = find(token)
     if link is None:
         raise DownloadRefused("Download link not found",
@@ -148,13 +168,89 @@ def claim(token, user, count=True):
                                   "This download belongs to an account: log in to it to download.", 401)
         raise DownloadRefused("Not your download",
                               "This download link belongs to another customer's purchase.", 403)
-    now = utcnow()
-    refusal = _refusal(link, now)
+    refusal = _refusal(link, utcnow())
     if refusal:
         raise refusal
-    key = _stored_file(link)
-    if not count:
-        return link, key
+    return link
+
+
+def claim(token, user, count=True):
+    """Count one download of the link named by `token` for `user`; returns (link, storage key)
+    of the product's first file (what every link served before products had several).
+
+    Raises DownloadRefused (a clear page) for an unknown token, someone else's
+    link (an account's link with no one logged in is status 401), a refunded
+    purchase, an expired link or a used-up limit. With count=False (a HEAD
+    request) the checks run but nothing is counted.
+    """
+    link = _usable_link(token, user)
+    first = (ProductFile.select().where((ProductFile.product == link.product_id) & (ProductFile.position == 0))
+             .first())
+    key = _key_of(link, first)
+    if count:
+        _count(token, link)
+    return link, key
+
+
+def claim_file(token, user, file_id, count=True):
+    """As claim(), for one file of the product: returns (link, ProductFile, storage key)."""
+    link = _usable_link(token, user)
+    product_file = ProductFile.get_or_none((ProductFile.id == file_id) & (ProductFile.product == link.product_id))
+    if product_file is None:
+        raise DownloadRefused("File not found", "This product has no such file. Open your purchases "
+                              "to see its files.", 404)
+    key = _key_of(link, product_file)
+    if count:
+        _count(token, link)
+    return link, product_file, key
+
+
+def files_of_product(product_id):
+    """The files a link of this product offers, in the seller's order."""
+    return list(ProductFile.select().where(ProductFile.product == product_id).order_by(ProductFile.position))
+
+
+def claim_all(token, user, count=True):
+    """As claim(), for every file of the product at once: returns (link, [(name, storage key)]),
+    the names made unique for a ZIP. One download of the link, however many files."""
+    link = _usable_link(token, user)
+    files, used, missing = [], set(), []
+    for product_file in files_of_product(link.product_id):
+        base = safe_filename(product_file.name)
+        name, n = base, 1
+        while name.lower() in used:
+            n += 1
+            stem, dot, ext = base.rpartition(".")
+            name = f"{stem} ({n}).{ext}" if dot else f"{base} ({n})"
+        used.add(name.lower())
+        try:
+            files.append((name, _key_of(link, product_file)))
+        except BeingStamped as exc:
+            missing.extend(exc.missing)
+    if missing:
+        raise BeingStamped(missing)
+    if not files:
+        files = [(safe_filename(link.product.file_name), _stored_file(link, link.product.file_path))]
+    if count:
+        _count(token, link)
+    return link, files
+
+
+def write_zip(files, out):
+    """The ZIP of [(name, storage key)] into the binary file `out`, rewound. Stored, not
+    deflated: products are mostly compressed already (archives, PDFs, media), and storing
+    keeps it quick."""
+    store = storage()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, key in files:
+            with store.open(key) as source, archive.open(name, "w", force_zip64=True) as target:
+                shutil.copyfileobj(source, target, 1024 * 1024)
+    out.seek(0)
+    return out
+
+
+def _count(token, link):
+    now = utcnow()
     counted = DownloadLink.update(download_count=DownloadLink.download_count + 1, last_downloaded_at=now).where(
         (DownloadLink.id == link.id) & DownloadLink.revoked_at.is_null() & (DownloadLink.expires_at > now)
         & (DownloadLink.download_count < DownloadLink.max_downloads)).execute()
@@ -163,18 +259,17 @@ def claim(token, user, count=True):
         fresh = find(token)
         raise _refusal(fresh, now) or DownloadRefused("Download unavailable", "Please try again.", 409)
     link.download_count += 1
-    return link, key
 
 
-def _stored_file(link):
-    """The storage key of the link's product file, checked to be there before anything is counted."""
+def _stored_file(link, relative):
+    """The storage key of one of the link's product files, checked to be there before anything is counted."""
     try:
-        key = key_for(PRODUCTS, link.product.file_path or "")
+        key = key_for(PRODUCTS, relative or "")
         if storage().exists(key):
             return key
     except MissingObject:
-        key = link.product.file_path
-    log.error("download %s: the file of product %s is missing (%s)", link.id, link.product_id, key)
+        key = relative
+    log.error("download %s: a file of product %s is missing (%s)", link.id, link.product_id, key)
     raise DownloadRefused("File unavailable",
                           "The file of this product is missing on our side. It has been logged; "
                           "please contact the shop.", 404)
