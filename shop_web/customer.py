@@ -18,6 +18,7 @@ from shop.accounts import guests
 from shop.orders import downloads
 from shop.orders import credit_notes
 from shop.orders import invoices
+from shop.catalog import updates as product_updates
 from shop.orders import orders
 from shop.selling import licenses
 from shop.orders import renewals
@@ -51,13 +52,16 @@ routes = RouteTable()
 
 def _purchase_rows(user):
     rows = []
-    for order in orders.of_buyer(user):
+    bought = orders.of_buyer(user)
+    news = product_updates.sent_for_products(
+        {item.product_id for order in bought for item in orders.items_of(order)}) if bought else {}
+    for order in bought:
         links = {link.order_item_id: link for link in downloads.links_for_order(order)}
         invoice = Invoice.get_or_none(Invoice.order == order)
         rows.append({"order": order, "items": orders.items_of(order), "links": links, "invoice": invoice,
                      "keys": licenses.keys_for_order(order),
                      "invoice_ready": bool(invoice and invoices.pdf_key(invoice)),
-                     "credit_notes": _ready_credit_notes(order)})
+                     "credit_notes": _ready_credit_notes(order), "updates": news})
     return rows
 
 

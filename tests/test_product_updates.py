@@ -10,7 +10,7 @@ from models import Notification, Product, ProductUpdate, UpdateDelivery
 from shop.catalog import updates
 from shop.orders import cart, orders
 from tests.catalog_helpers import form_for
-from tests.conftest import wait_for
+from tests.conftest import login, wait_for
 from tests.shop_fixtures import make_product
 
 
@@ -22,6 +22,13 @@ def bought_by(product, customers):
 
 def update_mails(app_env, product):
     return [m for m in app_env.mails if m["Subject"] == f"Update to “{product.title}”"]
+
+
+def updates_in_library(client, product):
+    """What a buyer of `product` would see of its updates on their Purchases page."""
+    from shop.catalog import updates as product_updates
+
+    return " ".join(u.message for u in product_updates.sent_for_products([product.id]).get(product.id, []))
 
 
 def write_update(client, product, message):
@@ -54,6 +61,10 @@ def test_every_past_buyer_hears_once_and_the_seller_sees_the_progress(client, lo
     for buyer in buyers:
         tasks.deliver_product_update.dispatch(update.id, buyer.id)
     assert len(update_mails(app_env, product)) == 3 and UpdateDelivery.select().count() == 3
+    # Each buyer's library shows the update beside the item.
+    client.reset()
+    login(client, buyers[0])
+    assert "Version 2: forty new patches." in client.get("/purchases").text
 
 
 def test_an_update_waits_for_the_approval_of_the_new_version(client, login_as, make_user, app_env):
@@ -65,6 +76,7 @@ def test_an_update_waits_for_the_approval_of_the_new_version(client, login_as, m
     assert ProductUpdate.get().batch_id is None and update_mails(app_env, product) == []
     tasks.start_product_update.dispatch(ProductUpdate.get().id)  # a start before approval does nothing
     assert ProductUpdate.get().batch_id is None and update_mails(app_env, product) == []
+    assert "New version." not in updates_in_library(client, product)  # not news until approved
     client.reset()
     login_as("admin")
     page = client.get("/admin/products")

@@ -30,6 +30,9 @@
         <span class="download-title">{{item.title}}</span>
         <span class="muted small">by {{item.seller.name}}</span>
         % include('_license_key.tpl', key=row['keys'].get(item.id))
+        % for update in row['updates'].get(item.product_id, []):
+        <p class="small product-update"><strong>Update, {{update.created_at.strftime('%d %b %Y')}}:</strong> {{update.message}}</p>
+        % end
       </div>
       % if link is not None and link_state(link) == 'active':
       <div class="purchase-item-action">

@@ -39,6 +39,20 @@ def waiting_for(product_id):
                                              & ProductUpdate.batch_id.is_null()).order_by(ProductUpdate.id))
 
 
+def sent_for_products(product_ids, per_product=3):
+    """{product id: [its newest sent updates]}: what a buyer's library shows beside each item.
+    Only updates whose batch has started: one still waiting for moderation is not news yet."""
+    found = {}
+    query = (ProductUpdate.select().where(ProductUpdate.product.in_(list(product_ids))
+                                          & ProductUpdate.batch_id.is_null(False))
+             .order_by(ProductUpdate.created_at.desc(), ProductUpdate.id.desc()))
+    for update in query:
+        shown = found.setdefault(update.product_id, [])
+        if len(shown) < per_product:
+            shown.append(update)
+    return found
+
+
 def of_product(product_id):
     return list(ProductUpdate.select().where(ProductUpdate.product == product_id)
                 .order_by(ProductUpdate.id.desc()))
