@@ -272,8 +272,12 @@ def render_pdf_first_page(source, dest_dir, stem, widths, max_pixels):
     import subprocess
 
     page = Path(dest_dir) / f"{stem}-page"
-    result = subprocess.run(["pdftoppm", "-png", "-f", "1", "-l", "1", "-r", "110", "-singlefile", str(source),
-                             str(page)], capture_output=True, timeout=120)
+    try:
+        result = subprocess.run(["pdftoppm", "-png", "-f", "1", "-l", "1", "-r", "110", "-singlefile", str(source),
+                                 str(page)], capture_output=True, timeout=120)
+    except FileNotFoundError:
+        # A server without poppler-utils: the product has no page preview, nothing is retried.
+        raise NotAnImage("This server cannot draw PDF pages (pdftoppm, from poppler-utils, is not installed).") from None
     if result.returncode != 0 or not page.with_suffix(".png").is_file():
         raise NotAnImage("The first page of this PDF could not be drawn.")
     return render_thumbnails(str(page.with_suffix(".png")), dest_dir, stem, widths, max_pixels)
