@@ -370,6 +370,8 @@ def test_journey_5_balances_and_a_refund_through_the_gateway(visit, shop):
 
     casey = visit(story["casey"])
     casey.go("/purchases")
+    # The refund's credit note is drawn and emailed by a job of its own, which may still run.
+    wait_until_page_shows(casey, f"article#{order.reference}", "Download credit note CN-")
     purchase = casey.page.locator(f"article#{order.reference}")
     assert "refunded" in purchase.locator(".purchase-total .badge").inner_text()
     assert "the downloads no longer work" in purchase.inner_text()
