@@ -254,8 +254,27 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def _empty_postgres_tables():
-    names = ", ".join(f'"{m._meta.table_name}"' for m in models.all_models())
-    models.db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    """Every table empty and every id counting from 1 again, as in a new database.
+
+    Only the tables that hold rows are truncated: TRUNCATE gives each table a new
+    file, which costs about 20 ms a table, so truncating all of them cost each test
+    about a second. A table left empty by its test may still have used ids; its
+    sequence is set back on its own.
+    """
+    tables = [m._meta.table_name for m in models.all_models()]
+    probe = " UNION ALL ".join(f"(SELECT %s FROM \"{name}\" LIMIT 1)" for name in tables)
+    used = [name for (name,) in models.db.execute_sql(probe, tables).fetchall()]
+    if used:
+        names = ", ".join(f'"{name}"' for name in used)
+        models.db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    advanced = models.db.execute_sql(
+        "SELECT s.schemaname, s.sequencename FROM pg_sequences s "
+        "JOIN pg_class c ON c.relname = s.sequencename AND c.relkind = 'S' "
+        "JOIN pg_depend d ON d.objid = c.oid AND d.deptype IN ('a', 'i') "
+        "JOIN pg_class t ON t.oid = d.refobjid "
+        "WHERE s.last_value IS NOT NULL AND t.relname = ANY(%s)", (tables,)).fetchall()
+    for schema_name, sequence in advanced:
+        models.db.execute_sql(f'ALTER SEQUENCE "{schema_name}"."{sequence}" RESTART')
 
 
 # ---------------------------------------------------------------------------
