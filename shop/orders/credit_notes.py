@@ -12,17 +12,14 @@ buyer finds it in the library and receives it by email.
 
 import json
 import logging
-import tempfile
-from pathlib import Path
 
 from peewee import IntegrityError
 
-from job_runtime import killable
 from shop import config, mail
 from shop.accounts import guests
 from shop.errors import NotFound, ValidationError
 from shop.money import format_money
-from shop.orders import invoice_pdf, invoices
+from shop.orders import invoices
 from shop.payments import methods
 from shop.storage import INVOICES, key_for, storage
 from models import CreditNote, Invoice, Order, OrderItem, User, db, utcnow
@@ -145,10 +142,7 @@ def generate(note_id):
     if pdf_key(note):
         return note
     relative = f"{note.year}/{note.label}.pdf"
-    with tempfile.TemporaryDirectory(prefix="marketplace-credit-note-") as folder:
-        rendered = Path(folder) / f"{note.label}.pdf"
-        size = killable.call(invoice_pdf.render_pdf, credit_note_data(note), str(rendered))
-        storage().put_path(key_for(INVOICES, relative), rendered, content_type="application/pdf")
+    size = invoices.draw_and_store(credit_note_data(note), relative)
     CreditNote.update(pdf_path=relative, pdf_size=size, generated_at=utcnow()).where(
         CreditNote.id == note.id).execute()
     log.info("credit note %s for order %s written (%d bytes)", note.label, note.order.reference, size)

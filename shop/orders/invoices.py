@@ -128,6 +128,16 @@ def item_lines(items, rate):
              "discount": item.discount or 0} for item in items]
 
 
+def draw_and_store(data, relative):
+    """Draw an invoice or credit note PDF in a killable child and store it whole under
+    `relative`; returns its size. Stored only once drawn, so no half-written file is named."""
+    with tempfile.TemporaryDirectory(prefix="marketplace-pdf-") as folder:
+        rendered = Path(folder) / Path(relative).name
+        size = killable.call(invoice_pdf.render_pdf, data, str(rendered))
+        storage().put_path(key_for(INVOICES, relative), rendered, content_type="application/pdf")
+    return size
+
+
 def invoice_data(invoice):
     """Everything the PDF shows, as plain picklable values."""
     order = Order.get_by_id(invoice.order_id)
@@ -182,10 +192,7 @@ def generate(order_id):
     if pdf_key(invoice):
         return invoice
     relative = f"{invoice.issued_at:%Y}/{invoice.label}.pdf"
-    with tempfile.TemporaryDirectory(prefix="marketplace-invoice-") as folder:
-        rendered = Path(folder) / f"{invoice.label}.pdf"
-        size = killable.call(invoice_pdf.render_pdf, invoice_data(invoice), str(rendered))
-        storage().put_path(key_for(INVOICES, relative), rendered, content_type="application/pdf")
+    size = draw_and_store(invoice_data(invoice), relative)
     Invoice.update(pdf_path=relative, pdf_size=size, generated_at=utcnow()).where(
         Invoice.id == invoice.id).execute()
     log.info("invoice %s for order %s written (%d bytes)", invoice.label, order.reference, size)
