@@ -114,7 +114,7 @@ def pytest_runtest_makereport(item, call):
 
 # Command-line tools that read a file, answer and exit (a PDF's text, systemd's checks
 # of a unit file): they are not processes of the shop, so any test may run them.
-TOOLS = frozenset({"pdftotext", "pdfinfo", "pdffonts", "qpdf", "systemd-analyze"})
+TOOLS = frozenset({"pdftotext", "pdfinfo", "pdffonts", "pdftoppm", "qpdf", "systemd-analyze"})
 
 
 def marks_its_tests(*markers):

@@ -1,6 +1,7 @@
 """Invoices: sequential numbers given once, a PDF that reads as an invoice, drawn in a child
 process; only the buyer and admins may fetch it; the button makes it when it is missing."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shop.orders import cart
+from shop.orders import invoice_pdf
 from shop.orders import invoices
 import job_runtime
 from shop.orders import orders
@@ -122,6 +124,59 @@ def test_the_font_travels_with_the_shop():
     for path in invoices.font_paths().values():
         assert Path(path).is_file() and Path(path).is_relative_to(Path(invoices.__file__).parent)
     assert "Bitstream Vera" in (Path(invoices.__file__).parent / "fonts" / "LICENSE").read_text()
+
+
+def comparable(path):
+    """The PDF's bytes without its creation date and file identifier, which differ every time."""
+    return re.sub(rb"/ID \[<[0-9A-F]+><[0-9A-F]+>\]|D:\d{14}Z", b"", Path(path).read_bytes())
+
+
+def pdf_image(path):
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    return subprocess.run(["pdftoppm", "-r", "40", "-png", "-singlefile", str(path)], capture_output=True,
+                          check=True).stdout
+
+
+def test_documents_drawn_one_after_another_are_each_whole(shop, tmp_path, monkeypatch):
+    """The warm child keeps the parsed font between documents: each document still gets
+    its own subset, with every glyph it uses and none of the one before's."""
+    documents = {}
+    for key, title in (("latin", "Field recorder presets"), ("cyrillic", "Кириллица и Ελληνικά"),
+                       ("accents", "Śiva — a reader")):
+        order = paid_order(shop["customer"], [make_product(shop["sam"], title)])
+        documents[key] = (title, invoices.invoice_data(invoices.generate(order.id)))
+    alone = {}
+    for key, (_title, data) in documents.items():
+        monkeypatch.setattr(invoice_pdf, "_parsed_fonts", {})  # as a fresh child
+        alone[key] = tmp_path / f"{key}-alone.pdf"
+        invoice_pdf.render_pdf(data, str(alone[key]))
+    monkeypatch.setattr(invoice_pdf, "_parsed_fonts", {})
+    for number, key in enumerate(("latin", "cyrillic", "accents", "latin", "accents")):
+        title, data = documents[key]
+        path = tmp_path / f"{number}-{key}.pdf"
+        assert invoice_pdf.render_pdf(data, str(path)) == path.stat().st_size
+        assert comparable(path) == comparable(alone[key]), key
+        assert pdf_image(path) == pdf_image(alone[key]), key
+        text = pdf_text(path)
+        for expected in (title, "Casey Customer", "BILLED TO", data["label"], "Thank you for your purchase."):
+            assert expected in text, (key, expected)
+        assert {name.split("+")[-1] for name, embedded in pdf_fonts(path) if embedded} == {"DejaVuSansBook",
+                                                                                          "DejaVuSansBold"}
+
+
+def test_a_glyph_the_cut_down_font_lacks_is_drawn_with_the_whole_font(shop, tmp_path, monkeypatch):
+    """Text not seen in the data (here: the check on the data told it is all common) still
+    gets its glyphs: the document is drawn again with the whole font."""
+    order = paid_order(shop["customer"], [make_product(shop["sam"], "Кириллица")])
+    data = invoices.invoice_data(invoices.generate(order.id))
+    expected = tmp_path / "expected.pdf"
+    invoice_pdf.render_pdf(data, str(expected))
+    monkeypatch.setattr(invoice_pdf, "COMMON_SET", invoice_pdf.COMMON_SET | set("Кириллица"))
+    drawn = tmp_path / "drawn.pdf"
+    invoice_pdf.render_pdf(data, str(drawn))
+    assert comparable(drawn) == comparable(expected)
+    assert "Кириллица" in pdf_text(drawn)
 
 
 def test_the_chain_generates_and_mails_the_invoice(shop, app_env):

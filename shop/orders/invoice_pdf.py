@@ -5,11 +5,98 @@ This module runs in a child process (killable.call), so it imports only what
 drawing needs: no database, no settings.
 """
 
-import os
+import logging
+from io import BytesIO
 
 from shop.money import format_money
 
 TITLES = {"invoice": "INVOICE", "credit_note": "CREDIT NOTE"}
+
+# Tables fpdf2 drops from every embedded subset anyway (its subsetter still reads the
+# layout ones first: GPOS alone is 40 kB of DejaVu).
+UNEMBEDDED_TABLES = ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta")
+
+# What nearly every document is written in: Latin with its accents, punctuation, currency
+# signs (₹, €), letterlike symbols (№, ™). A document is first drawn with DejaVu cut down to
+# these, some 600 of its 6,000 glyphs, because the cost of subsetting a font for a document
+# grows with the font, not the document; one that needs a glyph outside them is drawn again
+# with the whole font.
+COMMON = [*range(0x20, 0x250), *range(0x2000, 0x2070), *range(0x20A0, 0x20D0), *range(0x2100, 0x2150)]
+
+COMMON_SET = frozenset(map(chr, COMMON))
+
+# {(path, style, coverage): (the font as parsed, its file)}, parsed once by the warm child
+# that draws one document after another.
+_parsed_fonts = {}
+
+
+def _font_file(path, coverage):
+    """The bytes of the font at `path`, without UNEMBEDDED_TABLES; cut to COMMON if asked."""
+    from fontTools import subset, ttLib
+
+    font = ttLib.TTFont(path, recalcTimestamp=False, lazy=coverage == "full")
+    if coverage == "full":
+        for tag in UNEMBEDDED_TABLES:
+            if tag in font:
+                del font[tag]
+    else:
+        # Glyph names kept, as fpdf2 picks glyphs by name; the rest as fpdf2 subsets.
+        options = subset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True)
+        options.drop_tables += list(UNEMBEDDED_TABLES)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=COMMON)
+        subsetter.subset(font)
+    stream = BytesIO()
+    font.save(stream)
+    font.close()
+    return stream.getvalue()
+
+
+def add_font(pdf, family, style, path, coverage="full"):
+    """pdf.add_font(family, style, path), with the font parsed once per process.
+
+    Parsing DejaVu (its character map and the widths of its glyphs) was most of an
+    invoice's drawing time. The parsed tables are only read while a document is drawn;
+    what a document changes (the glyphs it used, for its own subset, and the font file
+    subsetted in place on output) is made new for each.
+    """
+    from fontTools import ttLib
+    from fpdf.fonts import SubsetMap, TTFFont
+
+    style = "".join(sorted(style.upper()))
+    fontkey = f"{family.lower()}{style}"
+    key = (path, style, coverage)
+    if key not in _parsed_fonts:
+        data = _font_file(path, coverage)
+        parsed = TTFFont(pdf, BytesIO(data), fontkey, style)
+        parsed.ttfont.close()
+        _parsed_fonts[key] = (parsed, data)
+    parsed, data = _parsed_fonts[key]
+    font = TTFFont.__new__(TTFFont)
+    for slot in TTFFont.__slots__:
+        if hasattr(parsed, slot):
+            setattr(font, slot, getattr(parsed, slot))
+    font.i = len(pdf.fonts) + 1
+    font.fontkey = fontkey
+    font.ttffile = path
+    font.ttfont = ttLib.TTFont(BytesIO(data), recalcTimestamp=False, lazy=True)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.subset = SubsetMap(font)
+    font.color_font = None  # DejaVu has no colour glyphs
+    pdf.fonts[fontkey] = font
+
+
+def _characters(value):
+    """Every character of the strings in `value`, a document's data."""
+    if isinstance(value, str):
+        yield from value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _characters(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _characters(item)
 
 
 def _lines(text):
@@ -18,6 +105,26 @@ def _lines(text):
 
 def render_pdf(data, path):
     """Draw the document described by `data` into `path`. Runs in a child process."""
+    fpdf_log = logging.getLogger("fpdf.output")
+    # A name in Cyrillic goes straight to the whole font; the check after drawing catches
+    # what the data does not show (a currency sign, say).
+    common = all(char in COMMON_SET or char < " " for char in _characters(data))
+    for coverage in ("common", "full") if common else ("full",):
+        pdf = _draw(data, coverage)
+        # Its warning of glyphs missing from the cut-down font is no news: the whole font follows.
+        fpdf_log.disabled = coverage == "common"
+        try:
+            document = pdf.output()
+        finally:
+            fpdf_log.disabled = False
+        if not any(font.missing_glyphs for font in pdf.fonts.values()):
+            break
+    with open(path, "wb") as out:
+        out.write(document)
+    return len(document)
+
+
+def _draw(data, coverage):
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
     from fpdf.fonts import FontFace
@@ -46,7 +153,7 @@ def render_pdf(data, path):
     # Always an embedded font: a PDF viewer that substitutes its own for a core font
     # (chromium's does) draws wider text than fpdf2 measured, past the margins.
     for style, font in data["fonts"].items():
-        pdf.add_font("DejaVu", style, font)
+        add_font(pdf, "DejaVu", style, font, coverage)
     family = "DejaVu"
     pdf.set_title(text(f"{title.title()} {data['label']}"))
     pdf.set_author(text(issuer["legal_name"]))
@@ -199,5 +306,4 @@ def render_pdf(data, path):
     pdf.multi_cell(width, 4.5, text(f"{model} The products are delivered as downloads; no goods are shipped."),
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.cell(width, 4.5, "Thank you for your purchase.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.output(path)
-    return os.path.getsize(path)
+    return pdf
