@@ -187,6 +187,20 @@ def rss_mb(pid):
     return total / 1048576
 
 
+def cpu_seconds(pid):
+    """CPU time (user and system) of a process and its descendants, the live ones and
+    those that ended and were waited for, in seconds, from /proc."""
+    total = 0
+    for p in [pid] + children(pid):
+        try:
+            with open(f"/proc/{p}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid):
     found = []
     for entry in Path("/proc").iterdir():

@@ -16,7 +16,7 @@ import argparse
 import datetime
 import time
 
-from common import Shop, load, percentile, wait_until_idle
+from common import Shop, cpu_seconds, load, percentile, wait_until_idle
 from shop_data import completed_event, orders, products, signed, users
 from stripe_standin import StripeStandIn
 
@@ -52,13 +52,14 @@ def run(backends, purchases, steady):
         catalogue = products(sellers, 20)
         burst = orders(customers, catalogue, purchases)
         paced = orders(customers, catalogue, steady)
-        shop.start_web()
-        shop.start_consumer(4)
+        web = shop.start_web()
+        consumer = shop.start_consumer(4)
         time.sleep(2)  # the consumer's imports and first sweep
 
         # Throughput.
         ids = [o[0] for o in burst]
         requests = _post_requests(shop, standin, burst)
+        cpu = {"web": cpu_seconds(web.pid), "consumer": cpu_seconds(consumer.pid)}
         start = time.perf_counter()
         elapsed, latencies, errors = load(requests, concurrency=16)
         posted = time.perf_counter() - start
@@ -70,9 +71,13 @@ def run(backends, purchases, steady):
                 raise SystemExit(f"gave up: {links} links and {invoices} invoices after 15 minutes")
             time.sleep(0.2)
         total = time.perf_counter() - start
+        # The consumer's tree holds its PDF children.
+        cpu = {name: (cpu_seconds(process.pid) - cpu[name]) * 1000 / purchases
+               for name, process in (("web", web), ("consumer", consumer))}
         result = {"purchases": purchases, "posted_in_s": posted, "all_done_in_s": total,
                   "purchases_per_s": purchases / total, "webhook_errors": len(errors),
-                  "webhook_p99_ms": percentile(latencies, 0.99) * 1000}
+                  "webhook_p99_ms": percentile(latencies, 0.99) * 1000,
+                  "web_cpu_ms": cpu["web"], "consumer_cpu_ms": cpu["consumer"]}
 
         # Latency at a steady 10 per second, from an idle consumer: the burst's last
         # jobs (its invoice emails) would otherwise still be ahead of the first purchases.
@@ -111,7 +116,8 @@ def main():
         r = run(backends, args.purchases, args.steady)
         print(f"{backends:>15}: {r['purchases']} purchases in {r['all_done_in_s']:.1f}s = "
               f"{r['purchases_per_s']:.1f}/s (webhooks posted in {r['posted_in_s']:.1f}s, "
-              f"p99 {r['webhook_p99_ms']:.0f} ms, {r['webhook_errors']} errors); at 10/s: webhook to "
+              f"p99 {r['webhook_p99_ms']:.0f} ms, {r['webhook_errors']} errors; CPU per purchase: consumer "
+              f"{r['consumer_cpu_ms']:.1f} ms, web {r['web_cpu_ms']:.1f} ms); at 10/s: webhook to "
               f"download link p50 {r['latency_p50_s']:.2f}s p95 {r['latency_p95_s']:.2f}s "
               f"max {r['latency_max_s']:.2f}s ({r['steady_purchases']} purchases)")
 
