@@ -79,7 +79,9 @@ def add_font(pdf, family, style, path, coverage="full"):
     font.i = len(pdf.fonts) + 1
     font.fontkey = fontkey
     font.ttffile = path
-    font.ttfont = ttLib.TTFont(BytesIO(data), recalcTimestamp=False, lazy=True)
+    # Subsetted in place on output. Its glyphs keep their bounding boxes: recomputing them
+    # meant decoding and encoding every glyph again.
+    font.ttfont = ttLib.TTFont(BytesIO(data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     font.subset = SubsetMap(font)
