@@ -85,4 +85,4 @@ def setup_job_runtime():
     job_runtime.setup(models.db, runtime_settings(), cipher=JobPayloadCipher(), notifier=notify_admins,
                       open_database=open_database, startup_check=schema.refuse_to_start_unless_current)
     # What the killable children draw with: thumbnails and invoices.
-    killable.preload("PIL.Image", "fpdf", "shop.catalog.images", "shop.orders.invoice_pdf")
+    killable.preload("PIL.Image", "fpdf", "shop.catalog.images", "shop.orders.invoice_pdf", "shop.orders.invoice_fonts")

@@ -7,14 +7,20 @@ drawing needs: no database, no settings.
 
 import logging
 from io import BytesIO
+from pathlib import Path
 
 from shop.money import format_money
 
 TITLES = {"invoice": "INVOICE", "credit_note": "CREDIT NOTE"}
 
-# Tables fpdf2 drops from every embedded subset anyway (its subsetter still reads the
-# layout ones first: GPOS alone is 40 kB of DejaVu).
-UNEMBEDDED_TABLES = ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta")
+# The font every invoice embeds, shipped with the shop.
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+
+# Tables no embedded subset carries: those fpdf2 drops (its subsetter still reads the
+# layout ones first, GPOS alone is 40 kB of DejaVu), and the old kerning table, which
+# fontTools drops where GPOS was and fpdf2 does not read.
+UNEMBEDDED_TABLES = ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "kern")
 
 # What nearly every document is written in: Latin with its accents, punctuation, currency
 # signs (₹, €), letterlike symbols (№, ™). A document is first drawn with DejaVu cut down to
@@ -34,15 +40,13 @@ def _font_file(path, coverage):
     """The bytes of the font at `path`, without UNEMBEDDED_TABLES; cut to COMMON if asked."""
     from fontTools import subset, ttLib
 
-    font = ttLib.TTFont(path, recalcTimestamp=False, lazy=coverage == "full")
-    if coverage == "full":
-        for tag in UNEMBEDDED_TABLES:
-            if tag in font:
-                del font[tag]
-    else:
+    font = ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
+    for tag in UNEMBEDDED_TABLES:
+        if tag in font:
+            del font[tag]
+    if coverage == "common":
         # Glyph names kept, as fpdf2 picks glyphs by name; the rest as fpdf2 subsets.
         options = subset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True)
-        options.drop_tables += list(UNEMBEDDED_TABLES)
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=COMMON)
         subsetter.subset(font)
@@ -50,6 +54,23 @@ def _font_file(path, coverage):
     font.save(stream)
     font.close()
     return stream.getvalue()
+
+
+def font_paths():
+    """{style: path} of the font every invoice embeds."""
+    return {style: str(FONT_DIR / name) for style, name in FONT_FILES.items()}
+
+
+def parse_fonts(paths):
+    """Parse the fonts at {style: path} now, for documents drawn later in this process
+    or in a process forked from it."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for coverage in ("common", "full"):
+        for style, path in paths.items():
+            add_font(pdf, "DejaVu", style, path, coverage)
+        pdf.fonts.clear()
 
 
 def add_font(pdf, family, style, path, coverage="full"):

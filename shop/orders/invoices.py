@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 # DejaVu Sans travels with the shop (fonts/, with its licence), so every invoice embeds
 # the same Unicode font on any machine: names and currency signs such as ₹ print as
 # typed, and no viewer swaps in a font of other widths.
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+FONT_DIR = invoice_pdf.FONT_DIR
+FONT_FILES = invoice_pdf.FONT_FILES
 
 
 class InvoiceNotReady(MarketplaceError):
@@ -48,7 +48,7 @@ class InvoiceNotReady(MarketplaceError):
 
 def font_paths():
     """{style: path} of the font every invoice embeds."""
-    return {style: str(FONT_DIR / name) for style, name in FONT_FILES.items()}
+    return invoice_pdf.font_paths()
 
 
 def issuer_details(order):
