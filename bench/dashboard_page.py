@@ -128,20 +128,20 @@ def generate(count, rng):
     return time.perf_counter() - started, JobRecord.select().count(), FailedJob.select().count()
 
 
-def time_pages(requests):
+def time_pages(requests, pages=PAGES, admin_email="bench-admin@example.com"):
     from webtest import TestApp
 
     from shop.accounts import users
     import marketplace
 
-    users.create_user("Bench Admin", "bench-admin@example.com", "correct-horse-42", "admin")
+    users.create_user("Bench Admin", admin_email, "correct-horse-42", "admin")
     app = TestApp(marketplace.app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
     page = app.get("/login")
     form = next(f for f in page.forms.values() if f.action == "/login")
-    form["email"], form["password"] = "bench-admin@example.com", "correct-horse-42"
+    form["email"], form["password"] = admin_email, "correct-horse-42"
     form.submit()
     results = {}
-    for page in PAGES:
+    for page in pages:
         app.get(page)  # warm up
         times = []
         for _ in range(requests):
