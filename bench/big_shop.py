@@ -222,7 +222,10 @@ def main():
     print(f"empty shop: {pipeline.report(empty)}", flush=True)
     out["empty"] = empty
 
+    folders = []
+
     def prepare(shop):
+        folders.append(shop.dir)
         took = fill(args.orders, args.jobs)
         print(f"filled: {took['orders_written']:,} orders (with items, sales, ledger) in {took['orders']:.1f} s, "
               f"{table_rows('job'):,} job records ({table_rows('failed_job'):,} failed-job copies) in "
@@ -253,6 +256,10 @@ def main():
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(out, handle, indent=1, default=str)
+    import shutil
+
+    for folder in folders:  # a big shop's database takes gigabytes
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
