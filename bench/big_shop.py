@@ -172,8 +172,8 @@ def big_pages():
         f"/admin/orders/{order}", "/admin/payouts", "/admin/products"]
 
 
-def prune_pass(shop):
-    """Stop the consumers, then one prune pass as if 3.5 days had gone by, beside a writer."""
+def prune_pass(shop, hours=84):
+    """Stop the consumers, then one prune pass as if `hours` had gone by, beside a writer."""
     import sqlite3
 
     from job_runtime import retention
@@ -197,7 +197,7 @@ def prune_pass(shop):
     removed = {}
 
     def run():
-        removed.update(retention.prune(now=utcnow() + datetime.timedelta(hours=84)))
+        removed.update(retention.prune(now=utcnow() + datetime.timedelta(hours=hours)))
 
     took, slowest, updates = timed(run, connect, "%s" if postgres else "?", before)
     after = table_rows("job")

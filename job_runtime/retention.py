@@ -15,7 +15,8 @@ from job_runtime.context import db
 from job_runtime.models import utcnow
 
 CHUNK = 2000
-PAUSE = 0.05  # seconds between two chunks on SQLite
+# Seconds between two chunks on SQLite: as long as a waiting writer sleeps between two tries.
+PAUSE = 0.1
 
 
 def _delete_in_chunks(model, condition, also=None):
@@ -30,9 +31,9 @@ def _delete_in_chunks(model, condition, also=None):
                 also(ids)
             removed += model.delete().where(model.id.in_(ids)).execute()
         if len(ids) == CHUNK and context.is_sqlite():
-            # SQLite has one write lock, and a writer waiting for it polls every few
-            # milliseconds, then every 100 ms: chunk after chunk with no gap kept the
-            # shop's writes waiting for seconds over a big backlog. A pause lets them in.
+            # SQLite has one write lock, and a writer waiting for it tries again after a few
+            # milliseconds, then every 100 ms: chunk after chunk with no gap kept the shop's
+            # writes waiting 2 s over a big backlog. A pause that long lets them in.
             time.sleep(PAUSE)
 
 
