@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FONTS = ROOT / "shop" / "orders" / "fonts"
 COLOURS = [(31, 119, 180), (214, 96, 39), (44, 160, 44), (148, 103, 189)]
 LABELS = {"sqlite": "SQLite / SQLite", "postgres-redis": "PostgreSQL / Redis"}
-WIDTH, HEIGHT = 900, 560
-LEFT, RIGHT, TOP, BOTTOM = 90, 220, 70, 110
+WIDTH, HEIGHT = 920, 580
+LEFT, RIGHT, TOP, BOTTOM = 90, 200, 70, 120
 
 
 def _font(size, bold=False):
@@ -98,8 +98,15 @@ def line_chart(path, title, x_label, y_label, series, note="", x_format=str):
         ly = TOP + 10 + 28 * n  # the legend, right of the plot
         draw.line((LEFT + plot_w + 15, ly + 9, LEFT + plot_w + 40, ly + 9), fill=colour, width=3)
         draw.text((LEFT + plot_w + 46, ly), name, fill="black", font=small)
-    if note:
-        draw.text((LEFT, HEIGHT - 40), note, fill=(90, 90, 90), font=small)
+    lines, line = [], ""
+    for word in note.split():  # the note, wrapped to the image's width
+        if line and draw.textlength(f"{line} {word}", font=small) > WIDTH - LEFT - 20:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    for n, text in enumerate(lines + [line] if line else lines):
+        draw.text((LEFT, HEIGHT - 48 + 18 * n), text, fill=(90, 90, 90), font=small)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     image.save(path, optimize=True)
     return path
@@ -107,12 +114,13 @@ def line_chart(path, title, x_label, y_label, series, note="", x_format=str):
 
 def pipeline_series(data):
     series = {}
+    mixed = len({r.get("arenas", "default") for r in data["results"]}) > 1
     for r in data["results"]:
-        if r.get("arenas", "default") not in ("default", "2") or "consumers" not in r:
+        if "consumers" not in r:
             continue
         label = LABELS.get(r["backends"], r["backends"])
-        if r.get("arenas", "default") != "default":
-            label += f", {r['arenas']} arenas"
+        if mixed:  # a line per malloc arena setting too
+            label += ", glibc arenas" if r.get("arenas", "default") == "default" else f", {r['arenas']} arenas"
         series.setdefault(label, []).append((r["consumers"], r["purchases_per_s"]))
     return series
 
