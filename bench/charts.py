@@ -5,14 +5,18 @@
 - purchase-rate-by-consumers.png: purchases per second against the number of
   consumer processes, a line per backend pair, from the JSON that
   `bench/pipeline.py --consumers 1,2,4 --json pipeline.json` writes;
-- catalog-rate-by-size.png: the catalog's first page, requests per second against
-  the number of products, a line per backend pair, from a JSON of the same shape:
+- catalog-rate-by-size.png: the catalog's first page as a share of the minimal
+  Bottle page measured in the same run (the ceiling; the issue's measure, steadier
+  than requests per second on a shared machine) against the number of products, a
+  line per backend pair, from the JSON `bench/catalog.py --products 10000,100000
+  --json catalog.json` writes:
 
       {"benchmark": "catalog", "results": [{"backends": "sqlite", "products": 10000,
-                                            "page": "first page", "rps": 858.0}, ...]}
+                                            "page": "first page", "rps": 858.0,
+                                            "ceiling_rps": 5400.0}, ...]}
 
-  or from figures given on the command line instead of a file:
-  --catalog "sqlite:10000=858,100000=700;postgres-redis:10000=553".
+  or from shares given on the command line instead of a file:
+  --catalog "sqlite:10000=0.16,100000=0.12;postgres-redis:10000=0.11".
 
 A title and a note under each chart (--note, e.g. the date and the machine) say
 what was measured.
@@ -93,7 +97,7 @@ def line_chart(path, title, x_label, y_label, series, note="", x_format=str):
             draw.line(coords, fill=colour, width=3)
         for (cx, cy), (_, y) in zip(coords, points):
             draw.ellipse((cx - 5, cy - 5, cx + 5, cy + 5), fill=colour)
-            text = f"{y:.0f}" if y >= 10 else f"{y:.1f}"
+            text = f"{y:.0f}" if y >= 10 else f"{y:.1f}" if y >= 1 else f"{y:.2f}"
             draw.text((cx + 8, cy - 20), text, fill=colour, font=small)
         ly = TOP + 10 + 28 * n  # the legend, right of the plot
         draw.line((LEFT + plot_w + 15, ly + 9, LEFT + plot_w + 40, ly + 9), fill=colour, width=3)
@@ -130,7 +134,8 @@ def catalog_series(source):
     if Path(source).exists():
         for r in json.loads(Path(source).read_text())["results"]:
             if r.get("page", "first page") == "first page":
-                series.setdefault(LABELS.get(r["backends"], r["backends"]), []).append((r["products"], r["rps"]))
+                series.setdefault(LABELS.get(r["backends"], r["backends"]), []).append(
+                    (r["products"], r["rps"] / r["ceiling_rps"]))
         return series
     for part in source.split(";"):
         backends, figures = part.split(":", 1)
@@ -155,7 +160,8 @@ def main():
                          pipeline_series(data), args.note))
     if args.catalog:
         print(line_chart(out / "catalog-rate-by-size.png", "Catalog first page: rate by catalog size",
-                         "approved products", "requests per second", catalog_series(args.catalog), args.note,
+                         "approved products", "share of the minimal Bottle page's rate",
+                         catalog_series(args.catalog), args.note,
                          x_format=lambda x: f"{x:,}"))
 
 
