@@ -3,9 +3,13 @@ second and p50/p99 for the first page and for a search, beside a minimal Bottle
 page on the same gunicorn setup (the ceiling).
 
     python bench/catalog.py [--backends sqlite,postgres-redis] [--requests 3000] [--concurrency 16]
+                            [--products 10000,100000] [--json out.json]
+
+--products runs a shop for each catalog size; --json writes the figures for bench/charts.py.
 """
 
 import argparse
+import json
 import subprocess
 
 from common import BIN, ROOT, Shop, free_port, load, summary, wait_port
@@ -23,11 +27,11 @@ def _gunicorn_ceiling(shop):
     return f"http://127.0.0.1:{port}"
 
 
-def run(backends, requests, concurrency):
+def run(backends, requests, concurrency, size=10000):
     with Shop(backends) as shop:
         sellers = users("seller", 50, "seller")
         customers = users("customer", 500, "customer")
-        catalogue = products(sellers, 10000, with_files=False)
+        catalogue = products(sellers, size, with_files=False)
         for _ in range(10):
             orders(customers, catalogue, 10000, status="paid")
         if backends != "sqlite":
@@ -51,13 +55,22 @@ def main():
     parser.add_argument("--backends", default="sqlite,postgres-redis")
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--products", default="10000", help="catalog sizes, e.g. 10000,100000")
+    parser.add_argument("--json", help="write the results to this file (bench/charts.py)")
     args = parser.parse_args()
+    rows = []
     for backends in args.backends.split(","):
-        results = run(backends, args.requests, args.concurrency)
-        ceiling = results["ceiling"]["rps"]
-        for name, r in results.items():
-            print(f"{backends:>15} {name:<10}: {r['rps']:6.0f} req/s ({r['rps'] / ceiling:.2f} of the ceiling), "
-                  f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['errors']} errors")
+        for size in map(int, args.products.split(",")):
+            results = run(backends, args.requests, args.concurrency, size)
+            ceiling = results["ceiling"]["rps"]
+            for name, r in results.items():
+                print(f"{backends:>15} {size:>7} products {name:<10}: {r['rps']:6.0f} req/s "
+                      f"({r['rps'] / ceiling:.2f} of the ceiling), "
+                      f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['errors']} errors", flush=True)
+                rows.append(dict(r, backends=backends, products=size, page=name, ceiling_rps=ceiling))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"benchmark": "catalog", "results": rows}, handle, indent=1)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("APP_ENV", "testing")  # no developer .env, cheap password hashes for bulk users
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+# TEST_REDIS_URL, as the tests read it, keeps a run off a Redis database in use.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def free_port():

@@ -3,14 +3,18 @@ server's after many requests. Growth is measured from a warmed-up process (its
 first jobs and requests load modules and fill caches once).
 
     python bench/memory.py [--jobs 10000] [--requests 10000] [--kinds no-op,thumbnails,notifications,purchases]
+                           [--arenas default,2] [--json out.json]
 
 Job kinds: a no-op job, thumbnails (process_file_upload), notifications
 (notify_product_approved), and whole purchases (process_webhook,
 process_purchase, generate_invoice, send_invoice_email, from signed webhooks).
+RSS is read at each quarter of the jobs. --arenas runs a shop for each
+MALLOC_ARENA_MAX value, one after another: the worker units ship with 2.
 """
 
 import argparse
 import io
+import os
 import time
 import uuid
 
@@ -69,7 +73,27 @@ def main():
     parser.add_argument("--jobs", type=int, default=10000, help="jobs of each kind")
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--kinds", default="no-op,thumbnails,notifications,purchases")
+    parser.add_argument("--arenas", default="2",
+                        help="MALLOC_ARENA_MAX for the processes, one shop each: 'default' is glibc's own "
+                             "(eight per core), 2 what the worker units set; e.g. default,2")
+    parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
+    results = []
+    for arenas in args.arenas.split(","):
+        results.append(measure(args, arenas))
+    if args.json:
+        import json
+
+        with open(args.json, "w") as handle:
+            json.dump({"benchmark": "memory", "results": results}, handle, indent=1)
+
+
+def measure(args, arenas):
+    if arenas == "default":
+        os.environ.pop("MALLOC_ARENA_MAX", None)
+    else:
+        os.environ["MALLOC_ARENA_MAX"] = arenas  # Shop hands it to its processes
+    result = {"arenas": arenas, "jobs": args.jobs, "kinds": {}}
     standin = StripeStandIn()
     with Shop("sqlite", STRIPE_SECRET_KEY="sk_test_bench", STRIPE_WEBHOOK_SECRET=SECRET,
               STRIPE_API_BASE=standin.url, JOB_MODULES="bench.noop_jobs") as shop:
@@ -79,34 +103,40 @@ def main():
         web = shop.start_web()
         consumer = shop.start_consumer(4)
         time.sleep(2)
-        print(f"{args.jobs} jobs of each kind, consumer with 4 thread workers (main process RSS)")
+        print(f"{args.jobs} jobs of each kind, consumer with 4 thread workers (main process RSS), "
+              f"MALLOC_ARENA_MAX={'unset' if arenas == 'default' else arenas}", flush=True)
         for kind in args.kinds.split(","):
             warm = max(50, args.jobs // 20)
             _dispatch(kind, warm, shop, standin, catalogue, customers)
             wait_until_idle()
             before = _own_rss(consumer.pid)
             started = time.perf_counter()
-            # In two halves: a leak grows in both, a bounded cache filling up only in the first.
-            half = args.jobs // 2
-            _dispatch(kind, half, shop, standin, catalogue, customers)
-            wait_until_idle()
-            middle = _own_rss(consumer.pid)
-            _dispatch(kind, args.jobs - half, shop, standin, catalogue, customers)
-            wait_until_idle()
-            after = _own_rss(consumer.pid)
-            print(f"  {kind:<14} {before:6.1f} MB -> {after:6.1f} MB  ({after - before:+.1f} MB: "
-                  f"{middle - before:+.1f} in the first half, {after - middle:+.1f} in the second) "
-                  f"in {time.perf_counter() - started:.0f}s")
+            # In quarters: a leak grows in each, a bounded cache filling up only in the first.
+            readings = []
+            done = 0
+            for quarter in range(4):
+                count = args.jobs * (quarter + 1) // 4 - done
+                _dispatch(kind, count, shop, standin, catalogue, customers)
+                done += count
+                wait_until_idle()
+                readings.append(_own_rss(consumer.pid) - before)
+            after = before + readings[-1]
+            result["kinds"][kind] = {"before_mb": before, "growth_mb": readings, "seconds": time.perf_counter() - started}
+            print(f"  {kind:<14} {before:6.1f} MB -> {after:6.1f} MB  ({after - before:+.1f} MB; at each quarter "
+                  f"{', '.join(f'{r:+.1f}' for r in readings)}) in {time.perf_counter() - started:.0f}s", flush=True)
 
-        urls = [f"{shop.url}/", f"{shop.url}/?q=guide", f"{shop.url}/products/{catalogue[0].slug}",
-                f"{shop.url}/login", f"{shop.url}/healthz"]
-        load([("GET", urls[i % len(urls)], {}, None) for i in range(500)], concurrency=8)
-        before = rss_mb(web.pid)
-        load([("GET", urls[i % len(urls)], {}, None) for i in range(args.requests)], concurrency=8)
-        after = rss_mb(web.pid)
-        print(f"web server (gunicorn, master and workers) after {args.requests} requests: "
-              f"{before:.1f} MB -> {after:.1f} MB ({after - before:+.1f} MB)")
+        if args.requests:
+            urls = [f"{shop.url}/", f"{shop.url}/?q=guide", f"{shop.url}/products/{catalogue[0].slug}",
+                    f"{shop.url}/login", f"{shop.url}/healthz"]
+            load([("GET", urls[i % len(urls)], {}, None) for i in range(500)], concurrency=8)
+            before = rss_mb(web.pid)
+            load([("GET", urls[i % len(urls)], {}, None) for i in range(args.requests)], concurrency=8)
+            after = rss_mb(web.pid)
+            result["web"] = {"before_mb": before, "growth_mb": after - before}
+            print(f"web server (gunicorn, master and workers) after {args.requests} requests: "
+                  f"{before:.1f} MB -> {after:.1f} MB ({after - before:+.1f} MB)", flush=True)
     standin.stop()
+    return result
 
 
 def _own_rss(pid):

@@ -5,15 +5,23 @@ links, emails) and generate_invoice -> send_invoice_email, on a consumer with
 4 thread workers.
 
     python bench/pipeline.py [--backends sqlite,postgres-redis] [--purchases 1000] [--steady 300]
+                             [--consumers 1,2,4] [--arenas default,2] [--json out.json]
 
 Throughput: every webhook posted as fast as the server takes them (16
 connections), timed until every order has its download links and its invoice
 PDF. Latency: a steady 10 purchases per second; for each, the time from posting
 the webhook to its first download link in the database.
+
+--consumers 1,2,4 runs the throughput phase once per count, each a shop of its own
+with that many `huey_consumer tasks.huey -w 4` processes on the one queue (the
+extra ones with -n, as marketplace-worker@.service runs them). --arenas default,2
+runs each with glibc's default malloc arenas and with MALLOC_ARENA_MAX=2 (what
+the worker units set). --json writes every result to a file (bench/charts.py).
 """
 
 import argparse
 import datetime
+import json
 import time
 
 from common import Shop, cpu_seconds, load, percentile, wait_until_idle
@@ -34,6 +42,11 @@ def _post_requests(shop, standin, batch):
     return requests
 
 
+def _cpu_seconds(pids):
+    """User and system CPU of these processes and their children (the PDF children too)."""
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
 def _done(order_ids):
     from models import DownloadLink, Invoice, OrderItem
 
@@ -43,23 +56,33 @@ def _done(order_ids):
     return links, invoices
 
 
-def run(backends, purchases, steady):
+def run(backends, purchases, steady, consumers=1, arenas="default", prepare=None, finish=None):
+    """One shop. prepare(shop), if given, fills it before the clock starts; finish(shop) runs
+    after the throughput phase, its dict added to the result (bench/big_shop.py)."""
     standin = StripeStandIn()
+    settings = {} if arenas == "default" else {"MALLOC_ARENA_MAX": arenas}
     with Shop(backends, STRIPE_SECRET_KEY="sk_test_bench", STRIPE_WEBHOOK_SECRET=SECRET,
-              STRIPE_API_BASE=standin.url) as shop:
+              STRIPE_API_BASE=standin.url, **settings) as shop:
+        if arenas == "default":
+            shop.env.pop("MALLOC_ARENA_MAX", None)
+        if prepare:
+            prepare(shop)
         sellers = users("seller", 2, "seller")
         customers = users("customer", 50, "customer")
         catalogue = products(sellers, 20)
         burst = orders(customers, catalogue, purchases)
         paced = orders(customers, catalogue, steady)
         web = shop.start_web()
-        consumer = shop.start_consumer(4)
-        time.sleep(2)  # the consumer's imports and first sweep
+        workers = [shop.start_consumer(4).pid]
+        for _ in range(consumers - 1):
+            workers.append(shop.start_consumer(4, "-n").pid)  # one scheduler of periodic jobs, as deployed
+        time.sleep(2 + consumers)  # the consumers' imports and first sweep
 
         # Throughput.
         ids = [o[0] for o in burst]
         requests = _post_requests(shop, standin, burst)
-        cpu = {"web": cpu_seconds(web.pid), "consumer": cpu_seconds(consumer.pid)}
+        cpu_before = _cpu_seconds(workers)
+        web_before = cpu_seconds(web.pid)
         start = time.perf_counter()
         elapsed, latencies, errors = load(requests, concurrency=16)
         posted = time.perf_counter() - start
@@ -71,13 +94,18 @@ def run(backends, purchases, steady):
                 raise SystemExit(f"gave up: {links} links and {invoices} invoices after 15 minutes")
             time.sleep(0.2)
         total = time.perf_counter() - start
-        # The consumer's tree holds its PDF children.
-        cpu = {name: (cpu_seconds(process.pid) - cpu[name]) * 1000 / purchases
-               for name, process in (("web", web), ("consumer", consumer))}
-        result = {"purchases": purchases, "posted_in_s": posted, "all_done_in_s": total,
+        cpu = _cpu_seconds(workers) - cpu_before
+        result = {"consumer_cpu_ms_per_purchase": cpu * 1000 / purchases,
+                  "web_cpu_ms_per_purchase": (cpu_seconds(web.pid) - web_before) * 1000 / purchases,
+                  "backends": backends, "consumers": consumers, "arenas": arenas,
+                  "purchases": purchases, "posted_in_s": posted, "all_done_in_s": total,
                   "purchases_per_s": purchases / total, "webhook_errors": len(errors),
-                  "webhook_p99_ms": percentile(latencies, 0.99) * 1000,
-                  "web_cpu_ms": cpu["web"], "consumer_cpu_ms": cpu["consumer"]}
+                  "webhook_p99_ms": percentile(latencies, 0.99) * 1000}
+        if finish:
+            result.update(finish(shop) or {})
+        if not steady:
+            standin.stop()
+            return result
 
         # Latency at a steady 10 per second, from an idle consumer: the burst's last
         # jobs (its invoice emails) would otherwise still be ahead of the first purchases.
@@ -111,15 +139,36 @@ def main():
     parser.add_argument("--backends", default="sqlite,postgres-redis")
     parser.add_argument("--purchases", type=int, default=1000)
     parser.add_argument("--steady", type=int, default=300)
+    parser.add_argument("--consumers", default="1", help="consumer process counts, e.g. 1,2,4")
+    parser.add_argument("--arenas", default="default", help="MALLOC_ARENA_MAX values, e.g. default,2")
+    parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
+    results = []
     for backends in args.backends.split(","):
-        r = run(backends, args.purchases, args.steady)
-        print(f"{backends:>15}: {r['purchases']} purchases in {r['all_done_in_s']:.1f}s = "
-              f"{r['purchases_per_s']:.1f}/s (webhooks posted in {r['posted_in_s']:.1f}s, "
-              f"p99 {r['webhook_p99_ms']:.0f} ms, {r['webhook_errors']} errors; CPU per purchase: consumer "
-              f"{r['consumer_cpu_ms']:.1f} ms, web {r['web_cpu_ms']:.1f} ms); at 10/s: webhook to "
-              f"download link p50 {r['latency_p50_s']:.2f}s p95 {r['latency_p95_s']:.2f}s "
-              f"max {r['latency_max_s']:.2f}s ({r['steady_purchases']} purchases)")
+        for consumers in map(int, args.consumers.split(",")):
+            for arenas in args.arenas.split(","):
+                # The latency phase belongs to the shop as deployed by default: one consumer.
+                steady = args.steady if consumers == 1 else 0
+                r = run(backends, args.purchases, steady, consumers, arenas)
+                results.append(r)
+                print(report(r), flush=True)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"benchmark": "pipeline", "results": results}, handle, indent=1)
+
+
+def report(r):
+    line = (f"{r['backends']:>15}, {r['consumers']} consumer{'s' if r['consumers'] > 1 else ''}"
+            f"{'' if r['arenas'] == 'default' else ', MALLOC_ARENA_MAX=' + r['arenas']}: "
+            f"{r['purchases']} purchases in {r['all_done_in_s']:.1f}s = "
+            f"{r['purchases_per_s']:.1f}/s (webhooks posted in {r['posted_in_s']:.1f}s, "
+            f"p99 {r['webhook_p99_ms']:.0f} ms, {r['webhook_errors']} errors; "
+            f"CPU a purchase: consumer {r['consumer_cpu_ms_per_purchase']:.1f} ms, "
+            f"web {r['web_cpu_ms_per_purchase']:.1f} ms)")
+    if "steady_purchases" in r:
+        line += (f"; at 10/s: webhook to download link p50 {r['latency_p50_s']:.2f}s "
+                 f"p95 {r['latency_p95_s']:.2f}s max {r['latency_max_s']:.2f}s ({r['steady_purchases']} purchases)")
+    return line
 
 
 if __name__ == "__main__":

@@ -149,7 +149,9 @@ def cmd_run(args):
     env = dict(os.environ, PYTHONUNBUFFERED="1", WEB_BIND=bind)
     web = subprocess.Popen([sys.executable, "-m", "shop.cli", "serve", "--bind", bind],
                            cwd=config.APP_ROOT, env=env)
-    consumer = subprocess.Popen(consumer_command(4), cwd=config.APP_ROOT, env=env)
+    # Two malloc arenas, as the shipped worker units set: the consumer's memory levels off.
+    consumer = subprocess.Popen(consumer_command(4), cwd=config.APP_ROOT,
+                                env={"MALLOC_ARENA_MAX": "2", **env})
     url = f"http://{bind}" if not bind.startswith("unix:") else config.APP_URL
     print(f"\n  The marketplace is running at {url}\n")
     demo.print_logins(fresh)

@@ -54,6 +54,7 @@ MINUTE_RETENTION_DAYS = 8
 # (a consumer started with -n, or none at all), so the tail stays short.
 CATCH_UP_LAG_MINUTES = 10
 WATERMARK = "metrics:rolled-up-to"
+NO_END = datetime.datetime(9999, 12, 31)
 
 
 # ---------------------------------------------------------------------------
@@ -120,9 +121,11 @@ def _raw(start, end=None, group=("name", "queue"), buckets=False, name=None, que
     if buckets:
         fields += [fn.SUM(Case(None, [(done & (JobRecord.duration <= bound), 1)], 0)).alias(f"le{i}")
                    for i, bound in enumerate(BUCKETS)]
-    condition = JobRecord.finished_at >= start
-    if end is not None:
-        condition &= JobRecord.finished_at < end
+    # The live tail has no end, but the range is bounded above all the same: with only
+    # a lower bound, SQLite's planner guesses a quarter of the table matches and reads
+    # all of it through the (name, id) index to save the GROUP BY's sort (1.5 s a page
+    # at a million records); two bounds make it take the range on finished_at.
+    condition = (JobRecord.finished_at >= start) & (JobRecord.finished_at < (end or NO_END))
     if name:
         condition &= JobRecord.name == name
     if queue:

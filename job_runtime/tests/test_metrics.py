@@ -135,3 +135,61 @@ def test_minutes_rolled_up_before_the_wait_was_recorded_have_none():
     metrics.roll_up(NOW)
     points = metrics.series(epoch_minute(NOW) - 59, epoch_minute(NOW) + 1, now=NOW)
     assert points[-31]["completed"] == 3 and points[-31]["avg_wait"] is None
+
+
+def _statistics_of_a_million_records(db):
+    """The statistics ANALYZE writes for a table of a million records of a few kinds and states
+    (the planner reads them from sqlite_stat1; ANALYZE sqlite_schema loads them again)."""
+    db.execute_sql("ANALYZE")
+    for index, stat in (("job_name_id", "1000000 125000 1"), ("job_finished_at", "1000000 1"),
+                        ("job_uuid", "1000000 1"), ("job_state_queue_available_at", "1000000 300000 100000 1")):
+        db.execute_sql("DELETE FROM sqlite_stat1 WHERE idx = ?", (index,))
+        db.execute_sql("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('job', ?, ?)", (index, stat))
+    db.execute_sql("ANALYZE sqlite_schema")
+
+
+def _plan_of_the_last_select(caplog, db, marker):
+    sql, params = next(r.msg for r in reversed(caplog.records) if isinstance(r.msg, tuple) and marker in r.msg[0])
+    return " ".join(str(row) for row in db.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+
+
+def test_the_pending_jobs_list_reads_the_claims_index_not_every_record(caplog):
+    import logging
+
+    import pytest
+
+    from job_runtime.context import db, is_sqlite
+    from job_runtime.monitoring import dashboard
+
+    if not is_sqlite():
+        pytest.skip("the plan in question is SQLite's")
+    for i in range(300):
+        finished(at=NOW - datetime.timedelta(hours=i))
+    waiting = JobRecord.create(uuid=str(uuid.uuid4()), name="waiting", queue="default", payload="[[],{}]",
+                               available_at=NOW - datetime.timedelta(hours=400))
+    _statistics_of_a_million_records(db)
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        rows, _ = dashboard.jobs_page("pending")
+    assert [row["uuid"] for row in rows] == [waiting.uuid]
+    plan = _plan_of_the_last_select(caplog, db, "ORDER BY")
+    assert "job_state_queue_available_at" in plan and "SCAN" not in plan, plan
+
+
+def test_the_live_tail_is_read_through_the_range_on_finished_at(caplog):
+    """Not through the (name, id) index, which reads every record in the table to group them."""
+    import logging
+
+    import pytest
+
+    from job_runtime.context import db, is_sqlite
+
+    if not is_sqlite():
+        pytest.skip("the plan in question is SQLite's")
+    for i in range(300):
+        finished(name=f"job-{i % 6}", at=NOW - datetime.timedelta(hours=i), duration=0.1)
+    _statistics_of_a_million_records(db)
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        rows = metrics._raw(NOW - datetime.timedelta(minutes=90))
+    assert sum(row["completed"] for row in rows) == 2
+    plan = _plan_of_the_last_select(caplog, db, "GROUP BY")
+    assert "job_finished_at" in plan and "SCAN" not in plan, plan

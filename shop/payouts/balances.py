@@ -91,14 +91,15 @@ def every_seller(now=None, hold_days=None):
                   key=lambda pair: (pair[0].name.lower(), pair[0].id, pair[1].currency))
 
 
-def payouts_due(minimum=None, now=None, hold_days=None):
+def payouts_due(minimum=None, now=None, hold_days=None, of=None):
     """[(seller, Balance)] whose available balance reaches PAYOUT_MINIMUM.
 
     PAYOUT_MINIMUM is in minor units of the shop's CURRENCY; a balance in another
     currency (from before the shop changed its currency) is due as soon as it is positive.
+    of: every_seller()'s list when the caller has it already (each reads the whole ledger).
     """
     minimum = config.PAYOUT_MINIMUM if minimum is None else minimum
-    return [(seller, balance) for seller, balance in every_seller(now, hold_days)
+    return [(seller, balance) for seller, balance in (every_seller(now, hold_days) if of is None else of)
             if balance.available > 0 and (balance.currency != config.CURRENCY or balance.available >= minimum)]
 
 
