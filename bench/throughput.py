@@ -71,7 +71,9 @@ print(n / (time.perf_counter() - start))
 """
 
 ENQUEUE_RUNTIME = """
-import time, cli, models, tasks, bench.noop_jobs as b
+import time, models, tasks, bench.noop_jobs as b
+from shop import cli
+tasks.start()
 cli.cmd_init(None)
 models.db.connect(reuse_if_open=True)
 from job_runtime.models import JobRecord
