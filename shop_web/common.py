@@ -293,6 +293,19 @@ def csrf_token():
     return security.sign("csrf", _csrf_binding(create=True))
 
 
+class _PageToken:
+    """The page's CSRF token, made when the page first prints it: a guest's page without a
+    form (the catalog) sets no visitor cookie, so it is the same page for every guest."""
+
+    def __init__(self):
+        self._value = None
+
+    def __str__(self):
+        if self._value is None:
+            self._value = csrf_token()
+        return self._value
+
+
 def check_csrf():
     binding = _csrf_binding()
     sent = form_fields().get("csrf_token") or header("X-CSRF-Token") or ""
@@ -405,7 +418,7 @@ def render(name, status=200, **context):
     base = {
         "user": user,
         "shopper": current_shopper(),
-        "csrf_token": csrf_token(),
+        "csrf_token": _PageToken(),
         "flash": _pop_flash(),
         "unread_count": unread_notifications(user),
         "money": format_money,

@@ -5,13 +5,15 @@ from urllib.parse import urlencode
 from bottle import HTTPError, HTTPResponse, redirect, static_file
 
 from shop import config
-from shop.catalog import browse, previews, products, storefronts, taxonomy
+from shop.catalog import browse, page_cache, previews, products, storefronts, taxonomy
 from shop.errors import MissingObject, NotFound, ValidationError
 from shop.storage import MEDIA, key_for, storage
 from shop.orders import cart
 from models import Product, User
 from shop.selling import discounts
 from shop_web.common import (
+    FLASH_COOKIE,
+    SESSION_COOKIE,
     Page,
     RouteTable,
     current_shopper,
@@ -22,6 +24,7 @@ from shop_web.common import (
     remember_discount_code,
     render,
     request,
+    response,
 )
 
 routes = RouteTable()
@@ -75,16 +78,51 @@ def arrive_with_code():
     redirect_to(request.path + ("?" + urlencode(rest) if rest else ""), status=302)
 
 
+def _shared_key():
+    """The key of this catalog page when it is the same for every visitor, else None.
+
+    That is a guest with no session (no cart, no purchases, no account: nothing in the
+    header or on the cards is theirs) and no message waiting to be shown, on any order
+    but best-selling, which sales move without the catalog changing.
+    """
+    if request.get_cookie(SESSION_COOKIE) or request.get_cookie(FLASH_COOKIE):
+        return None
+    if current_shopper() is not None or request.environ.get("app.user") is not None:
+        return None
+    if (request.query.get("sort") or "").strip() == "best-selling":
+        return None
+    return (request.path, request.query_string)
+
+
+def _send_kept(kept):
+    """A kept page, or 304 when the browser holds it already (its ETag is the page's digest)."""
+    response.set_header("Cache-Control", "no-cache")
+    response.set_header("Vary", "Cookie")
+    response.set_header("ETag", kept.etag)
+    sent = request.environ.get("HTTP_IF_NONE_MATCH") or ""
+    if kept.etag in (tag.strip() for tag in sent.split(",")):
+        response.status = 304
+        return ""
+    return kept.body
+
+
 @routes.get("/")
 def catalog_index():
     arrive_with_code()
+    key = _shared_key()
+    version = page_cache.version() if key is not None else None
+    kept = page_cache.get(version, key)
+    if kept is not None:
+        return _send_kept(kept)
     try:
         filters = browse.parse(_catalog_params())
     except ValidationError as exc:
         # A price typed into the filter that is not an amount: the page says which, unfiltered by it.
         filters = browse.parse({**_catalog_params(), "min": "", "max": ""})
         return _catalog_page(filters, status=400, errors=exc.errors, error_message=str(exc))
-    return _catalog_page(filters)
+    body = _catalog_page(filters)
+    kept = page_cache.put(version, key, body) if version is not None else None
+    return _send_kept(kept) if kept is not None else body
 
 
 def _catalog_page(filters, status=200, errors=None, error_message=""):
