@@ -30,6 +30,9 @@ from shop_web.common import (
 routes = RouteTable()
 
 PER_PAGE = 12
+# A search counts its matches up to this many and then says "more than 1,000 found":
+# counting every match of a common word was most of a search's time in a big catalog.
+SEARCH_COUNT_CAP = 1000
 
 
 def approved_products():
@@ -127,7 +130,8 @@ def catalog_index():
 
 def _catalog_page(filters, status=200, errors=None, error_message=""):
     query, counted = browse.products(filters)
-    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
+    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted,
+                cap=SEARCH_COUNT_CAP if filters.q else None)
     encoded = browse.query_string(filters)
     return render("catalog.tpl", status=status, title=_title(filters), page=page, q=filters.q,
                   site_search=filters.q, filters=filters, browse=browse, categories=taxonomy.categories(),

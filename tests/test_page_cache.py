@@ -126,3 +126,30 @@ def test_customers_and_guests_with_a_cart_see_their_own_page(client, make_user, 
 def test_the_triggers_watch_every_column_of_product_but_its_sales():
     columns = {field.column_name for field in Product._meta.sorted_fields}
     assert set(catalog_version.PRODUCT_COLUMNS) == columns - {"id", "download_count"}
+
+
+def test_a_broad_search_counts_up_to_its_cap_and_still_pages_through_every_match(client, make_user, monkeypatch):
+    seller = make_user("seller")
+    for number in range(5):
+        make_product(seller, f"Drum loops {number}")
+    monkeypatch.setattr(storefront, "PER_PAGE", 2)
+    monkeypatch.setattr(storefront, "SEARCH_COUNT_CAP", 5)
+    whole = client.get("/?q=loops")
+    assert "5 products found." in whole.text and "Page 1 of 3" in whole.text
+    everything = [title for number in (1, 2, 3) for title in titles(client.get(f"/?q=loops&page={number}"))]
+    assert sorted(everything) == [f"Drum loops {number}" for number in range(5)]
+
+    monkeypatch.setattr(storefront, "SEARCH_COUNT_CAP", 3)
+    page_cache.clear()
+    first = client.get("/?q=loops")
+    assert "More than 3 products found." in first.text and "Page 1 of more than 2" in first.text
+    pages, number = [], 1
+    while True:  # following Next to the end, as a reader would
+        page = client.get(f"/?q=loops&page={number}")
+        pages.append(titles(page))
+        if not page.html.select_one("a[rel=next]"):
+            break
+        number += 1
+    assert [title for shown in pages for title in shown] == everything and len(pages) == 3
+    # A search with fewer matches than the cap says how many, as before.
+    assert "1 product found." in client.get("/?q=loops+4").text
