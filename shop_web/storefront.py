@@ -109,23 +109,33 @@ def _send_kept(kept):
     return kept.body
 
 
-@routes.get("/")
-def catalog_index():
-    arrive_with_code()
+def _shared(render_page):
+    """The page `render_page` renders, served as kept when it is the same for every visitor."""
     key = _shared_key()
     version = page_cache.version() if key is not None else None
     kept = page_cache.get(version, key)
     if kept is not None:
         return _send_kept(kept)
+    body = render_page()
+    if version is not None and response.status_code == 200:
+        kept = page_cache.put(version, key, body)
+    return _send_kept(kept) if kept is not None else body
+
+
+@routes.get("/")
+def catalog_index():
+    arrive_with_code()
+    return _shared(_catalog_index)
+
+
+def _catalog_index():
     try:
         filters = browse.parse(_catalog_params())
     except ValidationError as exc:
         # A price typed into the filter that is not an amount: the page says which, unfiltered by it.
         filters = browse.parse({**_catalog_params(), "min": "", "max": ""})
         return _catalog_page(filters, status=400, errors=exc.errors, error_message=str(exc))
-    body = _catalog_page(filters)
-    kept = page_cache.put(version, key, body) if version is not None else None
-    return _send_kept(kept) if kept is not None else body
+    return _catalog_page(filters)
 
 
 def _catalog_page(filters, status=200, errors=None, error_message=""):
@@ -158,6 +168,10 @@ def seller_storefront(slug):
         raise NotFound("There is no seller at this address.")
     if request.path != seller.storefront_path:
         redirect(seller.storefront_path + (f"?{request.query_string}" if request.query_string else ""), 301)
+    return _shared(lambda: _storefront_page(seller))
+
+
+def _storefront_page(seller):
     query = storefronts.products_on_sale(seller)
     counted = Product.select(Product.id).where((Product.seller == seller) & (Product.status == "approved"))
     page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)

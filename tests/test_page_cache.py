@@ -5,8 +5,9 @@ import importlib
 
 from webtest import TestApp
 
+import models
 from models import Product
-from shop.catalog import moderation, page_cache, taxonomy
+from shop.catalog import moderation, page_cache, storefronts, taxonomy
 from shop.accounts import settings
 from shop_web import storefront
 from tests.shop_fixtures import add_to_cart, make_product
@@ -153,3 +154,21 @@ def test_a_broad_search_counts_up_to_its_cap_and_still_pages_through_every_match
     assert [title for shown in pages for title in shown] == everything and len(pages) == 3
     # A search with fewer matches than the cap says how many, as before.
     assert "1 product found." in client.get("/?q=loops+4").text
+
+
+def test_a_storefront_is_kept_until_its_seller_or_products_change(make_user, monkeypatch):
+    seller = make_user("seller", name="Priya Patel")
+    make_product(seller, "Drum loops")
+    first = guest().get(seller.storefront_path)
+    assert titles(first) == ["Drum loops"] and first.headers["ETag"]
+    monkeypatch.setattr(storefront, "_storefront_page", lambda seller: "rendered again")
+    assert guest().get(seller.storefront_path).text == first.text
+    monkeypatch.undo()
+    storefronts.save_profile(seller, "Beats made in Leeds.", None, None)
+    assert "Beats made in Leeds." in guest().get(seller.storefront_path).text
+    settings.change_name(seller, "Priya P.")
+    renamed = models.User.get_by_id(seller.id)
+    assert "Priya P." in guest().get(renamed.storefront_path).text
+    # Another seller's storefront is not this one's kept page.
+    other = make_user("seller", name="Sam Okafor")
+    assert "Priya" not in guest().get(other.storefront_path).text

@@ -1,8 +1,9 @@
 """The catalog's version: one row in catalog_state whose number the database itself changes,
-by triggers, in the same transaction as anything a catalog page shows (a product approved,
-edited, repriced or removed, its tags, shelves, search row, or its seller's name). The web
-app keys the pages it keeps by this number (shop/catalog/page_cache.py). A sale, which only
-moves download_count, leaves it alone. New table and triggers; no existing table changes.
+by triggers, in the same transaction as anything a catalog page or a seller's storefront
+shows (a product approved, edited, repriced or removed, its tags, shelves, search row, its
+seller's name or profile). The web app keys the pages it keeps by this number
+(shop/catalog/page_cache.py). A sale, which only moves download_count, leaves it alone.
+New table and triggers; no existing table changes.
 
 The number is random, not a count: a database restored from a backup must not reach a
 number its earlier life already used for other contents.
@@ -24,6 +25,7 @@ WATCHED = (
     ("category", ("INSERT", "DELETE", "UPDATE")),
     ("product_search", ("INSERT", "DELETE", "UPDATE")),
     ("user", ("UPDATE OF name",)),
+    ("seller_profile", ("INSERT", "DELETE", "UPDATE")),
 )
 
 
