@@ -2,6 +2,10 @@
 requests per second and p50/p99 for the first page, a full-text search and page 40,
 beside a minimal Bottle page on the same gunicorn setup (the ceiling).
 
+Each case is followed at once by a run of the ceiling, and its share is of that run: on a
+machine shared with other work the load changes from minute to minute. The web server's
+CPU time per request (its processes' user and system time, from /proc) is printed too.
+
 Guests' pages are kept as rendered until the catalog changes (shop/catalog/page_cache.py),
 so a page asked for again and again is what the first rows measure. The rows "not kept"
 ask for a different address each time (an unknown parameter, or new search words), so
@@ -13,7 +17,9 @@ each request reads the database and renders the page.
 import argparse
 import subprocess
 
-from common import BIN, ROOT, Shop, free_port, load, summary, wait_port
+import os
+
+from common import BIN, ROOT, Shop, children, free_port, load, summary, wait_port
 from shop_data import orders, products, users
 
 
@@ -25,7 +31,29 @@ def _gunicorn_ceiling(shop):
                                start_new_session=True)
     shop.processes.append(process)
     wait_port(port)
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", process
+
+
+def cpu_seconds(pid):
+    """User and system time of a process and its children (gunicorn's workers), in seconds;
+    a worker that gunicorn replaced has its time in its parent's cutime and cstime."""
+    total = 0
+    for p in [pid] + children(pid):
+        try:
+            with open(f"/proc/{p}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += sum(int(field) for field in fields[11:15])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measure(urls, concurrency, pid):
+    """summary() of the requests to `urls`, with the server's CPU ms per request."""
+    before = cpu_seconds(pid)
+    result = summary(*load([("GET", url, {}, None) for url in urls], concurrency))
+    result["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / len(urls)
+    return result
 
 
 def run(backends, size, requests, concurrency):
@@ -42,19 +70,20 @@ def run(backends, size, requests, concurrency):
             # Planner statistics, as autovacuum gathers them within a minute of such a
             # load; without them PostgreSQL sorts every product for each page.
             models.db.execute_sql("ANALYZE")
-        shop.start_web()
-        ceiling = _gunicorn_ceiling(shop)
+        web = shop.start_web()
+        ceiling, ceiling_process = _gunicorn_ceiling(shop)
         results = {}
         cases = (("first page", lambda i: f"{shop.url}/"),
                  ("search", lambda i: f"{shop.url}/?q=loops+guide"),
                  ("page 40", lambda i: f"{shop.url}/?page=40"),
                  ("first page, not kept", lambda i: f"{shop.url}/?visit={i}"),
-                 ("search, not kept", lambda i: f"{shop.url}/?q=item+{i}"),
-                 ("ceiling", lambda i: f"{ceiling}/"))
+                 ("search, not kept", lambda i: f"{shop.url}/?q=item+{i}"))
+        load([("GET", f"{ceiling}/", {}, None)] * 100, concurrency)  # warm up
         for number, (name, url) in enumerate(cases):
             offset = (number + 1) * 1_000_000  # the warm-up's addresses are not the run's
             load([("GET", url(offset + i), {}, None) for i in range(100)], concurrency)  # warm up
-            results[name] = summary(*load([("GET", url(i), {}, None) for i in range(requests)], concurrency))
+            results[name] = measure([url(i) for i in range(requests)], concurrency, web.pid)
+            results[name]["ceiling"] = measure([f"{ceiling}/"] * requests, concurrency, ceiling_process.pid)
         return results
 
 
@@ -68,10 +97,11 @@ def main():
     for backends in args.backends.split(","):
         for size in (int(s) for s in args.products.split(",")):
             results = run(backends, size, args.requests, args.concurrency)
-            ceiling = results["ceiling"]["rps"]
             for name, r in results.items():
-                print(f"{backends:>15} {size:>7} {name:<20}: {r['rps']:6.0f} req/s ({r['rps'] / ceiling:.2f} of the "
-                      f"ceiling), p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['errors']} errors",
+                c = r["ceiling"]
+                print(f"{backends:>15} {size:>7} {name:<20}: {r['rps']:6.0f} req/s ({r['rps'] / c['rps']:.2f} of the "
+                      f"ceiling's {c['rps']:.0f}), p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+                      f"CPU {r['cpu_ms']:.2f} ms a request (ceiling {c['cpu_ms']:.2f}), {r['errors']} errors",
                       flush=True)
 
 
