@@ -133,9 +133,12 @@ def catalog_series(source):
     series = {}
     if Path(source).exists():
         for r in json.loads(Path(source).read_text())["results"]:
-            if r.get("page", "first page") == "first page":
-                series.setdefault(LABELS.get(r["backends"], r["backends"]), []).append(
-                    (r["products"], r["rps"] / r["ceiling_rps"]))
+            # The page as kept for guests, and as rendered afresh (after a catalog change,
+            # or for a visitor with a session).
+            page = r.get("page", "first page")
+            if page in ("first page", "first page, not kept"):
+                label = LABELS.get(r["backends"], r["backends"]) + (", not kept" if "not kept" in page else "")
+                series.setdefault(label, []).append((r["products"], r["rps"] / r["ceiling_rps"]))
         return series
     for part in source.split(";"):
         backends, figures = part.split(":", 1)

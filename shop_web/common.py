@@ -293,6 +293,19 @@ def csrf_token():
     return security.sign("csrf", _csrf_binding(create=True))
 
 
+class _PageToken:
+    """The page's CSRF token, made when the page first prints it: a guest's page without a
+    form (the catalog) sets no visitor cookie, so it is the same page for every guest."""
+
+    def __init__(self):
+        self._value = None
+
+    def __str__(self):
+        if self._value is None:
+            self._value = csrf_token()
+        return self._value
+
+
 def check_csrf():
     binding = _csrf_binding()
     sent = form_fields().get("csrf_token") or header("X-CSRF-Token") or ""
@@ -405,7 +418,7 @@ def render(name, status=200, **context):
     base = {
         "user": user,
         "shopper": current_shopper(),
-        "csrf_token": csrf_token(),
+        "csrf_token": _PageToken(),
         "flash": _pop_flash(),
         "unread_count": unread_notifications(user),
         "money": format_money,
@@ -485,16 +498,25 @@ def int_param(value, default=None, minimum=None, maximum=MAX_ID):
 
 
 class Page:
-    """One page of a query: items, page number, total pages."""
+    """One page of a query: items, page number, total pages.
 
-    def __init__(self, query, number, per_page=12, count_query=None):
+    With `cap`, counting stops after `cap` rows: `capped` says there are more ("more than
+    1,000 found"), `pages` counts only those, and a page past them is still served, with
+    a next page while it is full.
+    """
+
+    def __init__(self, query, number, per_page=12, count_query=None, cap=None):
         # count_query: the same rows without the joins that only serve the display.
-        self.total = (query if count_query is None else count_query).count()  # a query's truth runs it
+        counted = query if count_query is None else count_query  # a query's truth runs it
+        found = counted.count() if cap is None else counted.limit(cap + 1).count()
+        self.capped = cap is not None and found > cap
+        self.total = min(found, cap) if self.capped else found
         self.pages = max(1, math.ceil(self.total / per_page))
-        self.number = min(max(1, number or 1), self.pages)
+        number = max(1, number or 1)
+        self.number = number if self.capped else min(number, self.pages)
         self.items = list(query.paginate(self.number, per_page))
         self.has_prev = self.number > 1
-        self.has_next = self.number < self.pages
+        self.has_next = self.number < self.pages or (self.capped and len(self.items) == per_page)
 
 
 def form_data(*fields):

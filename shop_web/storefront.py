@@ -5,13 +5,15 @@ from urllib.parse import urlencode
 from bottle import HTTPError, HTTPResponse, redirect, static_file
 
 from shop import config
-from shop.catalog import browse, previews, products, storefronts, taxonomy
+from shop.catalog import browse, page_cache, previews, products, storefronts, taxonomy
 from shop.errors import MissingObject, NotFound, ValidationError
 from shop.storage import MEDIA, key_for, storage
 from shop.orders import cart
 from models import Product, User
 from shop.selling import discounts
 from shop_web.common import (
+    FLASH_COOKIE,
+    SESSION_COOKIE,
     Page,
     RouteTable,
     current_shopper,
@@ -22,11 +24,15 @@ from shop_web.common import (
     remember_discount_code,
     render,
     request,
+    response,
 )
 
 routes = RouteTable()
 
 PER_PAGE = 12
+# A search counts its matches up to this many and then says "more than 1,000 found":
+# counting every match of a common word was most of a search's time in a big catalog.
+SEARCH_COUNT_CAP = 1000
 
 
 def approved_products():
@@ -75,9 +81,54 @@ def arrive_with_code():
     redirect_to(request.path + ("?" + urlencode(rest) if rest else ""), status=302)
 
 
+def _shared_key():
+    """The key of this catalog page when it is the same for every visitor, else None.
+
+    That is a guest with no session (no cart, no purchases, no account: nothing in the
+    header or on the cards is theirs) and no message waiting to be shown, on any order
+    but best-selling, which sales move without the catalog changing.
+    """
+    if request.get_cookie(SESSION_COOKIE) or request.get_cookie(FLASH_COOKIE):
+        return None
+    if current_shopper() is not None or request.environ.get("app.user") is not None:
+        return None
+    if (request.query.get("sort") or "").strip() == "best-selling":
+        return None
+    return (request.path, request.query_string)
+
+
+def _send_kept(kept):
+    """A kept page, or 304 when the browser holds it already (its ETag is the page's digest)."""
+    response.set_header("Cache-Control", "no-cache")
+    response.set_header("Vary", "Cookie")
+    response.set_header("ETag", kept.etag)
+    sent = request.environ.get("HTTP_IF_NONE_MATCH") or ""
+    if kept.etag in (tag.strip() for tag in sent.split(",")):
+        response.status = 304
+        return ""
+    return kept.body
+
+
+def _shared(render_page):
+    """The page `render_page` renders, served as kept when it is the same for every visitor."""
+    key = _shared_key()
+    version = page_cache.version() if key is not None else None
+    kept = page_cache.get(version, key)
+    if kept is not None:
+        return _send_kept(kept)
+    body = render_page()
+    if version is not None and response.status_code == 200:
+        kept = page_cache.put(version, key, body)
+    return _send_kept(kept) if kept is not None else body
+
+
 @routes.get("/")
 def catalog_index():
     arrive_with_code()
+    return _shared(_catalog_index)
+
+
+def _catalog_index():
     try:
         filters = browse.parse(_catalog_params())
     except ValidationError as exc:
@@ -89,7 +140,8 @@ def catalog_index():
 
 def _catalog_page(filters, status=200, errors=None, error_message=""):
     query, counted = browse.products(filters)
-    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
+    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted,
+                cap=SEARCH_COUNT_CAP if filters.q else None)
     encoded = browse.query_string(filters)
     return render("catalog.tpl", status=status, title=_title(filters), page=page, q=filters.q,
                   site_search=filters.q, filters=filters, browse=browse, categories=taxonomy.categories(),
@@ -116,6 +168,10 @@ def seller_storefront(slug):
         raise NotFound("There is no seller at this address.")
     if request.path != seller.storefront_path:
         redirect(seller.storefront_path + (f"?{request.query_string}" if request.query_string else ""), 301)
+    return _shared(lambda: _storefront_page(seller))
+
+
+def _storefront_page(seller):
     query = storefronts.products_on_sale(seller)
     counted = Product.select(Product.id).where((Product.seller == seller) & (Product.status == "approved"))
     page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)

@@ -49,6 +49,7 @@ BIN = Path(sys.executable).parent
 from shop import config  # noqa: E402
 from job_runtime import jobs  # noqa: E402
 from shop import runtime
+from shop.catalog import page_cache  # noqa: E402
 import models  # noqa: E402
 import tasks  # noqa: E402
 
@@ -385,6 +386,9 @@ def app_env(tmp_path):
     runtime.setup_job_runtime()
     jobs.huey.immediate = True
     jobs.huey.storage = jobs.huey.get_immediate_storage()
+    # Kept catalog pages belong to one test's settings (each test's shop starts at the
+    # same catalog version, but may name itself or price differently).
+    page_cache.clear()
     env = TestEnv(data_dir, environ)
     yield env
     if not models.db.is_closed():

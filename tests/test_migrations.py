@@ -22,9 +22,10 @@ import tasks
 from job_runtime.models import FailedJob, JobRecord
 from models import DownloadLink, Invoice, LedgerEntry, Order, OrderItem, Payout, Product, Refund, User
 from shop.accounts import guests
-from shop.catalog import browse, taxonomy
+from shop.catalog import browse, page_cache, taxonomy
 from shop.catalog import updates as product_updates
 from shop.errors import MigrationError, SchemaMismatch
+from shop.money import format_money
 from shop.operations import schema
 from shop.orders import downloads
 from shop.orders import credit_notes
@@ -119,7 +120,8 @@ def every_row(database=None):
 # The catalog_search migration indexes the products already on sale: its table (and on
 # SQLite the FTS5 table and the tables FTS5 keeps for it) start with rows.
 # The product_files migration copies every product's file into product_file.
-FILLED_BY_MIGRATIONS = ("product_search", "product_file")
+# The catalog_version migration writes the catalog's first version.
+FILLED_BY_MIGRATIONS = ("product_search", "product_file", "catalog_state")
 
 
 def kept(after, before):
@@ -420,6 +422,16 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert after["product_update"] == [] and after["update_delivery"] == []
     # Previews (the product_previews migration): none yet for the old products.
     assert after["product_preview"] == []
+    # The catalog's version (the catalog_version migration): one row; an old product's new
+    # price changes it, and a guest's catalog page shows the price at once.
+    assert len(after["catalog_state"]) == 1
+    repriced = Product.select().where(Product.status == "approved").order_by(Product.id).first()
+    version = page_cache.version()
+    kept_page = client.get("/?sort=price-high").text
+    Product.update(price=123456).where(Product.id == repriced.id).execute()
+    assert page_cache.version() != version
+    assert format_money(123456, repriced.currency) not in kept_page
+    assert format_money(123456, repriced.currency) in client.get("/?sort=price-high").text
     sold = Product.select().join(OrderItem).join(Order).where(
         (Order.status == "paid") & (Product.status == "approved")).first()
     update = product_updates.write(sold, "Version 2 of an old product.")

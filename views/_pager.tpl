@@ -4,7 +4,11 @@
   % if page.has_prev:
   <a href="?{{base_query}}page={{page.number - 1}}" rel="prev">← Previous</a>
   % end
+  % if page.capped:
+  <span>Page {{page.number}} of more than {{page.pages}}</span>
+  % else:
   <span>Page {{page.number}} of {{page.pages}}</span>
+  % end
   % if page.has_next:
   <a href="?{{base_query}}page={{page.number + 1}}" rel="next">Next →</a>
   % end

@@ -2,7 +2,11 @@
 <section class="page-head">
   % if q:
   <h1>Results for “{{q}}”</h1>
+  % if page.capped:
+  <p class="muted">More than {{"{:,}".format(page.total)}} products found. <a href="/">Show everything</a></p>
+  % else:
   <p class="muted">{{page.total}} product{{'' if page.total == 1 else 's'}} found. <a href="/">Show everything</a></p>
+  % end
   % elif filters.category:
   <h1>{{filters.category.name}}</h1>
   <p class="muted">{{page.total}} product{{'' if page.total == 1 else 's'}}. <a href="/">Show everything</a></p>

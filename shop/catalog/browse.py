@@ -33,6 +33,12 @@ def _price(text, field):
     return parse_money(text, config.CURRENCY, field=field)
 
 
+def _named(model, slug):
+    """The shelf or tag of `slug`; no query for an empty one (most pages name neither)."""
+    slug = (slug or "").strip()[:100]
+    return model.get_or_none(model.slug == slug) if slug else None
+
+
 def parse(params):
     """Filters from the query parameters (a mapping of str to str).
 
@@ -40,8 +46,8 @@ def parse(params):
     it is left out. A price that is not an amount is a ValidationError naming the field.
     """
     q = " ".join((params.get("q") or "").split())[:MAX_QUERY]
-    category = Category.get_or_none(Category.slug == (params.get("category") or "").strip()[:100])
-    tag = Tag.get_or_none(Tag.slug == (params.get("tag") or "").strip()[:100])
+    category = _named(Category, params.get("category"))
+    tag = _named(Tag, params.get("tag"))
     errors, prices = {}, {}
     for field in ("min", "max"):
         try:
