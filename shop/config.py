@@ -233,6 +233,7 @@ class Settings:
     SHOP_TAX_NUMBER: str
     SHOP_REGISTRATION: str
     INVOICE_ISSUER: str
+    INVOICE_DELIVERY: str
     TAX_CALCULATION: str
     PRICES_INCLUDE_TAX: bool
     TAX_RATES_FILE: Path
@@ -498,6 +499,10 @@ def load_settings(environ=None, dotenv=True):
     # deemed to be for digital services in the EU and the UK) and owes the tax.
     # "seller": the shop invoices in each seller's name, on their behalf, printing their details.
     s["INVOICE_ISSUER"] = read.choice("INVOICE_ISSUER", ("marketplace", "seller"), "marketplace")
+    # "attach": the PDF is drawn at payment and attached to the invoice's email; "link": the
+    # number is still given at payment (in sale order), and the email links to the invoice,
+    # whose PDF is drawn when it is first asked for (the purchase's costliest step, skipped).
+    s["INVOICE_DELIVERY"] = read.choice("INVOICE_DELIVERY", ("attach", "link"), "attach")
     # "table": the rates of TAX_RATES_FILE; "stripe": Stripe Tax works the tax out on its
     # checkout page (automatic_tax); "off": no tax is charged.
     s["TAX_CALCULATION"] = read.choice("TAX_CALCULATION", ("table", "stripe", "off"), "table")
