@@ -341,7 +341,8 @@ def submitted_for_review(product):
 # ---------------------------------------------------------------------------
 # Orders and payments: a payment's webhook -> process_webhook, which fires
 # PurchaseCompleted -> process_purchase; and the payment chain process_webhook ->
-# generate_invoice -> send_invoice_email
+# generate_invoice -> send_invoice_email (invoice_chain: without generate_invoice when
+# INVOICE_DELIVERY=link)
 # ---------------------------------------------------------------------------
 
 from shop.orders import fulfilment  # noqa: E402
@@ -466,11 +467,23 @@ def send_credit_note(credit_note_id):
     credit_notes.send_credit_note_email(credit_note_id)
 
 
+def invoice_chain(order_id, first=None):
+    """The paid order's invoice work, after `first` (the payment's verification) if given:
+    generate_invoice -> send_invoice_email, the PDF drawn and attached; with
+    INVOICE_DELIVERY=link, send_invoice_email alone, which numbers the invoice and mails its
+    link (the PDF is drawn by generate_invoice when it is first asked for)."""
+    steps = [first] if first is not None else []
+    if config.INVOICE_DELIVERY != "link":
+        steps.append(generate_invoice.s(order_id))
+    steps.append(send_invoice_email.s(order_id))
+    return chain(steps)
+
+
 @job(queue="high", tries=3, backoff=10, timeout=60, unique_for=30, tags=order_tags)
 def reconcile_order(order_id):
     """From the success page: ask the gateway about a still-pending order and settle it."""
     if gateways.reconcile(order_id).change is Change.PAID:
-        chain([generate_invoice.s(order_id), send_invoice_email.s(order_id)]).dispatch()
+        invoice_chain(order_id).dispatch()
 
 
 def complete_free_order(order):
@@ -478,7 +491,7 @@ def complete_free_order(order):
     it and its invoice is made and mailed, as for any paid order. Call inside the
     transaction that made the order, so it is never left pending."""
     if orders.complete_free(order):
-        chain([generate_invoice.s(order.id), send_invoice_email.s(order.id)]).dispatch()
+        invoice_chain(order.id).dispatch()
     return f"/orders/{order.id}/success"
 
 
@@ -511,7 +524,7 @@ def dispatch_webhook(received):
     """Start the work for a newly stored event; call inside the transaction that stored it.
 
     An event that reports a payment starts the payment chain (process_webhook ->
-    generate_invoice -> send_invoice_email), so the invoice is made and mailed
+    generate_invoice -> send_invoice_email, invoice_chain), so the invoice is made and mailed
     once the payment is verified; any other event starts
     process_webhook alone.
     """
@@ -519,8 +532,7 @@ def dispatch_webhook(received):
     if event is None:
         return None
     if received.claims_payment:
-        return chain([process_webhook.s(event.id), generate_invoice.s(event.order_id),
-                      send_invoice_email.s(event.order_id)]).dispatch()
+        return invoice_chain(event.order_id, first=process_webhook.s(event.id)).dispatch()
     return process_webhook.dispatch(event.id)
 
 

@@ -2,8 +2,8 @@
 
 Invoices are for the order's buyer and for admins (orders.for_viewer decides);
 files go out from the shop's storage through shop_web/product_files.py;
-the PDF is made by the generate_invoice job, so its page waits until the file is
-there. A download link is claimed in shop/orders/downloads.py, which decides
+the PDF is made by the generate_invoice job, asked for by the invoice's page when the
+file is missing, so the page waits until it is there. A download link is claimed in shop/orders/downloads.py, which decides
 who may have the file and counts the download; this module only sends it.
 Cart, checkout and the order status page are shop_web/checkout.py.
 """
@@ -104,18 +104,27 @@ def _paid(order):
 
 
 def _request_invoice(order, base):
-    """The "Download invoice" button: dispatch generate_invoice unless the PDF is there."""
-    invoice = Invoice.get_or_none(Invoice.order == order)
-    if not (invoice and invoices.pdf_key(invoice)):
-        tasks.generate_invoice.dispatch(order.id)
+    """The "Download invoice" button: to the invoice's page, which asks for a missing PDF."""
     redirect_to(base)
+
+
+def _invoice_key(order):
+    """(invoice, storage key of its PDF); a missing PDF is asked of generate_invoice, so every
+    way to the invoice (the button, the email's link with INVOICE_DELIVERY=link, the admin's
+    order page) draws it on first request. The job draws once, however often it is asked."""
+    invoice = Invoice.get_or_none(Invoice.order == order)
+    key = invoices.pdf_key(invoice) if invoice else None
+    if key is None:
+        tasks.generate_invoice.dispatch(order.id)
+        invoice = Invoice.get_or_none(Invoice.order == order)  # drawn already where jobs run at once
+        key = invoices.pdf_key(invoice) if invoice else None
+    return invoice, key
 
 
 def _show_invoice(order, base, back):
     """The PDF when it is ready, as a download (or shown in the browser with ?view=1);
     until then a page that waits for it."""
-    invoice = Invoice.get_or_none(Invoice.order == order)
-    key = invoices.pdf_key(invoice) if invoice else None
+    invoice, key = _invoice_key(order)
     if key is None:
         return render("invoice_wait.tpl", title="Preparing your invoice", order=order, invoice_url=base,
                       back=back, scripts=["/static/order_status.js"])

@@ -183,12 +183,17 @@ def invoice_data(invoice):
     return data
 
 
-def generate(order_id):
-    """The order's invoice with its PDF stored, made once; returns the Invoice."""
+def number(order_id):
+    """The paid order's Invoice, numbered once (its PDF not drawn here); returns (order, invoice)."""
     order = Order.get_or_none(Order.id == order_id)
     if order is None or order.paid_at is None:
         raise InvoiceNotReady(f"order {order_id} has not been paid; there is nothing to invoice")
-    invoice = allocate(order)
+    return order, allocate(order)
+
+
+def generate(order_id):
+    """The order's invoice with its PDF stored, made once; returns the Invoice."""
+    order, invoice = number(order_id)
     if pdf_key(invoice):
         return invoice
     relative = f"{invoice.issued_at:%Y}/{invoice.label}.pdf"
@@ -200,21 +205,30 @@ def generate(order_id):
 
 
 def send_invoice_email(order_id):
-    """Email the invoice PDF to the buyer once (generating it first if it is missing)."""
-    order = Order.get_by_id(order_id)
-    invoice = Invoice.get_or_none(Invoice.order == order)
-    if invoice is None or pdf_key(invoice) is None:
-        invoice = generate(order_id)
+    """Email the invoice to the buyer once: with its PDF attached (drawn first if it is
+    missing), or with INVOICE_DELIVERY=link, numbered and with the link to download it, the
+    PDF then drawn on the first download."""
+    link_only = config.INVOICE_DELIVERY == "link"
+    if link_only:
+        order, invoice = number(order_id)
+    else:
+        order = Order.get_by_id(order_id)
+        invoice = Invoice.get_or_none(Invoice.order == order)
+        if invoice is None or pdf_key(invoice) is None:
+            invoice = generate(order_id)
     buyer = User.get_by_id(order.buyer_id)
     name, address = guests.receipt_contact(order, buyer)
     where = (f"from your order's page: {guests.order_link(order)}" if buyer.is_guest
              else f"from your purchases page: {config.APP_URL}/purchases")
-    text = "\n".join([
-        f"Hello {name}," if name else "Hello,", "",
-        f"Attached is invoice {invoice.label} for your order {order.reference} "
-        f"({format_money(order.total, order.currency)}).", "",
-        f"You can also download it {where}", "",
-        config.APP_NAME])
+    amount = format_money(order.total, order.currency)
+    if link_only:
+        lines = [f"Your invoice {invoice.label} for your order {order.reference} ({amount}) is issued.", "",
+                 f"Download it {where}"]
+        attachments = []
+    else:
+        lines = [f"Attached is invoice {invoice.label} for your order {order.reference} ({amount}).", "",
+                 f"You can also download it {where}"]
+        attachments = [(f"{invoice.label}.pdf", storage().read_bytes(pdf_key(invoice)), "application/pdf")]
+    text = "\n".join([f"Hello {name}," if name else "Hello,", "", *lines, "", config.APP_NAME])
     return mail.send(f"invoice:{order.id}", address, f"Invoice {invoice.label} for order {order.reference}",
-                     text, attachments=[(f"{invoice.label}.pdf", storage().read_bytes(pdf_key(invoice)),
-                                         "application/pdf")])
+                     text, attachments=attachments)
