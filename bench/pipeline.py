@@ -6,10 +6,13 @@ links, emails) and generate_invoice -> send_invoice_email, on a consumer with
 
     python bench/pipeline.py [--backends sqlite,postgres-redis] [--purchases 1000] [--steady 300]
                              [--consumers 1,2,4] [--arenas default,2] [--json out.json]
+                             [--invoice-delivery attach|link]
 
 Throughput: every webhook posted as fast as the server takes them (16
 connections), timed until every order has its download links and its invoice
-PDF. Latency: a steady 10 purchases per second; for each, the time from posting
+PDF (with --invoice-delivery link, the shop's INVOICE_DELIVERY: until every order has
+its download links and its invoice's email, the PDF being left for its first
+download). Latency: a steady 10 purchases per second; for each, the time from posting
 the webhook to its first download link in the database.
 
 --consumers 1,2,4 runs the throughput phase once per count, each a shop of its own
@@ -47,20 +50,26 @@ def _cpu_seconds(pids):
     return sum(cpu_seconds(pid) for pid in pids)
 
 
-def _done(order_ids):
-    from models import DownloadLink, Invoice, OrderItem
+def _done(order_ids, delivery="attach"):
+    from models import DownloadLink, Invoice, OrderItem, OutboundMail
 
     items = OrderItem.select(OrderItem.id).where(OrderItem.order.in_(order_ids))
     links = DownloadLink.select().where(DownloadLink.order_item.in_(items)).count()
-    invoices = Invoice.select().where(Invoice.order.in_(order_ids) & Invoice.pdf_path.is_null(False)).count()
+    if delivery == "link":  # the invoice's email sent, its PDF not drawn yet
+        keys = [f"invoice:{order_id}" for order_id in order_ids]
+        invoices = OutboundMail.select().where(OutboundMail.key.in_(keys) & OutboundMail.sent_at.is_null(False)).count()
+    else:
+        invoices = Invoice.select().where(Invoice.order.in_(order_ids) & Invoice.pdf_path.is_null(False)).count()
     return links, invoices
 
 
-def run(backends, purchases, steady, consumers=1, arenas="default", prepare=None, finish=None):
+def run(backends, purchases, steady, consumers=1, arenas="default", prepare=None, finish=None,
+        delivery="attach"):
     """One shop. prepare(shop), if given, fills it before the clock starts; finish(shop) runs
     after the throughput phase, its dict added to the result (bench/big_shop.py)."""
     standin = StripeStandIn()
     settings = {} if arenas == "default" else {"MALLOC_ARENA_MAX": arenas}
+    settings["INVOICE_DELIVERY"] = delivery
     with Shop(backends, STRIPE_SECRET_KEY="sk_test_bench", STRIPE_WEBHOOK_SECRET=SECRET,
               STRIPE_API_BASE=standin.url, **settings) as shop:
         if arenas == "default":
@@ -87,7 +96,7 @@ def run(backends, purchases, steady, consumers=1, arenas="default", prepare=None
         elapsed, latencies, errors = load(requests, concurrency=16)
         posted = time.perf_counter() - start
         while True:
-            links, invoices = _done(ids)
+            links, invoices = _done(ids, delivery)
             if links == 2 * len(ids) and invoices == len(ids):
                 break
             if time.perf_counter() - start > 900:
@@ -98,6 +107,7 @@ def run(backends, purchases, steady, consumers=1, arenas="default", prepare=None
         result = {"consumer_cpu_ms_per_purchase": cpu * 1000 / purchases,
                   "web_cpu_ms_per_purchase": (cpu_seconds(web.pid) - web_before) * 1000 / purchases,
                   "backends": backends, "consumers": consumers, "arenas": arenas,
+                  "invoice_delivery": delivery,
                   "purchases": purchases, "posted_in_s": posted, "all_done_in_s": total,
                   "purchases_per_s": purchases / total, "webhook_errors": len(errors),
                   "webhook_p99_ms": percentile(latencies, 0.99) * 1000}
@@ -142,6 +152,8 @@ def main():
     parser.add_argument("--consumers", default="1", help="consumer process counts, e.g. 1,2,4")
     parser.add_argument("--arenas", default="default", help="MALLOC_ARENA_MAX values, e.g. default,2")
     parser.add_argument("--json", help="write the results to this file")
+    parser.add_argument("--invoice-delivery", choices=("attach", "link"), default="attach",
+                        help="the shop's INVOICE_DELIVERY")
     args = parser.parse_args()
     results = []
     for backends in args.backends.split(","):
@@ -149,7 +161,7 @@ def main():
             for arenas in args.arenas.split(","):
                 # The latency phase belongs to the shop as deployed by default: one consumer.
                 steady = args.steady if consumers == 1 else 0
-                r = run(backends, args.purchases, steady, consumers, arenas)
+                r = run(backends, args.purchases, steady, consumers, arenas, delivery=args.invoice_delivery)
                 results.append(r)
                 print(report(r), flush=True)
     if args.json:
@@ -159,7 +171,8 @@ def main():
 
 def report(r):
     line = (f"{r['backends']:>15}, {r['consumers']} consumer{'s' if r['consumers'] > 1 else ''}"
-            f"{'' if r['arenas'] == 'default' else ', MALLOC_ARENA_MAX=' + r['arenas']}: "
+            f"{'' if r['arenas'] == 'default' else ', MALLOC_ARENA_MAX=' + r['arenas']}"
+            f"{', INVOICE_DELIVERY=link' if r.get('invoice_delivery') == 'link' else ''}: "
             f"{r['purchases']} purchases in {r['all_done_in_s']:.1f}s = "
             f"{r['purchases_per_s']:.1f}/s (webhooks posted in {r['posted_in_s']:.1f}s, "
             f"p99 {r['webhook_p99_ms']:.0f} ms, {r['webhook_errors']} errors; "
