@@ -3,8 +3,9 @@
 Invoices are for the order's buyer and for admins (orders.for_viewer decides);
 files go out from the shop's storage through shop_web/product_files.py;
 the PDF is made by the generate_invoice job, asked for by the invoice's page when the
-file is missing, so the page waits until it is there. A download link is claimed in shop/orders/downloads.py, which decides
-who may have the file and counts the download; this module only sends it.
+file is missing, so the page waits until it is there. A download link is claimed in
+shop/orders/downloads.py, which decides who may have the file and counts the download;
+this module only sends it.
 Cart, checkout and the order status page are shop_web/checkout.py.
 """
 
