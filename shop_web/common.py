@@ -505,10 +505,14 @@ class Page:
     a next page while it is full.
     """
 
-    def __init__(self, query, number, per_page=12, count_query=None, cap=None):
-        # count_query: the same rows without the joins that only serve the display.
+    def __init__(self, query, number, per_page=12, count_query=None, cap=None, count=None):
+        # count_query: the same rows without the joins that only serve the display;
+        # count: what counts them (a cap given), when not the query's own count().
         counted = query if count_query is None else count_query  # a query's truth runs it
-        found = counted.count() if cap is None else counted.limit(cap + 1).count()
+        if count is not None:
+            found = count(counted, cap)
+        else:
+            found = counted.count() if cap is None else counted.limit(cap + 1).count()
         self.capped = cap is not None and found > cap
         self.total = min(found, cap) if self.capped else found
         self.pages = max(1, math.ceil(self.total / per_page))

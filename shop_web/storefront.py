@@ -141,7 +141,7 @@ def _catalog_index():
 def _catalog_page(filters, status=200, errors=None, error_message=""):
     query, counted = browse.products(filters)
     page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted,
-                cap=SEARCH_COUNT_CAP if filters.q else None)
+                cap=SEARCH_COUNT_CAP if filters.q else None, count=page_cache.count)
     encoded = browse.query_string(filters)
     return render("catalog.tpl", status=status, title=_title(filters), page=page, q=filters.q,
                   site_search=filters.q, filters=filters, browse=browse, categories=taxonomy.categories(),
@@ -174,7 +174,8 @@ def seller_storefront(slug):
 def _storefront_page(seller):
     query = storefronts.products_on_sale(seller)
     counted = Product.select(Product.id).where((Product.seller == seller) & (Product.status == "approved"))
-    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted)
+    page = Page(query, int_param(request.query.get("page"), 1, 1), PER_PAGE, count_query=counted,
+                count=page_cache.count)
     return render("storefront.tpl", title=seller.name, seller=seller, profile=storefronts.profile_of(seller),
                   page=page, base_query="", owned_ids=owned_ids(),
                   tags=taxonomy.tags_by_product([p.id for p in page.items]))

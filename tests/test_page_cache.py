@@ -124,6 +124,27 @@ def test_customers_and_guests_with_a_cart_see_their_own_page(client, make_user, 
     assert customer.id
 
 
+def test_pages_not_kept_share_one_count_per_catalog_version(client, make_user, login_as, monkeypatch):
+    seller = make_user("seller")
+    for number in range(3):
+        make_product(seller, f"Drum loops {number}")
+    login_as("customer")  # a customer's page is rendered for them, but its count is shared
+    counted = []
+    real_count = type(Product.select()).count
+
+    def count(query, *args, **kwargs):
+        if 'FROM "product"' in query.sql()[0]:  # the catalog's count, not the header's
+            counted.append(query)
+        return real_count(query, *args, **kwargs)
+
+    monkeypatch.setattr(type(Product.select()), "count", count)
+    assert "3 products found" in client.get("/?q=loops").text
+    assert "3 products found" in client.get("/?q=loops").text and len(counted) == 1
+    assert "1 product found" in client.get("/?q=loops+2").text and len(counted) == 2  # other filters, own count
+    make_product(seller, "Drum loops 3")  # a new version: counted again, and right at once
+    assert "4 products found" in client.get("/?q=loops").text and len(counted) == 3
+
+
 def test_the_triggers_watch_every_column_of_product_but_its_sales():
     columns = {field.column_name for field in Product._meta.sorted_fields}
     assert set(catalog_version.PRODUCT_COLUMNS) == columns - {"id", "download_count"}

@@ -57,6 +57,35 @@ def put(version_, key, body):
     return kept
 
 
+MAX_COUNTS = 2000
+_counts = collections.OrderedDict()
+
+
+def count(query, cap=None):
+    """How many rows `query` matches (up to cap + 1 with a cap), shared by every visitor
+    while the catalog stays at one version: the count is what a catalog page not kept
+    (a customer's, a guest's with a cart) spends most on in a big catalog, and it is the
+    same for everyone who asks for the same filters."""
+    counted = query if cap is None else query.limit(cap + 1)
+    sql, params = counted.sql()
+    key = (sql, tuple(params))
+    version_ = version()
+    if version_ is not None:
+        with _lock:
+            found = _counts.get((version_, key))
+            if found is not None:
+                _counts.move_to_end((version_, key))
+                return found
+    found = counted.count()
+    if version_ is not None and version() == version_:
+        with _lock:
+            _counts[(version_, key)] = found
+            while len(_counts) > MAX_COUNTS:
+                _counts.popitem(last=False)
+    return found
+
+
 def clear():
     with _lock:
         _pages.clear()
+        _counts.clear()
