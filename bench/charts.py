@@ -59,9 +59,13 @@ def line_chart(path, title, x_label, y_label, series, note="", x_format=str):
     """series: {label: [(x, y), ...]}; the x values are spaced evenly, as categories."""
     xs = sorted({x for points in series.values() for x, _ in points})
     top = _nice_top(max((y for points in series.values() for _, y in points), default=1) * 1.1)
-    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
-    draw = ImageDraw.Draw(image)
     small, normal, heading = _font(14), _font(16), _font(20, bold=True)
+    # The legend sits right of the plot: the image widens for its longest label.
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    right = max([RIGHT] + [int(measure.textlength(name, font=small)) + 70 for name in series])
+    width = WIDTH - RIGHT + right
+    image = Image.new("RGB", (width, HEIGHT), "white")
+    draw = ImageDraw.Draw(image)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def px(x):
@@ -104,7 +108,7 @@ def line_chart(path, title, x_label, y_label, series, note="", x_format=str):
         draw.text((LEFT + plot_w + 46, ly), name, fill="black", font=small)
     lines, line = [], ""
     for word in note.split():  # the note, wrapped to the image's width
-        if line and draw.textlength(f"{line} {word}", font=small) > WIDTH - LEFT - 20:
+        if line and draw.textlength(f"{line} {word}", font=small) > width - LEFT - 20:
             lines.append(line)
             line = word
         else:
@@ -119,12 +123,15 @@ def line_chart(path, title, x_label, y_label, series, note="", x_format=str):
 def pipeline_series(data):
     series = {}
     mixed = len({r.get("arenas", "default") for r in data["results"]}) > 1
+    deliveries = len({r.get("invoice_delivery", "attach") for r in data["results"]}) > 1
     for r in data["results"]:
         if "consumers" not in r:
             continue
         label = LABELS.get(r["backends"], r["backends"])
         if mixed:  # a line per malloc arena setting too
             label += ", glibc arenas" if r.get("arenas", "default") == "default" else f", {r['arenas']} arenas"
+        if deliveries:  # and per INVOICE_DELIVERY
+            label += ", invoice on request" if r.get("invoice_delivery") == "link" else ", invoice attached"
         series.setdefault(label, []).append((r["consumers"], r["purchases_per_s"]))
     return series
 
@@ -137,7 +144,7 @@ def catalog_series(source):
             # or for a visitor with a session).
             page = r.get("page", "first page")
             if page in ("first page", "first page, not kept"):
-                label = LABELS.get(r["backends"], r["backends"]) + (", not kept" if "not kept" in page else "")
+                label = LABELS.get(r["backends"], r["backends"]) + (", not kept" if "not kept" in page else ", kept")
                 series.setdefault(label, []).append((r["products"], r["rps"] / r["ceiling_rps"]))
         return series
     for part in source.split(";"):
@@ -150,14 +157,15 @@ def catalog_series(source):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pipeline", help="the JSON of bench/pipeline.py --consumers ... --json")
+    parser.add_argument("--pipeline", help="the JSON of bench/pipeline.py --consumers ... --json (several: a,b)")
     parser.add_argument("--catalog", help="a JSON of catalog results, or figures: backends:size=rate,...;...")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"))
     parser.add_argument("--note", default="", help="a line under each chart: the date, the machine")
     args = parser.parse_args()
     out = Path(args.out)
     if args.pipeline:
-        data = json.loads(Path(args.pipeline).read_text())
+        data = {"results": [r for name in args.pipeline.split(",")
+                            for r in json.loads(Path(name).read_text())["results"]]}
         print(line_chart(out / "purchase-rate-by-consumers.png", "Purchase pipeline: rate by consumer processes",
                          "consumer processes (huey_consumer tasks.huey -w 4 each)", "purchases per second",
                          pipeline_series(data), args.note))

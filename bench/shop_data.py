@@ -74,7 +74,7 @@ def orders(customers, products_, count, per_order=2, gateway="stripe", status="p
             chosen = [products_[(i * per_order + k) % len(products_)] for k in range(per_order)]
             total = sum(p.price for p in chosen)
             session_id = f"cs_bench_{uuid.uuid4().hex}"
-            order = Order.create(reference=f"MP-{uuid.uuid4().hex[:10].upper()}", buyer=customers[i % len(customers)],
+            order = Order.create(reference=f"MP-{uuid.uuid4().hex[:16].upper()}", buyer=customers[i % len(customers)],
                                  status=status, gateway=gateway, gateway_ref=session_id, total=total,
                                  currency="USD", paid_at=utcnow() if status == "paid" else None)
             OrderItem.insert_many([{"order": order.id, "product": p.id, "seller": p.seller_id, "title": p.title,

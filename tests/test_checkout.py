@@ -269,3 +269,17 @@ def test_a_pending_test_order_can_be_cancelled_and_its_products_return(client, m
     assert Order.get().status == "expired" and CartItem.select().count() == 1
     assert client.get(f"/pay/test/{order.id}").status_int == 303  # its payment page no longer pays it
     assert order.reference not in client.get("/purchases").text
+
+
+def test_an_order_never_takes_a_reference_already_used(client, make_user, two_sellers, monkeypatch):
+    import secrets
+
+    fill_cart(client, make_user, [two_sellers["presets"]])
+    checkout(client, "test")
+    taken = Order.get().reference
+    add_to_cart(client, two_sellers["ebook"])  # the same customer's second order
+    drawn, real = iter([taken[3:].lower(), "00c0ffee00"]), secrets.token_hex  # the first draw meets it
+    monkeypatch.setattr(secrets, "token_hex", lambda size: next(drawn) if size == 5 else real(size))
+    response = checkout(client, "test")
+    assert response.status_int == 303
+    assert sorted(order.reference for order in Order.select()) == sorted([taken, "MP-00C0FFEE00"])
