@@ -5,6 +5,7 @@ same settings the processes get."""
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -113,6 +114,8 @@ class Shop:
 
             with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        if exc[0] is None:  # a failed run keeps its folder: the logs of its processes are there
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def configure(self, **settings):
         from shop import config

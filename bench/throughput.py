@@ -13,6 +13,7 @@ printed side by side, because a machine's speed drifts between runs.
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -143,6 +144,7 @@ def one_run(kind, backend, database, jobs, workers):
     finally:
         consumer.send_signal(2)
         consumer.wait(30)
+    shutil.rmtree(data_dir, ignore_errors=True)
     return jobs / elapsed, enqueue_rate
 
 
