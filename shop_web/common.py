@@ -497,6 +497,11 @@ def int_param(value, default=None, minimum=None, maximum=MAX_ID):
     return number
 
 
+def _count(query, cap=None):
+    """The rows `query` matches, up to cap + 1 with a cap."""
+    return (query if cap is None else query.limit(cap + 1)).count()
+
+
 class Page:
     """One page of a query: items, page number, total pages.
 
@@ -507,12 +512,9 @@ class Page:
 
     def __init__(self, query, number, per_page=12, count_query=None, cap=None, count=None):
         # count_query: the same rows without the joins that only serve the display;
-        # count: what counts them (a cap given), when not the query's own count().
+        # count(query, cap): what counts them, _count unless the caller shares its counts.
         counted = query if count_query is None else count_query  # a query's truth runs it
-        if count is not None:
-            found = count(counted, cap)
-        else:
-            found = counted.count() if cap is None else counted.limit(cap + 1).count()
+        found = (count or _count)(counted, cap)
         self.capped = cap is not None and found > cap
         self.total = min(found, cap) if self.capped else found
         self.pages = max(1, math.ceil(self.total / per_page))

@@ -16,14 +16,43 @@ import threading
 from models import db
 
 MAX_PAGES = 500
+MAX_COUNTS = 2000
 
 
 class Kept(collections.namedtuple("Kept", "body etag")):
     """A rendered page and its ETag (a digest of the body: equal tags, equal pages)."""
 
 
-_pages = collections.OrderedDict()
-_lock = threading.Lock()
+class _Recent:
+    """At most `size` values by (catalog version, key), the least recently used going first."""
+
+    def __init__(self, size):
+        self.size, self.values, self.lock = size, collections.OrderedDict(), threading.Lock()
+
+    def get(self, version_, key):
+        if version_ is None:
+            return None
+        with self.lock:
+            value = self.values.get((version_, key))
+            if value is not None:
+                self.values.move_to_end((version_, key))
+            return value
+
+    def put(self, version_, key, value):
+        """Keep `value` if the catalog is still at `version_` (a change committed while it
+        was read might be half in it); returns whether it was kept."""
+        if version_ is None or version() != version_:
+            return False
+        with self.lock:
+            self.values[(version_, key)] = value
+            self.values.move_to_end((version_, key))
+            while len(self.values) > self.size:
+                self.values.popitem(last=False)
+        return True
+
+
+_pages = _Recent(MAX_PAGES)
+_counts = _Recent(MAX_COUNTS)
 
 
 def version():
@@ -33,32 +62,14 @@ def version():
 
 
 def get(version_, key):
-    if version_ is None:
-        return None
-    with _lock:
-        kept = _pages.get((version_, key))
-        if kept is not None:
-            _pages.move_to_end((version_, key))
-        return kept
+    return _pages.get(version_, key)
 
 
 def put(version_, key, body):
     """Keep `body` as the page `key` of catalog `version_`, if the catalog is still at that
-    version (a change committed while the page was read might be half in it); returns
-    the Kept page, or None when it was not kept."""
+    version; returns the Kept page, or None when it was not kept."""
     kept = Kept(body, '"%s"' % hashlib.blake2b(body.encode(), digest_size=12).hexdigest())
-    if version_ is None or version() != version_:
-        return None
-    with _lock:
-        _pages[(version_, key)] = kept
-        _pages.move_to_end((version_, key))
-        while len(_pages) > MAX_PAGES:
-            _pages.popitem(last=False)
-    return kept
-
-
-MAX_COUNTS = 2000
-_counts = collections.OrderedDict()
+    return kept if _pages.put(version_, key, kept) else None
 
 
 def count(query, cap=None):
@@ -68,24 +79,15 @@ def count(query, cap=None):
     same for everyone who asks for the same filters."""
     counted = query if cap is None else query.limit(cap + 1)
     sql, params = counted.sql()
-    key = (sql, tuple(params))
     version_ = version()
-    if version_ is not None:
-        with _lock:
-            found = _counts.get((version_, key))
-            if found is not None:
-                _counts.move_to_end((version_, key))
-                return found
-    found = counted.count()
-    if version_ is not None and version() == version_:
-        with _lock:
-            _counts[(version_, key)] = found
-            while len(_counts) > MAX_COUNTS:
-                _counts.popitem(last=False)
+    found = _counts.get(version_, (sql, tuple(params)))
+    if found is None:
+        found = counted.count()
+        _counts.put(version_, (sql, tuple(params)), found)
     return found
 
 
 def clear():
-    with _lock:
-        _pages.clear()
-        _counts.clear()
+    for recent in (_pages, _counts):
+        with recent.lock:
+            recent.values.clear()

@@ -35,20 +35,14 @@ log = logging.getLogger(__name__)
 
 # DejaVu Sans travels with the shop (fonts/, with its licence), so every invoice embeds
 # the same Unicode font on any machine: names and currency signs such as ₹ print as
-# typed, and no viewer swaps in a font of other widths.
-FONT_DIR = invoice_pdf.FONT_DIR
-FONT_FILES = invoice_pdf.FONT_FILES
+# typed, and no viewer swaps in a font of other widths. {style: path}
+font_paths = invoice_pdf.font_paths
 
 
 class InvoiceNotReady(MarketplaceError):
     """The order has not been paid, so there is nothing to invoice yet."""
 
     status = 409
-
-
-def font_paths():
-    """{style: path} of the font every invoice embeds."""
-    return invoice_pdf.font_paths()
 
 
 def issuer_details(order):
