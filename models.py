@@ -687,6 +687,29 @@ class LedgerEntry(BaseModel):
         indexes = ((("order_item", "kind"), True), (("payout", "kind"), True), (("seller", "created_at"), False))
 
 
+class LedgerTotal(BaseModel):
+    """The sums of a seller's ledger entries of one currency and kind, every entry up to
+    LedgerClose.through_id (shop/orders/ledger_totals.py). Entries never change, so these
+    sums never go stale: a balance is them plus the entries after the mark."""
+
+    seller = ForeignKeyField(User, index=False, on_delete="RESTRICT")  # first in the unique index
+    currency = CharField(max_length=3)
+    kind = CharField()
+    entries = IntegerField(default=0)
+    gross = BigIntegerField(default=0)
+    fee = BigIntegerField(default=0)
+    amount = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("seller", "currency", "kind"), True),)
+
+
+class LedgerClose(BaseModel):
+    """One row: the id of the last ledger entry summed into LedgerTotal."""
+
+    through_id = BigIntegerField(default=0)
+
+
 class DownloadLink(BaseModel):
     """The right to download one purchased item a limited number of times before it expires.
 

@@ -408,6 +408,16 @@ def notify_seller_of_sales(seller_id):
     sale_notices.notify(seller_id)
 
 
+@periodic(crontab(minute="*/10"), queue="low", tries=2, timeout=300)
+def close_ledger_totals():
+    """Sum the ledger entries of the last ten minutes into the sellers' totals, so that the
+    balances read the same few rows however long the ledger grows."""
+    from shop.orders import ledger_totals
+
+    closed = ledger_totals.close()
+    log.info("closed %s ledger entries", closed)
+
+
 @periodic(crontab(minute="41"), queue="low", tries=2, timeout=120)
 def sweep_sale_notices():
     """Ask for the notices of sales made while an earlier notice was being sent."""

@@ -30,6 +30,7 @@ from shop.operations import schema
 from shop.orders import downloads
 from shop.orders import credit_notes
 from shop.orders import invoices
+from shop.orders import ledger_totals
 from shop.orders import renewals
 from shop.api import tokens as api_tokens
 from shop.payouts import balances as payout_balances
@@ -439,6 +440,14 @@ def test_a_release_0_1_0_shop_upgrades_in_place_and_keeps_every_row(old_shop, ap
     assert models.ProductUpdate.get_by_id(update.id).recipients == len(product_updates.past_buyers(sold.id)) >= 1
     assert models.UpdateDelivery.select().where(models.UpdateDelivery.delivered_at.is_null(False)).count() \
         == len(product_updates.past_buyers(sold.id))
+
+    # The ledger's totals (the ledger_totals migration): nothing closed yet, so every balance is
+    # the sum of all the old entries; the first close sums them in and changes no figure.
+    assert after["ledger_total"] == [] and after["ledger_close"] == []
+    figures = (payout_balances.every_seller(hold_days=0), payout_balances.commission_earned())
+    assert ledger_totals.close() == LedgerEntry.select().count()
+    assert (payout_balances.every_seller(hold_days=0), payout_balances.commission_earned()) == figures
+    assert sum(total.entries for total in models.LedgerTotal.select()) == LedgerEntry.select().count()
 
     sam_page = client.get(User.get(User.email == "sam@example.com").storefront_path)
     assert all(p.title in sam_page.text for p in Product.select().where(

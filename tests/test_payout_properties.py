@@ -5,7 +5,7 @@ neither lose nor create money, and a seller paid for a sale later refunded owes 
 Each example runs in a transaction rolled back at its end, on a clock of its own that moves
 forward from forty days ago, so sales cross the hold while the example runs. The shop's own
 code books every entry (ledger.credit_sale, ledger.reverse_order, manual.record_payout,
-stripe_payouts.book_payout and return_to_balance); the
+stripe_payouts.book_payout and return_to_balance) and closes the ledger's totals between them; the
 test keeps a model of the same history in plain numbers and compares.
 """
 
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from shop.errors import ValidationError
 from shop.money import split_sale
 from shop.orders import ledger
+from shop.orders import ledger_totals
 from shop.orders import orders
 from shop.payouts import balances
 from shop.payouts import manual
@@ -35,7 +36,9 @@ refund = st.tuples(st.just("refund"), st.integers(0, 30))
 payout = st.tuples(st.just("payout"), st.integers(0, 1), st.sampled_from(["all", "part", "too_much", "again"]))
 stripe_payout = st.tuples(st.just("stripe"), st.integers(0, 1))
 returned = st.tuples(st.just("returned"), st.integers(0, 5))
-steps = st.lists(st.tuples(st.integers(0, 3), st.one_of(sale, refund, payout, stripe_payout, returned)),
+# The periodic closing of the ledger's totals, a few entries at a time.
+close = st.tuples(st.just("close"), st.integers(1, 4))
+steps = st.lists(st.tuples(st.integers(0, 3), st.one_of(sale, refund, payout, stripe_payout, returned, close)),
                  min_size=1, max_size=14)
 
 
@@ -148,6 +151,8 @@ def test_balances_never_lose_or_create_money_and_a_refund_after_a_payout_is_owed
                     # The schedule again on the same ledger finds the payout it booked.
                     assert stripe_payouts.book_payout(sellers[step[1]].id, "USD", minimum=1, now=now) in (
                         None, (booked[0], False))
+            elif step[0] == "close":
+                ledger_totals.close(chunk=step[1])
             elif step[0] == "returned":
                 # A bank payout failed: its money comes back once, however often Stripe says so.
                 sent = list(Payout.select().where(Payout.method == "stripe").order_by(Payout.id))

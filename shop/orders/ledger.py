@@ -9,9 +9,10 @@ figures negated. Entries are unique per order item and kind, so a job that
 runs twice books nothing twice.
 """
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, IntegrityError
 
 from models import LedgerEntry, Order, OrderItem, db
+from shop.orders import ledger_totals
 
 
 def _create_once(**fields):
@@ -50,9 +51,10 @@ def reverse_order(order):
 
 def balances(seller):
     """{currency: available balance} of a seller, from the sum of their entries."""
-    rows = (LedgerEntry.select(LedgerEntry.currency, fn.SUM(LedgerEntry.amount).alias("total"))
-            .where(LedgerEntry.seller == seller).group_by(LedgerEntry.currency).order_by(LedgerEntry.currency))
-    return {row.currency: int(row.total or 0) for row in rows}
+    found = {}
+    for _, currency, _, _, _, _, amount in ledger_totals.sums(getattr(seller, "id", seller)):
+        found[currency] = found.get(currency, 0) + amount
+    return found
 
 
 def sales_summary(seller):
@@ -61,24 +63,18 @@ def sales_summary(seller):
     net is every entry's sum, payouts included: what the ledger still owes the seller.
     """
     summary = {}
-    rows = (LedgerEntry.select(LedgerEntry.currency, LedgerEntry.kind,
-                               fn.COUNT(LedgerEntry.id).alias("n"),
-                               fn.SUM(LedgerEntry.gross).alias("gross"),
-                               fn.SUM(LedgerEntry.fee).alias("fee"),
-                               fn.SUM(LedgerEntry.amount).alias("net"))
-            .where(LedgerEntry.seller == seller).group_by(LedgerEntry.currency, LedgerEntry.kind))
-    for row in rows:
-        figures = summary.setdefault(row.currency, {"sold": 0, "refunded": 0, "gross": 0, "fee": 0,
-                                                    "refunds": 0, "net": 0})
-        if row.kind == "sale":
-            figures["sold"] += row.n
-            figures["gross"] += int(row.gross or 0)
-            figures["fee"] += int(row.fee or 0)
-        elif row.kind == "refund":
-            figures["refunded"] += row.n
-            figures["refunds"] += int(row.gross or 0)
-            figures["fee"] += int(row.fee or 0)
-        figures["net"] += int(row.net or 0)
+    for _, currency, kind, entries, gross, fee, amount in ledger_totals.sums(getattr(seller, "id", seller)):
+        figures = summary.setdefault(currency, {"sold": 0, "refunded": 0, "gross": 0, "fee": 0,
+                                                "refunds": 0, "net": 0})
+        if kind == "sale":
+            figures["sold"] += entries
+            figures["gross"] += gross
+            figures["fee"] += fee
+        elif kind == "refund":
+            figures["refunded"] += entries
+            figures["refunds"] += gross
+            figures["fee"] += fee
+        figures["net"] += amount
     return summary
 
 

@@ -9,7 +9,8 @@
   payouts that failed and were credited back (payout_returned).
 
 pending + available is always the sum of every entry: no figure is kept anywhere
-that could disagree with the ledger.
+that could disagree with the ledger. The sums come from shop/orders/ledger_totals.py,
+which reads the entries closed so far from their totals and the rest one by one.
 """
 
 import datetime
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from peewee import fn
 
 from shop import config
+from shop.orders import ledger_totals
 from models import LedgerEntry, User, utcnow
 
 
@@ -50,22 +52,20 @@ def _young_items(cutoff):
             .where((LedgerEntry.kind == "sale") & (LedgerEntry.created_at >= cutoff)))
 
 
-def _figures(where, cutoff):
-    """{(seller id, currency): Balance} of the entries matching `where`."""
+def _figures(seller_id, cutoff):
+    """{(seller id, currency): Balance} of one seller's entries, or everyone's."""
     totals = {}
-    rows = (LedgerEntry.select(LedgerEntry.seller, LedgerEntry.currency, LedgerEntry.kind,
-                               fn.SUM(LedgerEntry.amount).alias("total"))
-            .where(where).group_by(LedgerEntry.seller, LedgerEntry.currency, LedgerEntry.kind).tuples())
-    for seller_id, currency, kind, total in rows:
-        figures = totals.setdefault((seller_id, currency), {"all": 0, "paid": 0, "pending": 0})
-        figures["all"] += int(total or 0)
+    for sid, currency, kind, _, _, _, amount in ledger_totals.sums(seller_id):
+        figures = totals.setdefault((sid, currency), {"all": 0, "paid": 0, "pending": 0})
+        figures["all"] += amount
         if kind in PAYOUT_KINDS:
-            figures["paid"] -= int(total or 0)
+            figures["paid"] -= amount
+    young = LedgerEntry.order_item.in_(_young_items(cutoff))
     pending = (LedgerEntry.select(LedgerEntry.seller, LedgerEntry.currency, fn.SUM(LedgerEntry.amount))
-               .where(where & LedgerEntry.order_item.in_(_young_items(cutoff)))
+               .where(young if seller_id is None else young & (LedgerEntry.seller == seller_id))
                .group_by(LedgerEntry.seller, LedgerEntry.currency).tuples())
-    for seller_id, currency, total in pending:
-        totals[(seller_id, currency)]["pending"] = int(total or 0)
+    for sid, currency, total in pending:
+        totals[(sid, currency)]["pending"] = int(total or 0)
     return {key: Balance(key[1], pending=f["pending"], available=f["all"] - f["pending"], paid_out=f["paid"])
             for key, f in totals.items()}
 
@@ -73,7 +73,7 @@ def _figures(where, cutoff):
 def balances(seller, now=None, hold_days=None):
     """{currency: Balance} of one seller, in currency order."""
     seller_id = getattr(seller, "id", seller)
-    found = _figures(LedgerEntry.seller == seller_id, hold_cutoff(now, hold_days))
+    found = _figures(seller_id, hold_cutoff(now, hold_days))
     return {currency: found[(sid, currency)] for (sid, currency) in sorted(found)}
 
 
@@ -85,7 +85,7 @@ def balance_of(seller, currency=None, now=None, hold_days=None):
 
 def every_seller(now=None, hold_days=None):
     """[(seller, Balance)] of every seller with ledger entries, by name then currency."""
-    found = _figures(LedgerEntry.id.is_null(False), hold_cutoff(now, hold_days))
+    found = _figures(None, hold_cutoff(now, hold_days))
     sellers = {user.id: user for user in User.select().where(User.id.in_({sid for sid, _ in found}))}
     return sorted(((sellers[sid], balance) for (sid, _), balance in found.items()),
                   key=lambda pair: (pair[0].name.lower(), pair[0].id, pair[1].currency))
@@ -105,6 +105,7 @@ def payouts_due(minimum=None, now=None, hold_days=None, of=None):
 
 def commission_earned():
     """{currency: the platform's commission}, sales less refunded commission."""
-    rows = (LedgerEntry.select(LedgerEntry.currency, fn.SUM(LedgerEntry.fee))
-            .group_by(LedgerEntry.currency).order_by(LedgerEntry.currency).tuples())
-    return {currency: int(total or 0) for currency, total in rows}
+    earned = {}
+    for _, currency, _, _, _, fee, _ in ledger_totals.sums():
+        earned[currency] = earned.get(currency, 0) + fee
+    return dict(sorted(earned.items()))
