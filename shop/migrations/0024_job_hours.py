@@ -1,6 +1,8 @@
-"""The hourly roll-up of finished jobs: job_hour, each job name's and queue's minutes added
-up by the hour, which the metrics of the last day and week read instead of every minute.
-New table, filled from job_minute in the migration; no existing table changes.
+"""The hourly roll-up of finished jobs (job_hour), filled from the minutes already rolled up.
+
+job_hour holds each job name's and queue's minutes added up by the hour, which the
+metrics of the last day and week read instead of every minute. New table; no existing
+table changes.
 
 The roll-up keeps the hours in step with the minutes from then on: it adds to job_hour
 in the same transaction as to job_minute, up to a watermark of the hours' own
