@@ -699,3 +699,55 @@ def test_the_old_shops_jobs_upgrade_to_no_tags_and_minutes_without_a_wait(old_sh
     models.db.execute_sql('INSERT INTO "job_minute" ("minute", "name", "queue", "completed", "failed", '
                           '"duration_sum", "duration_count", "duration_max") VALUES (1, \'x\', \'default\', 1, 0, 0.5, 1, 0.5)')
     assert JobMinute.get(JobMinute.name == "x").wait_count is None
+
+
+# ---------------------------------------------------------------------------
+# The hourly roll-up
+# ---------------------------------------------------------------------------
+
+
+def test_the_upgraded_shops_hours_are_its_minutes_added_up_by_the_hour(old_shop):
+    from job_runtime.models import JobHour, JobMinute
+    from job_runtime.monitoring import metrics
+
+    start = 29_000_000 + 17  # minutes since the epoch, in the middle of an hour
+    # Minutes rolled up by release 0.1.0, before the wait was recorded ...
+    for minute, name, completed, duration_max in ((start, "a", 2, 1.5), (start + 30, "a", 1, 4.0),
+                                                  (start + 50, "b", 3, 0.25)):
+        models.db.execute_sql(
+            'INSERT INTO "job_minute" ("minute", "name", "queue", "completed", "failed", "duration_sum", '
+            '"duration_count", "duration_max") VALUES (%s, %s, \'default\', %s, 1, %s, %s, %s)'.replace(
+                "%s", "?" if TEST_DATABASE == "sqlite" else "%s"),
+            (minute, name, completed, duration_max * completed, completed + 1, duration_max))
+    schema.migrate(migrations=schema.available()[:-1], out=lambda line: None)
+    # ... and by the release before this one, with their wait, up to its watermark.
+    for minute, name, wait in ((start + 40, "a", 3.0), (start + 100, "a", 7.5), (start + 200, "b", 0.5)):
+        JobMinute.create(minute=minute, name=name, queue="low", completed=1, failed=0, duration_sum=0.5,
+                         duration_count=1, duration_max=0.5, wait_sum=wait, wait_count=1, wait_max=wait)
+    mark = start + 201
+    models.db.execute_sql('INSERT INTO "job_flag" ("key", "value", "updated_at") VALUES '
+                          f"('{metrics.WATERMARK}', '{mark}', '2025-03-14 12:00:00')")
+    minutes = list(JobMinute.select())
+
+    schema.migrate(out=lambda line: None)
+    expected = {}
+    for row in minutes:
+        into = expected.setdefault((row.minute // 60, row.name, row.queue), [0, 0, 0.0, 0, 0.0, 0.0, 0, 0.0])
+        for i, value in enumerate((row.completed, row.failed, row.duration_sum, row.duration_count)):
+            into[i] += value
+        into[4] = max(into[4], row.duration_max)
+        into[5] += row.wait_sum or 0.0
+        into[6] += row.wait_count or 0
+        into[7] = max(into[7], row.wait_max or 0.0)
+    fields = (JobHour.completed, JobHour.failed, JobHour.duration_sum, JobHour.duration_count,
+              JobHour.duration_max, JobHour.wait_sum, JobHour.wait_count, JobHour.wait_max)
+
+    def hours():
+        return {(row[0], row[1], row[2]): list(row[3:]) for row in
+                JobHour.select(JobHour.hour, JobHour.name, JobHour.queue, *fields).tuples()}
+
+    assert hours() == expected and len(expected) == 6
+    assert metrics.hours_watermark() == mark
+    # The next roll-up carries on from the watermark and adds none of these minutes again.
+    metrics.roll_up(metrics.minute_start(mark + 5))
+    assert metrics.watermark() == mark + 4 and hours() == expected

@@ -1,10 +1,12 @@
 """Job figures over time, without scanning the job table's history.
 
-Finished jobs are rolled up into two small tables:
+Finished jobs are rolled up into three small tables:
 
 - JobMinute: one row per minute, job name and queue (completed, failed, runtime
   sum, count and maximum, and the same of their wait), for the dashboard's
   charts, tiles and alerts;
+- JobHour: the same minutes added up by the hour, so the figures of a day or a
+  week read whole hours and only the minutes at their edges;
 - JobTotal: all-time counters per job name and queue, with a runtime histogram,
   for the counters of /metrics (Prometheus wants them never to go down, so they
   are not pruned).
@@ -31,6 +33,12 @@ same moment: the aggregate is read first, and then, in one transaction, the
 watermark is moved from the value the run started from (a compare-and-set)
 together with the rows it adds. The loser's compare-and-set changes nothing
 and its rows are not written.
+
+The hours are added in the same transaction as their minutes. They have a
+watermark of their own, which moves with the minutes' one: when it lags behind
+(minutes rolled up by a release that kept no hours, or a shop whose job_hour
+table is new), the minutes in between are added to the hours from JobMinute
+first, so the hours always hold exactly the minutes below the watermark.
 """
 
 import datetime
@@ -39,7 +47,7 @@ from peewee import EXCLUDED, SQL, Case, fn
 
 from job_runtime import control
 from job_runtime.context import db, is_sqlite
-from job_runtime.models import JobMinute, JobRecord, JobTotal, QueueFlag, utcnow
+from job_runtime.models import JobHour, JobMinute, JobRecord, JobTotal, QueueFlag, utcnow
 
 FINISHED = ("completed", "failed")
 # Upper bounds (seconds) of the runtime histogram buckets; +Inf is implied.
@@ -54,6 +62,8 @@ MINUTE_RETENTION_DAYS = 8
 # (a consumer started with -n, or none at all), so the tail stays short.
 CATCH_UP_LAG_MINUTES = 10
 WATERMARK = "metrics:rolled-up-to"
+# The first minute not added to JobHour yet (shop/migrations/0024_job_hours.py writes it too).
+HOURS_WATERMARK = "metrics:hours-to"
 NO_END = datetime.datetime(9999, 12, 31)
 
 
@@ -218,8 +228,57 @@ def _roll_window(start, end):
                         JobMinute.wait_sum: JobMinute.wait_sum + EXCLUDED.wait_sum,
                         JobMinute.wait_count: JobMinute.wait_count + EXCLUDED.wait_count},
             ).execute()
+        _add_hours(start, end, minutes)
         _add_totals(totals)
     return True
+
+
+def _hour_rows(minutes):
+    """Rows of minutes (with "minute", "name", "queue") added up into rows by the hour."""
+    hours = {}
+    for row in minutes:
+        key = (row["minute"] // 60, row["name"], row["queue"])
+        into = hours.get(key)
+        if into is None:
+            hours[key] = {"hour": key[0], "name": key[1], "queue": key[2],
+                          **{f: row[f] or 0 for f in _SUMS}, **{f: row[f] or 0.0 for f in _MAXES}}
+            continue
+        for field in _SUMS:
+            into[field] += row[field] or 0
+        for field in _MAXES:
+            into[field] = max(into[field], row[field] or 0.0)
+    return list(hours.values())
+
+
+def _upsert_hours(rows):
+    """Add rows to JobHour: an hour's minutes arrive in several windows, so a row already there grows."""
+    greatest = fn.MAX if is_sqlite() else fn.GREATEST  # SQLite's two-argument MAX is its GREATEST
+    update = {getattr(JobHour, f): getattr(JobHour, f) + getattr(EXCLUDED, f) for f in _SUMS}
+    update.update({getattr(JobHour, f): greatest(getattr(JobHour, f), getattr(EXCLUDED, f)) for f in _MAXES})
+    for offset in range(0, len(rows), 200):
+        JobHour.insert_many(rows[offset:offset + 200]).on_conflict(
+            conflict_target=[JobHour.hour, JobHour.name, JobHour.queue], update=update).execute()
+
+
+def hours_watermark():
+    """The first minute not added to JobHour yet, or None before the hours were first added to."""
+    value = control.get_flag(HOURS_WATERMARK)
+    return int(value) if value is not None else None
+
+
+def _add_hours(start, end, minutes):
+    """Add the window [start, end)'s minutes to JobHour (inside the window's transaction)."""
+    done = hours_watermark()
+    if done is not None and done >= end:
+        return
+    if done is None or done < start:
+        # Minutes rolled up without their hours: add them from JobMinute first.
+        since = done if done is not None else 0
+        caught_up = [dict(row, minute=row["bucket"]) for row in
+                     _rolled_minutes(since, start, ("bucket", "name", "queue"), step=60)]
+        _upsert_hours(_hour_rows(caught_up))
+    _upsert_hours(_hour_rows(minutes))
+    control.set_flag(HOURS_WATERMARK, end)
 
 
 def roll_up(now=None):
@@ -235,7 +294,10 @@ def roll_up(now=None):
         if _roll_window(start, end):
             added += end - start
         start = watermark()
-    JobMinute.delete().where(JobMinute.minute < epoch_minute(now) - MINUTE_RETENTION_DAYS * 1440).execute()
+    kept_from = epoch_minute(now) - MINUTE_RETENTION_DAYS * 1440
+    JobMinute.delete().where(JobMinute.minute < kept_from).execute()
+    # An hour goes once the last of its minutes has gone.
+    JobHour.delete().where(JobHour.hour < kept_from // 60).execute()
     return added
 
 
@@ -273,30 +335,57 @@ def _merge(rows, group):
 
 
 def _rolled(start_minute, end_minute, group, name=None, queue=None, step=None):
+    """Rows of the roll-ups of minutes [start_minute, end_minute), per `group`, to be _merge()d:
+    whole hours from JobHour, the minutes before the first and after the last from JobMinute.
+
+    Hours serve only buckets that hold whole hours (the week's chart of 2 hours, not the
+    day's of 15 minutes), and a range that holds a whole hour.
+    """
+    first_hour, end_hour = -(-start_minute // 60), end_minute // 60
+    by_the_hour = set(group) <= {"name", "queue", "bucket"} and ("bucket" not in group or step % 60 == 0)
+    if not by_the_hour or first_hour >= end_hour:
+        return _rolled_minutes(start_minute, end_minute, group, name, queue, step)
+    rows = _aggregate(JobHour, "hour", 60, first_hour, end_hour, group, name, queue, step)
+    if start_minute < first_hour * 60:
+        rows += _rolled_minutes(start_minute, first_hour * 60, group, name, queue, step)
+    if end_hour * 60 < end_minute:
+        rows += _rolled_minutes(end_hour * 60, end_minute, group, name, queue, step)
+    return rows
+
+
+def _rolled_minutes(start_minute, end_minute, group, name=None, queue=None, step=None):
+    return _aggregate(JobMinute, "minute", 1, start_minute, end_minute, group, name, queue, step)
+
+
+def _aggregate(model, unit, minutes_per_unit, start, end, group, name=None, queue=None, step=None):
+    """The rows of `model` (JobMinute or JobHour) in units [start, end), summed per `group`;
+    a bucket is named by its first minute."""
     fields = []
     group_by = []
     for g in group:
         if g == "bucket":
             # Written out, not bound: PostgreSQL only matches a GROUP BY expression
             # to the selected one when they are the same text, parameters included.
-            expression = SQL(f'("minute" / {int(step)}) * {int(step)}')
+            first_minute = f'"{unit}" * {minutes_per_unit}' if minutes_per_unit != 1 else f'"{unit}"'
+            expression = SQL(f'({first_minute} / {int(step)}) * {int(step)}')
             fields.append(expression.alias("bucket"))
             group_by.append(expression)
         else:
-            fields.append(getattr(JobMinute, g).alias(g))
-            group_by.append(getattr(JobMinute, g))
-    fields += [fn.SUM(JobMinute.completed).alias("completed"), fn.SUM(JobMinute.failed).alias("failed"),
-               fn.SUM(JobMinute.duration_sum).alias("duration_sum"),
-               fn.SUM(JobMinute.duration_count).alias("duration_count"),
-               fn.MAX(JobMinute.duration_max).alias("duration_max"),
-               fn.SUM(JobMinute.wait_sum).alias("wait_sum"), fn.SUM(JobMinute.wait_count).alias("wait_count"),
-               fn.MAX(JobMinute.wait_max).alias("wait_max")]
-    condition = (JobMinute.minute >= start_minute) & (JobMinute.minute < end_minute)
+            fields.append(getattr(model, g).alias(g))
+            group_by.append(getattr(model, g))
+    fields += [fn.SUM(model.completed).alias("completed"), fn.SUM(model.failed).alias("failed"),
+               fn.SUM(model.duration_sum).alias("duration_sum"),
+               fn.SUM(model.duration_count).alias("duration_count"),
+               fn.MAX(model.duration_max).alias("duration_max"),
+               fn.SUM(model.wait_sum).alias("wait_sum"), fn.SUM(model.wait_count).alias("wait_count"),
+               fn.MAX(model.wait_max).alias("wait_max")]
+    column = getattr(model, unit)
+    condition = (column >= start) & (column < end)
     if name:
-        condition &= JobMinute.name == name
+        condition &= model.name == name
     if queue:
-        condition &= JobMinute.queue == queue
-    query = JobMinute.select(*fields).where(condition)
+        condition &= model.queue == queue
+    query = model.select(*fields).where(condition)
     if group_by:
         query = query.group_by(*group_by)
     rows = [_clean(row) for row in query.dicts()]
