@@ -277,6 +277,8 @@ def _add_hours(start, end, minutes):
         caught_up = [dict(row, minute=row["bucket"]) for row in
                      _rolled_minutes(since, start, ("bucket", "name", "queue"), step=60)]
         _upsert_hours(_hour_rows(caught_up))
+    elif done > start:
+        minutes = [row for row in minutes if row["minute"] >= done]  # the hours hold those before already
     _upsert_hours(_hour_rows(minutes))
     control.set_flag(HOURS_WATERMARK, end)
 
@@ -341,7 +343,9 @@ def _rolled(start_minute, end_minute, group, name=None, queue=None, step=None):
     Hours serve only buckets that hold whole hours (the week's chart of 2 hours, not the
     day's of 15 minutes), and a range that holds a whole hour.
     """
-    first_hour, end_hour = -(-start_minute // 60), end_minute // 60
+    # Only the hours below the hours' watermark are whole: during an upgrade a consumer of
+    # the previous release rolls minutes up without adding them to the hours.
+    first_hour, end_hour = -(-start_minute // 60), min(end_minute, hours_watermark() or 0) // 60
     by_the_hour = set(group) <= {"name", "queue", "bucket"} and ("bucket" not in group or step % 60 == 0)
     if not by_the_hour or first_hour >= end_hour:
         return _rolled_minutes(start_minute, end_minute, group, name, queue, step)

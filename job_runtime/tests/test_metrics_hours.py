@@ -103,6 +103,31 @@ def test_minutes_rolled_up_without_their_hours_are_added_to_them_by_the_next_rol
     assert JobHour.get(JobHour.name == "old").wait_count == 0
 
 
+def test_figures_read_while_a_previous_release_rolls_up_minutes_alone(monkeypatch):
+    """During an upgrade a consumer of the previous release moves the minutes' watermark and
+    not the hours': the figures take hours only below the hours' own watermark."""
+    random_records(random.Random(3), 500, NOW - datetime.timedelta(hours=30), NOW - datetime.timedelta(minutes=2))
+    metrics.roll_up(NOW - datetime.timedelta(hours=20))
+    with monkeypatch.context() as old_release:
+        old_release.setattr(metrics, "_add_hours", lambda *args: None)
+        metrics.roll_up(NOW)
+    assert metrics.hours_watermark() < metrics.watermark() - 600
+    since = NOW - datetime.timedelta(hours=24)
+    read = metrics.summary(since, now=NOW)
+    monkeypatch.setattr(metrics, "_rolled", metrics._rolled_minutes)
+    assert read == pytest.approx(metrics.summary(since, now=NOW))
+
+
+def test_a_window_partly_in_the_hours_already_adds_only_the_rest():
+    random_records(random.Random(5), 120, NOW - datetime.timedelta(minutes=90), NOW - datetime.timedelta(minutes=2))
+    metrics.roll_up(NOW - datetime.timedelta(minutes=40))
+    # The hours' watermark ahead of the minutes' one (a watermark set back by hand).
+    control.set_flag(metrics.WATERMARK, metrics.watermark() - 5)
+    JobMinute.delete().where(JobMinute.minute >= metrics.watermark()).execute()
+    metrics.roll_up(NOW)
+    assert_hours_are_the_minutes()
+
+
 def test_an_hour_is_pruned_once_its_last_minute_is():
     kept_from = epoch_minute(NOW) - metrics.MINUTE_RETENTION_DAYS * 1440
     for minute in (kept_from - 61, kept_from - 1, kept_from, kept_from + 60):

@@ -35,6 +35,12 @@ class JobHour(Model):
 def upgrade(migrator, db):
     with db.bind_ctx([JobHour]):
         db.create_tables([JobHour])
+    # The hours' watermark first, then only the minutes below it: a consumer of the previous
+    # release may roll up another minute meanwhile (on PostgreSQL each statement sees what
+    # has committed when it starts), and the new code's next roll-up adds that one.
+    db.execute_sql(
+        'INSERT INTO "job_flag" ("key", "value", "updated_at") '
+        'SELECT \'metrics:hours-to\', "value", "updated_at" FROM "job_flag" WHERE "key" = \'metrics:rolled-up-to\'')
     # Minutes rolled up before the wait was recorded have none (NULL): they add nothing to it.
     db.execute_sql(
         'INSERT INTO "job_hour" ("hour", "name", "queue", "completed", "failed", "duration_sum", '
@@ -42,7 +48,5 @@ def upgrade(migrator, db):
         'SELECT "minute" / 60, "name", "queue", SUM("completed"), SUM("failed"), SUM("duration_sum"), '
         'SUM("duration_count"), MAX("duration_max"), COALESCE(SUM("wait_sum"), 0.0), '
         'COALESCE(SUM("wait_count"), 0), COALESCE(MAX("wait_max"), 0.0) '
-        'FROM "job_minute" GROUP BY "minute" / 60, "name", "queue"')
-    db.execute_sql(
-        'INSERT INTO "job_flag" ("key", "value", "updated_at") '
-        'SELECT \'metrics:hours-to\', "value", "updated_at" FROM "job_flag" WHERE "key" = \'metrics:rolled-up-to\'')
+        'FROM "job_minute" WHERE "minute" < (SELECT CAST("value" AS INTEGER) FROM "job_flag" '
+        'WHERE "key" = \'metrics:hours-to\') GROUP BY "minute" / 60, "name", "queue"')
