@@ -29,6 +29,8 @@ from tests.deploy_support import (
     Client,
     UnitProcess,
     children,
+    command_line,
+    kill_tree,
     localized_units,
     read_unit,
     unit_settings,
@@ -260,23 +262,33 @@ def test_services_stay_inside_their_sandbox(real_queue, units, tmp_path):
         assert other["RestrictAddressFamilies"] == service["RestrictAddressFamilies"]
         assert other["ReadWritePaths"] == service["ReadWritePaths"]
 
+    started = []
+
     def traced(unit_name, log_name, find_pid=True, **settings):
         trace = tmp_path / f"{log_name}.trace"
         process = UnitProcess(units / unit_name, unit_settings(real_queue, **settings), tmp_path / f"{log_name}.log",
                               wrapper=["strace", "-f", "-y", "-qq", "-e", "signal=none", "-o", str(trace)])
+        started.append(process)
+
         def program():
             # strace's child, once it has become the program (before, it may be strace's own).
             for pid in children(process.pid):
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                if not argv[0].endswith(b"strace") and process.argv[0].encode() in argv:
+                argv = command_line(pid)
+                if argv and not argv[0].endswith(b"strace") and process.argv[0].encode() in argv:
                     return pid
             return None
 
         return process, wait_for(program, message="strace to start the program") if find_pid else None, trace
 
     port = free_port()
-    web, web_pid, web_trace = traced("marketplace-web.service", "web", WEB_BIND=f"127.0.0.1:{port}")
-    worker, worker_pid, worker_trace = traced("marketplace-worker.service", "worker")
+    try:
+        web, web_pid, web_trace = traced("marketplace-web.service", "web", WEB_BIND=f"127.0.0.1:{port}")
+        worker, worker_pid, worker_trace = traced("marketplace-worker.service", "worker")
+    except BaseException:
+        # Nothing started may outlive the test: a consumer left running writes into the next test's tables.
+        for unit in started:
+            kill_tree(unit.process)
+        raise
     client = Client(port, None, tls=False)
     try:
         wait_for_http(client, timeout=60)
@@ -297,10 +309,16 @@ def test_services_stay_inside_their_sandbox(real_queue, units, tmp_path):
     finally:
         subprocess.run(["kill", "-INT", str(worker_pid)])
         subprocess.run(["kill", "-TERM", str(web_pid)])
-        assert worker.process.wait(60) == 0, worker.output()[-2000:]
-        assert web.process.wait(60) == 0, web.output()[-2000:]
-        worker.log.close()
-        web.log.close()
+        try:
+            worker_exit, web_exit = worker.process.wait(60), web.process.wait(60)
+        finally:
+            for unit in started:
+                if unit.process.poll() is None:
+                    kill_tree(unit.process)
+            worker.log.close()
+            web.log.close()
+        assert worker_exit == 0, worker.output()[-2000:]
+        assert web_exit == 0, web.output()[-2000:]
     # The nightly backup, while nothing else runs (its unit is a oneshot).
     backup, _, backup_trace = traced("marketplace-backup.service", "backup", find_pid=False)
     assert backup.process.wait(120) == 0, backup.output()[-2000:]
