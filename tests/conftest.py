@@ -163,14 +163,67 @@ def _program(args):
     return Path(os.fsdecode(args[0])).name
 
 
+# The programs that write into the shop's tables: one left running by a test that failed
+# before its clean-up would write into every later test's tables.
+SHOP_PROGRAMS = {"huey_consumer", "gunicorn", "marketplace"}
+
+
+def _descendants(pid):
+    """Every process below `pid`, deepest first."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for child in map(int, children):
+            found += _descendants(child) + [child]
+    return found
+
+
+def _shop_program(pid):
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    names = [Path(os.fsdecode(arg)).name for arg in argv[:2]]
+    return next((name for name in names if name in SHOP_PROGRAMS), None)
+
+
+def kill_left_behind():
+    """SIGKILL the shop's servers and consumers still running under this process; returns
+    [(pid, program)]. Called when a test module ends, after its fixtures' clean-up."""
+    left = [(pid, program) for pid in _descendants(os.getpid()) if (program := _shop_program(pid))]
+    for pid, _ in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return left
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """A test not marked `consumer` or `browser` may not start a process (its fixtures
     included), except the TOOLS: the in-process selection must never leave a server or
     a consumer behind. The job runtime's forkserver children (killable) are work of
-    this process and start through multiprocessing, not subprocess, so they pass."""
+    this process and start through multiprocessing, not subprocess, so they pass.
+
+    A consumer or browser module that leaves a server or consumer running once its last
+    test and fixtures have ended has it killed and reported: it would otherwise write its
+    workers and jobs into the tables of the tests after it."""
     if item.get_closest_marker("consumer") or item.get_closest_marker("browser"):
-        return (yield)
+        try:
+            return (yield)
+        finally:
+            if nextitem is None or nextitem.path != item.path:
+                reporter = item.config.pluginmanager.get_plugin("terminalreporter")
+                for pid, program in kill_left_behind():
+                    message = f"{item.path.name} left {program} (pid {pid}) running: killed"
+                    if reporter is not None:
+                        reporter.write_line(message, red=True)
+                    else:
+                        sys.stderr.write(message + "\n")
     start = subprocess.Popen.__init__
 
     def refuse(popen, args, *rest, **kwargs):
