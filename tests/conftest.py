@@ -168,32 +168,42 @@ def _program(args):
 SHOP_PROGRAMS = {"huey_consumer", "gunicorn", "marketplace"}
 
 
-def _descendants(pid):
-    """Every process below `pid`, deepest first."""
-    found = []
+def children(pid):
+    """The child process ids of `pid` (none once it has ended)."""
+    found = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
-            children = (task / "children").read_text().split()
+            found.update(int(p) for p in (task / "children").read_text().split())
         except (FileNotFoundError, ProcessLookupError):
-            continue
-        for child in map(int, children):
-            found += _descendants(child) + [child]
+            pass
     return found
 
 
-def _shop_program(pid):
+def descendants(pid):
+    """Every process below `pid`, deepest first."""
+    found = []
+    for child in children(pid):
+        found += descendants(child) + [child]
+    return found
+
+
+def command_line(pid):
+    """The argv of process `pid`, or None when it has ended (a child may end while it is looked at)."""
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (FileNotFoundError, ProcessLookupError):
         return None
-    names = [Path(os.fsdecode(arg)).name for arg in argv[:2]]
+
+
+def _shop_program(pid):
+    names = [Path(os.fsdecode(arg)).name for arg in (command_line(pid) or [])[:2]]
     return next((name for name in names if name in SHOP_PROGRAMS), None)
 
 
 def kill_left_behind():
     """SIGKILL the shop's servers and consumers still running under this process; returns
     [(pid, program)]. Called when a test module ends, after its fixtures' clean-up."""
-    left = [(pid, program) for pid in _descendants(os.getpid()) if (program := _shop_program(pid))]
+    left = [(pid, program) for pid in descendants(os.getpid()) if (program := _shop_program(pid))]
     for pid, _ in left:
         try:
             os.kill(pid, signal.SIGKILL)

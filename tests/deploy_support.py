@@ -17,7 +17,7 @@ import ssl
 import subprocess
 from pathlib import Path
 
-from tests.conftest import BIN, ROOT, handles_sighup, wait_for
+from tests.conftest import BIN, ROOT, descendants, handles_sighup, wait_for
 
 DEPLOY = ROOT / "deploy"
 APP = "/srv/marketplace"
@@ -167,37 +167,9 @@ class UnitProcess:
             self.log.close()
 
 
-def children(pid):
-    """The child process ids of `pid` (none once it has ended)."""
-    found = set()
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except FileNotFoundError:
-        return found
-    for task in tasks:
-        try:
-            found.update(int(p) for p in (task / "children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return found
-
-
-def command_line(pid):
-    """The argv of process `pid`, or None when it has ended (a child may end while it is looked at)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
 def kill_tree(process):
     """SIGKILL a started process and every process below it, deepest first, then reap it."""
-    def below(pid):
-        found = []
-        for child in children(pid):
-            found += below(child) + [child]
-        return found
-    for pid in below(process.pid) + [process.pid]:
+    for pid in descendants(process.pid) + [process.pid]:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

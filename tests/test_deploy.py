@@ -23,13 +23,11 @@ from shop import config
 import job_runtime
 from shop import runtime
 from job_runtime.models import JobRecord, WorkerRecord
-from tests.conftest import BIN, ROOT, free_port, missing_service, wait_for
+from tests.conftest import BIN, ROOT, children, command_line, free_port, missing_service, wait_for
 from tests.deploy_support import (
     DEPLOY,
     Client,
     UnitProcess,
-    children,
-    command_line,
     kill_tree,
     localized_units,
     read_unit,
