@@ -9,12 +9,17 @@ redelivery gets a 2xx and starts nothing.
 
 from shop import config
 import tasks
+from shop.payments import stripe_gateway
 from shop.payments import webhooks
 from shop.errors import NotFound
 from models import db
 from shop_web.common import RouteTable, form_fields, header, json_response, request
 
 routes = RouteTable()
+
+# The web app imports stripe as it starts (the consumer only when a job calls Stripe):
+# no webhook or checkout waits for it.
+stripe_gateway.stripe_library()
 
 
 def _raw_body():

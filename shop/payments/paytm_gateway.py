@@ -16,8 +16,6 @@ import logging
 import urllib.error
 import urllib.request
 
-from paytmchecksum import PaytmChecksum
-
 from shop import config, money
 from shop.accounts import guests
 from shop.orders import fulfilment
@@ -47,8 +45,15 @@ class PaymentNotConfirmed(PaymentError):
 # ---------------------------------------------------------------------------
 
 
+def checksum_library():
+    """Paytm's library, imported on first use: it loads pycryptodome, which every consumer
+    start would otherwise pay for (about 40 ms), whether or not its jobs see Paytm."""
+    from paytmchecksum import PaytmChecksum
+    return PaytmChecksum
+
+
 def sign(text_or_params):
-    return PaytmChecksum.generateSignature(text_or_params, config.PAYTM_MERCHANT_KEY)
+    return checksum_library().generateSignature(text_or_params, config.PAYTM_MERCHANT_KEY)
 
 
 def verify(text_or_params, signature):
@@ -56,7 +61,7 @@ def verify(text_or_params, signature):
     if not signature or not isinstance(signature, str):
         return False
     try:
-        return bool(PaytmChecksum.verifySignature(text_or_params, config.PAYTM_MERCHANT_KEY, signature))
+        return bool(checksum_library().verifySignature(text_or_params, config.PAYTM_MERCHANT_KEY, signature))
     except Exception:  # a forged checksum can be any bytes: bad base64, bad padding, not UTF-8
         return False
 

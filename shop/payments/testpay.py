@@ -22,7 +22,6 @@ import time
 import urllib.error
 import urllib.request
 
-import stripe
 from peewee import IntegrityError
 
 from shop import config
@@ -96,7 +95,7 @@ def send_event(order_id, event_type):
     order = Order.get_by_id(order_id)
     payment = SimulatedPayment.get(SimulatedPayment.order == order)
     body = json.dumps(build_event(order, payment, event_type), separators=(",", ":"))
-    signature = stripe.WebhookSignature.generate_signature_header(body, webhook_secret())
+    signature = stripe_gateway.stripe_library().WebhookSignature.generate_signature_header(body, webhook_secret())
     request = urllib.request.Request(f"{config.APP_URL}/webhooks/test", data=body.encode("utf-8"), method="POST",
                                      headers={"Content-Type": "application/json", "Stripe-Signature": signature})
     try:

@@ -14,7 +14,6 @@ so that Stripe's payout events name the shop's payout.
 
 import logging
 
-import stripe
 from peewee import IntegrityError
 
 from shop import config
@@ -31,6 +30,7 @@ class StripeRefused(PaymentError):
 
 def call(description, func, *args, **kwargs):
     """One call to Stripe; its refusals as StripeRefused, anything else (5xx, network) as PaymentError."""
+    stripe = stripe_gateway.stripe_library()
     try:
         return func(*args, **kwargs)
     except stripe.StripeError as exc:
