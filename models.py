@@ -26,6 +26,7 @@ from playhouse.pool import PooledSqliteDatabase
 
 import job_runtime
 from shop import config
+from shop import row_lookup
 
 db = DatabaseProxy()
 
@@ -113,6 +114,14 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+    @classmethod
+    def get(cls, *query, **filters):
+        # One row by one column (get_by_id and get_or_none come here too): SQL built once.
+        lookup = None if filters else row_lookup.single_equality(cls, query)
+        if lookup is not None:
+            return row_lookup.get(cls, *lookup)
+        return super().get(*query, **filters)
 
 
 # ---------------------------------------------------------------------------
