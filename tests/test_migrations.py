@@ -719,8 +719,9 @@ def test_the_upgraded_shops_hours_are_its_minutes_added_up_by_the_hour(old_shop)
             '"duration_count", "duration_max") VALUES (%s, %s, \'default\', %s, 1, %s, %s, %s)'.replace(
                 "%s", "?" if TEST_DATABASE == "sqlite" else "%s"),
             (minute, name, completed, duration_max * completed, completed + 1, duration_max))
-    schema.migrate(migrations=schema.available()[:-1], out=lambda line: None)
-    # ... and by the release before this one, with their wait, up to its watermark.
+    hours_version = next(m.version for m in schema.available() if m.name == "job_hours")
+    schema.migrate(migrations=[m for m in schema.available() if m.version < hours_version], out=lambda line: None)
+    # ... and by the release before the job_hours migration, with their wait, up to its watermark.
     for minute, name, wait in ((start + 40, "a", 3.0), (start + 100, "a", 7.5), (start + 200, "b", 0.5)):
         JobMinute.create(minute=minute, name=name, queue="low", completed=1, failed=0, duration_sum=0.5,
                          duration_count=1, duration_max=0.5, wait_sum=wait, wait_count=1, wait_max=wait)
