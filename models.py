@@ -768,6 +768,9 @@ class Invoice(BaseModel):
     # The issuer's legal details as they were when the number was given (JSON), so that a
     # later change of the settings never changes what an issued invoice says.
     issuer = TextField(null=True)
+    # Everything the PDF shows, as the order, its buyer and sellers stood when the number was
+    # given (JSON), so a PDF drawn later (on the first download, or again) says what was issued.
+    document = TextField(null=True)
 
     class Meta:
         indexes = ((("year", "number"), True),)
@@ -815,6 +818,8 @@ class CreditNote(BaseModel):
     pdf_path = CharField(null=True)
     pdf_size = IntegerField(default=0)
     generated_at = DateTimeField(null=True)
+    # Everything the PDF shows, as it stood when the number was given (JSON), like an invoice's.
+    document = TextField(null=True)
 
     class Meta:
         indexes = ((("year", "number"), True),)

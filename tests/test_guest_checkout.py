@@ -179,7 +179,7 @@ def test_the_purchase_joins_the_account_that_verifies_its_address(smtp, client, 
     assert account.get(download).status_int == 200
     moved = anonymous.get(order_link, status=303)
     assert moved.headers["Location"] == "/login?next=%2Fpurchases"
-    # The invoice names the account from here on.
+    # The account's library offers the invoice (which names the buyer as it was issued: the guest's address).
     assert "Download invoice" in page.text
 
 

@@ -13,11 +13,13 @@ import tasks
 from job_runtime.models import JobRecord
 from models import Invoice, Order, User, utcnow
 from shop import config
+from shop.accounts import settings
 from shop.orders import invoices
+from shop.storage import storage
 from tests.conftest import login
 from tests.shop_fixtures import add_to_cart, checkout_form
 from tests.test_guest_checkout import guest_buys, links_in, mail_to, text_of
-from tests.test_invoices import paid_order
+from tests.test_invoices import paid_order, pdf_text
 
 YEAR = utcnow().year
 FIRST, SECOND = f"INV-{YEAR}-000001", f"INV-{YEAR}-000002"
@@ -125,6 +127,31 @@ def test_a_job_run_twice_numbers_once_and_mails_once(app_env, make_user, two_sel
     drawn = Invoice.get(Invoice.order == order.id)
     tasks.generate_invoice.dispatch(order.id)
     assert Invoice.get(Invoice.order == order.id).generated_at == drawn.generated_at is not None
+
+
+def test_a_pdf_drawn_after_a_rename_says_what_the_issued_invoice_said(app_env, make_user, two_sellers):
+    """Numbered at payment, drawn on the first download: a buyer and a seller who renamed
+    themselves in between are named on it as they were when it was issued."""
+    app_env.reload(INVOICE_DELIVERY="link")
+    casey = make_user("customer", name="Casey Customer", email="casey@example.com")
+    order = paid_order(casey, [two_sellers["presets"], two_sellers["ebook"]])
+    tasks.invoice_chain(order.id).dispatch()
+    invoice = Invoice.get(Invoice.order == order.id)
+    assert invoices.pdf_key(invoice) is None
+    settings.change_name(User.get_by_id(casey.id), "Casey Renamed")
+    settings.change_name(User.get_by_id(two_sellers["sam"].id), "Sam Renamed")
+    User.update(email="sam-new@example.com").where(User.id == two_sellers["sam"].id).execute()
+
+    tasks.generate_invoice.dispatch(order.id)
+    text = pdf_text(storage().local_path(invoices.pdf_key(Invoice.get_by_id(invoice.id))))
+    for expected in (FIRST, "Casey Customer", "casey@example.com", "Sam Seller", two_sellers["sam"].email,
+                     "Priya Patel"):
+        assert expected in text, expected
+    for renamed in ("Casey Renamed", "Sam Renamed", "sam-new@example.com"):
+        assert renamed not in text, renamed
+    # Drawn again (its file lost), it still says the same.
+    Invoice.update(pdf_path=None).where(Invoice.id == invoice.id).execute()
+    assert pdf_text(storage().local_path(invoices.pdf_key(invoices.generate(order.id)))) == text
 
 
 def test_attach_is_the_default_and_its_chain_draws_the_pdf(app_env, make_user, two_sellers):

@@ -179,6 +179,23 @@ def test_a_glyph_the_cut_down_font_lacks_is_drawn_with_the_whole_font(shop, tmp_
     assert "Кириллица" in pdf_text(drawn)
 
 
+def test_the_document_kept_with_the_number_draws_the_pdf_the_order_draws(shop, tmp_path):
+    """What an invoice keeps when it is numbered is plain JSON, and draws the very PDF that
+    the order's rows draw while none of them has changed."""
+    order = paid_order(shop["customer"], [shop["presets"], shop["ebook"]])
+    _, invoice = invoices.number(order.id)
+    kept = invoices.invoice_data(Invoice.get_by_id(invoice.id))
+    live = {**invoices.numbered(invoices.document_of(order, invoices.issuer_of(invoice)), invoice),
+            "fonts": invoices.font_paths()}
+    assert kept == live and kept["label"] == invoice.label == FIRST
+    amounts = [kept[key] for key in ("subtotal", "discount", "net", "tax", "total")]
+    amounts += [item[key] for item in kept["items"] for key in ("net", "tax", "price", "list_price", "discount")]
+    assert all(type(amount) is int for amount in amounts) and kept["total"] == 2499
+    for name, data in (("kept", kept), ("live", live)):
+        invoice_pdf.render_pdf(data, str(tmp_path / f"{name}.pdf"))
+    assert comparable(tmp_path / "kept.pdf") == comparable(tmp_path / "live.pdf")
+
+
 def test_the_chain_generates_and_mails_the_invoice(shop, app_env):
     order = paid_order(shop["customer"], [shop["presets"]])
     tasks.generate_invoice.dispatch(order.id)

@@ -21,7 +21,7 @@ from shop.orders import cart, credit_notes, fulfilment, invoices, orders
 from shop.tax import calculation, rates, report
 from shop.tax import checkout as checkout_tax
 from shop.storage import storage
-from models import CreditNote, Invoice, LedgerEntry, Order, OrderItem, utcnow
+from models import CreditNote, Invoice, LedgerEntry, Order, OrderItem, User, utcnow
 from tests.conftest import login
 from tests.shop_fixtures import add_to_cart, checkout_form, make_product
 
@@ -283,6 +283,21 @@ def test_a_partial_refund_has_its_credit_note_and_the_full_refund_credits_the_re
     # The refund reversed the ledger, tax included: nothing is left owed to anyone.
     entries = LedgerEntry.select().where(LedgerEntry.order == order)
     assert sum(e.gross for e in entries) == sum(e.tax for e in entries) == sum(e.amount for e in entries) == 0
+
+
+def test_a_credit_note_drawn_after_a_rename_says_what_was_issued(client, make_user, eu_shop):
+    """A part of an order is credited in the admin's request and drawn by a later job: the
+    buyer and seller who renamed themselves in between are named as they were."""
+    order = buy(client, make_user, [eu_shop["presets"], eu_shop["ebook"]], "DE")
+    invoices.generate(order.id)
+    ebook = OrderItem.get((OrderItem.order == order) & (OrderItem.product == eu_shop["ebook"]))
+    note, _ = credit_notes.issue(order.id, [ebook.id], reason="The e-book would not open")
+    User.update(name="Casey Renamed").where(User.id == order.buyer_id).execute()
+    User.update(name="Sam Renamed").where(User.id == eu_shop["seller"].id).execute()
+    credit_notes.send_credit_note_email(note.id)
+    text = pdf_text(stored(credit_notes.pdf_key(CreditNote.get_by_id(note.id))))
+    assert "Casey Customer" in text and "Sam Seller" in text and "in part" in text
+    assert "Casey Renamed" not in text and "Sam Renamed" not in text
 
 
 def test_numbers_run_without_gaps_within_each_year(client, make_user, eu_shop):

@@ -3,7 +3,8 @@ of their account, which anonymises it while keeping what the books need.
 
 Kept, because the books and the sellers' money rest on them: the account's row (orders,
 transactions and invoices point at it), its orders and their items, transactions,
-invoices (numbers and amounts; the PDFs are drawn again with the anonymised name),
+invoices (numbers and amounts; their kept documents take the anonymised name, and the
+PDFs are drawn again with it),
 refunds and ledger entries. Replaced: the name and the email address, on the account and
 on the record of the emails sent to it. Removed: the password, sessions, reset links,
 the cart, notifications, login counters and the named instances of license keys.
@@ -11,12 +12,14 @@ Download links are revoked and license keys disabled.
 """
 
 import datetime
+import json
 
 from shop.accounts import settings
 from shop.accounts import users
 from shop.errors import Forbidden
 from models import (
     CartItem,
+    CreditNote,
     DownloadLink,
     DownloadRenewal,
     Invoice,
@@ -137,11 +140,27 @@ def delete_account(user, password):
         LicenseKey.update(activation_count=0).where(LicenseKey.buyer == user.id).execute()
         LicenseKey.update(disabled_at=utcnow(), disabled_reason="account_deleted").where(
             (LicenseKey.buyer == user.id) & LicenseKey.disabled_at.is_null()).execute()
+        forget_buyer(user, anonymous_email)
         redraw = [order_id for (order_id,) in Invoice.select(Invoice.order).join(Order)
                   .where(Order.buyer == user.id).tuples()]
         # The PDFs show the old name: drawn again (same numbers, same amounts) by generate_invoice.
         Invoice.update(pdf_path=None, generated_at=None).where(Invoice.order.in_(redraw)).execute()
     return redraw
+
+
+def forget_buyer(user, anonymous_email):
+    """The buyer of the user's invoices and credit notes, in the documents kept with their
+    numbers, as the orders now name them: the anonymised name and address; a business
+    buyer's details stay, as on the order."""
+    for model in (Invoice, CreditNote):
+        kept = (model.select(model.id, model.document, Order.buyer_tax_number).join(Order)
+                .where((Order.buyer == user.id) & model.document.is_null(False)).tuples())
+        for row_id, kept_document, tax_number in kept:
+            document = json.loads(kept_document)
+            document["buyer"].update(name=DELETED_NAME, email=anonymous_email)
+            if not tax_number:
+                document["buyer"].update(address="", business_name="")
+            model.update(document=json.dumps(document, sort_keys=True)).where(model.id == row_id).execute()
 
 
 def is_deleted(user):

@@ -5,8 +5,9 @@ invoice had them; an item is credited at most once, so the credit notes of an or
 never add up to more than its invoice. Numbers run without gaps per year in their
 own series (CN-2026-000001), allocated like invoice numbers. `key` says what a note
 credits ("refund:<order>" for the whole order, "items:<order>:<ids>" for a part), so
-asking twice issues one note. The PDF is drawn once, by the same drawer as invoices,
-in a child process, and stored beside them under invoices/ of the shop's storage; the
+asking twice issues one note. Everything the note shows is kept with its number as it
+was then (a part of an order is credited in the admin's request and drawn by a later
+job). The PDF is drawn once, from that, by the same drawer as invoices, in a child process, and stored beside them under invoices/ of the shop's storage; the
 buyer finds it in the library and receives it by email.
 """
 
@@ -71,12 +72,17 @@ def issue(order_id, item_ids=None, reason=None):
         try:
             with db.atomic():
                 now = utcnow()
-                note = CreditNote.create(
+                note = CreditNote(
                     order=order, invoice=invoice, key=key, year=now.year,
                     number=invoices.next_number(CreditNote, now.year), issued_at=now,
                     reason=(reason or "")[:500] or None, lines=json.dumps(lines),
                     net=sum(line["net"] for line in lines), tax=sum(line["tax"] for line in lines),
                     gross=sum(line["gross"] for line in lines), currency=order.currency)
+                # In full when this note and the earlier ones credit every item of the order.
+                complete = credited_item_ids(order) | {line["order_item"] for line in lines} >= {
+                    item.id for item in items}
+                note.document = json.dumps(document_of(note, order, invoice, complete), sort_keys=True)
+                note.save(force_insert=True)
                 return note, True
         except IntegrityError:
             existing = CreditNote.get_or_none(CreditNote.key == key)
@@ -103,10 +109,9 @@ def pdf_key(note):
     return key if storage().exists(key) else None
 
 
-def credit_note_data(note):
-    """Everything the credit note's PDF shows, as plain picklable values."""
-    order = Order.get_by_id(note.order_id)
-    invoice = Invoice.get_by_id(note.invoice_id)
+def document_of(note, order, invoice, complete):
+    """What the credit note shows, from its order, buyer and sellers as they are now, as JSON
+    values; `complete` says whether it and the notes before it credit the whole invoice."""
     buyer = User.get_by_id(order.buyer_id)
     lines = json.loads(note.lines)
     sellers_by_id = {user.id: user for user in User.select().where(User.id.in_({line["seller_id"] for line in lines}))}
@@ -130,8 +135,20 @@ def credit_note_data(note):
                    "rate": rate, "tax": line["tax"], "price": line["gross"]} for line in lines],
         "sellers": list(sellers.values()), "net": note.net, "tax": note.tax, "rate": rate, "total": note.gross,
         "currency": note.currency, "tax_note": invoices.TAX_NOTES.get(order.tax_treatment or ""),
-        "in_full": in_full(note), "reason": note.reason or "", "fonts": invoices.font_paths(),
+        "in_full": complete, "reason": note.reason or "",
     }
+
+
+def credit_note_data(note):
+    """Everything the credit note's PDF shows, as plain picklable values: the document kept
+    with its number, and the fonts of this machine."""
+    if note.document:
+        data = json.loads(note.document)
+    else:
+        # Issued before credit notes kept their document: drawn from the order as it is now.
+        data = document_of(note, Order.get_by_id(note.order_id), Invoice.get_by_id(note.invoice_id), in_full(note))
+    data["fonts"] = invoices.font_paths()
+    return data
 
 
 def generate(note_id):

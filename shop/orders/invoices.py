@@ -2,9 +2,10 @@
 
 The number is allocated in its own transaction (the year's highest + 1, unique per
 year, retried on a collision), so numbers have no gaps from failed renders and never
-repeat. The issuer's legal details are kept with the number as they were then, and
-the PDF is drawn once: an issued invoice never changes (a refund is a credit note,
-shop/orders/credit_notes.py).
+repeat. Everything the invoice shows (the issuer's legal details, the buyer, the
+sellers, the items and amounts) is kept with the number as it was then, and the PDF is
+drawn from that, whenever it is drawn: an issued invoice never changes (a refund is a
+credit note, shop/orders/credit_notes.py).
 The PDF is drawn in a child process (killable.call) from plain data gathered
 here, so a stuck render cannot outlive the job's timeout, into a temporary
 file; only the whole PDF is then stored under invoices/ (on the disk, a partial
@@ -69,16 +70,25 @@ def next_number(model, year):
 
 
 def allocate(order):
-    """The order's Invoice, numbered once: the next number of the year's series."""
+    """The order's Invoice, numbered once: the next number of the year's series, with its
+    document (what the PDF shows) kept in the same row."""
+    issuer = facts = None
     for _ in range(10):
         existing = Invoice.get_or_none(Invoice.order == order)
         if existing is not None:
             return existing
+        if facts is None:
+            # Read before the number's transaction, which stays as short as it was.
+            issuer = issuer_details(order)
+            facts = document_of(order, issuer)
         try:
             with db.atomic():
                 now = utcnow()
-                return Invoice.create(order=order, year=now.year, number=next_number(Invoice, now.year),
-                                      issued_at=now, issuer=json.dumps(issuer_details(order), sort_keys=True))
+                invoice = Invoice(order=order, year=now.year, number=next_number(Invoice, now.year),
+                                  issued_at=now, issuer=json.dumps(issuer, sort_keys=True))
+                invoice.document = json.dumps(numbered(facts, invoice), sort_keys=True)
+                invoice.save(force_insert=True)
+                return invoice
         except IntegrityError:
             continue  # another order took that number, or this order got its invoice meanwhile
     raise RuntimeError(f"could not allocate an invoice number for order {order.id}")
@@ -132,14 +142,13 @@ def draw_and_store(data, relative):
     return size
 
 
-def invoice_data(invoice):
-    """Everything the PDF shows, as plain picklable values."""
-    order = Order.get_by_id(invoice.order_id)
+def document_of(order, issuer):
+    """What an invoice of `order` shows but its number and date, from the order, its buyer and
+    its sellers as they are now, as JSON values (amounts in minor units, dates as text)."""
     buyer = User.get_by_id(order.buyer_id)
     Seller = User.alias()
     items = list(OrderItem.select(OrderItem, Seller).join(Seller, on=(OrderItem.seller == Seller.id))
                  .where(OrderItem.order == order).order_by(OrderItem.id))
-    issuer = issuer_of(invoice)
     sellers = {}
     for item in items:
         entry = sellers.setdefault(item.seller.id, {"name": item.seller.name, "email": item.seller.email,
@@ -149,13 +158,11 @@ def invoice_data(invoice):
         entry["total"] += item.price
     method = methods.LABELS.get(order.gateway, order.gateway)
     rate = f"{order.tax_rate}%" if order.tax_rate is not None else "–"
-    data = {
+    return {
         "kind": "invoice",
         "shop": config.APP_NAME,
         "shop_url": config.APP_URL,
         "issuer": issuer,
-        "label": invoice.label,
-        "issued": f"{invoice.issued_at:%d %B %Y}",
         "order": order.reference,
         "paid": f"{order.paid_at:%d %B %Y %H:%M} UTC" if order.paid_at else "",
         "method": method,
@@ -173,6 +180,22 @@ def invoice_data(invoice):
         "currency": order.currency,
         "tax_note": TAX_NOTES.get(order.tax_treatment or ""),
     }
+
+
+def numbered(facts, invoice):
+    """The document `facts` with the invoice's number and date."""
+    return {**facts, "label": invoice.label, "issued": f"{invoice.issued_at:%d %B %Y}"}
+
+
+def invoice_data(invoice):
+    """Everything the PDF shows, as plain picklable values: the document kept with the
+    number, and the fonts of this machine."""
+    if invoice.document:
+        data = json.loads(invoice.document)
+    else:
+        # Numbered before invoices kept their document: drawn from the order as it is now,
+        # as such invoices always were.
+        data = numbered(document_of(Order.get_by_id(invoice.order_id), issuer_of(invoice)), invoice)
     data["fonts"] = font_paths()
     return data
 
