@@ -477,6 +477,12 @@ def send_credit_note(credit_note_id):
     credit_notes.send_credit_note_email(credit_note_id)
 
 
+@job(tries=3, timeout=120)
+def generate_credit_note(credit_note_id):
+    """A credit note's PDF, drawn again once its buyer's account was deleted (made once)."""
+    credit_notes.generate(credit_note_id)
+
+
 def invoice_chain(order_id, first=None):
     """The paid order's invoice work, after `first` (the payment's verification) if given:
     generate_invoice -> send_invoice_email, the PDF drawn and attached; with

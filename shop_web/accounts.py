@@ -300,8 +300,10 @@ def account_delete_submit():
     try:
         with db.atomic():
             redraw = personal_data.delete_account(user, request.forms.getunicode("current_password"))
-            for order_id in redraw:
+            for order_id in redraw.orders:
                 tasks.generate_invoice.dispatch(order_id)
+            for note_id in redraw.credit_notes:
+                tasks.generate_credit_note.dispatch(note_id)
     except ValidationError as exc:
         return _settings_error("delete", exc)
     log_out()

@@ -2,15 +2,18 @@
 deleting the account anonymises it while the orders, invoices and ledger stay and balance."""
 
 import json
+import threading
 
 from webtest import TestApp
 
 import marketplace
-from models import (CartItem, DownloadLink, Invoice, LedgerEntry, Notification, Order, OrderItem, OutboundMail,
-                    Session, User)
+from models import (CartItem, CreditNote, DownloadLink, Invoice, LedgerEntry, Notification, Order, OrderItem, OutboundMail,
+                    Session, User, db, utcnow)
 from shop.accounts import personal_data
-from shop.orders import invoices
+from shop import config
+from shop.orders import credit_notes, invoices, orders
 from tests.conftest import PASSWORD, login
+from tests.test_invoices import pdf_text
 from tests.shop_fixtures import add_to_cart, checkout, live_app, make_product  # noqa: F401  (live_app: the fixture)
 
 
@@ -63,6 +66,8 @@ def test_deleting_the_account_anonymises_it_and_keeps_the_books(client, login_as
     assert invoices.invoice_data(Invoice.get(Invoice.order == order))["buyer"]["name"] == "Erin Example"
 
     Order.update(buyer_address="1 Quay Street, Dublin").where(Order.id == order.id).execute()
+    note = credit_notes.generate(credit_notes.issue(order.id, reason="Goodwill")[0].id)
+    assert "Erin Example" in pdf_text(config.INVOICES_DIR / note.pdf_path)
     form = settings_form(client, "/account/delete")
     form["current_password"] = "not-my-password"
     assert "That is not your current password." in form.submit(status=400).text
@@ -86,6 +91,11 @@ def test_deleting_the_account_anonymises_it_and_keeps_the_books(client, login_as
     assert invoices.invoice_data(invoice)["buyer"] == {"name": personal_data.DELETED_NAME, "email": gone.email,
                                                        "business_name": "", "address": "",
                                                        "country": "United States", "tax_number": ""}
+    # So is the credit note's, from its kept document.
+    note = CreditNote.get_by_id(note.id)
+    assert note.pdf_path
+    shown = pdf_text(config.INVOICES_DIR / note.pdf_path)
+    assert personal_data.DELETED_NAME in shown and "Erin Example" not in shown and "Quay Street" not in shown
     # The name and address are nowhere else: no session, cart, notification; the mail log is anonymised.
     assert Session.select().where(Session.user == customer.id).count() == 0
     assert CartItem.select().where(CartItem.user == customer.id).count() == 0
@@ -114,3 +124,48 @@ def test_deleting_needs_a_login_and_the_csrf_token(client, login_as):
     assert User.get_by_id(customer.id).email == customer.email
     client.reset()
     assert client.get("/account/data", status=303).location.startswith("/login")
+
+
+def test_an_invoice_numbered_while_the_account_is_being_deleted_names_the_deleted_buyer(make_user, monkeypatch):
+    # The deletion's transaction is held open after it anonymised everything; an invoice
+    # numbered meanwhile waits for it and keeps the anonymised buyer, not the old name.
+    seller = make_user("seller", name="Sam Seller")
+    buyer = make_user("customer", email="erin@example.com", name="Erin Example")
+    product = make_product(seller, "Brush set", 1500)
+    order = Order.create(reference=orders.new_reference(), buyer=buyer, gateway="test", total=1500, currency="USD",
+                         status="paid", paid_at=utcnow(), buyer_address="1 Quay Street, Dublin")
+    OrderItem.create(order=order, product=product, seller=seller.id, title=product.title, price=1500,
+                     currency="USD")
+    anonymised, finish = threading.Event(), threading.Event()
+    forget = personal_data.forget_buyer
+
+    def forget_then_hold(user, anonymous_email):
+        forget(user, anonymous_email)
+        anonymised.set()
+        finish.wait(30)
+
+    monkeypatch.setattr(personal_data, "forget_buyer", forget_then_hold)
+
+    def in_a_thread(work):
+        def run():
+            try:
+                work()
+            finally:
+                db.close()
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    deleting = in_a_thread(lambda: personal_data.delete_account(User.get_by_id(buyer.id), PASSWORD))
+    try:
+        assert anonymised.wait(30)
+        numbering = in_a_thread(lambda: invoices.number(order.id))
+        numbering.join(0.5)
+        assert numbering.is_alive(), "the number waits for the deletion's transaction"
+    finally:
+        finish.set()
+        deleting.join(30)
+    numbering.join(30)
+    buyer_shown = json.loads(Invoice.get(Invoice.order == order).document)["buyer"]
+    assert buyer_shown["name"] == personal_data.DELETED_NAME and buyer_shown["email"] == f"deleted-{buyer.id}@deleted.invalid"
+    assert buyer_shown["address"] == ""

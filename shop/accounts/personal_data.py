@@ -3,9 +3,8 @@ of their account, which anonymises it while keeping what the books need.
 
 Kept, because the books and the sellers' money rest on them: the account's row (orders,
 transactions and invoices point at it), its orders and their items, transactions,
-invoices (numbers and amounts; their kept documents take the anonymised name, and the
-PDFs are drawn again with it),
-refunds and ledger entries. Replaced: the name and the email address, on the account and
+invoices and credit notes (numbers and amounts; their kept documents take the anonymised
+name, and their PDFs are drawn again with it), refunds and ledger entries. Replaced: the name and the email address, on the account and
 on the record of the emails sent to it. Removed: the password, sessions, reset links,
 the cart, notifications, login counters and the named instances of license keys.
 Download links are revoked and license keys disabled.
@@ -13,6 +12,7 @@ Download links are revoked and license keys disabled.
 
 import datetime
 import json
+from collections import namedtuple
 
 from shop.accounts import settings
 from shop.accounts import users
@@ -110,9 +110,14 @@ def check_deletable(user):
                         "so products and balances are settled first.")
 
 
+# What an account's deletion leaves to draw again: the orders whose invoice PDFs and the
+# credit notes whose PDFs showed the old name.
+Redraw = namedtuple("Redraw", "orders credit_notes")
+
+
 def delete_account(user, password):
     """Anonymise the account (see the module's docstring). Needs the current password.
-    Returns the ids of the orders whose invoice PDFs must be drawn again."""
+    Returns the Redraw: the invoices and credit notes whose PDFs must be drawn again."""
     check_deletable(user)
     settings.check_current_password(user, password)
     old_email = user.email
@@ -145,7 +150,10 @@ def delete_account(user, password):
                   .where(Order.buyer == user.id).tuples()]
         # The PDFs show the old name: drawn again (same numbers, same amounts) by generate_invoice.
         Invoice.update(pdf_path=None, generated_at=None).where(Invoice.order.in_(redraw)).execute()
-    return redraw
+        notes = [note_id for (note_id,) in CreditNote.select(CreditNote.id).join(Order)
+                 .where(Order.buyer == user.id).tuples()]
+        CreditNote.update(pdf_path=None, generated_at=None).where(CreditNote.id.in_(notes)).execute()
+    return Redraw(redraw, notes)
 
 
 def forget_buyer(user, anonymous_email):

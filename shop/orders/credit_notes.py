@@ -71,6 +71,7 @@ def issue(order_id, item_ids=None, reason=None):
     for _ in range(10):
         try:
             with db.atomic():
+                current = invoices.held_order(order)
                 now = utcnow()
                 note = CreditNote(
                     order=order, invoice=invoice, key=key, year=now.year,
@@ -81,7 +82,7 @@ def issue(order_id, item_ids=None, reason=None):
                 # In full when this note and the earlier ones credit every item of the order.
                 complete = credited_item_ids(order) | {line["order_item"] for line in lines} >= {
                     item.id for item in items}
-                note.document = json.dumps(document_of(note, order, invoice, complete), sort_keys=True)
+                note.document = json.dumps(document_of(note, current, invoice, complete), sort_keys=True)
                 note.save(force_insert=True)
                 return note, True
         except IntegrityError:

@@ -28,7 +28,7 @@ from shop import mail
 from shop.payments import methods
 from shop.errors import MarketplaceError
 from shop.storage import INVOICES, key_for, storage
-from models import Invoice, Order, OrderItem, User, db, utcnow
+from models import Invoice, Order, OrderItem, User, db, is_sqlite, utcnow
 from shop.money import format_money
 from shop.tax import rates as tax_rates
 
@@ -69,20 +69,29 @@ def next_number(model, year):
     return (model.select(fn.MAX(model.number)).where(model.year == year).scalar() or 0) + 1
 
 
+def held_order(order):
+    """The order as it stands, read inside the transaction that keeps a document naming its
+    buyer, with the buyer's row held until that transaction ends. An account deletion
+    anonymises the buyer and their orders and documents in one transaction: a document is
+    kept either before it (and anonymised by it) or after it (from the anonymised rows).
+    SQLite's transactions hold the write lock from their start already."""
+    if not is_sqlite():
+        User.select(User.id).where(User.id == order.buyer_id).for_update().execute()
+    return Order.get_by_id(order.id)
+
+
 def allocate(order):
     """The order's Invoice, numbered once: the next number of the year's series, with its
     document (what the PDF shows) kept in the same row."""
-    issuer = facts = None
     for _ in range(10):
         existing = Invoice.get_or_none(Invoice.order == order)
         if existing is not None:
             return existing
-        if facts is None:
-            # Read before the number's transaction, which stays as short as it was.
-            issuer = issuer_details(order)
-            facts = document_of(order, issuer)
         try:
             with db.atomic():
+                current = held_order(order)
+                issuer = issuer_details(current)
+                facts = document_of(current, issuer)
                 now = utcnow()
                 invoice = Invoice(order=order, year=now.year, number=next_number(Invoice, now.year),
                                   issued_at=now, issuer=json.dumps(issuer, sort_keys=True))
