@@ -7,8 +7,6 @@ import json
 import logging
 import uuid as uuidlib
 
-from peewee import Value
-
 from job_runtime import registry
 from job_runtime.backends import QUEUES
 from job_runtime.context import db
@@ -128,11 +126,16 @@ def insert_record(fields):
         db.execute_sql(sql(_INSERT_SQL), params)
 
 
+# The tags' rows take the new record's id, which only the database knows; written out in
+# SQL like the record's own INSERT (peewee built this one per tag, for every tagged job).
+_INSERT_TAG_SQL = 'INSERT INTO "job_tag" ("tag", "job_id") SELECT ?, "id" FROM "job" WHERE "uuid" = ?'
+
+
 def insert_tags(job_uuid, tags):
     """The search index's rows for a new record's tags (inside the record's transaction)."""
+    statement = sql(_INSERT_TAG_SQL)
     for tag in tags:
-        query = JobRecord.select(Value(tag), JobRecord.id).where(JobRecord.uuid == job_uuid)
-        JobTag.insert_from(query, fields=[JobTag.tag, JobTag.job_id]).execute()
+        db.execute_sql(statement, (JobTag.tag.db_value(tag), job_uuid))
 
 
 def dispatch_callback(spec, batch_id):
