@@ -26,7 +26,7 @@ from playhouse.pool import PooledSqliteDatabase
 
 import job_runtime
 from shop import config
-from shop import row_lookup
+from shop import prepared
 
 db = DatabaseProxy()
 
@@ -117,11 +117,19 @@ class BaseModel(Model):
 
     @classmethod
     def get(cls, *query, **filters):
-        # One row by one column (get_by_id and get_or_none come here too): SQL built once.
-        lookup = None if filters else row_lookup.single_equality(cls, query)
+        # One row by one column (get_by_id and get_or_none come here too): its SQL built once.
+        lookup = None if filters else prepared.single_equality(cls, query)
         if lookup is not None:
-            return row_lookup.get(cls, *lookup)
+            return prepared.get(cls, *lookup)
         return super().get(*query, **filters)
+
+    def save(self, force_insert=False, only=None):
+        # A new row of the usual shape (Model.create comes here too): its INSERT built once.
+        if only is None and (force_insert or self._pk is None):
+            inserted = prepared.insert(self)
+            if inserted is not None:
+                return inserted
+        return super().save(force_insert=force_insert, only=only)
 
 
 # ---------------------------------------------------------------------------

@@ -28,8 +28,8 @@ WEB_LAYER = ("shop_web", "marketplace")
 # but never builds the web app.
 LAYERS = ("settings", "models", "domain", "tasks", "web")
 SETTINGS_MODULES = {"shop.config", "shop.errors"}
-# models.py, and the one-row lookup of its base class, which imports nothing of the shop.
-MODELS_MODULES = {"models", "shop.row_lookup"}
+# models.py, and the prepared statements of its base class, which import nothing of the shop.
+MODELS_MODULES = {"models", "shop.prepared"}
 TASKS_LAYER = {"tasks", "shop.cli"}
 
 
