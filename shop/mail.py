@@ -157,6 +157,12 @@ def _claim(record):
         (OutboundMail.id == record.id) & OutboundMail.sent_at.is_null()).execute() == 1
 
 
+def _claim_as_sent(record):
+    """_claim and _mark_sent in one statement, for a delivery made inside the same transaction."""
+    return OutboundMail.update(attempts=OutboundMail.attempts + 1, sent_at=utcnow(), last_error=None).where(
+        (OutboundMail.id == record.id) & OutboundMail.sent_at.is_null()).execute() == 1
+
+
 def _mark_sent(record):
     OutboundMail.update(sent_at=utcnow(), last_error=None).where(OutboundMail.id == record.id).execute()
 
@@ -176,9 +182,8 @@ def _send_to_file(record, message):
     partial, name = _write_partial(message, record.key)
     try:
         with db.atomic():
-            if not _claim(record):
+            if not _claim_as_sent(record):
                 return False
-            _mark_sent(record)
             _publish(partial, name)
     except MailError as exc:
         _mark_failed(record, exc)
