@@ -107,7 +107,7 @@ def insert(instance):
     cursor = meta.database.execute_sql(sql, [meta.fields[name].db_value(fields[name]) for name in columns])
     if returns_key:
         row = cursor.fetchone()
-        new_key = row[0] if row else None
+        new_key = meta.primary_key.python_value(row[0]) if row else None
     else:
         new_key = cursor.lastrowid
     if new_key is not None and (meta.auto_increment or key_before is None):
