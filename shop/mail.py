@@ -147,19 +147,18 @@ def _record(key, to, subject):
         return OutboundMail.get(OutboundMail.key == key)
 
 
-def _claim(record):
+def _claim(record, as_sent=False):
     """Count an attempt at the record if it is still unsent; False if it was sent meanwhile.
+    `as_sent` marks it sent in the same statement, for a delivery made inside the same
+    transaction (the file mailer's).
 
     The conditional UPDATE also takes the row's lock, so inside a transaction a
     second sender of the same key waits and then finds it sent.
     """
-    return OutboundMail.update(attempts=OutboundMail.attempts + 1).where(
-        (OutboundMail.id == record.id) & OutboundMail.sent_at.is_null()).execute() == 1
-
-
-def _claim_as_sent(record):
-    """_claim and _mark_sent in one statement, for a delivery made inside the same transaction."""
-    return OutboundMail.update(attempts=OutboundMail.attempts + 1, sent_at=utcnow(), last_error=None).where(
+    changes = {"attempts": OutboundMail.attempts + 1}
+    if as_sent:
+        changes.update(sent_at=utcnow(), last_error=None)
+    return OutboundMail.update(**changes).where(
         (OutboundMail.id == record.id) & OutboundMail.sent_at.is_null()).execute() == 1
 
 
@@ -182,7 +181,7 @@ def _send_to_file(record, message):
     partial, name = _write_partial(message, record.key)
     try:
         with db.atomic():
-            if not _claim_as_sent(record):
+            if not _claim(record, as_sent=True):
                 return False
             _publish(partial, name)
     except MailError as exc:
